@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# convscope's one entry point.  ./build.sh [setup|build|serve|test]
+#   setup  install what is missing (and nothing else)
+#   build  pkg/ (wasm-pack) and the static site in dist/, plus the single file dist/convscope.html
+#   serve  build, then serve dist/ on http://127.0.0.1:8000
+#   test   every test: native cargo test, wasm tests in headless Chromium, Playwright end-to-end
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+# npm's binaryen (wasm-opt 132) must win over Debian's 108, which cannot parse our wasm.
+export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# A RUSTFLAGS variable would replace the simd128 flag of .cargo/config.toml.
+unset RUSTFLAGS
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# The wasm-bindgen version that Cargo.lock holds; the CLI must match it exactly.
+locked_wasm_bindgen_version() {
+  if [[ ! -f Cargo.lock ]]; then cargo generate-lockfile -q; fi
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock
+}
+
+setup() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  local want
+  want=$(locked_wasm_bindgen_version)
+  if [[ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]]; then
+    say "installing wasm-bindgen-cli $want (a few minutes, once)"
+    # No --locked: its lockfile names a crate version the registry does not have.
+    cargo install -q wasm-bindgen-cli --version "$want"
+  fi
+  if ! command -v wasm-pack >/dev/null; then
+    say "installing wasm-pack (a few minutes, once)"
+    cargo install -q wasm-pack --version 0.15.1
+  fi
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    say "installing Debian's chromium and chromium-driver"
+    local sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+  if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+    say "installing npm dev packages"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+build() {
+  say "building the wasm module (release, SIMD128)"
+  wasm-pack --quiet build --target no-modules --release --out-dir pkg --no-typescript
+  say "building the site in dist/"
+  node tools/build-site.mjs
+}
+
+serve() {
+  build
+  say "convscope is at http://127.0.0.1:8000/  (single file: dist/convscope.html; Ctrl-C stops)"
+  exec python3 -m http.server 8000 --bind 127.0.0.1 --directory dist
+}
+
+run_tests() {
+  say "native tests (cargo test)"
+  cargo test --all-targets
+  say "wasm tests in headless Chromium (wasm-pack test)"
+  wasm-pack test --headless --chrome
+  build
+  say "browser end-to-end tests (Playwright, over http and from file://)"
+  node --test tests/e2e/
+}
+
+cmd=${1:-}
+case "$cmd" in
+  setup) setup ;;
+  build) setup; build ;;
+  serve) setup; serve ;;
+  test)  setup; run_tests ;;
+  *) echo "usage: ./build.sh setup|build|serve|test" >&2; exit 2 ;;
+esac

@@ -1,0 +1,6 @@
+//! Numeric kernels on flat slices. Activations are NHWC `f32`, conv weights HWIO.
+//!
+//! Every fast kernel keeps a plain scalar reference beside it, and tests check the
+//! fast one against the reference on odd sizes.
+
+pub mod conv;

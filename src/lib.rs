@@ -1,0 +1,20 @@
+//! convscope: a CNN you can train in your browser and see inside.
+//!
+//! Module map (arrows point from caller to callee):
+//! - [`kernels`]: numeric kernels on flat NHWC slices, each with a scalar reference
+//!   and a SIMD128 variant chosen at compile time. They know nothing of layers or JS.
+//! - [`web`]: the only module that knows wasm-bindgen; thin handles for the page.
+//!
+//! Later issues add `nn` (layers, model, training), `explain` and `data`.
+
+pub mod error;
+pub mod kernels;
+pub mod web;
+
+pub use error::{Error, Result};
+
+/// True when this build was compiled with WebAssembly SIMD128 (the wasm target's
+/// `.cargo/config.toml` flag). Tests assert it so that a lost flag fails loudly.
+pub fn simd_enabled() -> bool {
+    cfg!(all(target_arch = "wasm32", target_feature = "simd128"))
+}
