@@ -4,3 +4,4 @@
 //! fast one against the reference on odd sizes.
 
 pub mod conv;
+pub mod pool;
