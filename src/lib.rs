@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod kernels;
+pub mod rng;
 pub mod web;
 
 pub use error::{Error, Result};
