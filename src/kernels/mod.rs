@@ -4,4 +4,7 @@
 //! fast one against the reference on odd sizes.
 
 pub mod conv;
+pub mod dense;
+pub mod gemm;
 pub mod pool;
+pub mod scratch;
