@@ -3,8 +3,14 @@
 //! Every fast kernel keeps a plain scalar reference beside it, and tests check the
 //! fast one against the reference on odd sizes.
 
+pub mod activation;
+pub mod batchnorm;
 pub mod conv;
 pub mod dense;
+pub mod dropout;
 pub mod gemm;
+pub mod init;
+pub mod loss;
+pub mod optim;
 pub mod pool;
 pub mod scratch;
