@@ -5,17 +5,13 @@ use convscope::kernels::conv::Padding;
 use convscope::rng::{rng_from_seed, Rng};
 use rand::RngExt;
 use serde_json::Value;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
-/// The fixtures written by tests/fixtures/layers/make_fixtures.py (Keras 3, JAX backend).
+/// The fixtures written by tests/fixtures/layers/make_fixtures.py (Keras 3, JAX backend),
+/// compiled in so that the wasm tests, which have no file system, check them too.
 pub fn fixtures() -> &'static Value {
     static FIXTURES: OnceLock<Value> = OnceLock::new();
-    FIXTURES.get_or_init(|| {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/layers/layers.json");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-        serde_json::from_str(&text).expect("layers.json is valid JSON")
-    })
+    FIXTURES.get_or_init(|| serde_json::from_str(include_str!("../fixtures/layers/layers.json")).expect("layers.json is valid JSON"))
 }
 
 /// A stored array: (shape, flat data).
