@@ -10,9 +10,7 @@ const $ = (id) => document.getElementById(id);
 function showLinkProblems(problems) {
   const banner = $('link-message');
   banner.hidden = problems.length === 0;
-  banner.textContent = problems.length
-    ? `Part of this link could not be used, so defaults are shown instead. ${problems.map((p) => p[0].toUpperCase() + p.slice(1)).join('. ')}.`
-    : '';
+  banner.textContent = problems.length ? `Part of this link could not be used, so defaults are shown for it: ${problems.join('; ')}.` : '';
 }
 
 function stateFromLink() {
