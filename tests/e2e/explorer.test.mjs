@@ -4,6 +4,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
 import { SINGLE_FILE_URL, foreignRequests, launchBrowser, openPage, startServer } from './harness.mjs';
 
 // The output size formula, written independently of the page.
@@ -15,6 +16,27 @@ const X = Array.from({ length: 9 }, (_, r) => Array.from({ length: 9 }, (_, c) =
 const DIAG_DOWN = [[1, -1, -1], [-1, 1, -1], [-1, -1, 1]];
 const xCell = (oy, ox) => DIAG_DOWN.flatMap((row, ky) => row.map((w, kx) => w * X[oy + ky][ox + kx])).reduce((a, b) => a + b, 0);
 const minus = (v) => String(v).replace('-', '−');
+
+// A PNG made here (no binary fixtures): width x height RGB, or just a header that claims a
+// size (the decoder must refuse it from the header alone).
+function png(width, height, { headerOnly = false } = {}) {
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const rows = headerOnly ? Buffer.alloc(0) : Buffer.concat(
+    Array.from({ length: height }, (_, y) => Buffer.from([0, ...Array.from({ length: width }, (_, x) => [x * 6, y * 12, 128]).flat()])),
+  );
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
 
 let server;
 let browser;
@@ -230,6 +252,27 @@ for (const target of ['http', 'file']) {
         assert.equal(await region.getByLabel('Input', { exact: true }).inputValue(), 'painted');
         assert.notEqual(await page.$eval('#maps canvas', (c) => c.toDataURL()), before);
         await page.waitForFunction(() => location.hash.includes('px=9x9'));
+      }));
+
+    test('an uploaded picture is shrunk and convolved; a huge one gets a message', () =>
+      open(async (page) => {
+        const region = conv(page);
+        const upload = region.getByLabel('Upload a picture');
+        await upload.setInputFiles({ name: 'small.png', mimeType: 'image/png', buffer: png(40, 20) });
+        await page.waitForFunction(() => document.querySelector('#input-preset').value === 'upload');
+        assert.equal(await page.locator('#input-caption').textContent(), '20×40');
+        await expectMaps(page, 18, 38, 4);
+        assert.match(await page.locator('#msg-input').textContent(), /stays on this device/);
+        await region.getByLabel('in colour').check();
+        await upload.setInputFiles({ name: 'wide.png', mimeType: 'image/png', buffer: png(128, 32) });
+        await page.waitForFunction(() => document.querySelector('#input-caption').textContent.startsWith('16×64×3'));
+        await expectMaps(page, 14, 62, 2); // colour: the face's two filters, 3x3x3 at the current kernel size
+        await upload.setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: png(5000, 5000, { headerOnly: true }) });
+        await page.waitForFunction(() => /too large/.test(document.querySelector('#msg-input').textContent));
+        assert.match(await page.locator('#msg-input').textContent(), /huge\.png.*too large \(5000x5000 pixels\)/);
+        await expectMaps(page, 14, 62, 2);
+        await upload.setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not a picture') });
+        await page.waitForFunction(() => /not a PNG or JPEG/.test(document.querySelector('#msg-input').textContent));
       }));
 
     test('pooling steps through windows and the shape calculator reproduces the chapter', () =>

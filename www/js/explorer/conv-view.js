@@ -49,9 +49,11 @@ export function drawInput(canvas, img, desc, cell, box) {
   return { s, pt, pl };
 }
 
-// One canvas per activation map, all on one colour scale so they can be compared.
+// One canvas per activation map. Each map has its own colour scale (its largest |value| is
+// full colour): filters can differ in size by orders of magnitude, and a shared scale would
+// leave the small ones blank. Returns the selected map's scale for the colour bar.
 export function drawMaps(container, maps, oh, ow, names, selected, pos, box) {
-  const scale = Math.max(1e-6, ...maps.map((m) => m.reduce((a, v) => Math.max(a, Math.abs(v)), 0)));
+  const scales = maps.map((m) => Math.max(1e-6, m.reduce((a, v) => Math.max(a, Math.abs(v)), 0)));
   while (container.children.length > maps.length) container.lastChild.remove();
   while (container.children.length < maps.length) {
     const fig = document.createElement('figure');
@@ -73,7 +75,7 @@ export function drawMaps(container, maps, oh, ow, names, selected, pos, box) {
     const ctx = sizeCanvas(canvas, ow, oh, s);
     for (let y = 0; y < oh; y++) {
       for (let x = 0; x < ow; x++) {
-        ctx.fillStyle = diverging(m[y * ow + x], scale);
+        ctx.fillStyle = diverging(m[y * ow + x], scales[f]);
         ctx.fillRect(x * s, y * s, s, s);
       }
     }
@@ -81,7 +83,7 @@ export function drawMaps(container, maps, oh, ow, names, selected, pos, box) {
     if (pos) focusFrame(ctx, pos.ox * s, pos.oy * s, s, s, f === selected);
     fig.lastChild.innerHTML = `<b>${f + 1}</b> ${escapeHtml(names[f])}`;
   });
-  return { scale, s };
+  return { scale: scales[selected] ?? 1, s };
 }
 
 export function escapeHtml(text) {
@@ -143,7 +145,7 @@ export function drawProducts(container, cell, k, channel) {
     ...terms.map((t) => {
       const d = document.createElement('div');
       d.className = 'pcell' + (t.padding ? ' pad' : '');
-      if (!t.padding && t.product !== 0) d.style.background = diverging(t.product, scale * 2.5);
+      if (!t.padding && t.product !== 0) d.style.background = diverging(t.product, scale * 3);
       d.title = `input ${fmt(t.x)}${t.padding ? ' (padding)' : ''} × weight ${fmt(t.w)} = ${fmt(t.product)}`;
       const xw = document.createElement('span');
       xw.className = 'xw';

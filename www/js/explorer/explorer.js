@@ -335,6 +335,7 @@ export function startExplorer(core, store) {
     $('maps-caption').textContent = c.lab ? `${oh}×${ow}×${c.maps.length}` : '';
     $('maps-empty').hidden = c.lab !== null;
     $('maps-empty').textContent = c.error || 'No output with these settings: see the message next to the slider.';
+    $('cb-map').textContent = String(f + 1);
     $('cb-min').textContent = fmt(-drawn.scale);
     $('cb-max').textContent = fmt(drawn.scale);
 

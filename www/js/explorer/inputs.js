@@ -16,7 +16,7 @@ export const PRESETS = {
   face: {
     look: 'light', lo: 0, hi: 1,
     setup: { kernel: 5, stride: 1, padMode: 'valid', pad: 0, dilation: 1, filters: ['sobel_x', 'redness'] },
-    note: 'The input has three channels, so each 5×5 filter is 5×5×3: its depth spans R, G and B. Sobel x finds vertical edges in all three; redness adds red and subtracts green and blue, so lips and cheeks light up.',
+    note: 'The input has three channels, so each 5×5 filter is 5×5×3: its depth spans R, G and B. Sobel x finds vertical edges in all three; redness adds red and subtracts green and blue, so skin glows and the lips most of all.',
   },
   seven14: {
     look: 'ink', lo: 0, hi: 1,
