@@ -84,31 +84,38 @@ const paint = {
   },
 };
 
+// `control` names the element that edits a field directly (see controls.js): its kind, its id
+// (the name of a radio group) and, for sliders, how the value is shown beside it. Fields
+// without one are edited by the explorer's own handlers (kernel size, padding, filters, painting).
+const ctl = (field, kind, id, show) => ({ ...field, control: { kind, id, show } });
+const square = (v) => `${v}×${v}`;
+const BIG = 1 << 20;
+
 export const FIELDS = [
   choice('input', 'in', 'seven', ['seven', 'x', 'face', 'seven14', 'painted', 'upload']),
   paint,
   int('kernel', 'k', 3, 1, 9),
-  int('stride', 's', 1, 1, 6),
+  ctl(int('stride', 's', 1, 1, 6), 'range', 'stride', String),
   choice('padMode', 'pm', 'valid', ['valid', 'same', 'explicit']),
   int('pad', 'p', 0, 0, 6),
-  int('dilation', 'd', 1, 1, 4),
-  bool('relu', 'relu', false),
+  ctl(int('dilation', 'd', 1, 1, 4), 'range', 'dilation', String),
+  ctl(bool('relu', 'relu', false), 'checkbox', 'relu'),
   filters,
   biases,
   int('filter', 'm', 0, 0, 7),
   int('channel', 'c', 0, 0, 3),
   int('step', 't', 0, 0, 1 << 16),
-  choice('poolKind', 'pk', 'max', ['max', 'average']),
-  int('poolWindow', 'pw', 2, 1, 5),
-  int('poolStride', 'ps', 2, 1, 5),
-  choice('poolPad', 'pp', 'valid', ['valid', 'same']),
+  ctl(choice('poolKind', 'pk', 'max', ['max', 'average']), 'radios', 'pool-kind'),
+  ctl(int('poolWindow', 'pw', 2, 1, 5), 'range', 'pool-window', square),
+  ctl(int('poolStride', 'ps', 2, 1, 5), 'range', 'pool-stride', String),
+  ctl(choice('poolPad', 'pp', 'valid', ['valid', 'same']), 'radios', 'pool-pad'),
   int('poolStep', 'pt', 0, 0, 1 << 16),
-  int('calcH', 'qh', 224, 1, 1 << 20),
-  int('calcW', 'qw', 224, 1, 1 << 20),
-  int('calcC', 'qc', 64, 1, 1 << 20),
-  int('calcWindow', 'qk', 2, 1, 1 << 20),
-  int('calcStride', 'qs', 2, 1, 1 << 20),
-  choice('calcPad', 'qp', 'valid', ['valid', 'same']),
+  ctl(int('calcH', 'qh', 224, 1, BIG), 'number', 'calc-h'),
+  ctl(int('calcW', 'qw', 224, 1, BIG), 'number', 'calc-w'),
+  ctl(int('calcC', 'qc', 64, 1, BIG), 'number', 'calc-c'),
+  ctl(int('calcWindow', 'qk', 2, 1, BIG), 'number', 'calc-window'),
+  ctl(int('calcStride', 'qs', 2, 1, BIG), 'number', 'calc-stride'),
+  ctl(choice('calcPad', 'qp', 'valid', ['valid', 'same']), 'select', 'calc-pad'),
 ];
 
 export function defaults() {

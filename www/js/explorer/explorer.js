@@ -2,7 +2,9 @@
 // recomputes what changed (in the Rust core, memoized) and redraws. Data (this file's
 // derive* functions), drawing (conv-view.js, pool-view.js) and animation (player.js) stay apart.
 
+import { bindControls } from '../controls.js';
 import { createPlayer } from '../player.js';
+import { FIELDS } from '../state.js';
 import { fmt } from '../format.js';
 import { buildWeights, recipeFilters, resizeWeights } from './filters.js';
 import { PRESETS, paintAt, presetImage, uploadImage } from './inputs.js';
@@ -164,32 +166,21 @@ export function startExplorer(core, store) {
     }
   });
 
-  const range = (id, fn) => $(id).addEventListener('input', (e) => fn(Number(e.target.value)));
-  range('kernel', setKernel);
-  range('stride', (v) => set({ stride: v }));
-  range('padding', (v) => set({ padMode: 'explicit', pad: v }));
-  range('dilation', (v) => set({ dilation: v }));
-  range('pool-window', (v) => set({ poolWindow: v }));
-  range('pool-stride', (v) => set({ poolStride: v }));
+  // Most controls are bound through the field list; these few change more than one field.
+  let calcProblem = null;
+  const reflectControls = bindControls(store, FIELDS, (field, message) => {
+    if (!field.control.id.startsWith('calc-')) return;
+    calcProblem = message && `${$(field.control.id).getAttribute('aria-label').replace('Calculator ', '')}: ${message}`;
+    if (message) renderCalc(store.get());
+  });
+  $('kernel').addEventListener('input', (e) => setKernel(Number(e.target.value)));
+  $('padding').addEventListener('input', (e) => set({ padMode: 'explicit', pad: Number(e.target.value) }));
   for (const r of document.querySelectorAll('input[name="pad-mode"]')) {
     r.addEventListener('change', () => {
       const pad = r.value === 'valid' ? 0 : r.value === 'explicit' ? Math.max(store.get().pad, conv.desc.padTop) : store.get().pad;
       set({ padMode: r.value, pad });
     });
   }
-  for (const r of document.querySelectorAll('input[name="pool-kind"]')) r.addEventListener('change', () => set({ poolKind: r.value }));
-  for (const r of document.querySelectorAll('input[name="pool-pad"]')) r.addEventListener('change', () => set({ poolPad: r.value }));
-  $('relu').addEventListener('change', (e) => set({ relu: e.target.checked }));
-
-  const calcFields = { 'calc-h': 'calcH', 'calc-w': 'calcW', 'calc-c': 'calcC', 'calc-window': 'calcWindow', 'calc-stride': 'calcStride' };
-  for (const [id, key] of Object.entries(calcFields)) {
-    $(id).addEventListener('input', (e) => {
-      const v = Number(e.target.value);
-      if (Number.isInteger(v) && v >= 1 && v <= 1 << 20) set({ [key]: v });
-      else renderCalcError(`${e.target.getAttribute('aria-label').replace('Calculator ', '')} must be a whole number from 1 to ${1 << 20}`);
-    });
-  }
-  $('calc-pad').addEventListener('change', (e) => set({ calcPad: e.target.value }));
 
   // Filters: tabs, preset, bias, weights.
   const editFilter = (patchFilter) => {
@@ -272,16 +263,13 @@ export function startExplorer(core, store) {
   function renderSetup(st, c) {
     $('input-preset').value = st.input;
     for (const v of ['painted', 'upload']) $('input-preset').querySelector(`option[value="${v}"]`).hidden = st.input !== v;
-    for (const id of ['kernel', 'stride', 'dilation']) {
-      $(id).value = String(st[id]);
-      $(`${id}-out`).textContent = id === 'kernel' ? `${st.kernel}×${st.kernel}` : String(st[id]);
-    }
+    $('kernel').value = String(st.kernel);
+    $('kernel-out').textContent = `${st.kernel}×${st.kernel}`;
     const shownPad = st.padMode === 'explicit' ? st.pad : c.desc.padTop;
     $('padding').value = String(shownPad);
     const padText = c.desc.padTop === c.desc.padBottom ? String(c.desc.padTop) : `${c.desc.padTop}+${c.desc.padBottom}`;
     $('padding-out').textContent = st.padMode === 'explicit' ? String(st.pad) : `${st.padMode} (${padText})`;
     for (const r of document.querySelectorAll('input[name="pad-mode"]')) r.checked = r.value === st.padMode;
-    $('relu').checked = st.relu;
 
     const diags = c.desc.diagnostics;
     for (const control of CONTROLS) {
@@ -334,12 +322,17 @@ export function startExplorer(core, store) {
     const drawn = drawMaps(mapsEl, c.maps, oh, ow, c.names, f, pos, { width: mapW, height: Math.min(mapW, 260) });
     $('maps-caption').textContent = c.lab ? `${oh}×${ow}×${c.maps.length}` : '';
     $('maps-empty').hidden = c.lab !== null;
+    $('colorbar').hidden = c.lab === null;
     $('maps-empty').textContent = c.error || 'No output with these settings: see the message next to the slider.';
     $('cb-map').textContent = String(f + 1);
     $('cb-min').textContent = fmt(-drawn.scale);
     $('cb-max').textContent = fmt(drawn.scale);
+    renderFilterPanel(st, c, f, ch, pos, cell);
+  }
 
-    // Filter panel: tabs, preset, bias, weights, this step's products.
+  // The filter panel: tabs, preset, bias, editable weights and this step's products.
+  let recipeOptionsFor = null;
+  function renderFilterPanel(st, c, f, ch, pos, cell) {
     const tabs = $('filter-tabs');
     tabs.replaceChildren(
       ...st.filters.map((_, i) => {
@@ -362,13 +355,16 @@ export function startExplorer(core, store) {
     tabs.append(add);
 
     const sel = $('filter-recipe');
-    const list = recipes(c.img.channels);
-    const current = st.filters[f];
-    sel.replaceChildren(
-      ...list.map((r) => Object.assign(document.createElement('option'), { value: r.id, textContent: r.label, disabled: st.kernel < r.minSize })),
-      Object.assign(document.createElement('option'), { value: 'custom', textContent: 'Custom (edited)', disabled: true }),
-    );
-    sel.value = current.recipe || 'custom';
+    const optionsKey = `${c.img.channels}/${st.kernel}`;
+    if (optionsKey !== recipeOptionsFor) {
+      // Rebuilt only when they change, so that an open list survives playback.
+      recipeOptionsFor = optionsKey;
+      sel.replaceChildren(
+        ...recipes(c.img.channels).map((r) => Object.assign(document.createElement('option'), { value: r.id, textContent: r.label, disabled: st.kernel < r.minSize })),
+        Object.assign(document.createElement('option'), { value: 'custom', textContent: 'Custom (edited)', disabled: true }),
+      );
+    }
+    sel.value = st.filters[f].recipe || 'custom';
     if (document.activeElement !== $('filter-bias')) $('filter-bias').value = String(c.biases[f]);
     $('filter-remove').disabled = st.filters.length <= 1;
 
@@ -396,17 +392,10 @@ export function startExplorer(core, store) {
       $('madd').textContent = '';
       $('madd-total').textContent = '';
     }
-    return cell;
   }
 
   function renderPool(st, c) {
     const p = derivePool(st, c);
-    for (const r of document.querySelectorAll('input[name="pool-kind"]')) r.checked = r.value === st.poolKind;
-    for (const r of document.querySelectorAll('input[name="pool-pad"]')) r.checked = r.value === st.poolPad;
-    $('pool-window').value = String(st.poolWindow);
-    $('pool-window-out').textContent = `${st.poolWindow}×${st.poolWindow}`;
-    $('pool-stride').value = String(st.poolStride);
-    $('pool-stride-out').textContent = String(st.poolStride);
     setMessage('msg-pool', p.error ? [{ level: 'error', message: p.error }] : []);
     const f = Math.min(st.filter, st.filters.length - 1);
     if (!p.lab) {
@@ -442,9 +431,7 @@ export function startExplorer(core, store) {
   }
 
   function renderCalc(st) {
-    const ids = { 'calc-h': st.calcH, 'calc-w': st.calcW, 'calc-c': st.calcC, 'calc-window': st.calcWindow, 'calc-stride': st.calcStride };
-    for (const [id, v] of Object.entries(ids)) if (document.activeElement !== $(id)) $(id).value = String(v);
-    $('calc-pad').value = st.calcPad;
+    if (calcProblem) return renderCalcError(calcProblem);
     try {
       const [h, w, ch] = core.poolShape(st.calcH, st.calcW, st.calcC, st.calcWindow, st.calcStride, st.calcPad);
       $('calc-result').innerHTML = `${st.calcH}×${st.calcW}×${st.calcC} → <strong aria-label="Pooled shape">${h}×${w}×${ch}</strong>`;
@@ -454,6 +441,7 @@ export function startExplorer(core, store) {
   }
 
   function render(st) {
+    reflectControls(st);
     const c = deriveConv(st);
     renderSetup(st, c);
     renderStage(st, c);
