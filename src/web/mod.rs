@@ -1,5 +1,15 @@
 //! The only module that knows wasm-bindgen: thin, coarse calls for the page.
 //! Every export returns `Result<_, JsError>` so that no panic reaches the student.
+//!
+//! - [`presets`], [`filters`], [`upload`]: the explorer's inputs and kernels.
+//! - [`explorer`]: convolution and pooling as the explorer shows them (no wasm-bindgen, tested natively).
+//! - [`api`]: the exports the page calls.
+
+pub mod api;
+pub mod explorer;
+pub mod filters;
+pub mod presets;
+pub mod upload;
 
 use wasm_bindgen::prelude::*;
 

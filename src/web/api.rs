@@ -1,0 +1,185 @@
+//! The explorer's wasm-bindgen surface: a few coarse calls. Bulk numbers go out as
+//! `Float32Array` copies, small structured answers as plain JS objects; every fallible
+//! call returns `Result<_, JsError>` whose message the page shows as it is.
+
+use super::explorer::{self, ConvRun, ConvSettings, PoolRun};
+use super::presets::{self, Image};
+use super::{filters, upload};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+fn js_error(e: crate::Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    serde_wasm_bindgen::to_value(value).map_err(|e| JsError::new(&format!("internal error while answering the page: {e}")))
+}
+
+/// An input picture: (H, W, C) values the page draws and edits.
+#[wasm_bindgen]
+pub struct InputImage(Image);
+
+#[wasm_bindgen]
+impl InputImage {
+    #[wasm_bindgen(getter)]
+    pub fn height(&self) -> usize {
+        self.0.height
+    }
+    #[wasm_bindgen(getter)]
+    pub fn width(&self) -> usize {
+        self.0.width
+    }
+    #[wasm_bindgen(getter)]
+    pub fn channels(&self) -> usize {
+        self.0.channels
+    }
+    /// The values, (H, W, C), as a fresh Float32Array.
+    pub fn data(&self) -> Vec<f32> {
+        self.0.data.clone()
+    }
+}
+
+/// A built-in input: `x`, `seven`, `seven14` or `face`.
+#[wasm_bindgen(js_name = inputPreset)]
+pub fn input_preset(name: &str) -> Result<InputImage, JsError> {
+    presets::input_preset(name).map(InputImage).map_err(js_error)
+}
+
+/// Decodes a PNG/JPEG file's bytes and fits it within `maxSide` pixels; see [`upload::decode_image`].
+#[wasm_bindgen(js_name = decodeImage)]
+pub fn decode_image(bytes: &[u8], max_side: usize, colour: bool) -> Result<InputImage, JsError> {
+    upload::decode_image(bytes, max_side, colour).map(InputImage).map_err(js_error)
+}
+
+/// The kernel presets usable with `channels` input channels: `[{id, label, minSize, needsChannels}]`.
+#[wasm_bindgen(js_name = kernelRecipes)]
+pub fn kernel_recipes(channels: usize) -> Result<JsValue, JsError> {
+    to_js(&filters::recipes_for(channels))
+}
+
+/// One filter's weights for a preset, (K, K, C).
+#[wasm_bindgen(js_name = kernelPreset)]
+pub fn kernel_preset(id: &str, size: usize, channels: usize) -> Result<Vec<f32>, JsError> {
+    filters::kernel_preset(id, size, channels).map_err(js_error)
+}
+
+/// The explorer's sliders as the page sends them.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SettingsMsg {
+    kernel: usize,
+    stride: usize,
+    /// `valid`, `same` or `explicit`.
+    padding: String,
+    #[serde(default)]
+    pad: usize,
+    dilation: usize,
+}
+
+impl SettingsMsg {
+    fn read(value: JsValue) -> Result<ConvSettings, JsError> {
+        let m: SettingsMsg = serde_wasm_bindgen::from_value(value).map_err(|e| JsError::new(&format!("the settings could not be read: {e}")))?;
+        let padding = explorer::parse_padding(&m.padding, m.pad).map_err(js_error)?;
+        Ok(ConvSettings { kernel: m.kernel, stride: m.stride, padding, dilation: m.dilation })
+    }
+}
+
+/// Everything a geometry implies for an input of `height` x `width`, whether or not it works:
+/// `{padTop, padBottom, padLeft, padRight, outHeight, outWidth, span, diagnostics: [{control, level, message}]}`
+/// (the output sizes are null when the kernel does not fit).
+#[wasm_bindgen(js_name = describeConv)]
+pub fn describe_conv(height: usize, width: usize, settings: JsValue) -> Result<JsValue, JsError> {
+    let s = SettingsMsg::read(settings)?;
+    to_js(&explorer::describe(height, width, &s))
+}
+
+/// One convolution with its maps and the breakdown of any cell. The data arguments are
+/// input (H, W, C), filters (F, K, K, C) one after another, bias (F).
+#[wasm_bindgen]
+pub struct ConvLab(ConvRun);
+
+#[wasm_bindgen]
+impl ConvLab {
+    #[wasm_bindgen(constructor)]
+    pub fn new(settings: JsValue, height: usize, width: usize, channels: usize, input: &[f32], filters: &[f32], bias: &[f32], relu: bool) -> Result<ConvLab, JsError> {
+        let s = SettingsMsg::read(settings)?;
+        let image = Image::new(height, width, channels, input.to_vec()).map_err(js_error)?;
+        ConvRun::new(image, filters, bias, &s, relu).map(ConvLab).map_err(js_error)
+    }
+    #[wasm_bindgen(getter, js_name = outHeight)]
+    pub fn out_height(&self) -> usize {
+        self.0.geometry.out_h
+    }
+    #[wasm_bindgen(getter, js_name = outWidth)]
+    pub fn out_width(&self) -> usize {
+        self.0.geometry.out_w
+    }
+    #[wasm_bindgen(getter)]
+    pub fn filters(&self) -> usize {
+        self.0.geometry.out_c
+    }
+    /// Filter `f`'s activation map, (OH, OW).
+    pub fn map(&self, f: usize) -> Result<Vec<f32>, JsError> {
+        self.0.map(f).map_err(js_error)
+    }
+    /// The multiply-adds of output cell (oy, ox) of filter `f` (see [`explorer::ConvCell`]).
+    pub fn cell(&self, oy: usize, ox: usize, f: usize) -> Result<JsValue, JsError> {
+        to_js(&self.0.cell(oy, ox, f).map_err(js_error)?)
+    }
+}
+
+/// One pooling of a map, with the breakdown of any cell.
+#[wasm_bindgen]
+pub struct PoolLab(PoolRun);
+
+#[wasm_bindgen]
+impl PoolLab {
+    /// Pools an (H, W) map: `kind` is `max` or `average`, `padding` `valid` or `same`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(map: &[f32], height: usize, width: usize, kind: &str, window: usize, stride: usize, padding: &str) -> Result<PoolLab, JsError> {
+        let kind = explorer::parse_pool_kind(kind).map_err(js_error)?;
+        let padding = explorer::parse_padding(padding, 0).map_err(js_error)?;
+        PoolRun::new(map.to_vec(), height, width, kind, window, stride, padding).map(PoolLab).map_err(js_error)
+    }
+    #[wasm_bindgen(getter, js_name = outHeight)]
+    pub fn out_height(&self) -> usize {
+        self.0.geometry.out_h
+    }
+    #[wasm_bindgen(getter, js_name = outWidth)]
+    pub fn out_width(&self) -> usize {
+        self.0.geometry.out_w
+    }
+    #[wasm_bindgen(getter, js_name = padTop)]
+    pub fn pad_top(&self) -> usize {
+        self.0.geometry.pad_top
+    }
+    #[wasm_bindgen(getter, js_name = padLeft)]
+    pub fn pad_left(&self) -> usize {
+        self.0.geometry.pad_left
+    }
+    #[wasm_bindgen(getter, js_name = padBottom)]
+    pub fn pad_bottom(&self) -> usize {
+        self.0.pad_bottom
+    }
+    #[wasm_bindgen(getter, js_name = padRight)]
+    pub fn pad_right(&self) -> usize {
+        self.0.pad_right
+    }
+    /// The pooled map, (OH, OW).
+    pub fn output(&self) -> Vec<f32> {
+        self.0.output.clone()
+    }
+    /// The window of output cell (oy, ox) (see [`explorer::PoolCell`]).
+    pub fn cell(&self, oy: usize, ox: usize) -> Result<JsValue, JsError> {
+        to_js(&self.0.cell(oy, ox).map_err(js_error)?)
+    }
+}
+
+/// The pooling shape calculator: `[height, width, channels]` after pooling.
+#[wasm_bindgen(js_name = poolShape)]
+pub fn pool_shape(height: usize, width: usize, channels: usize, window: usize, stride: usize, padding: &str) -> Result<Vec<u32>, JsError> {
+    let padding = explorer::parse_padding(padding, 0).map_err(js_error)?;
+    let (h, w, c) = explorer::pool_shape(height, width, channels, window, stride, padding).map_err(js_error)?;
+    Ok(vec![h as u32, w as u32, c as u32])
+}

@@ -1,0 +1,105 @@
+// Builds dist/ from www/ and wasm-pack's pkg/ (called by `./build.sh build`):
+//   dist/index.html, app.js, style.css, pkg/   the static site (the page fetches pkg/convscope_bg.wasm)
+//   dist/convscope.html                        one self-contained file that works from file://:
+//                                              wasm as base64, glue, app and CSS inlined.
+// Both pages run the same app code: it takes the wasm bytes from the embedded base64 block
+// when there is one, and fetches them otherwise. Each page carries a Content-Security-Policy
+// that allows no other origin.
+
+import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const www = path.join(root, 'www');
+const pkg = path.join(root, 'pkg');
+const dist = path.join(root, 'dist');
+const GLUE = 'convscope.js';
+const WASM = 'convscope_bg.wasm';
+
+function fail(message) {
+  console.error(`build-site: ${message}`);
+  process.exit(1);
+}
+
+for (const f of [GLUE, WASM]) {
+  if (!fs.existsSync(path.join(pkg, f))) fail(`pkg/${f} is missing; run wasm-pack first (./build.sh build does).`);
+}
+
+const glue = fs.readFileSync(path.join(pkg, GLUE), 'utf8');
+const wasm = fs.readFileSync(path.join(pkg, WASM));
+const css = fs.readFileSync(path.join(www, 'css', 'style.css'), 'utf8');
+const template = fs.readFileSync(path.join(www, 'index.html'), 'utf8');
+
+const bundle = await build({
+  entryPoints: [path.join(www, 'js', 'main.js')],
+  bundle: true,
+  format: 'iife',
+  target: 'chrome110',
+  write: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+const app = bundle.outputFiles[0].text;
+
+// Inline text must not be able to end its element early (or start an HTML comment state).
+function assertInlinable(name, text, closing) {
+  const lower = text.toLowerCase();
+  if (lower.includes(closing)) fail(`${name} contains "${closing}" and cannot be inlined`);
+  if (closing === '</script' && lower.includes('<!--')) fail(`${name} contains "<!--" and cannot be inlined in a script element`);
+}
+assertInlinable('pkg/convscope.js', glue, '</script');
+assertInlinable('the app bundle', app, '</script');
+assertInlinable('style.css', css, '</style');
+
+const sha256 = (text) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+const csp = (directives) => `<meta http-equiv="Content-Security-Policy" content="${directives.join('; ')}">`;
+const COMMON = ["default-src 'none'", "base-uri 'none'", "form-action 'none'", "object-src 'none'"];
+
+function page({ policy, style, scripts }) {
+  const parts = { '<!--CSP-->': csp(policy), '<!--STYLE-->': style, '<!--SCRIPTS-->': scripts };
+  let html = template;
+  for (const [marker, value] of Object.entries(parts)) {
+    if (!html.includes(marker)) fail(`www/index.html has no ${marker} marker`);
+    html = html.replace(marker, () => value);
+  }
+  return html;
+}
+
+fs.rmSync(dist, { recursive: true, force: true });
+fs.mkdirSync(path.join(dist, 'pkg'), { recursive: true });
+
+// The served site: everything from this origin.
+fs.writeFileSync(path.join(dist, 'app.js'), app);
+fs.writeFileSync(path.join(dist, 'style.css'), css);
+fs.writeFileSync(path.join(dist, 'pkg', GLUE), glue);
+fs.writeFileSync(path.join(dist, 'pkg', WASM), wasm);
+fs.writeFileSync(
+  path.join(dist, 'index.html'),
+  page({
+    policy: [...COMMON, "script-src 'self' 'wasm-unsafe-eval'", "style-src 'self'", "img-src 'self' data: blob:", "connect-src 'self'", "worker-src 'self' blob:"],
+    style: '<link rel="stylesheet" href="style.css">',
+    scripts: `<script src="pkg/${GLUE}"></script>\n<script src="app.js"></script>`,
+  }),
+);
+
+// The single file: inline scripts are allowed by their hashes only. The glue script keeps an
+// id so that a Blob-URL worker can be started later from its text.
+const base64 = wasm.toString('base64');
+fs.writeFileSync(
+  path.join(dist, 'convscope.html'),
+  page({
+    policy: [...COMMON, `script-src ${sha256(glue)} ${sha256(app)} 'wasm-unsafe-eval'`, "style-src 'unsafe-inline'", 'img-src data: blob:', 'worker-src blob:'],
+    style: `<style>\n${css}</style>`,
+    scripts: [
+      `<script id="convscope-wasm" type="application/octet-stream">${base64}</script>`,
+      `<script id="convscope-glue">${glue}</script>`,
+      `<script>${app}</script>`,
+    ].join('\n'),
+  }),
+);
+
+const kb = (n) => `${Math.round(n / 1024)} KB`;
+console.log(`build-site: dist/index.html (+ app.js ${kb(app.length)}, wasm ${kb(wasm.length)}), dist/convscope.html ${kb(fs.statSync(path.join(dist, 'convscope.html')).size)}`);

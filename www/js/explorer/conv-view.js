@@ -1,0 +1,184 @@
+// Drawing for the convolution explorer: the padded input with the receptive field, the
+// activation maps, the kernel editor and the written-out multiply-adds. These functions
+// only draw what they are given; the controller owns state and computing.
+
+import { cellSize, cellText, diverging, focusFrame, focusWash, gridLines, inputColor, isDark, padCell, sizeCanvas } from '../draw.js';
+import { factor, fmt } from '../format.js';
+
+const $ = (id) => document.getElementById(id);
+
+export const CHANNEL_NAMES = (c) => (c === 3 ? ['R', 'G', 'B'] : Array.from({ length: c }, (_, i) => `ch ${i + 1}`));
+
+// The padded input. `desc` gives the padding; `cell` (or null) the current receptive field.
+// Returns the geometry needed to map a mouse position back to a cell.
+export function drawInput(canvas, img, desc, cell, box) {
+  const pt = desc ? desc.padTop : 0;
+  const pl = desc ? desc.padLeft : 0;
+  const rows = img.height + pt + (desc ? desc.padBottom : 0);
+  const cols = img.width + pl + (desc ? desc.padRight : 0);
+  const s = cellSize(cols, rows, box.width, box.height);
+  const ctx = sizeCanvas(canvas, cols, rows, s);
+  const showNumbers = s >= 26 && img.channels === 1;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const [y, x] = [r - pt, c - pl];
+      if (y < 0 || x < 0 || y >= img.height || x >= img.width) {
+        padCell(ctx, c * s, r * s, s);
+        if (showNumbers) cellText(ctx, '0', c * s, r * s, s, false);
+        continue;
+      }
+      const color = inputColor(img, y * img.width + x);
+      ctx.fillStyle = color;
+      ctx.fillRect(c * s, r * s, s, s);
+      if (showNumbers) cellText(ctx, fmt(img.data[y * img.width + x]), c * s, r * s, s, isDark(color));
+    }
+  }
+  gridLines(ctx, cols, rows, s);
+  if (cell) {
+    const seen = new Set();
+    for (const t of cell.terms) {
+      const key = t.row * cols + t.col;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      focusWash(ctx, t.col * s, t.row * s, s);
+    }
+    focusFrame(ctx, cell.left * s, cell.top * s, cell.span * s, cell.span * s);
+  }
+  canvas.dataset.rows = String(rows);
+  canvas.dataset.cols = String(cols);
+  return { s, pt, pl };
+}
+
+// One canvas per activation map. Each map has its own colour scale (its largest |value| is
+// full colour): filters can differ in size by orders of magnitude, and a shared scale would
+// leave the small ones blank. Returns the selected map's scale for the colour bar.
+export function drawMaps(container, maps, oh, ow, names, selected, pos, box) {
+  const scales = maps.map((m) => Math.max(1e-6, m.reduce((a, v) => Math.max(a, Math.abs(v)), 0)));
+  while (container.children.length > maps.length) container.lastChild.remove();
+  while (container.children.length < maps.length) {
+    const fig = document.createElement('figure');
+    fig.className = 'map';
+    const canvas = document.createElement('canvas');
+    const cap = document.createElement('figcaption');
+    fig.append(canvas, cap);
+    container.append(fig);
+  }
+  const s = cellSize(ow, oh, box.width, box.height);
+  maps.forEach((m, f) => {
+    const fig = container.children[f];
+    const canvas = fig.firstChild;
+    fig.classList.toggle('selected', f === selected);
+    canvas.setAttribute('aria-label', `Output map ${f + 1} (${names[f]}), ${oh} by ${ow}`);
+    canvas.dataset.rows = String(oh);
+    canvas.dataset.cols = String(ow);
+    canvas.dataset.filter = String(f);
+    const ctx = sizeCanvas(canvas, ow, oh, s);
+    for (let y = 0; y < oh; y++) {
+      for (let x = 0; x < ow; x++) {
+        ctx.fillStyle = diverging(m[y * ow + x], scales[f]);
+        ctx.fillRect(x * s, y * s, s, s);
+      }
+    }
+    gridLines(ctx, ow, oh, s);
+    if (pos) focusFrame(ctx, pos.ox * s, pos.oy * s, s, s, f === selected);
+    fig.lastChild.innerHTML = `<b>${f + 1}</b> ${escapeHtml(names[f])}`;
+  });
+  return { scale: scales[selected] ?? 1, s };
+}
+
+export function escapeHtml(text) {
+  return text.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]);
+}
+
+// The formula with the current numbers, one line per axis when the input is not square.
+export function formulaText(img, st, desc) {
+  const axis = (n, before, after, out) => {
+    const p = before === after ? `2·${before}` : `${before}+${after}`;
+    const head = `⌊(${n} + ${p} − ${st.dilation}·(${st.kernel}−1) − 1) / ${st.stride}⌋ + 1`;
+    return out === null || out === undefined ? `${head}: the kernel does not fit` : `${head} = ${out}`;
+  };
+  if (!desc || desc.span === 0) return ['—'];
+  const rows = axis(img.height, desc.padTop, desc.padBottom, desc.outHeight);
+  if (img.height === img.width && desc.padTop === desc.padLeft && desc.padBottom === desc.padRight) return [rows];
+  return [`rows: ${rows}`, `columns: ${axis(img.width, desc.padLeft, desc.padRight, desc.outWidth)}`];
+}
+
+// The kernel of one filter and channel as a grid of number fields.
+export function drawKernelEditor(container, weights, k, c, channel, onEdit) {
+  container.style.setProperty('--k', String(k));
+  container.classList.toggle('wide', k >= 6);
+  const need = k * k;
+  if (container.children.length !== need) {
+    container.replaceChildren();
+    for (let i = 0; i < need; i++) {
+      const input = document.createElement('input');
+      input.type = 'number';
+      input.step = '0.1';
+      input.className = 'num w';
+      input.dataset.index = String(i);
+      input.addEventListener('change', () => onEdit(Number(input.dataset.index), input));
+      container.append(input);
+    }
+  }
+  const chName = c > 1 ? `, channel ${CHANNEL_NAMES(c)[channel]}` : '';
+  for (let i = 0; i < need; i++) {
+    const input = container.children[i];
+    const w = weights[i * c + channel];
+    input.setAttribute('aria-label', `Weight row ${Math.floor(i / k) + 1} column ${(i % k) + 1}${chName}`);
+    if (document.activeElement !== input) input.value = String(Math.round(w * 1000) / 1000);
+    input.classList.toggle('neg', w < 0);
+    input.classList.toggle('pos', w > 0);
+  }
+}
+
+// The current cell's products, laid out like the kernel (for one channel).
+export function drawProducts(container, cell, k, channel) {
+  container.style.setProperty('--k', String(k));
+  container.classList.toggle('wide', k >= 6);
+  if (!cell) {
+    container.replaceChildren();
+    return;
+  }
+  const terms = cell.terms.filter((t) => t.c === channel);
+  const scale = Math.max(1e-6, ...terms.map((t) => Math.abs(t.product)));
+  container.replaceChildren(
+    ...terms.map((t) => {
+      const d = document.createElement('div');
+      d.className = 'pcell' + (t.padding ? ' pad' : '');
+      if (!t.padding && t.product !== 0) d.style.background = diverging(t.product, scale * 3);
+      d.title = `input ${fmt(t.x)}${t.padding ? ' (padding)' : ''} × weight ${fmt(t.w)} = ${fmt(t.product)}`;
+      const xw = document.createElement('span');
+      xw.className = 'xw';
+      xw.textContent = `${factor(t.x)}×${factor(t.w)}`;
+      const p = document.createElement('b');
+      p.textContent = fmt(t.product);
+      d.append(xw, p);
+      return d;
+    }),
+  );
+}
+
+// The multiply-adds in words: every product, their sum, the bias and the result.
+export function maddText(cell, channels) {
+  const products = cell.terms.map((t) => `${factor(t.x)}×${factor(t.w)}`).join(' + ');
+  let total = `sum of ${cell.terms.length} products = ${fmt(cell.sum)}`;
+  if (channels > 1) {
+    const names = CHANNEL_NAMES(channels);
+    const parts = names.map((n, c) => `${n} ${fmt(cell.terms.filter((t) => t.c === c).reduce((a, t) => a + t.product, 0))}`);
+    total += ` (${parts.join(', ')})`;
+  }
+  total += `; + bias ${factor(cell.bias)} = ${fmt(cell.value)}`;
+  if (cell.relu) total += `; ReLU → ${fmt(cell.output)}`;
+  return { products: `${products} = ${fmt(cell.sum)}`, total };
+}
+
+export function setMessage(id, items) {
+  const el = $(id);
+  el.replaceChildren(...items.map((d) => {
+    const span = document.createElement('span');
+    span.className = d.level;
+    span.textContent = d.message;
+    return span;
+  }));
+  el.hidden = items.length === 0;
+}

@@ -1,0 +1,67 @@
+// The explorer's input pictures: built-in presets (drawn by the Rust core), pictures the
+// student uploads (decoded there too) and painting on the grid.
+
+// Each preset comes with the chapter's filters for it and a line on what to look for.
+export const PRESETS = {
+  seven: {
+    look: 'ink', lo: 0, hi: 1,
+    setup: { kernel: 3, stride: 1, padMode: 'valid', pad: 0, dilation: 1, filters: ['edge_top', 'edge_bottom', 'edge_left', 'edge_right'] },
+    note: 'Four 3×3 edge filters take the 7 apart: top and bottom edges find the two sides of the bar; left edges (the 7’s inner vertical edge) and right edges (its outer one) find the down-stroke.',
+  },
+  x: {
+    look: 'ink', lo: -1, hi: 1,
+    setup: { kernel: 3, stride: 1, padMode: 'valid', pad: 0, dilation: 1, filters: ['diag_down', 'cross', 'diag_up'] },
+    note: 'The ↘ and ↗ filters each match one stroke of the X (a perfect match scores 9); the cross filter scores highest where the strokes meet.',
+  },
+  face: {
+    look: 'light', lo: 0, hi: 1,
+    setup: { kernel: 5, stride: 1, padMode: 'valid', pad: 0, dilation: 1, filters: ['sobel_x', 'redness'] },
+    note: 'The input has three channels, so each 5×5 filter is 5×5×3: its depth spans R, G and B. Sobel x finds vertical edges in all three; redness adds red and subtracts green and blue, so skin glows and the lips most of all.',
+  },
+  seven14: {
+    look: 'ink', lo: 0, hi: 1,
+    setup: { kernel: 4, stride: 2, padMode: 'valid', pad: 0, dilation: 1, filters: ['edge_top', 'edge_left'] },
+    note: 'The chapter’s size example: a 14×14 input, a 4×4 filter and stride 2 give ⌊(14 − 4) / 2⌋ + 1 = 6, a 6×6 map.',
+  },
+};
+
+export const UPLOAD_SIDE = 64;
+
+function fromCore(handle, extra) {
+  try {
+    return { height: handle.height, width: handle.width, channels: handle.channels, data: handle.data(), ...extra };
+  } finally {
+    handle.free();
+  }
+}
+
+export function presetImage(core, name) {
+  const p = PRESETS[name];
+  return fromCore(core.inputPreset(name), { look: p.look, lo: p.lo, hi: p.hi });
+}
+
+// Throws the core's message (for example "this picture is too large …") for the page to show.
+export async function uploadImage(core, file, colour) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  return fromCore(core.decodeImage(bytes, UPLOAD_SIDE, colour), { look: 'light', lo: 0, hi: 1 });
+}
+
+// A copy of `img` with a round brush dab at (row, col): `ink` is the pen, `paper` erases.
+export function paintAt(img, row, col, brush) {
+  const inkValue = img.look === 'ink' ? img.hi : img.lo;
+  const value = brush === 'ink' ? inkValue : img.lo + img.hi - inkValue;
+  const radius = Math.min(img.height, img.width) >= 24 ? 1 : 0;
+  const data = Float32Array.from(img.data);
+  let changed = false;
+  for (let dy = -radius; dy <= radius; dy++) {
+    for (let dx = -radius; dx <= radius; dx++) {
+      const [r, c] = [row + dy, col + dx];
+      if (r < 0 || c < 0 || r >= img.height || c >= img.width || dy * dy + dx * dx > radius * radius) continue;
+      for (let ch = 0; ch < img.channels; ch++) {
+        const i = (r * img.width + c) * img.channels + ch;
+        if (data[i] !== value) { data[i] = value; changed = true; }
+      }
+    }
+  }
+  return changed ? { ...img, data } : img;
+}

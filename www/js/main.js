@@ -1,0 +1,68 @@
+// convscope's page: start the Rust core, read the setup from the link, start the explorer,
+// and keep the link up to date so that it can be shared.
+
+import { loadCore } from './wasm.js';
+import { createStore, readHash, writeHash } from './state.js';
+import { settleLinkState, startExplorer } from './explorer/explorer.js';
+
+const $ = (id) => document.getElementById(id);
+
+function showLinkProblems(problems) {
+  const banner = $('link-message');
+  banner.hidden = problems.length === 0;
+  banner.textContent = problems.length ? `Part of this link could not be used, so defaults are shown for it: ${problems.join('; ')}.` : '';
+}
+
+function stateFromLink() {
+  const { state, problems, present } = readHash(location.hash);
+  const [settled, more] = settleLinkState(state, present);
+  showLinkProblems([...problems, ...more]);
+  return settled;
+}
+
+async function main() {
+  const engine = $('engine');
+  let core;
+  try {
+    core = await loadCore();
+  } catch (e) {
+    engine.textContent = `WebAssembly could not start: ${e.message}`;
+    engine.classList.add('error');
+    return;
+  }
+  const simd = core.simdEnabled();
+  engine.textContent = `Rust core in WebAssembly · SIMD128 ${simd ? 'on' : 'off'}`;
+  engine.dataset.simd = String(simd);
+
+  const store = createStore(stateFromLink());
+  startExplorer(core, store);
+  document.body.dataset.ready = 'true';
+
+  // The link follows the state (replaceState: no history entry per slider move).
+  let written = location.hash;
+  let timer = null;
+  store.subscribe((st) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const hash = writeHash(st);
+      if (hash !== location.hash) history.replaceState(null, '', hash === '#' ? location.pathname + location.search : hash);
+      written = location.hash;
+    }, 100);
+  });
+  // A link edited by hand in the address bar is read again.
+  window.addEventListener('hashchange', () => {
+    if (location.hash !== written) store.set(stateFromLink());
+    written = location.hash;
+  });
+
+  $('copy-link').addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(location.href);
+      $('copy-note').textContent = 'copied';
+    } catch {
+      $('copy-note').textContent = 'copy it from the address bar';
+    }
+  });
+}
+
+main();

@@ -1,0 +1,180 @@
+// The explorer's UI state as one declarative list. Each field names its URL key, its default
+// and how to read it back from text; the same list fills the URL (a teacher's shareable
+// setup) and checks a link that was typed or mangled: a bad value becomes a message and
+// the default, never an exception.
+
+const int = (key, url, def, min, max) => ({
+  key, url, def,
+  parse(text) {
+    if (!/^-?\d+$/.test(text)) return { error: `“${text}” is not a whole number` };
+    const v = Number(text);
+    if (v < min || v > max) return { error: `${v} is outside ${min}…${max}` };
+    return { value: v };
+  },
+  format: (v) => String(v),
+});
+
+const choice = (key, url, def, values) => ({
+  key, url, def,
+  parse: (text) => (values.includes(text) ? { value: text } : { error: `“${text}” is not one of ${values.join(', ')}` }),
+  format: (v) => v,
+});
+
+const bool = (key, url, def) => ({
+  key, url, def,
+  parse: (text) => (text === '1' || text === '0' ? { value: text === '1' } : { error: `“${text}” is not 0 or 1` }),
+  format: (v) => (v ? '1' : '0'),
+});
+
+// A number as a link writes it: short, exact enough for hand-made kernels.
+const short = (v) => String(Math.round(v * 1e4) / 1e4);
+const RECIPE_ID = /^[a-z_]{1,24}$/;
+const NUMBER = /^-?(\d+\.?\d*|\.\d+)(e-?\d+)?$/i;
+
+// Filters: `id;id;c:w_w_w…` — a kernel preset by name, or `c:` and the custom weights (K, K, C).
+// The sizes are checked later, against the kernel size and the input's channels.
+const filters = {
+  key: 'filters', url: 'f', def: null,
+  parse(text) {
+    const parts = text.split(';');
+    if (parts.length < 1 || parts.length > 8) return { error: 'there must be 1 to 8 filters' };
+    const out = [];
+    for (const p of parts) {
+      if (p.startsWith('c:')) {
+        const ws = p.slice(2).split('_');
+        if (ws.length > 15 * 15 * 4 || !ws.every((w) => NUMBER.test(w))) return { error: 'a custom kernel has a weight that is not a number' };
+        out.push({ recipe: null, weights: ws.map(Number) });
+      } else if (RECIPE_ID.test(p)) {
+        out.push({ recipe: p, weights: null });
+      } else {
+        return { error: `“${p.slice(0, 30)}” is not a kernel preset` };
+      }
+    }
+    return { value: out };
+  },
+  format: (fs) => fs.map((f) => (f.recipe ? f.recipe : 'c:' + f.weights.map(short).join('_'))).join(';'),
+};
+
+const biases = {
+  key: 'biases', url: 'b', def: null,
+  parse(text) {
+    const parts = text.split(';');
+    if (parts.length > 8 || !parts.every((p) => NUMBER.test(p))) return { error: 'a bias is not a number' };
+    return { value: parts.map(Number) };
+  },
+  format: (bs) => bs.map(short).join(';'),
+};
+
+// A painted single-channel input: `HxW:lo:hi:look:hex`, one hex digit (16 levels) per cell.
+const paint = {
+  key: 'paint', url: 'px', def: null,
+  parse(text) {
+    const m = /^(\d{1,2})x(\d{1,2}):(-?[\d.]+):(-?[\d.]+):(ink|light):([0-9a-f]+)$/.exec(text);
+    if (!m) return { error: 'the painted picture is garbled' };
+    const [h, w, lo, hi] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
+    if (h < 1 || w < 1 || h > 64 || w > 64 || m[6].length !== h * w || !(hi > lo)) return { error: 'the painted picture has the wrong size' };
+    const data = Float32Array.from(m[6], (ch) => lo + (parseInt(ch, 16) / 15) * (hi - lo));
+    return { value: { height: h, width: w, channels: 1, data, lo, hi, look: m[5] } };
+  },
+  // Only small grey pictures fit in a link; others are left out (the page says so).
+  format(img) {
+    if (img.channels !== 1 || img.height > 64 || img.width > 64) return null;
+    const hex = Array.from(img.data, (v) => Math.round(((v - img.lo) / (img.hi - img.lo)) * 15).toString(16)).join('');
+    return `${img.height}x${img.width}:${short(img.lo)}:${short(img.hi)}:${img.look}:${hex}`;
+  },
+};
+
+// `control` names the element that edits a field directly (see controls.js): its kind, its id
+// (the name of a radio group) and, for sliders, how the value is shown beside it. Fields
+// without one are edited by the explorer's own handlers (kernel size, padding, filters, painting).
+const ctl = (field, kind, id, show) => ({ ...field, control: { kind, id, show } });
+const square = (v) => `${v}×${v}`;
+const BIG = 1 << 20;
+
+export const FIELDS = [
+  choice('input', 'in', 'seven', ['seven', 'x', 'face', 'seven14', 'painted', 'upload']),
+  paint,
+  int('kernel', 'k', 3, 1, 9),
+  ctl(int('stride', 's', 1, 1, 6), 'range', 'stride', String),
+  choice('padMode', 'pm', 'valid', ['valid', 'same', 'explicit']),
+  int('pad', 'p', 0, 0, 6),
+  ctl(int('dilation', 'd', 1, 1, 4), 'range', 'dilation', String),
+  ctl(bool('relu', 'relu', false), 'checkbox', 'relu'),
+  filters,
+  biases,
+  int('filter', 'm', 0, 0, 7),
+  int('channel', 'c', 0, 0, 3),
+  int('step', 't', 0, 0, 1 << 16),
+  ctl(choice('poolKind', 'pk', 'max', ['max', 'average']), 'radios', 'pool-kind'),
+  ctl(int('poolWindow', 'pw', 2, 1, 5), 'range', 'pool-window', square),
+  ctl(int('poolStride', 'ps', 2, 1, 5), 'range', 'pool-stride', String),
+  ctl(choice('poolPad', 'pp', 'valid', ['valid', 'same']), 'radios', 'pool-pad'),
+  int('poolStep', 'pt', 0, 0, 1 << 16),
+  ctl(int('calcH', 'qh', 224, 1, BIG), 'number', 'calc-h'),
+  ctl(int('calcW', 'qw', 224, 1, BIG), 'number', 'calc-w'),
+  ctl(int('calcC', 'qc', 64, 1, BIG), 'number', 'calc-c'),
+  ctl(int('calcWindow', 'qk', 2, 1, BIG), 'number', 'calc-window'),
+  ctl(int('calcStride', 'qs', 2, 1, BIG), 'number', 'calc-stride'),
+  ctl(choice('calcPad', 'qp', 'valid', ['valid', 'same']), 'select', 'calc-pad'),
+];
+
+export function defaults() {
+  return Object.fromEntries(FIELDS.map((f) => [f.key, f.def]));
+}
+
+// Reads a URL fragment (`#k=3&s=2…`). Unknown keys and bad values are reported, not thrown.
+export function readHash(hash) {
+  const state = defaults();
+  const problems = [];
+  const present = new Set();
+  let params;
+  try {
+    params = new URLSearchParams(hash.replace(/^#/, ''));
+  } catch {
+    return { state, problems: ['the link’s settings could not be read at all'], present };
+  }
+  const byUrl = new Map(FIELDS.map((f) => [f.url, f]));
+  for (const [k, text] of params) {
+    const field = byUrl.get(k);
+    if (!field) {
+      problems.push(`unknown setting “${k.slice(0, 20)}”`);
+      continue;
+    }
+    const r = field.parse(text.slice(0, 20000));
+    if ('error' in r) problems.push(`${k}: ${r.error}`);
+    else {
+      state[field.key] = r.value;
+      present.add(field.key);
+    }
+  }
+  return { state, problems, present };
+}
+
+// Writes the state as a URL fragment, leaving out what equals the default (short links).
+export function writeHash(state) {
+  const parts = [];
+  for (const f of FIELDS) {
+    const v = state[f.key];
+    if (v === null || v === undefined || v === f.def) continue;
+    const text = f.format(v);
+    if (text === null) continue;
+    parts.push(`${f.url}=${encodeURIComponent(text).replace(/%3B/g, ';').replace(/%3A/g, ':')}`);
+  }
+  return '#' + parts.join('&');
+}
+
+// A tiny store: set() merges a patch and tells subscribers which keys changed.
+export function createStore(initial) {
+  let state = { ...initial };
+  const subscribers = [];
+  return {
+    get: () => state,
+    set(patch) {
+      const changed = new Set(Object.keys(patch).filter((k) => patch[k] !== state[k]));
+      if (changed.size === 0) return;
+      state = { ...state, ...patch };
+      for (const fn of subscribers) fn(state, changed);
+    },
+    subscribe: (fn) => subscribers.push(fn),
+  };
+}
