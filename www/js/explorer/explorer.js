@@ -87,7 +87,7 @@ export function startExplorer(core, store) {
     let error = null;
     if (!desc.diagnostics.some((d) => d.level === 'error')) {
       try {
-        lab = new core.ConvLab(settings, img.height, img.width, img.channels, img.data, flat, biases, st.relu);
+        lab = new core.ConvLab({ ...settings, relu: st.relu }, img.height, img.width, img.channels, img.data, flat, biases);
         maps = st.filters.map((_, f) => lab.map(f));
       } catch (e) {
         error = e.message;
