@@ -376,7 +376,7 @@ fn no_allocation_once_scratch_is_grown() {
     let big = ConvGeometry::new(3, (20, 18, 16), (5, 5, 32), 1, 1, Padding::Same).unwrap();
     let small = ConvGeometry::new(3, (19, 17, 3), (3, 3, 16), 2, 1, Padding::Valid).unwrap();
     let mut scratch = ConvScratch::for_geometries(&[big, small]);
-    let size = scratch.len_floats();
+    let size = scratch.len_bytes();
     assert!(size > 0);
     for g in [big, small, big] {
         let input = random_vec(&mut rng, g.input_len());
@@ -393,14 +393,52 @@ fn no_allocation_once_scratch_is_grown() {
             conv2d_backward_weight(&mut d_weight, Some(&mut d_bias), &d_out, &input, &g, &mut scratch);
         });
         assert_eq!(count, 0, "{g:?} allocated");
-        assert_eq!(scratch.len_floats(), size, "the scratch grew");
+        assert_eq!(scratch.len_bytes(), size, "the scratch grew");
     }
     // A fresh scratch grows on first use to the same size, and its size does not depend on the batch.
     let mut fresh = ConvScratch::new();
     let g = big;
     let mut out = vec![0.0; g.output_len()];
     conv2d_forward(&mut out, &random_vec(&mut rng, g.input_len()), &random_vec(&mut rng, g.weight_len()), None, false, &g, &mut fresh);
-    assert_eq!(fresh.len_floats(), ConvScratch::for_geometries(&[big]).len_floats());
+    assert_eq!(fresh.len_bytes(), ConvScratch::for_geometries(&[big]).len_bytes());
     let batch_of_32 = ConvGeometry::new(32, (20, 18, 16), (5, 5, 32), 1, 1, Padding::Same).unwrap();
-    assert_eq!(ConvScratch::for_geometries(&[batch_of_32]).len_floats(), fresh.len_floats());
+    assert_eq!(ConvScratch::for_geometries(&[batch_of_32]).len_bytes(), fresh.len_bytes());
+}
+
+/// Prints native GFLOP/s of the three passes on the chapter's shapes (batch 32). No assertions:
+/// `cargo test --release --test conv_kernels -- --ignored --nocapture chapter_speed`.
+#[test]
+#[ignore]
+fn chapter_speed() {
+    let mut rng = seeded(1);
+    for g in [
+        ConvGeometry::new(32, (64, 64, 3), (5, 5, 16), 1, 1, Padding::Same).unwrap(),
+        ConvGeometry::new(32, (32, 32, 16), (5, 5, 32), 1, 1, Padding::Same).unwrap(),
+    ] {
+        let input = random_vec(&mut rng, g.input_len());
+        let weight = random_vec(&mut rng, g.weight_len());
+        let bias = random_vec(&mut rng, g.out_c);
+        let d_out = random_vec(&mut rng, g.output_len());
+        let (mut out, mut d_input, mut d_weight, mut d_bias) = (vec![0.0; g.output_len()], vec![0.0; g.input_len()], vec![0.0; g.weight_len()], vec![0.0; g.out_c]);
+        let mut scratch = ConvScratch::for_geometries(&[g]);
+        let flops = 2.0 * (g.output_pixels() * g.patch_len() * g.out_c) as f64;
+        let time = |f: &mut dyn FnMut()| {
+            f();
+            let mut best = f64::INFINITY;
+            for _ in 0..5 {
+                let t = std::time::Instant::now();
+                f();
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            best
+        };
+        let fwd = time(&mut || conv2d_forward(&mut out, &input, &weight, Some(&bias), true, &g, &mut scratch));
+        let dx = time(&mut || conv2d_backward_input(&mut d_input, &d_out, &weight, &g, &mut scratch));
+        let dw = time(&mut || conv2d_backward_weight(&mut d_weight, Some(&mut d_bias), &d_out, &input, &g, &mut scratch));
+        println!(
+            "{}x{}x{} -> {}@{}x{}: forward {:.1} ms {:.1} GFLOP/s, d_input {:.1} ms {:.1} GFLOP/s, d_weight {:.1} ms {:.1} GFLOP/s",
+            g.in_h, g.in_w, g.in_c, g.out_c, g.k_h, g.k_w,
+            fwd * 1e3, flops / fwd / 1e9, dx * 1e3, flops / dx / 1e9, dw * 1e3, flops / dw / 1e9
+        );
+    }
 }

@@ -6,5 +6,6 @@
 pub mod conv;
 pub mod dense;
 pub mod gemm;
+mod implicit;
 pub mod pool;
 pub mod scratch;
