@@ -65,7 +65,9 @@ run_tests() {
   say "native tests (cargo test)"
   cargo test --all-targets
   say "wasm tests in headless Chromium (wasm-pack test)"
-  wasm-pack test --headless --chrome
+  # opt-level 1: the wasm tests check numbers, not speed, and opt-level 3 (the native test
+  # profile) makes their first compile several times slower.
+  CARGO_PROFILE_TEST_OPT_LEVEL=1 wasm-pack test --headless --chrome
   build
   say "browser end-to-end tests (Playwright, over http and from file://)"
   node --test tests/e2e/

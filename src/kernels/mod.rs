@@ -12,5 +12,6 @@ pub mod gemm;
 pub mod init;
 pub mod loss;
 pub mod optim;
+mod implicit;
 pub mod pool;
 pub mod scratch;
