@@ -6,8 +6,9 @@
 //! switching to the fast kernels is a one-line change each.
 
 use super::presets::Image;
-use crate::kernels::conv::{conv2d_forward_reference, output_len, same_padding, ConvGeometry, Padding};
-use crate::kernels::pool::{pool_forward_reference, PoolGeometry, PoolKind};
+use crate::kernels::conv::{conv2d_forward, output_len, same_padding, ConvGeometry, Padding};
+use crate::kernels::pool::{pool_forward, PoolGeometry, PoolKind};
+use crate::kernels::scratch::ConvScratch;
 use crate::{invalid, Result};
 use serde::Serialize;
 
@@ -308,14 +309,15 @@ fn filters_to_hwio(filters: &[f32], count: usize, per_filter: usize) -> Vec<f32>
     weight
 }
 
-/// The one place the explorer calls a convolution kernel.
+/// The one place the explorer calls a convolution kernel: the fast (SIMD128) one that
+/// training uses; the page shows its numbers next to the hand-written cell breakdown.
 fn run_conv(out: &mut [f32], input: &[f32], weight: &[f32], bias: &[f32], g: &ConvGeometry) {
-    conv2d_forward_reference(out, input, weight, Some(bias), g);
+    conv2d_forward(out, input, weight, Some(bias), false, g, &mut ConvScratch::new());
 }
 
 /// The one place the explorer calls a pooling kernel.
 fn run_pool(out: &mut [f32], input: &[f32], kind: PoolKind, g: &PoolGeometry) {
-    pool_forward_reference(out, input, kind, g);
+    pool_forward(out, None, input, kind, g);
 }
 
 /// Reads the page's pooling kind: `max` or `average`.
