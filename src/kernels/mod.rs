@@ -5,3 +5,9 @@
 
 pub mod conv;
 pub mod pool;
+pub mod activation;
+pub mod batchnorm;
+pub mod dropout;
+pub mod init;
+pub mod loss;
+pub mod optim;
