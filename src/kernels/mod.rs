@@ -4,6 +4,8 @@
 //! fast one against the reference on odd sizes.
 
 pub mod conv;
+pub mod dense;
+pub mod gemm;
 pub mod pool;
 pub mod activation;
 pub mod batchnorm;
@@ -11,3 +13,4 @@ pub mod dropout;
 pub mod init;
 pub mod loss;
 pub mod optim;
+pub mod scratch;
