@@ -83,6 +83,11 @@ impl Sequential {
         &self.plan
     }
 
+    /// The Keras-style summary (`summary().to_text()` prints the table).
+    pub fn summary(&self) -> super::summary::Summary {
+        super::summary::Summary::from_plan(&self.plan)
+    }
+
     pub fn output_kind(&self) -> OutputKind {
         self.plan.output
     }
