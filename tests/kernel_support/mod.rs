@@ -45,3 +45,14 @@ pub fn random_geometry(rng: &mut Rng) -> ConvGeometry {
 pub fn seeded(seed: u64) -> Rng {
     rng_from_seed(seed)
 }
+
+/// The reference-framework tolerance the fixtures are checked with: 1e-5 absolute + 1e-4 relative.
+pub fn assert_matches_fixture(got: &[f32], want: &[f32], what: &str) {
+    assert_close(got, want, 1e-5, 1e-4, what);
+}
+
+/// Reads `tests/fixtures/conv/<name>` as text.
+pub fn fixture_text(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/conv").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
