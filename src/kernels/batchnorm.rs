@@ -11,7 +11,9 @@
 //! is stored twice.
 //!
 //! Sums over many rows are taken in blocks: four-lane f32 partial sums over `BLOCK_ROWS` rows,
-//! flushed into f64 totals, so that a 131 072-row batch (32 images of 64x64) loses no precision.
+//! flushed into f64 totals, so that a 131 072-row batch (32 images of 64x64) loses no precision;
+//! the mean is summed as deviations from the first row, so a large common offset costs none either
+//! (the fixture case with mean 20 and std 0.1 checks it against float64).
 //! Per-channel constants live on the stack, `CHANNEL_GROUP` channels at a time: no allocation.
 
 use crate::{invalid, Result};
@@ -52,9 +54,11 @@ impl BatchNormConfig {
 const BLOCK_ROWS: usize = 256;
 /// Channels whose per-channel constants are kept on the stack at once.
 const CHANNEL_GROUP: usize = 64;
+/// A zero centre correction for kernels whose centre is already an f32.
+const ZEROS: [f32; CHANNEL_GROUP] = [0.0; CHANNEL_GROUP];
 
 fn rows_of(len: usize, channels: usize) -> usize {
-    assert!(channels > 0 && len % channels == 0, "buffer length {len} is not a multiple of {channels} channels");
+    assert!(channels > 0 && len.is_multiple_of(channels), "buffer length {len} is not a multiple of {channels} channels");
     let rows = len / channels;
     assert!(rows > 0, "batch norm needs at least one row");
     rows
@@ -87,15 +91,25 @@ pub fn batchnorm_forward_train(
         let c1 = (c0 + CHANNEL_GROUP).min(channels);
         let w = c1 - c0;
         let mut totals = [0f64; CHANNEL_GROUP];
-        let mut centre = [0f32; CHANNEL_GROUP];
+        let mut mean_lo = [0f32; CHANNEL_GROUP];
 
-        sum_rows(&mut totals[..w], input, Term::Value, channels, c0);
+        // Sum deviations from the first row rather than raw values: with |mean| >> std, f32
+        // partial sums of raw values would lose the digits that tell the rows apart.
+        let mut first_row = [0f32; CHANNEL_GROUP];
+        first_row[..w].copy_from_slice(&input[c0..c1]);
+        let origin = Centre { hi: &first_row[..w], lo: &ZEROS[..w] };
+        sum_rows(&mut totals[..w], input, Term::Deviation { centre: origin }, channels, c0);
         for k in 0..w {
-            mean[c0 + k] = (totals[k] / rows as f64) as f32;
+            // The f64 mean as hi + lo: (x - hi) - lo is exact up to one f32 rounding even when
+            // |mean| >> std, where the rounded f32 mean alone would shift every normalized value
+            // by up to ulp(mean) / 2 * inv_std.
+            let m = first_row[k] as f64 + totals[k] / rows as f64;
+            mean[c0 + k] = m as f32;
+            mean_lo[k] = (m - mean[c0 + k] as f64) as f32;
         }
         // Two passes (mean, then squared deviations) as jnp.var: no cancellation.
-        centre[..w].copy_from_slice(&mean[c0..c1]);
-        sum_rows(&mut totals[..w], input, Term::SquaredDeviation { centre: &centre[..w] }, channels, c0);
+        let centre = Centre { hi: &mean[c0..c1], lo: &mean_lo[..w] };
+        sum_rows(&mut totals[..w], input, Term::SquaredDeviation { centre }, channels, c0);
 
         let mut scale = [0f32; CHANNEL_GROUP];
         let mut shift = [0f32; CHANNEL_GROUP];
@@ -108,7 +122,7 @@ pub fn batchnorm_forward_train(
             scale[k] = inv_std[c] * gamma[c];
             shift[k] = beta[c];
         }
-        affine_rows(out, input, &centre[..w], &scale[..w], &shift[..w], channels, c0);
+        affine_rows(out, input, centre, &scale[..w], &shift[..w], channels, c0);
     }
 }
 
@@ -137,7 +151,8 @@ pub fn batchnorm_forward_infer(
         for k in 0..w {
             scale[k] = gamma[c0 + k] / (moving_var[c0 + k] + epsilon).sqrt();
         }
-        affine_rows(out, input, &moving_mean[c0..c1], &scale[..w], &beta[c0..c1], channels, c0);
+        let centre = Centre { hi: &moving_mean[c0..c1], lo: &ZEROS[..w] };
+        affine_rows(out, input, centre, &scale[..w], &beta[c0..c1], channels, c0);
     }
 }
 
@@ -170,7 +185,7 @@ pub fn batchnorm_backward(
         let mut sum_dy = [0f64; CHANNEL_GROUP];
         let mut sum_dy_centred = [0f64; CHANNEL_GROUP];
         sum_rows(&mut sum_dy[..w], d_out, Term::Value, channels, c0);
-        sum_rows(&mut sum_dy_centred[..w], input, Term::WeightedDeviation { centre: &mean[c0..c1], weight: d_out }, channels, c0);
+        sum_rows(&mut sum_dy_centred[..w], input, Term::WeightedDeviation { centre: Centre { hi: &mean[c0..c1], lo: &ZEROS[..w] }, weight: d_out }, channels, c0);
 
         // d_x = k_dy * dy + k_x * (x - mean) + k_0 per channel, with the constants below.
         let mut k_dy = [0f32; CHANNEL_GROUP];
@@ -209,8 +224,7 @@ pub fn batchnorm_backward_infer(d_input: &mut [f32], d_out: &[f32], gamma: &[f32
         for k in 0..w {
             scale[k] = gamma[c0 + k] / (moving_var[c0 + k] + epsilon).sqrt();
         }
-        let zeros = [0f32; CHANNEL_GROUP];
-        let coefs = BackwardCoefs { k_dy: &scale[..w], k_x: &zeros[..w], k_0: &zeros[..w], centre: &zeros[..w] };
+        let coefs = BackwardCoefs { k_dy: &scale[..w], k_x: &ZEROS[..w], k_0: &ZEROS[..w], centre: &ZEROS[..w] };
         backward_rows(d_input, d_out, d_out, coefs, channels, c0);
     }
 }
@@ -241,7 +255,7 @@ pub fn batchnorm_forward_train_reference(
         moving_var[c] = moving_var[c] * cfg.momentum + var as f32 * keep_new;
         for r in 0..rows {
             let i = r * channels + c;
-            out[i] = (input[i] - mean[c]) * inv_std[c] * gamma[c] + beta[c];
+            out[i] = ((input[i] as f64 - m) * inv_std[c] as f64 * gamma[c] as f64 + beta[c] as f64) as f32;
         }
     }
 }
@@ -304,10 +318,12 @@ use core::arch::wasm32::*;
 enum Term<'a> {
     /// x
     Value,
+    /// x - centre
+    Deviation { centre: Centre<'a> },
     /// (x - centre)^2
-    SquaredDeviation { centre: &'a [f32] },
+    SquaredDeviation { centre: Centre<'a> },
     /// (x - centre) * weight, with weight a (rows, C) buffer like x
-    WeightedDeviation { centre: &'a [f32], weight: &'a [f32] },
+    WeightedDeviation { centre: Centre<'a>, weight: &'a [f32] },
 }
 
 /// totals[k] = sum over rows of the term at channel c0 + k: f32 partial sums per block of rows,
@@ -323,7 +339,8 @@ fn sum_rows(totals: &mut [f64], x: &[f32], term: Term, channels: usize, c0: usiz
             let s = r * channels + c0;
             let xr = &x[s..s + w];
             match term {
-                Term::Value => accumulate(&mut partial[..w], xr),
+                Term::Value => accumulate(&mut partial[..w], xr, None),
+                Term::Deviation { centre } => accumulate(&mut partial[..w], xr, Some(centre)),
                 Term::SquaredDeviation { centre } => accumulate_squared(&mut partial[..w], xr, centre),
                 Term::WeightedDeviation { centre, weight } => accumulate_weighted(&mut partial[..w], xr, &weight[s..s + w], centre),
             }
@@ -334,27 +351,32 @@ fn sum_rows(totals: &mut [f64], x: &[f32], term: Term, channels: usize, c0: usiz
     }
 }
 
-/// acc += x.
-fn accumulate(acc: &mut [f32], x: &[f32]) {
-    let w = acc.len();
-    #[allow(unused_mut)]
-    let mut k = 0;
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    while k + 4 <= w {
-        // SAFETY: k + 4 <= w and both slices have length w.
-        unsafe {
-            let a = acc.as_mut_ptr().add(k) as *mut v128;
-            v128_store(a, f32x4_add(v128_load(a), v128_load(x.as_ptr().add(k) as *const v128)));
-        }
-        k += 4;
+/// A per-channel centre hi + lo, subtracted as (x - hi) - lo.
+#[derive(Clone, Copy)]
+struct Centre<'a> {
+    hi: &'a [f32],
+    lo: &'a [f32],
+}
+
+impl Centre<'_> {
+    fn subtract_from_lane(&self, x: f32, k: usize) -> f32 {
+        (x - self.hi[k]) - self.lo[k]
     }
-    for k in k..w {
-        acc[k] += x[k];
+
+    /// Lanes k..k + 4 of (x - hi) - lo.
+    ///
+    /// # Safety
+    /// k + 4 must not exceed the length of `hi` and `lo`.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    unsafe fn subtract_from(&self, x: v128, k: usize) -> v128 {
+        let hi = v128_load(self.hi.as_ptr().add(k) as *const v128);
+        let lo = v128_load(self.lo.as_ptr().add(k) as *const v128);
+        f32x4_sub(f32x4_sub(x, hi), lo)
     }
 }
 
-/// acc += (x - centre)^2.
-fn accumulate_squared(acc: &mut [f32], x: &[f32], centre: &[f32]) {
+/// acc += x, or x - centre when a centre is given.
+fn accumulate(acc: &mut [f32], x: &[f32], centre: Option<Centre>) {
     let w = acc.len();
     #[allow(unused_mut)]
     let mut k = 0;
@@ -363,19 +385,46 @@ fn accumulate_squared(acc: &mut [f32], x: &[f32], centre: &[f32]) {
         // SAFETY: k + 4 <= w and all slices have length w.
         unsafe {
             let a = acc.as_mut_ptr().add(k) as *mut v128;
-            let d = f32x4_sub(v128_load(x.as_ptr().add(k) as *const v128), v128_load(centre.as_ptr().add(k) as *const v128));
+            let v = v128_load(x.as_ptr().add(k) as *const v128);
+            let v = match centre {
+                Some(c) => c.subtract_from(v, k),
+                None => v,
+            };
+            v128_store(a, f32x4_add(v128_load(a), v));
+        }
+        k += 4;
+    }
+    for k in k..w {
+        acc[k] += match centre {
+            Some(c) => c.subtract_from_lane(x[k], k),
+            None => x[k],
+        };
+    }
+}
+
+/// acc += (x - centre)^2.
+fn accumulate_squared(acc: &mut [f32], x: &[f32], centre: Centre) {
+    let w = acc.len();
+    #[allow(unused_mut)]
+    let mut k = 0;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    while k + 4 <= w {
+        // SAFETY: k + 4 <= w and all slices have length w.
+        unsafe {
+            let a = acc.as_mut_ptr().add(k) as *mut v128;
+            let d = centre.subtract_from(v128_load(x.as_ptr().add(k) as *const v128), k);
             v128_store(a, f32x4_add(v128_load(a), f32x4_mul(d, d)));
         }
         k += 4;
     }
     for k in k..w {
-        let d = x[k] - centre[k];
+        let d = centre.subtract_from_lane(x[k], k);
         acc[k] += d * d;
     }
 }
 
 /// acc += (x - centre) * weight.
-fn accumulate_weighted(acc: &mut [f32], x: &[f32], weight: &[f32], centre: &[f32]) {
+fn accumulate_weighted(acc: &mut [f32], x: &[f32], weight: &[f32], centre: Centre) {
     let w = acc.len();
     #[allow(unused_mut)]
     let mut k = 0;
@@ -384,19 +433,19 @@ fn accumulate_weighted(acc: &mut [f32], x: &[f32], weight: &[f32], centre: &[f32
         // SAFETY: k + 4 <= w and all slices have length w.
         unsafe {
             let a = acc.as_mut_ptr().add(k) as *mut v128;
-            let d = f32x4_sub(v128_load(x.as_ptr().add(k) as *const v128), v128_load(centre.as_ptr().add(k) as *const v128));
+            let d = centre.subtract_from(v128_load(x.as_ptr().add(k) as *const v128), k);
             v128_store(a, f32x4_add(v128_load(a), f32x4_mul(d, v128_load(weight.as_ptr().add(k) as *const v128))));
         }
         k += 4;
     }
     for k in k..w {
-        acc[k] += (x[k] - centre[k]) * weight[k];
+        acc[k] += centre.subtract_from_lane(x[k], k) * weight[k];
     }
 }
 
 /// out = (x - centre) * scale + shift on the channel group of every row.
-fn affine_rows(out: &mut [f32], x: &[f32], centre: &[f32], scale: &[f32], shift: &[f32], channels: usize, c0: usize) {
-    let w = centre.len();
+fn affine_rows(out: &mut [f32], x: &[f32], centre: Centre, scale: &[f32], shift: &[f32], channels: usize, c0: usize) {
+    let w = scale.len();
     for r in 0..x.len() / channels {
         let s = r * channels + c0;
         let (o, xr) = (&mut out[s..s + w], &x[s..s + w]);
@@ -407,13 +456,13 @@ fn affine_rows(out: &mut [f32], x: &[f32], centre: &[f32], scale: &[f32], shift:
             // SAFETY: k + 4 <= w and all slices have length w.
             unsafe {
                 let ld = |p: &[f32]| v128_load(p.as_ptr().add(k) as *const v128);
-                let d = f32x4_sub(ld(xr), ld(centre));
+                let d = centre.subtract_from(ld(xr), k);
                 v128_store(o.as_mut_ptr().add(k) as *mut v128, f32x4_add(f32x4_mul(d, ld(scale)), ld(shift)));
             }
             k += 4;
         }
         for k in k..w {
-            o[k] = (xr[k] - centre[k]) * scale[k] + shift[k];
+            o[k] = centre.subtract_from_lane(xr[k], k) * scale[k] + shift[k];
         }
     }
 }

@@ -55,7 +55,7 @@ pub fn binary_cross_entropy_from_probabilities(probs: &[f32], labels: &[f32]) ->
 /// Row-wise softmax, shifted by the row maximum so that no exp overflows.
 /// probs (N, K); logits (N, K).
 pub fn softmax_forward(probs: &mut [f32], logits: &[f32], classes: usize) {
-    assert!(classes > 0 && logits.len() % classes == 0 && probs.len() == logits.len());
+    assert!(classes > 0 && logits.len().is_multiple_of(classes) && probs.len() == logits.len());
     for (p, z) in probs.chunks_exact_mut(classes).zip(logits.chunks_exact(classes)) {
         let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0;
@@ -89,7 +89,7 @@ pub fn categorical_cross_entropy_with_logits_forward(probs: &mut [f32], logits: 
 /// d_logits += d_loss * (sum(y) p - y) / N, i.e. (p - y) / N for labels that sum to 1.
 /// d_logits (N, K) +=; probs (N, K) from the forward; labels (N, K).
 pub fn categorical_cross_entropy_with_logits_backward(d_logits: &mut [f32], probs: &[f32], labels: &[f32], classes: usize, d_loss: f32) {
-    assert!(d_logits.len() == probs.len() && labels.len() == probs.len() && probs.len() % classes == 0);
+    assert!(d_logits.len() == probs.len() && labels.len() == probs.len() && probs.len().is_multiple_of(classes));
     let scale = d_loss / (probs.len() / classes) as f32;
     for ((d, p), y) in d_logits.chunks_exact_mut(classes).zip(probs.chunks_exact(classes)).zip(labels.chunks_exact(classes)) {
         let y_sum: f32 = y.iter().sum();

@@ -10,9 +10,9 @@
 //! JAX's `select_and_scatter_add` does (it keeps the current winner while it is `>=`); the
 //! Keras fixtures in `tests/fixtures/layers` contain ties and check it. NaN inputs never win.
 //!
-//! The fast kernels loop over channels innermost (contiguous in NHWC), four lanes at a time
-//! with SIMD128 in the wasm build, in the same order as the references: results are equal bit
-//! for bit.
+//! The fast kernels work on the channels of one window at a time (contiguous in NHWC), four
+//! lanes at a time with SIMD128 in the wasm build, and visit the window in the same order as the
+//! references: results are equal bit for bit.
 
 use super::conv::{output_len, same_padding, Padding};
 use crate::{invalid, Result};
@@ -175,48 +175,179 @@ pub fn pool_forward(out: &mut [f32], mut argmax: Option<&mut [u32]>, input: &[f3
             for ox in 0..g.out_w {
                 let cols = g.window_range(ox, g.pad_left, g.in_w);
                 let o = ((n * g.out_h + oy) * g.out_w + ox) * c;
-                let out_cell = &mut out[o..o + c];
-                let cell_start = |iy: usize, ix: usize| ((n * g.in_h + iy) * g.in_w + ix) * c;
+                let window = Window {
+                    first: ((n * g.in_h + rows.start) * g.in_w + cols.start) * c,
+                    rows: rows.len(),
+                    cols: cols.len(),
+                    row_step: g.in_w * c,
+                    channels: c,
+                };
                 match kind {
-                    PoolKind::Max => {
-                        out_cell.fill(f32::NEG_INFINITY);
-                        match argmax.as_deref_mut() {
-                            Some(a) => {
-                                let arg_cell = &mut a[o..o + c];
-                                let first = cell_start(rows.start, cols.start) as u32;
-                                for (k, i) in arg_cell.iter_mut().enumerate() {
-                                    *i = first + k as u32;
-                                }
-                                for iy in rows.clone() {
-                                    for ix in cols.clone() {
-                                        let s = cell_start(iy, ix);
-                                        max_tracking_into(out_cell, arg_cell, &input[s..s + c], s as u32);
-                                    }
-                                }
-                            }
-                            None => {
-                                for iy in rows.clone() {
-                                    for ix in cols.clone() {
-                                        let s = cell_start(iy, ix);
-                                        max_into(out_cell, &input[s..s + c]);
-                                    }
-                                }
-                            }
+                    PoolKind::Max => max_cell(&mut out[o..o + c], argmax.as_deref_mut().map(|a| &mut a[o..o + c]), input, &window),
+                    PoolKind::Average => average_cell(&mut out[o..o + c], input, &window),
+                }
+            }
+        }
+    }
+}
+
+/// One pooling window of the input, clipped to the image: `rows` x `cols` cells of `channels`
+/// values, the first at flat index `first`, rows `row_step` apart.
+struct Window {
+    first: usize,
+    rows: usize,
+    cols: usize,
+    row_step: usize,
+    channels: usize,
+}
+
+impl Window {
+    /// Flat index of channel 0 of the window cell (r, q).
+    fn cell(&self, r: usize, q: usize) -> usize {
+        self.first + r * self.row_step + q * self.channels
+    }
+    fn count(&self) -> f32 {
+        (self.rows * self.cols) as f32
+    }
+}
+
+// Natively: loop over the window cells, channels innermost (contiguous; LLVM vectorizes).
+// In wasm with SIMD128: four channels at a time, their maximum (or sum) and argmax kept in
+// registers while the window is scanned. Per element both do exactly what the reference does,
+// in the same order, so results are equal bit for bit.
+
+/// Maximum (and, if asked, the flat index of its first occurrence) of each channel over the window.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn max_cell(best: &mut [f32], arg: Option<&mut [u32]>, input: &[f32], w: &Window) {
+    let c = w.channels;
+    best.fill(f32::NEG_INFINITY);
+    match arg {
+        Some(arg) => {
+            for (k, i) in arg.iter_mut().enumerate() {
+                *i = (w.first + k) as u32;
+            }
+            for r in 0..w.rows {
+                for q in 0..w.cols {
+                    let s = w.cell(r, q);
+                    for ((b, a), (k, &x)) in best.iter_mut().zip(arg.iter_mut()).zip(input[s..s + c].iter().enumerate()) {
+                        if x > *b {
+                            *b = x;
+                            *a = (s + k) as u32;
                         }
-                    }
-                    PoolKind::Average => {
-                        out_cell.fill(0.0);
-                        for iy in rows.clone() {
-                            for ix in cols.clone() {
-                                let s = cell_start(iy, ix);
-                                add_into(out_cell, &input[s..s + c]);
-                            }
-                        }
-                        div_by(out_cell, (rows.len() * cols.len()) as f32);
                     }
                 }
             }
         }
+        None => {
+            for r in 0..w.rows {
+                for q in 0..w.cols {
+                    let s = w.cell(r, q);
+                    for (b, &x) in best.iter_mut().zip(&input[s..s + c]) {
+                        if x > *b {
+                            *b = x;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Mean of each channel over the window (cells outside the image are not in it).
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn average_cell(mean: &mut [f32], input: &[f32], w: &Window) {
+    let c = w.channels;
+    mean.fill(0.0);
+    for r in 0..w.rows {
+        for q in 0..w.cols {
+            let s = w.cell(r, q);
+            for (m, &x) in mean.iter_mut().zip(&input[s..s + c]) {
+                *m += x;
+            }
+        }
+    }
+    let count = w.count();
+    for m in mean.iter_mut() {
+        *m /= count;
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use core::arch::wasm32::*;
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn max_cell(best: &mut [f32], mut arg: Option<&mut [u32]>, input: &[f32], w: &Window) {
+    let c = w.channels;
+    let vectors = c / 4 * 4;
+    assert!(w.cell(w.rows - 1, w.cols - 1) + c <= input.len());
+    for k in (0..vectors).step_by(4) {
+        let lanes = u32x4(0, 1, 2, 3);
+        // SAFETY: every load reads channels k..k + 4 <= c of a cell inside `input` (asserted
+        // for the last cell above), and k + 4 <= best.len() == arg.len() == c.
+        unsafe {
+            let mut b = f32x4_splat(f32::NEG_INFINITY);
+            let mut a = u32x4_add(u32x4_splat((w.first + k) as u32), lanes);
+            for r in 0..w.rows {
+                for q in 0..w.cols {
+                    let s = w.cell(r, q) + k;
+                    let x = v128_load(input.as_ptr().add(s) as *const v128);
+                    let wins = f32x4_gt(x, b);
+                    b = v128_bitselect(x, b, wins);
+                    if arg.is_some() {
+                        a = v128_bitselect(u32x4_add(u32x4_splat(s as u32), lanes), a, wins);
+                    }
+                }
+            }
+            v128_store(best.as_mut_ptr().add(k) as *mut v128, b);
+            if let Some(arg) = arg.as_deref_mut() {
+                v128_store(arg.as_mut_ptr().add(k) as *mut v128, a);
+            }
+        }
+    }
+    for k in vectors..c {
+        let (mut b, mut a) = (f32::NEG_INFINITY, w.first + k);
+        for r in 0..w.rows {
+            for q in 0..w.cols {
+                let s = w.cell(r, q) + k;
+                if input[s] > b {
+                    b = input[s];
+                    a = s;
+                }
+            }
+        }
+        best[k] = b;
+        if let Some(arg) = arg.as_deref_mut() {
+            arg[k] = a as u32;
+        }
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn average_cell(mean: &mut [f32], input: &[f32], w: &Window) {
+    let c = w.channels;
+    let vectors = c / 4 * 4;
+    let count = w.count();
+    assert!(w.cell(w.rows - 1, w.cols - 1) + c <= input.len());
+    for k in (0..vectors).step_by(4) {
+        // SAFETY: as in max_cell.
+        unsafe {
+            let mut sum = f32x4_splat(0.0);
+            for r in 0..w.rows {
+                for q in 0..w.cols {
+                    sum = f32x4_add(sum, v128_load(input.as_ptr().add(w.cell(r, q) + k) as *const v128));
+                }
+            }
+            v128_store(mean.as_mut_ptr().add(k) as *mut v128, f32x4_div(sum, f32x4_splat(count)));
+        }
+    }
+    for k in vectors..c {
+        let mut sum = 0.0;
+        for r in 0..w.rows {
+            for q in 0..w.cols {
+                sum += input[w.cell(r, q) + k];
+            }
+        }
+        mean[k] = sum / count;
     }
 }
 
@@ -257,84 +388,7 @@ pub fn pool_backward(d_input: &mut [f32], d_out: &[f32], argmax: Option<&[u32]>,
     }
 }
 
-// Channel-row helpers: SIMD128 in the wasm build, plain loops (which LLVM vectorizes) natively.
-// Each does per element exactly what the reference does, so results match bit for bit.
-
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-use core::arch::wasm32::*;
-
-/// best = max(best, x) elementwise (NaN never wins).
-fn max_into(best: &mut [f32], x: &[f32]) {
-    let len = best.len();
-    assert_eq!(x.len(), len);
-    #[allow(unused_mut)]
-    let mut done = 0;
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    while done + 4 <= len {
-        // SAFETY: done + 4 <= len for both slices (asserted equal below).
-        unsafe {
-            let b = best.as_mut_ptr().add(done) as *mut v128;
-            let v = v128_load(x.as_ptr().add(done) as *const v128);
-            let old = v128_load(b);
-            v128_store(b, v128_bitselect(v, old, f32x4_gt(v, old)));
-        }
-        done += 4;
-    }
-    for i in done..len {
-        if x[i] > best[i] {
-            best[i] = x[i];
-        }
-    }
-}
-
-/// Like [`max_into`], also recording the flat index `base + k` of each new winner.
-fn max_tracking_into(best: &mut [f32], arg: &mut [u32], x: &[f32], base: u32) {
-    let len = best.len();
-    assert!(x.len() == len && arg.len() == len);
-    #[allow(unused_mut)]
-    let mut done = 0;
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    while done + 4 <= len {
-        // SAFETY: done + 4 <= len for all three slices.
-        unsafe {
-            let b = best.as_mut_ptr().add(done) as *mut v128;
-            let a = arg.as_mut_ptr().add(done) as *mut v128;
-            let v = v128_load(x.as_ptr().add(done) as *const v128);
-            let old = v128_load(b);
-            let wins = f32x4_gt(v, old);
-            let idx = u32x4_add(u32x4_splat(base + done as u32), u32x4(0, 1, 2, 3));
-            v128_store(b, v128_bitselect(v, old, wins));
-            v128_store(a, v128_bitselect(idx, v128_load(a), wins));
-        }
-        done += 4;
-    }
-    for i in done..len {
-        if x[i] > best[i] {
-            best[i] = x[i];
-            arg[i] = base + i as u32;
-        }
-    }
-}
-
-/// acc += x elementwise.
-fn add_into(acc: &mut [f32], x: &[f32]) {
-    let len = acc.len();
-    assert_eq!(x.len(), len);
-    #[allow(unused_mut)]
-    let mut done = 0;
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    while done + 4 <= len {
-        // SAFETY: done + 4 <= len for both slices.
-        unsafe {
-            let a = acc.as_mut_ptr().add(done) as *mut v128;
-            v128_store(a, f32x4_add(v128_load(a), v128_load(x.as_ptr().add(done) as *const v128)));
-        }
-        done += 4;
-    }
-    for i in done..len {
-        acc[i] += x[i];
-    }
-}
+// The average-pooling backward row: SIMD128 in the wasm build, a plain loop natively.
 
 /// acc += d / count elementwise (division, not a reciprocal, to match the reference exactly).
 fn add_divided_into(acc: &mut [f32], d: &[f32], count: f32) {
@@ -354,23 +408,5 @@ fn add_divided_into(acc: &mut [f32], d: &[f32], count: f32) {
     }
     for i in done..len {
         acc[i] += d[i] / count;
-    }
-}
-
-/// x /= count elementwise.
-fn div_by(x: &mut [f32], count: f32) {
-    #[allow(unused_mut)]
-    let mut done = 0;
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    while done + 4 <= x.len() {
-        // SAFETY: done + 4 <= len.
-        unsafe {
-            let p = x.as_mut_ptr().add(done) as *mut v128;
-            v128_store(p, f32x4_div(v128_load(p), f32x4_splat(count)));
-        }
-        done += 4;
-    }
-    for v in &mut x[done..] {
-        *v /= count;
     }
 }
