@@ -7,8 +7,10 @@
 //!
 //! Later issues add `nn` (layers, model, training), `explain` and `data`.
 
+pub mod data;
 pub mod error;
 pub mod kernels;
+pub mod nn;
 pub mod rng;
 pub mod web;
 
