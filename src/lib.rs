@@ -9,6 +9,7 @@
 //!
 //! Later issues add `explain` and `data`.
 
+pub mod data;
 pub mod error;
 pub mod kernels;
 pub mod nn;

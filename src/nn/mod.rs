@@ -1,5 +1,6 @@
 //! Layers, the Sequential model, its summary, training with early stopping, metrics and model
-//! files. Calls only [`crate::kernels`].
+//! files; and logistic regression on raw pixels, the baseline that measures how hard a dataset
+//! is for a model that cannot look for local patterns. Calls only [`crate::kernels`].
 
 mod clock;
 pub mod early_stopping;
@@ -7,6 +8,7 @@ pub mod examples;
 pub mod fit;
 pub mod layer;
 pub mod layers;
+pub mod logistic;
 pub mod metrics;
 pub mod model;
 pub mod optimizer;
