@@ -6,6 +6,7 @@ mod clock;
 pub mod early_stopping;
 pub mod examples;
 pub mod fit;
+pub mod io;
 pub mod layer;
 pub mod layers;
 pub mod logistic;
