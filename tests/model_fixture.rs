@@ -1,6 +1,7 @@
 //! The whole smile CNN against Keras 3 (JAX backend): for one fixed batch of 4 images and fixed
-//! weights, the loss, every layer's output (training mode, batch statistics), every parameter
-//! gradient, the batch-norm moving statistics and every parameter after one Adam step.
+//! weights, every layer's output in inference mode (moving statistics), then the loss, every
+//! layer's output in training mode (batch statistics), every parameter gradient, the batch-norm
+//! moving statistics and every parameter after one Adam step.
 //! Fixtures: tests/fixtures/model/make_fixtures.py (it documents what is stored and how).
 //!
 //! Dropout rates are 0 in this fixture, so that no random mask is involved; dropout is checked
@@ -164,9 +165,19 @@ fn chapter_model_matches_keras_for_one_training_step() {
     let labels = [1u8, 0, 1, 0];
     let mut report = Vec::new();
 
+    // Inference mode first (the training forward moves the moving statistics).
+    model.forward(&x, Mode::Infer);
+    let last = model.layers().len() - 1;
+    for (i, layer) in model.layers().iter().enumerate() {
+        let name = format!("infer.out.{}", layer.name());
+        let ours = if i == last { model.logits() } else { model.output(i) };
+        let per = ours.len() / 4;
+        check(&name, &ours[3 * per..], &fx.get(&name).1, Tolerance::Elementwise, &mut report);
+    }
+    check("infer.logit", model.logits(), &fx.get("infer.logit").1, Tolerance::Elementwise, &mut report);
+
     check("input (images 0 and 3)", &stored_rows(&x, 4), &fx.get("input").1, Tolerance::Elementwise, &mut report);
     model.forward(&x, Mode::Train);
-    let last = model.layers().len() - 1;
     for (i, layer) in model.layers().iter().enumerate() {
         let name = format!("out.{}", layer.name());
         let (shape, keras) = fx.get(&name);
