@@ -4,7 +4,7 @@
 //! output (N, OH, OW, C_out).
 //!
 //! The fast kernels are matrix products on the register tile of [`gemm`](super::gemm), one
-//! image at a time, with the patch matrix read in place ([`implicit`](super::implicit)):
+//! image at a time, with the patch matrix read in place (module `implicit`):
 //! forward is patches · W (+ bias, ReLU), the weight gradient patches^T · d_out, and with
 //! stride 1 the input gradient is the correlation of the padded d_out with the kernel
 //! turned 180 degrees. Other strides take d_out · W^T and fold it back onto the input

@@ -9,6 +9,14 @@
 //! panel on the stack. When packing B would cost more, the same kernel computes
 //! C^T = op(B)^T · op(A)^T and writes its tiles transposed: that way no call ever copies a
 //! large operand (a dense layer's weights, say) just to transpose it.
+//!
+//! The tile (`tile`) and its epilogue (`TileTarget`) are shared with the convolution
+//! kernels, which feed the tile straight from an image (module `implicit`).
+//!
+//! Measured in V8 (Node 20, one thread): the tile runs at about 65% of the f32x4 mul+add
+//! peak. Each step is 16 vector mul/add and about 18 other instructions (6 loads, address
+//! arithmetic, V8's loop interrupt check); unrolling does not help, because LLVM then
+//! schedules every load of a trip first and V8 spills the accumulators.
 
 /// Rows of C in one register tile.
 pub const MR: usize = 4;
