@@ -4,7 +4,7 @@
 //! output (N, OH, OW, C_out).
 //!
 //! The fast kernels are matrix products on the register tile of [`gemm`](super::gemm), one
-//! image at a time, with the patch matrix read in place ([`implicit`](super::implicit)):
+//! image at a time, with the patch matrix read in place (module `implicit`):
 //! forward is patches · W (+ bias, ReLU), the weight gradient patches^T · d_out, and with
 //! stride 1 the input gradient is the correlation of the padded d_out with the kernel
 //! turned 180 degrees. Other strides take d_out · W^T and fold it back onto the input
@@ -191,7 +191,7 @@ impl ConvGeometry {
             offsets: forward.offsets_len(),
             ..ScratchSizes::default()
         };
-        if self.out_c % NR != 0 {
+        if !self.out_c.is_multiple_of(NR) {
             sizes.panels = sizes.panels.max(forward.pixels() * self.out_c.next_multiple_of(NR));
         }
         match self.input_gradient_correlation() {
@@ -320,9 +320,10 @@ pub fn conv2d_forward(out: &mut [f32], input: &[f32], weight: &[f32], bias: Opti
     let (k, co) = (g.patch_len(), g.out_c);
     pack_panels(s.panels, k, co, |r, j| weight[r * co + j]);
     let target = TileTarget { c_rs: co, c_cs: 1, add: false, bias, bias_by_row: false, relu };
+    let (tables, _) = c.tables(s.offsets);
     for (image, out) in input.chunks_exact(g.in_h * g.in_w * g.in_c).zip(out.chunks_exact_mut(c.pixels() * co)) {
         let image = g.pad_input(image, s.image);
-        c.forward(out, image, s.panels, co, target, s.offsets);
+        c.forward(out, image, s.panels, co, target, &tables);
     }
 }
 
@@ -346,10 +347,11 @@ pub fn conv2d_backward_input(d_input: &mut [f32], d_out: &[f32], weight: &[f32],
         weight[((ky * k_w + kx) * ci + j) * co + o]
     });
     let target = TileTarget { c_rs: ci, c_cs: 1, add: true, bias: None, bias_by_row: false, relu: false };
+    let (tables, _) = c.tables(s.offsets);
     let out_image = g.out_h * g.out_w * co;
     for (d_out, d_input) in d_out.chunks_exact(out_image).zip(d_input.chunks_exact_mut(g.in_h * g.in_w * ci)) {
         pad_image(s.image, d_out, (g.out_h, g.out_w, co), pads);
-        c.forward(d_input, s.image, s.panels, ci, target, s.offsets);
+        c.forward(d_input, s.image, s.panels, ci, target, &tables);
     }
 }
 
@@ -363,16 +365,17 @@ pub fn conv2d_backward_weight(d_weight: &mut [f32], d_bias: Option<&mut [f32]>, 
     let c = g.forward_correlation();
     let co = g.out_c;
     let pixels = c.pixels();
+    let (tables, row_segments) = c.tables(s.offsets);
     for (image, d_out) in input.chunks_exact(g.in_h * g.in_w * g.in_c).zip(d_out.chunks_exact(pixels * co)) {
         let image = g.pad_input(image, s.image);
         // Columns of d_out are read in place when they fill whole 8-wide panels.
-        let columns = if co % NR == 0 {
+        let columns = if co.is_multiple_of(NR) {
             Columns::Direct(d_out)
         } else {
             pack_panels(s.panels, pixels, co, |p, j| d_out[p * co + j]);
             Columns::Panels(s.panels)
         };
-        c.weight_gradient(d_weight, image, columns, co, s.offsets);
+        c.weight_gradient(d_weight, image, columns, co, &tables, row_segments);
     }
     if let Some(d_bias) = d_bias {
         add_column_sums(d_bias, d_out, g.output_pixels(), co);

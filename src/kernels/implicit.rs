@@ -32,6 +32,17 @@ pub(crate) enum Columns<'a> {
     Panels(&'a [f32]),
 }
 
+/// Index tables of one correlation, built once per call and shared by all its images.
+pub(crate) struct Tables<'a> {
+    /// Where each segment of a receptive field starts, relative to the field, and its length.
+    segments: &'a [usize],
+    seg_len: usize,
+    /// Where each output pixel's receptive field starts in the image.
+    starts: &'a [usize],
+    /// Where each value (ky, kx, c) of a receptive field sits, relative to the field.
+    taps: &'a [usize],
+}
+
 impl Correlation {
     pub fn pixels(&self) -> usize {
         self.out_h * self.out_w
@@ -42,14 +53,19 @@ impl Correlation {
         self.k_h * self.k_w * self.channels
     }
 
-    /// Segment offsets the passes need room for.
+    /// Room [`Correlation::tables`] needs, and a weight-gradient pass's row segments.
     pub fn offsets_len(&self) -> usize {
-        (self.k_h * self.k_w).max(PIXELS_PER_PASS.div_ceil(self.out_w).min(self.out_h))
+        self.k_h * self.k_w + self.pixels() + self.depth() + self.rows_per_pass()
     }
 
     /// Floats of image the correlation reads.
     pub fn image_len(&self) -> usize {
         ((self.out_h - 1) * self.stride + (self.k_h - 1) * self.dilation + 1) * self.width * self.channels
+    }
+
+    /// Output rows per weight-gradient pass.
+    fn rows_per_pass(&self) -> usize {
+        PIXELS_PER_PASS.div_ceil(self.out_w).min(self.out_h)
     }
 
     /// Where output pixel p's receptive field starts in the image.
@@ -63,6 +79,26 @@ impl Correlation {
         ((tap / self.k_w) * self.dilation * self.width + (tap % self.k_w) * self.dilation) * self.channels + c
     }
 
+    /// Builds the index tables in `offsets` (at least [`Correlation::offsets_len`] long), so that
+    /// the tile loops do no divisions; returns them and the rest of `offsets`.
+    pub fn tables<'a>(&self, offsets: &'a mut [usize]) -> (Tables<'a>, &'a mut [usize]) {
+        // A segment per kernel row if its taps are adjacent pixels, else one per tap.
+        let seg_len = if self.dilation == 1 { self.k_w * self.channels } else { self.channels };
+        let (segments, rest) = offsets.split_at_mut(self.depth() / seg_len);
+        let (starts, rest) = rest.split_at_mut(self.pixels());
+        let (taps, rest) = rest.split_at_mut(self.depth());
+        for (s, offset) in segments.iter_mut().enumerate() {
+            *offset = self.tap_offset(s * seg_len);
+        }
+        for (p, start) in starts.iter_mut().enumerate() {
+            *start = self.patch_start(p);
+        }
+        for (k, tap) in taps.iter_mut().enumerate() {
+            *tap = self.tap_offset(k);
+        }
+        (Tables { segments, seg_len, starts, taps }, rest)
+    }
+
     fn check(&self, image: &[f32]) {
         assert!((self.out_w - 1) * self.stride + (self.k_w - 1) * self.dilation < self.width, "correlation: kernel overruns the row");
         assert!(image.len() >= self.image_len(), "correlation: image too short");
@@ -70,61 +106,56 @@ impl Correlation {
 
     /// out (pixels, n) (+)= patches (pixels, depth) · B (depth, n), then bias and ReLU as `target` says.
     /// B comes as NR-wide panels (ceil(n / NR), depth, NR) from [`pack_panels`].
-    pub fn forward(&self, out: &mut [f32], image: &[f32], panels: &[f32], n: usize, target: TileTarget, offsets: &mut [usize]) {
+    pub fn forward(&self, out: &mut [f32], image: &[f32], panels: &[f32], n: usize, target: TileTarget, t: &Tables) {
         self.check(image);
         let (pixels, depth) = (self.pixels(), self.depth());
         assert!(out.len() >= pixels * n && panels.len() >= n.div_ceil(NR) * depth * NR);
+        assert!(t.starts.len() == pixels && t.segments.len() * t.seg_len == depth);
         assert_eq!((target.c_rs, target.c_cs), (n, 1));
-        // A segment per kernel row if its taps are adjacent pixels, else one per tap.
-        let seg_len = if self.dilation == 1 { self.k_w * self.channels } else { self.channels };
-        let segments = &mut offsets[..depth / seg_len];
-        for (s, offset) in segments.iter_mut().enumerate() {
-            *offset = self.tap_offset(s * seg_len);
-        }
         for (panel, j0) in (0..n).step_by(NR).enumerate() {
             let b = panels[panel * depth * NR..].as_ptr();
             for i0 in (0..pixels).step_by(MR) {
                 let mr = MR.min(pixels - i0);
                 // Rows past the end repeat the last pixel; their results are discarded.
-                let rows: [*const f32; MR] = std::array::from_fn(|r| image[self.patch_start(i0 + r.min(mr - 1))..].as_ptr());
+                let rows: [*const f32; MR] = std::array::from_fn(|r| image[t.starts[i0 + r.min(mr - 1)]..].as_ptr());
                 // SAFETY: `check` bounds every receptive field inside `image`; the panel holds depth rows of NR.
-                let acc = unsafe { tile::multiply(segments, seg_len, rows, 1, b, NR) };
+                let acc = unsafe { tile::multiply(t.segments, t.seg_len, rows, 1, b, NR) };
                 target.write(out, acc, i0, j0, mr, NR.min(n - j0));
             }
         }
     }
 
-    /// d_weight (depth, n) += patches^T (depth, pixels) · d_out (pixels, n).
-    pub fn weight_gradient(&self, d_weight: &mut [f32], image: &[f32], d_out: Columns, n: usize, offsets: &mut [usize]) {
+    /// d_weight (depth, n) += patches^T (depth, pixels) · d_out (pixels, n); `row_segments`
+    /// is room for a pass's row starts.
+    pub fn weight_gradient(&self, d_weight: &mut [f32], image: &[f32], d_out: Columns, n: usize, t: &Tables, row_segments: &mut [usize]) {
         self.check(image);
         let (pixels, depth) = (self.pixels(), self.depth());
-        assert!(d_weight.len() >= depth * n);
-        let (b_base, b_rs, panel_len) = match d_out {
-            Columns::Direct(d) => {
-                assert!(n % NR == 0 && d.len() >= pixels * n);
-                (d.as_ptr(), n, 0)
-            }
-            Columns::Panels(p) => {
-                assert!(p.len() >= n.div_ceil(NR) * pixels * NR);
-                (p.as_ptr(), NR, pixels * NR)
-            }
-        };
+        assert!(d_weight.len() >= depth * n && t.taps.len() == depth);
         let target = TileTarget { c_rs: n, c_cs: 1, add: true, bias: None, bias_by_row: false, relu: false };
         // One pass covers whole output rows: a segment per row, out_w pixels `stride` apart.
-        let rows_per_pass = PIXELS_PER_PASS.div_ceil(self.out_w).min(self.out_h);
+        let rows_per_pass = self.rows_per_pass();
         for oy0 in (0..self.out_h).step_by(rows_per_pass) {
-            let segments = &mut offsets[..rows_per_pass.min(self.out_h - oy0)];
+            let segments = &mut row_segments[..rows_per_pass.min(self.out_h - oy0)];
             for (r, offset) in segments.iter_mut().enumerate() {
-                *offset = self.patch_start((oy0 + r) * self.out_w);
+                *offset = t.starts[(oy0 + r) * self.out_w];
             }
             let first_pixel = oy0 * self.out_w;
             for (panel, j0) in (0..n).step_by(NR).enumerate() {
-                // SAFETY (pointer arithmetic): within the B buffer checked above.
-                let b = unsafe { b_base.add(panel * panel_len + if panel_len == 0 { j0 } else { 0 } + first_pixel * b_rs) };
+                // B: the pass's rows of d_out, columns j0.., in place or from their panel.
+                let (b, b_rs) = match d_out {
+                    Columns::Direct(d) => {
+                        assert!(n.is_multiple_of(NR) && d.len() >= pixels * n);
+                        (d[first_pixel * n + j0..].as_ptr(), n)
+                    }
+                    Columns::Panels(p) => {
+                        assert!(p.len() >= n.div_ceil(NR) * pixels * NR);
+                        (p[(panel * pixels + first_pixel) * NR..].as_ptr(), NR)
+                    }
+                };
                 for i0 in (0..depth).step_by(MR) {
                     let mr = MR.min(depth - i0);
-                    let rows: [*const f32; MR] = std::array::from_fn(|r| image[self.tap_offset(i0 + r.min(mr - 1))..].as_ptr());
-                    // SAFETY: `check` bounds every (tap, pixel) inside `image`; B holds a row per pixel.
+                    let rows: [*const f32; MR] = std::array::from_fn(|r| image[t.taps[i0 + r.min(mr - 1)]..].as_ptr());
+                    // SAFETY: `check` bounds every (tap, pixel) inside `image`; B holds a row per pixel of the pass.
                     let acc = unsafe { tile::multiply(segments, self.out_w, rows, self.stride * self.channels, b, b_rs) };
                     target.write(d_weight, acc, i0, j0, mr, NR.min(n - j0));
                 }

@@ -103,7 +103,7 @@ pub fn conv_cases() -> Vec<ConvCase> {
     struct File {
         cases: Vec<ConvCase>,
     }
-    let file: File = serde_json::from_str(&include_str!("../fixtures/conv/conv_cases.json")).unwrap();
+    let file: File = serde_json::from_str(include_str!("../fixtures/conv/conv_cases.json")).unwrap();
     assert!(file.cases.len() >= 15, "the fixture file lost cases");
     file.cases
 }
@@ -130,7 +130,7 @@ pub fn dense_cases() -> Vec<DenseCase> {
     struct File {
         cases: Vec<DenseCase>,
     }
-    let file: File = serde_json::from_str(&include_str!("../fixtures/conv/dense_cases.json")).unwrap();
+    let file: File = serde_json::from_str(include_str!("../fixtures/conv/dense_cases.json")).unwrap();
     assert!(file.cases.len() >= 5, "the fixture file lost cases");
     file.cases
 }
