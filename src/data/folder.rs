@@ -231,7 +231,6 @@ pub fn read_zip_entries(bytes: &[u8]) -> Result<Vec<FileEntry>> {
 
 /// The entries of a directory on disk, with paths relative to it (native only; the
 /// browser hands over dropped files itself). Folders are listed with a trailing `/`.
-#[cfg(not(target_arch = "wasm32"))]
 pub fn read_dir_entries(dir: &std::path::Path) -> Result<Vec<FileEntry>> {
     fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<FileEntry>, files: &mut usize) -> Result<()> {
         let cannot = |e: std::io::Error| bad_input!("cannot read '{}': {e}", dir.display());
