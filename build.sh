@@ -67,7 +67,9 @@ run_tests() {
   say "wasm tests in headless Chromium (wasm-pack test)"
   # opt-level 1: the wasm tests check numbers, not speed, and opt-level 3 (the native test
   # profile) makes their first compile several times slower.
-  CARGO_PROFILE_TEST_OPT_LEVEL=1 wasm-pack test --headless --chrome
+  # Only the wasm suites: the native suites read files and train, which is cargo test's job.
+  CARGO_PROFILE_TEST_OPT_LEVEL=1 wasm-pack test --headless --chrome -- \
+    --test wasm_kernels --test wasm_layer_kernels --test wasm_web
   build
   say "browser end-to-end tests (Playwright, over http and from file://)"
   node --test tests/e2e/
