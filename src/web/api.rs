@@ -75,13 +75,17 @@ struct SettingsMsg {
     #[serde(default)]
     pad: usize,
     dilation: usize,
+    /// Whether the maps go through a ReLU (only [`ConvLab`] uses it).
+    #[serde(default)]
+    relu: bool,
 }
 
 impl SettingsMsg {
-    fn read(value: JsValue) -> Result<ConvSettings, JsError> {
+    /// The geometry, and whether to apply a ReLU.
+    fn read(value: JsValue) -> Result<(ConvSettings, bool), JsError> {
         let m: SettingsMsg = serde_wasm_bindgen::from_value(value).map_err(|e| JsError::new(&format!("the settings could not be read: {e}")))?;
         let padding = explorer::parse_padding(&m.padding, m.pad).map_err(js_error)?;
-        Ok(ConvSettings { kernel: m.kernel, stride: m.stride, padding, dilation: m.dilation })
+        Ok((ConvSettings { kernel: m.kernel, stride: m.stride, padding, dilation: m.dilation }, m.relu))
     }
 }
 
@@ -90,20 +94,21 @@ impl SettingsMsg {
 /// (the output sizes are null when the kernel does not fit).
 #[wasm_bindgen(js_name = describeConv)]
 pub fn describe_conv(height: usize, width: usize, settings: JsValue) -> Result<JsValue, JsError> {
-    let s = SettingsMsg::read(settings)?;
+    let (s, _) = SettingsMsg::read(settings)?;
     to_js(&explorer::describe(height, width, &s))
 }
 
-/// One convolution with its maps and the breakdown of any cell. The data arguments are
-/// input (H, W, C), filters (F, K, K, C) one after another, bias (F).
+/// One convolution with its maps and the breakdown of any cell. `settings` is
+/// `{kernel, stride, padding: "valid" | "same" | "explicit", pad, dilation, relu}`; the data
+/// arguments are input (H, W, C), filters (F, K, K, C) one after another, bias (F).
 #[wasm_bindgen]
 pub struct ConvLab(ConvRun);
 
 #[wasm_bindgen]
 impl ConvLab {
     #[wasm_bindgen(constructor)]
-    pub fn new(settings: JsValue, height: usize, width: usize, channels: usize, input: &[f32], filters: &[f32], bias: &[f32], relu: bool) -> Result<ConvLab, JsError> {
-        let s = SettingsMsg::read(settings)?;
+    pub fn new(settings: JsValue, height: usize, width: usize, channels: usize, input: &[f32], filters: &[f32], bias: &[f32]) -> Result<ConvLab, JsError> {
+        let (s, relu) = SettingsMsg::read(settings)?;
         let image = Image::new(height, width, channels, input.to_vec()).map_err(js_error)?;
         ConvRun::new(image, filters, bias, &s, relu).map(ConvLab).map_err(js_error)
     }

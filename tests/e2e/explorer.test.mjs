@@ -162,6 +162,16 @@ for (const target of ['http', 'file']) {
         await page.waitForTimeout(250);
         assert.equal(await region.getByLabel('Step', { exact: true }).inputValue(), stopped);
 
+        // ReLU keeps the sum but clips the map: (0, 0) of the ↘ filter with bias -8 is 7 - 8 < 0.
+        await region.getByLabel('apply ReLU to the maps').check();
+        await region.getByLabel('Bias').fill('-8');
+        await region.getByLabel('Bias').press('Tab');
+        await region.getByLabel('Step', { exact: true }).fill('0');
+        assert.match(await total.textContent(), /= 7; \+ bias \(−8\) = −1; ReLU → 0$/);
+        await region.getByLabel('apply ReLU to the maps').uncheck();
+        await region.getByLabel('Bias').fill('0');
+        await region.getByLabel('Bias').press('Tab');
+
         // With padding, the receptive field of the corner covers padding cells, which are zeros.
         await region.getByLabel('Padding', { exact: true }).fill('1');
         await region.getByLabel('Step', { exact: true }).fill('0');

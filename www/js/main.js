@@ -35,7 +35,15 @@ async function main() {
   engine.dataset.simd = String(simd);
 
   const store = createStore(stateFromLink());
-  startExplorer(core, store);
+  try {
+    startExplorer(core, store);
+  } catch (e) {
+    // A bug, not a user error: say so on the page, and keep it visible to tests and consoles.
+    engine.textContent = `The explorer failed to start: ${e.message}`;
+    engine.classList.add('error');
+    console.error(e);
+    return;
+  }
   document.body.dataset.ready = 'true';
 
   // The link follows the state (replaceState: no history entry per slider move).

@@ -2,7 +2,7 @@
 // activation maps, the kernel editor and the written-out multiply-adds. These functions
 // only draw what they are given; the controller owns state and computing.
 
-import { cellSize, cellText, diverging, focusFrame, focusWash, gridLines, inputColor, isDark, padCell, sizeCanvas } from '../draw.js';
+import { COLORS, cellSize, cellText, css, diverging, focusFrame, focusWash, gridLines, hatchCell, inputColor, isDark, paintCells, sizeCanvas } from '../draw.js';
 import { factor, fmt } from '../format.js';
 
 const $ = (id) => document.getElementById(id);
@@ -18,19 +18,15 @@ export function drawInput(canvas, img, desc, cell, box) {
   const cols = img.width + pl + (desc ? desc.padRight : 0);
   const s = cellSize(cols, rows, box.width, box.height);
   const ctx = sizeCanvas(canvas, cols, rows, s);
+  const inside = (r, c) => r >= pt && c >= pl && r < pt + img.height && c < pl + img.width;
+  const colorAt = (r, c) => (inside(r, c) ? inputColor(img, (r - pt) * img.width + (c - pl)) : COLORS.pad);
+  paintCells(ctx, cols, rows, s, colorAt);
   const showNumbers = s >= 26 && img.channels === 1;
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
-      const [y, x] = [r - pt, c - pl];
-      if (y < 0 || x < 0 || y >= img.height || x >= img.width) {
-        padCell(ctx, c * s, r * s, s);
-        if (showNumbers) cellText(ctx, '0', c * s, r * s, s, false);
-        continue;
-      }
-      const color = inputColor(img, y * img.width + x);
-      ctx.fillStyle = color;
-      ctx.fillRect(c * s, r * s, s, s);
-      if (showNumbers) cellText(ctx, fmt(img.data[y * img.width + x]), c * s, r * s, s, isDark(color));
+      const real = inside(r, c);
+      if (!real) hatchCell(ctx, c * s, r * s, s);
+      if (showNumbers) cellText(ctx, real ? fmt(img.data[(r - pt) * img.width + (c - pl)]) : '0', c * s, r * s, s, isDark(colorAt(r, c)));
     }
   }
   gridLines(ctx, cols, rows, s);
@@ -73,12 +69,7 @@ export function drawMaps(container, maps, oh, ow, names, selected, pos, box) {
     canvas.dataset.cols = String(ow);
     canvas.dataset.filter = String(f);
     const ctx = sizeCanvas(canvas, ow, oh, s);
-    for (let y = 0; y < oh; y++) {
-      for (let x = 0; x < ow; x++) {
-        ctx.fillStyle = diverging(m[y * ow + x], scales[f]);
-        ctx.fillRect(x * s, y * s, s, s);
-      }
-    }
+    paintCells(ctx, ow, oh, s, (y, x) => diverging(m[y * ow + x], scales[f]));
     gridLines(ctx, ow, oh, s);
     if (pos) focusFrame(ctx, pos.ox * s, pos.oy * s, s, s, f === selected);
     fig.lastChild.innerHTML = `<b>${f + 1}</b> ${escapeHtml(names[f])}`;
@@ -145,7 +136,7 @@ export function drawProducts(container, cell, k, channel) {
     ...terms.map((t) => {
       const d = document.createElement('div');
       d.className = 'pcell' + (t.padding ? ' pad' : '');
-      if (!t.padding && t.product !== 0) d.style.background = diverging(t.product, scale * 3);
+      if (!t.padding && t.product !== 0) d.style.background = css(diverging(t.product, scale * 3));
       d.title = `input ${fmt(t.x)}${t.padding ? ' (padding)' : ''} × weight ${fmt(t.w)} = ${fmt(t.product)}`;
       const xw = document.createElement('span');
       xw.className = 'xw';

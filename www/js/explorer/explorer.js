@@ -87,7 +87,7 @@ export function startExplorer(core, store) {
     let error = null;
     if (!desc.diagnostics.some((d) => d.level === 'error')) {
       try {
-        lab = new core.ConvLab(settings, img.height, img.width, img.channels, img.data, flat, biases, st.relu);
+        lab = new core.ConvLab({ ...settings, relu: st.relu }, img.height, img.width, img.channels, img.data, flat, biases);
         maps = st.filters.map((_, f) => lab.map(f));
       } catch (e) {
         error = e.message;
@@ -292,8 +292,27 @@ export function startExplorer(core, store) {
     $('output-size').classList.toggle('error', !ok);
   }
 
+  // Panel widths, kept by a ResizeObserver so that drawing never forces a layout (reading
+  // clientWidth after the DOM changed was most of the time of a redraw).
+  const widths = new Map();
+  const widthOf = (el) => {
+    if (!widths.has(el)) widths.set(el, el.clientWidth);
+    return widths.get(el);
+  };
+  const observer = new ResizeObserver((entries) => {
+    let changed = false;
+    for (const e of entries) {
+      const w = Math.floor(e.contentRect.width);
+      changed ||= widths.get(e.target) !== w;
+      widths.set(e.target, w);
+    }
+    if (changed) render(store.get());
+  });
+  for (const id of ['input-canvas', 'pool-in-canvas', 'pool-out-canvas']) observer.observe($(id).parentElement);
+  observer.observe($('maps'));
+
   function box(el, maxH) {
-    const w = el.clientWidth;
+    const w = widthOf(el);
     return { width: w, height: Math.min(maxH, w) };
   }
 
@@ -318,7 +337,7 @@ export function startExplorer(core, store) {
     // Maps.
     const mapsEl = $('maps');
     const perRow = c.maps.length > 1 ? 2 : 1;
-    const mapW = Math.floor((mapsEl.clientWidth - (perRow - 1) * 12) / perRow);
+    const mapW = Math.floor((widthOf(mapsEl) - (perRow - 1) * 12) / perRow);
     const drawn = drawMaps(mapsEl, c.maps, oh, ow, c.names, f, pos, { width: mapW, height: Math.min(mapW, 260) });
     $('maps-caption').textContent = c.lab ? `${oh}×${ow}×${c.maps.length}` : '';
     $('maps-empty').hidden = c.lab !== null;
@@ -340,7 +359,9 @@ export function startExplorer(core, store) {
         b.type = 'button';
         b.setAttribute('role', 'tab');
         b.setAttribute('aria-selected', String(i === f));
-        b.textContent = `Filter ${i + 1}`;
+        b.setAttribute('aria-label', `Filter ${i + 1}`);
+        b.title = c.names[i];
+        b.textContent = String(i + 1);
         b.addEventListener('click', () => set({ filter: i }));
         return b;
       }),
@@ -352,6 +373,8 @@ export function startExplorer(core, store) {
     add.setAttribute('aria-label', 'Add a filter');
     add.disabled = st.filters.length >= MAX_FILTERS;
     add.addEventListener('click', addFilter);
+    const label = Object.assign(document.createElement('span'), { className: 'tabs-label', textContent: 'Filter' });
+    tabs.prepend(label);
     tabs.append(add);
 
     const sel = $('filter-recipe');

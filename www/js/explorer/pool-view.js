@@ -1,7 +1,7 @@
 // Drawing for the pooling panel: the map being pooled (with its window), the pooled map and
 // the window's values written out.
 
-import { cellSize, cellText, diverging, focusFrame, focusWash, gridLines, isDark, padCell, sizeCanvas } from '../draw.js';
+import { COLORS, cellSize, cellText, css, diverging, focusFrame, focusWash, gridLines, hatchCell, isDark, paintCells, sizeCanvas } from '../draw.js';
 import { fmt } from '../format.js';
 
 // The map being pooled, with `same` padding drawn around it and the current window framed.
@@ -10,16 +10,9 @@ export function drawPoolInput(canvas, map, h, w, pads, scale, cell, box) {
   const cols = w + pads.left + pads.right;
   const s = cellSize(cols, rows, box.width, box.height);
   const ctx = sizeCanvas(canvas, cols, rows, s);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const [y, x] = [r - pads.top, c - pads.left];
-      if (y < 0 || x < 0 || y >= h || x >= w) padCell(ctx, c * s, r * s, s);
-      else {
-        ctx.fillStyle = diverging(map[y * w + x], scale);
-        ctx.fillRect(c * s, r * s, s, s);
-      }
-    }
-  }
+  const inside = (r, c) => r >= pads.top && c >= pads.left && r < pads.top + h && c < pads.left + w;
+  paintCells(ctx, cols, rows, s, (r, c) => (inside(r, c) ? diverging(map[(r - pads.top) * w + (c - pads.left)], scale) : COLORS.pad));
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) if (!inside(r, c)) hatchCell(ctx, c * s, r * s, s);
   gridLines(ctx, cols, rows, s);
   if (cell) {
     for (const t of cell.cells) if (!t.padding) focusWash(ctx, t.col * s, t.row * s, s);
@@ -32,14 +25,9 @@ export function drawPoolInput(canvas, map, h, w, pads, scale, cell, box) {
 export function drawPoolOutput(canvas, out, oh, ow, scale, cell, box) {
   const s = cellSize(ow, oh, box.width, box.height);
   const ctx = sizeCanvas(canvas, ow, oh, s);
-  for (let y = 0; y < oh; y++) {
-    for (let x = 0; x < ow; x++) {
-      const color = diverging(out[y * ow + x], scale);
-      ctx.fillStyle = color;
-      ctx.fillRect(x * s, y * s, s, s);
-      if (s >= 30) cellText(ctx, fmt(out[y * ow + x]), x * s, y * s, s, isDark(color));
-    }
-  }
+  const colorAt = (y, x) => diverging(out[y * ow + x], scale);
+  paintCells(ctx, ow, oh, s, colorAt);
+  if (s >= 30) for (let y = 0; y < oh; y++) for (let x = 0; x < ow; x++) cellText(ctx, fmt(out[y * ow + x]), x * s, y * s, s, isDark(colorAt(y, x)));
   gridLines(ctx, ow, oh, s);
   if (cell) focusFrame(ctx, cell.ox * s, cell.oy * s, s, s);
   canvas.dataset.rows = String(oh);
@@ -57,7 +45,7 @@ export function drawPoolWindow(container, cell, scale) {
     ...cell.cells.map((t, i) => {
       const d = document.createElement('div');
       d.className = 'pcell' + (t.padding ? ' pad' : '') + (i === cell.winner ? ' winner' : '');
-      if (!t.padding) d.style.background = diverging(t.x, scale * 2.5);
+      if (!t.padding) d.style.background = css(diverging(t.x, scale * 2.5));
       const b = document.createElement('b');
       b.textContent = t.padding ? '—' : fmt(t.x);
       d.append(b);
