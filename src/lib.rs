@@ -3,12 +3,16 @@
 //! Module map (arrows point from caller to callee):
 //! - [`kernels`]: numeric kernels on flat NHWC slices, each with a scalar reference
 //!   and a SIMD128 variant chosen at compile time. They know nothing of layers or JS.
+//! - [`nn`]: the declarative model spec, layers, the Sequential model, summary, training
+//!   with early stopping, metrics and model files; calls [`kernels`].
 //! - [`web`]: the only module that knows wasm-bindgen; thin handles for the page.
 //!
-//! Later issues add `nn` (layers, model, training), `explain` and `data`.
+//! Later issues add `explain` and `data`.
 
+pub mod data;
 pub mod error;
 pub mod kernels;
+pub mod nn;
 pub mod rng;
 pub mod web;
 

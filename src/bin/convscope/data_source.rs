@@ -1,0 +1,89 @@
+//! `--data` for the command line: where the training and test images come from.
+//!
+//! - `synthetic` or `synthetic:SEED`: the built-in faces (600 train / 150 test; seed 1 by default);
+//! - `h5:TRAIN.h5,TEST.h5`: the Happy House files;
+//! - `happy:DIR`: the real Happy House as given in the shared test data: the 600 grayscale
+//!   training images (`train_gray_x.npy`, `train_y.npy`) and `test_happy.h5` converted to
+//!   grayscale with the same formula;
+//! - `npy:X.npy,Y.npy` (split by `--test-split`) or `npy:X.npy,Y.npy,TEST_X.npy,TEST_Y.npy`;
+//! - `folder:DIR`: one subfolder per class (Keras's convention), split by `--test-split`.
+
+use convscope::data::folder::{load_image_folder, read_dir_entries, FolderOptions};
+use convscope::data::h5::{read_happy_h5, read_happy_h5_part, HappyPart};
+use convscope::data::npy::read_happy_npy;
+use convscope::data::synthetic::{generate, SyntheticParams};
+use convscope::data::Dataset;
+use convscope::{invalid, Error, Result};
+use std::path::Path;
+
+/// Training and test sets, and a short description of where they came from.
+pub struct Data {
+    pub train: Dataset,
+    pub test: Dataset,
+    pub description: String,
+}
+
+fn read(path: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::BadInput(format!("cannot read '{path}': {e}")))
+}
+
+fn files(spec: &str, kind: &str, counts: &[usize]) -> Result<Vec<String>> {
+    let list: Vec<String> = spec.split(',').map(str::to_string).collect();
+    if !counts.contains(&list.len()) || list.iter().any(String::is_empty) {
+        return Err(invalid!("--data {kind}: expects {} comma-separated file names, got '{spec}'", counts.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" or ")));
+    }
+    Ok(list)
+}
+
+/// Reads `--data`; `test_split` and `seed` split a source that has no test set of its own;
+/// `channels` is the folder loader's colour choice (1 or 3).
+pub fn load(spec: &str, test_split: f32, seed: u64, channels: usize) -> Result<Data> {
+    let (kind, rest) = spec.split_once(':').unwrap_or((spec, ""));
+    let split = |all: Dataset, what: String| -> Result<Data> {
+        let (train, test) = all.stratified_split(test_split, seed)?;
+        Ok(Data { train, test, description: format!("{what}, split {:.0}% test (seed {seed})", test_split * 100.0) })
+    };
+    match kind {
+        "synthetic" => {
+            let data_seed = if rest.is_empty() { SyntheticParams::default().seed } else { rest.parse().map_err(|_| invalid!("--data synthetic:SEED needs a whole number, got '{rest}'"))? };
+            let params = SyntheticParams { seed: data_seed, ..SyntheticParams::default() };
+            let (train, test) = generate(&params)?;
+            Ok(Data { train, test, description: format!("synthetic faces, data seed {data_seed}") })
+        }
+        "h5" => {
+            let f = files(rest, "h5", &[2])?;
+            let train = read_happy_h5_part(&read(&f[0])?, HappyPart::Train)?;
+            let test = read_happy_h5_part(&read(&f[1])?, HappyPart::Test)?;
+            Ok(Data { train, test, description: format!("Happy House h5 {} / {}", f[0], f[1]) })
+        }
+        "happy" => {
+            if rest.is_empty() {
+                return Err(invalid!("--data happy:DIR needs the folder with train_gray_x.npy, train_y.npy and test_happy.h5"));
+            }
+            let dir = Path::new(rest);
+            let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+            let train = read_happy_npy(&read(&path("train_gray_x.npy"))?, &read(&path("train_y.npy"))?)?;
+            let (_, test) = read_happy_h5(&read(&path("test_happy.h5"))?)?;
+            Ok(Data { train, test: test.to_grayscale(), description: format!("Happy House in grayscale from {rest}") })
+        }
+        "npy" => {
+            let f = files(rest, "npy", &[2, 4])?;
+            let train = read_happy_npy(&read(&f[0])?, &read(&f[1])?)?;
+            if f.len() == 4 {
+                let test = read_happy_npy(&read(&f[2])?, &read(&f[3])?)?;
+                Ok(Data { train, test, description: format!("npy arrays {rest}") })
+            } else {
+                split(train, format!("npy arrays {rest}"))
+            }
+        }
+        "folder" => {
+            if rest.is_empty() {
+                return Err(invalid!("--data folder:DIR needs a folder with one subfolder per class"));
+            }
+            let entries = read_dir_entries(Path::new(rest))?;
+            let all = load_image_folder(&entries, &FolderOptions { channels, ..FolderOptions::default() })?;
+            split(all, format!("image folder {rest}"))
+        }
+        other => Err(invalid!("--data '{other}' is not a data source; use synthetic, h5:TRAIN,TEST, happy:DIR, npy:X,Y or folder:DIR")),
+    }
+}

@@ -1,0 +1,479 @@
+//! Training: Keras's `model.fit` as a step-by-step [`Trainer`] (one batch per call, so that a
+//! Web Worker can draw and listen for a stop request between batches) and a blocking [`fit`]
+//! loop over it with a progress observer.
+//!
+//! Per epoch: shuffle the training examples (seeded), train on every batch (the last one may be
+//! smaller), evaluate on the validation set in inference mode, log loss and accuracy, consult
+//! early stopping. Same config and seed, same numbers. A training step allocates nothing: the
+//! batch buffers, model activations and optimizer state are all sized before the first batch.
+//!
+//! A loss or gradient that is not finite stops training before the optimizer step, with the
+//! batch-norm statistics of that batch undone: the weights are the last good ones.
+
+use super::clock::now_seconds;
+use super::early_stopping::{EarlyStopping, EarlyStoppingState};
+use super::examples::Examples;
+use super::layers::Mode;
+use super::metrics::{count_correct, evaluate};
+use super::model::Sequential;
+use super::optimizer::{Optimizer, OptimizerSpec};
+use crate::rng::{rng_from_seed, Rng};
+use crate::{invalid, Result};
+use rand::seq::SliceRandom;
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+/// Settings of one training run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FitConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Reshuffle the training examples before every epoch.
+    pub shuffle: bool,
+    /// Seeds the shuffling and the dropout masks.
+    pub seed: u64,
+    /// Fraction of the training examples (the last ones, as Keras) held out for validation when
+    /// no separate validation set is given; 0 for none.
+    pub validation_split: f32,
+    pub optimizer: OptimizerSpec,
+    pub early_stopping: Option<EarlyStopping>,
+}
+
+impl Default for FitConfig {
+    /// Keras's `fit` defaults where it has them (batch 32, shuffle, Adam with lr 1e-3), and for
+    /// the rest the recommended settings for a few hundred images; see `recommended`.
+    fn default() -> Self {
+        Self::recommended()
+    }
+}
+
+impl FitConfig {
+    /// Settings that train the chapter's model reliably on a few hundred images (measured in
+    /// bench/RESULTS.md): batch 32, Adam 1e-3, 20% validation, up to 40 epochs, early stopping
+    /// on the validation loss with patience 8, watching from epoch 10 on, restoring the best
+    /// epoch. Why: with batch-norm momentum 0.99 and ~15 batches per epoch the moving
+    /// statistics need ~10-20 epochs to catch up with the weights, so the validation loss of the
+    /// first epochs says little and a short patience stops on noise.
+    pub fn recommended() -> Self {
+        Self {
+            epochs: 40,
+            batch_size: 32,
+            shuffle: true,
+            seed: 0,
+            validation_split: 0.2,
+            optimizer: OptimizerSpec::default(),
+            early_stopping: Some(EarlyStopping { patience: 8, restore_best_weights: true, start_from_epoch: 10, ..EarlyStopping::default() }),
+        }
+    }
+
+    /// Checks settings that come from the user.
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(invalid!("train for at least one epoch"));
+        }
+        if self.batch_size == 0 {
+            return Err(invalid!("the batch size must be at least 1"));
+        }
+        if !(0.0..1.0).contains(&self.validation_split) {
+            return Err(invalid!("the validation split must be at least 0 and below 1 (got {})", self.validation_split));
+        }
+        self.optimizer.validate()?;
+        if let Some(es) = &self.early_stopping {
+            if !(es.min_delta.is_finite()) {
+                return Err(invalid!("early stopping's min_delta must be a number (got {})", es.min_delta));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The numbers of one finished epoch (Keras's logs).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EpochLog {
+    /// 1-based, as Keras prints it.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches (weighted by batch size), in training mode.
+    pub loss: f32,
+    pub accuracy: f32,
+    pub val_loss: Option<f32>,
+    pub val_accuracy: Option<f32>,
+    /// Wall-clock seconds of the epoch, validation included.
+    pub seconds: f64,
+    /// Training throughput (validation excluded).
+    pub images_per_second: f64,
+}
+
+/// Progress after one training batch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BatchProgress {
+    /// 1-based epoch and batch within the epoch.
+    pub epoch: usize,
+    pub batch: usize,
+    pub batches: usize,
+    /// Loss of this batch.
+    pub batch_loss: f32,
+    /// Running means over the epoch so far (what Keras's progress bar shows).
+    pub loss: f32,
+    pub accuracy: f32,
+    pub images_per_second: f64,
+}
+
+/// Why training ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum StopReason {
+    /// All epochs ran.
+    Completed,
+    /// Early stopping ended it after this (1-based) epoch.
+    EarlyStopped { epoch: usize },
+    /// The observer (the user) asked to stop.
+    StoppedByUser,
+    /// The loss or a gradient stopped being a finite number at this (1-based) epoch and batch.
+    Diverged { epoch: usize, batch: usize, message: String },
+}
+
+impl StopReason {
+    /// One sentence for a person.
+    pub fn describe(&self) -> String {
+        match self {
+            StopReason::Completed => "trained for all epochs".into(),
+            StopReason::EarlyStopped { epoch } => format!("early stopping ended training after epoch {epoch}"),
+            StopReason::StoppedByUser => "stopped on request".into(),
+            StopReason::Diverged { message, .. } => message.clone(),
+        }
+    }
+}
+
+/// Everything a training run produced besides the weights.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct History {
+    pub epochs: Vec<EpochLog>,
+    pub stop: Option<StopReason>,
+    /// The 1-based epoch whose weights the model ended with, when early stopping restored them.
+    pub restored_epoch: Option<usize>,
+}
+
+/// The observer's answer after each batch or epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Continue,
+    Stop,
+}
+
+/// What [`Trainer::step`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// The batch just trained (none if training had already finished or diverged on it).
+    pub batch: Option<BatchProgress>,
+    /// Set when this batch ended an epoch.
+    pub epoch: Option<EpochLog>,
+    /// Set when training is over.
+    pub finished: Option<StopReason>,
+}
+
+/// Where the validation examples come from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Validation {
+    None,
+    /// The examples from this index on (Keras's `validation_split`).
+    SplitAt(usize),
+    Separate,
+}
+
+/// Keras's `fit`, one batch per [`Trainer::step`]. Pass the same `data` and `validation` to
+/// every call as to [`Trainer::new`].
+#[derive(Debug)]
+pub struct Trainer {
+    config: FitConfig,
+    optimizer: Optimizer,
+    shuffle_rng: Rng,
+    validation: Validation,
+    /// Training example indices in this epoch's order.
+    order: Vec<usize>,
+    /// 0-based epoch and the next batch in it.
+    epoch: usize,
+    next_batch: usize,
+    loss_sum: f64,
+    correct: usize,
+    seen: usize,
+    epoch_start: f64,
+    train_seconds: f64,
+    /// The batch being trained: images (B, H, W, C) and labels (B).
+    batch_x: Vec<f32>,
+    batch_y: Vec<u8>,
+    /// Batch-norm state before the current batch, to undo a diverged step.
+    saved_state: Vec<Vec<f32>>,
+    early: Option<EarlyStoppingState>,
+    history: History,
+}
+
+impl Trainer {
+    /// Checks data and settings against the model and prepares every buffer.
+    pub fn new(model: &mut Sequential, data: &Examples, validation: Option<&Examples>, config: FitConfig) -> Result<Self> {
+        config.validate()?;
+        let classes = model.output_kind().classes();
+        let (train_len, validation_mode) = match (validation, config.validation_split) {
+            (Some(v), _) => {
+                v.check_for(model.input_len(), classes, "the validation images")?;
+                (data.len(), Validation::Separate)
+            }
+            (None, f) if f > 0.0 => {
+                let (train, _) = data.split_validation(f)?;
+                (train.len(), Validation::SplitAt(train.len()))
+            }
+            (None, _) => (data.len(), Validation::None),
+        };
+        data.check_for(model.input_len(), classes, "the training images")?;
+        if let Some(es) = &config.early_stopping {
+            if es.monitor.needs_validation() && validation_mode == Validation::None {
+                return Err(invalid!(
+                    "early stopping watches {}, but there is no validation data: give a validation split or set",
+                    es.monitor.name()
+                ));
+            }
+        }
+        let batch = config.batch_size.min(train_len);
+        model.reserve(batch);
+        let mut seeds = rng_from_seed(config.seed);
+        model.seed_dropout(seeds.random::<u64>());
+        let saved_state = model.layers().iter().map(|l| l.state().to_vec()).collect();
+        Ok(Self {
+            optimizer: Optimizer::new(config.optimizer, model)?,
+            shuffle_rng: rng_from_seed(seeds.random::<u64>()),
+            validation: validation_mode,
+            order: (0..train_len).collect(),
+            epoch: 0,
+            next_batch: 0,
+            loss_sum: 0.0,
+            correct: 0,
+            seen: 0,
+            epoch_start: 0.0,
+            train_seconds: 0.0,
+            batch_x: vec![0.0; batch * model.input_len()],
+            batch_y: vec![0; batch],
+            saved_state,
+            early: config.early_stopping.map(EarlyStoppingState::new),
+            history: History { epochs: Vec::new(), stop: None, restored_epoch: None },
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &FitConfig {
+        &self.config
+    }
+
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    pub fn optimizer(&self) -> &Optimizer {
+        &self.optimizer
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.history.stop.is_some()
+    }
+
+    /// Batches per epoch.
+    pub fn batches_per_epoch(&self) -> usize {
+        self.order.len().div_ceil(self.config.batch_size)
+    }
+
+    /// Trains on the next batch; at the end of an epoch also validates and consults early
+    /// stopping. Returns what happened; once finished, returns the stop reason again.
+    pub fn step(&mut self, model: &mut Sequential, data: &Examples, validation: Option<&Examples>) -> Result<Step> {
+        if let Some(stop) = &self.history.stop {
+            return Ok(Step { batch: None, epoch: None, finished: Some(stop.clone()) });
+        }
+        if self.next_batch == 0 {
+            self.begin_epoch();
+        }
+        let batches = self.batches_per_epoch();
+        let bs = self.config.batch_size;
+        let indices = &self.order[self.next_batch * bs..((self.next_batch + 1) * bs).min(self.order.len())];
+        let n = indices.len();
+        let len = model.input_len();
+        for (k, &i) in indices.iter().enumerate() {
+            self.batch_x[k * len..(k + 1) * len].copy_from_slice(data.image(i));
+            self.batch_y[k] = data.labels()[i];
+        }
+        let t0 = now_seconds();
+        let (loss, correct) = match self.train_batch(model, n) {
+            Ok(result) => result,
+            Err(what) => {
+                let (epoch, batch) = (self.epoch + 1, self.next_batch + 1);
+                let message = format!(
+                    "training stopped at epoch {epoch}, batch {batch}: {what}. The weights from before this batch are kept; a smaller learning rate usually helps"
+                );
+                let stop = StopReason::Diverged { epoch, batch, message };
+                self.history.stop = Some(stop.clone());
+                return Ok(Step { batch: None, epoch: None, finished: Some(stop) });
+            }
+        };
+        self.train_seconds += now_seconds() - t0;
+        self.loss_sum += loss as f64 * n as f64;
+        self.correct += correct;
+        self.seen += n;
+        self.next_batch += 1;
+        let progress = BatchProgress {
+            epoch: self.epoch + 1,
+            batch: self.next_batch,
+            batches,
+            batch_loss: loss,
+            loss: (self.loss_sum / self.seen as f64) as f32,
+            accuracy: self.correct as f32 / self.seen as f32,
+            images_per_second: self.seen as f64 / self.train_seconds.max(1e-9),
+        };
+        let mut step = Step { batch: Some(progress), epoch: None, finished: None };
+        if self.next_batch == batches {
+            let (log, stop) = self.end_epoch(model, data, validation)?;
+            step.epoch = Some(log);
+            if let Some(stop) = stop {
+                self.finish(model, stop.clone());
+                step.finished = Some(stop);
+            }
+        }
+        Ok(step)
+    }
+
+    /// Ends training on request (between batches), restoring the best weights if early stopping
+    /// was told to, as Keras does at the end of training.
+    pub fn stop(&mut self, model: &mut Sequential) {
+        if self.history.stop.is_none() {
+            self.finish(model, StopReason::StoppedByUser);
+        }
+    }
+
+    fn begin_epoch(&mut self) {
+        if self.config.shuffle {
+            self.order.shuffle(&mut self.shuffle_rng);
+        }
+        self.loss_sum = 0.0;
+        self.correct = 0;
+        self.seen = 0;
+        self.train_seconds = 0.0;
+        self.epoch_start = now_seconds();
+    }
+
+    /// One optimizer step on the first `n` examples of the batch buffers: (loss, correct), or
+    /// what went wrong, with the model as before the batch.
+    fn train_batch(&mut self, model: &mut Sequential, n: usize) -> std::result::Result<(f32, usize), &'static str> {
+        let x = &self.batch_x[..n * model.input_len()];
+        let y = &self.batch_y[..n];
+        model.state_into(&mut self.saved_state);
+        model.forward(x, Mode::Train);
+        let loss = model.loss(y, true);
+        if !loss.is_finite() {
+            model.restore_state(&self.saved_state);
+            return Err(if loss.is_nan() { "the loss became NaN (not a number)" } else { "the loss became infinite" });
+        }
+        let correct = count_correct(model, y);
+        model.zero_grads();
+        model.backward_loss();
+        if model.layers().iter().any(|l| l.grads().iter().any(|g| !g.is_finite())) {
+            model.restore_state(&self.saved_state);
+            return Err("a gradient became NaN or infinite");
+        }
+        self.optimizer.step(model);
+        Ok((loss, correct))
+    }
+
+    fn end_epoch(&mut self, model: &mut Sequential, data: &Examples, validation: Option<&Examples>) -> Result<(EpochLog, Option<StopReason>)> {
+        let val = match (self.validation, validation) {
+            (Validation::Separate, Some(v)) => Some(*v),
+            (Validation::Separate, None) => return Err(invalid!("the validation set given at the start is missing")),
+            (Validation::SplitAt(at), _) => Some(data.range(at, data.len())),
+            (Validation::None, _) => None,
+        };
+        let scores = match val {
+            Some(v) => Some(evaluate(model, &v, self.config.batch_size)?),
+            None => None,
+        };
+        let log = EpochLog {
+            epoch: self.epoch + 1,
+            loss: (self.loss_sum / self.seen as f64) as f32,
+            accuracy: self.correct as f32 / self.seen as f32,
+            val_loss: scores.as_ref().map(|s| s.loss),
+            val_accuracy: scores.as_ref().map(|s| s.accuracy),
+            seconds: now_seconds() - self.epoch_start,
+            images_per_second: self.seen as f64 / self.train_seconds.max(1e-9),
+        };
+        self.history.epochs.push(log);
+        let mut stop = None;
+        if let Some(early) = &mut self.early {
+            let value = match early.config.monitor {
+                super::early_stopping::Monitor::ValLoss => log.val_loss,
+                super::early_stopping::Monitor::ValAccuracy => log.val_accuracy,
+                super::early_stopping::Monitor::Loss => Some(log.loss),
+                super::early_stopping::Monitor::Accuracy => Some(log.accuracy),
+            }
+            .expect("checked in Trainer::new that the watched value exists");
+            if early.on_epoch_end(self.epoch, value, model) {
+                stop = Some(StopReason::EarlyStopped { epoch: self.epoch + 1 });
+            }
+        }
+        self.epoch += 1;
+        self.next_batch = 0;
+        if stop.is_none() && self.epoch == self.config.epochs {
+            stop = Some(StopReason::Completed);
+        }
+        Ok((log, stop))
+    }
+
+    fn finish(&mut self, model: &mut Sequential, stop: StopReason) {
+        if let Some(early) = &self.early {
+            self.history.restored_epoch = early.on_train_end(model).map(|e| e + 1);
+        }
+        self.history.stop = Some(stop);
+    }
+}
+
+/// Receives progress during [`fit`]; either answer may ask to stop.
+pub trait Observer {
+    fn on_batch(&mut self, _progress: &BatchProgress) -> Control {
+        Control::Continue
+    }
+    fn on_epoch(&mut self, _log: &EpochLog) -> Control {
+        Control::Continue
+    }
+}
+
+/// A closure observes batches.
+impl<F: FnMut(&BatchProgress) -> Control> Observer for F {
+    fn on_batch(&mut self, progress: &BatchProgress) -> Control {
+        self(progress)
+    }
+}
+
+/// An observer that watches nothing.
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// Keras's `model.fit`: trains until the epochs run out, early stopping ends it, the loss
+/// diverges or the observer says stop. The model ends with the best epoch's weights when early
+/// stopping restores them.
+pub fn fit(model: &mut Sequential, data: &Examples, validation: Option<&Examples>, config: FitConfig, observer: &mut impl Observer) -> Result<History> {
+    let mut trainer = Trainer::new(model, data, validation, config)?;
+    loop {
+        let step = trainer.step(model, data, validation)?;
+        let mut control = Control::Continue;
+        if let Some(progress) = &step.batch {
+            control = observer.on_batch(progress);
+        }
+        if let Some(log) = &step.epoch {
+            if observer.on_epoch(log) == Control::Stop {
+                control = Control::Stop;
+            }
+        }
+        if step.finished.is_some() {
+            break;
+        }
+        if control == Control::Stop {
+            trainer.stop(model);
+            break;
+        }
+    }
+    Ok(trainer.history)
+}

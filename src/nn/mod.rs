@@ -1,0 +1,30 @@
+//! Layers, the Sequential model, its summary, training with early stopping, metrics and model
+//! files; and logistic regression on raw pixels, the baseline that measures how hard a dataset
+//! is for a model that cannot look for local patterns. Calls only [`crate::kernels`].
+
+mod clock;
+pub mod early_stopping;
+pub mod examples;
+pub mod fit;
+pub mod io;
+pub mod layer;
+pub mod layers;
+pub mod logistic;
+pub mod metrics;
+pub mod model;
+pub mod optimizer;
+pub mod plan;
+pub mod spec;
+pub mod summary;
+
+pub use early_stopping::{EarlyStopping, Monitor};
+pub use examples::Examples;
+pub use fit::{fit, BatchProgress, Control, EpochLog, FitConfig, History, Observer, Silent, Step, StopReason, Trainer};
+pub use layer::Layer;
+pub use layers::{Mode, Storage, TensorInfo};
+pub use metrics::{evaluate, predict, Evaluation};
+pub use model::{Sequential, Weights};
+pub use optimizer::{Optimizer, OptimizerSpec};
+pub use plan::{LayerPlan, ModelPlan, OutputKind, Shape};
+pub use spec::{Activation, InputShape, LayerSpec, ModelSpec, PaddingSpec};
+pub use summary::{Summary, SummaryRow};

@@ -1,0 +1,268 @@
+//! Checks a [`ModelSpec`] and works out every layer's input and output shape and parameter
+//! counts: the "plan" from which the model is built and the summary is printed. Every way a
+//! spec can fail is explained in words a student understands, naming the layer.
+
+use super::spec::{Activation, LayerSpec, ModelSpec};
+use crate::kernels::batchnorm::BatchNormConfig;
+use crate::kernels::conv::ConvGeometry;
+use crate::kernels::dropout::validate_rate;
+use crate::kernels::pool::PoolGeometry;
+use crate::{invalid, Result};
+
+/// Limits that keep a model trainable in a browser tab; a spec beyond them is refused.
+pub const MAX_PARAMETERS: usize = 50_000_000;
+pub const MAX_VALUES_PER_IMAGE: usize = 16_000_000;
+
+/// The shape of one example's activations (the batch axis left out, as Keras's `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// (H, W, C) feature maps.
+    Image { height: usize, width: usize, channels: usize },
+    /// A flat vector of features.
+    Flat(usize),
+}
+
+impl Shape {
+    /// Number of values per example.
+    pub fn len(&self) -> usize {
+        match *self {
+            Shape::Image { height, width, channels } => height * width * channels,
+            Shape::Flat(n) => n,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The last axis: channels of an image, features of a vector (what batch norm normalizes).
+    pub fn channels(&self) -> usize {
+        match *self {
+            Shape::Image { channels, .. } => channels,
+            Shape::Flat(n) => n,
+        }
+    }
+
+    /// The dimensions without the batch axis, e.g. [64, 64, 16] or [8192].
+    pub fn dims(&self) -> Vec<usize> {
+        match *self {
+            Shape::Image { height, width, channels } => vec![height, width, channels],
+            Shape::Flat(n) => vec![n],
+        }
+    }
+
+    /// Keras's notation with the batch axis, e.g. `(None, 64, 64, 16)`.
+    pub fn keras(&self) -> String {
+        match *self {
+            Shape::Image { height, width, channels } => format!("(None, {height}, {width}, {channels})"),
+            Shape::Flat(n) => format!("(None, {n})"),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match *self {
+            Shape::Image { height, width, channels } => format!("{height}x{width}x{channels} feature maps"),
+            Shape::Flat(n) => format!("a flat vector of {n} values"),
+        }
+    }
+}
+
+/// What the model's last layer makes of its outputs, and so which loss trains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    /// One sigmoid unit: probability of class 1; binary cross-entropy.
+    Binary,
+    /// Softmax over this many classes; categorical cross-entropy.
+    Categorical { classes: usize },
+}
+
+impl OutputKind {
+    /// Number of classes the model tells apart.
+    pub fn classes(&self) -> usize {
+        match *self {
+            OutputKind::Binary => 2,
+            OutputKind::Categorical { classes } => classes,
+        }
+    }
+
+    /// Number of output units (logits) per example.
+    pub fn units(&self) -> usize {
+        match *self {
+            OutputKind::Binary => 1,
+            OutputKind::Categorical { classes } => classes,
+        }
+    }
+}
+
+/// One layer of a checked spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerPlan {
+    /// Keras-style unique name: `conv2d`, `conv2d_1`, `batch_normalization`, ...
+    pub name: String,
+    pub spec: LayerSpec,
+    pub input: Shape,
+    pub output: Shape,
+    pub trainable_params: usize,
+    pub non_trainable_params: usize,
+}
+
+/// A checked spec: layer plans in order and the output kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelPlan {
+    pub input: Shape,
+    pub layers: Vec<LayerPlan>,
+    pub output: OutputKind,
+}
+
+impl ModelPlan {
+    pub fn trainable_params(&self) -> usize {
+        self.layers.iter().map(|l| l.trainable_params).sum()
+    }
+    pub fn non_trainable_params(&self) -> usize {
+        self.layers.iter().map(|l| l.non_trainable_params).sum()
+    }
+    pub fn total_params(&self) -> usize {
+        self.trainable_params() + self.non_trainable_params()
+    }
+}
+
+impl ModelSpec {
+    /// Checks the spec and computes every layer's shapes and parameter counts.
+    pub fn plan(&self) -> Result<ModelPlan> {
+        let i = self.input;
+        if i.height == 0 || i.width == 0 || i.channels == 0 {
+            return Err(invalid!(
+                "the input images must be at least 1x1 with at least one channel (got {}x{}x{})",
+                i.height,
+                i.width,
+                i.channels
+            ));
+        }
+        let input = Shape::Image { height: i.height, width: i.width, channels: i.channels };
+        check_size(input, "the input images")?;
+        if self.layers.is_empty() {
+            return Err(invalid!("the model has no layers; it needs at least a final Dense layer that makes the prediction"));
+        }
+        let mut counts = std::collections::HashMap::new();
+        let mut layers = Vec::with_capacity(self.layers.len());
+        let mut shape = input;
+        let last = self.layers.len() - 1;
+        for (index, spec) in self.layers.iter().enumerate() {
+            let at = || format!("layer {} ({})", index + 1, spec.type_name());
+            let (output, trainable, non_trainable) =
+                layer_shape(spec, shape, index == last).map_err(|e| invalid!("{}: {}", at(), e))?;
+            check_size(output, &format!("the output of {}", at()))?;
+            let count = counts.entry(spec.name_stem()).or_insert(0usize);
+            let name = if *count == 0 { spec.name_stem().to_string() } else { format!("{}_{}", spec.name_stem(), count) };
+            *count += 1;
+            layers.push(LayerPlan { name, spec: spec.clone(), input: shape, output, trainable_params: trainable, non_trainable_params: non_trainable });
+            shape = output;
+        }
+        let output = match self.layers[last] {
+            LayerSpec::Dense { units: 1, activation: Activation::Sigmoid } => OutputKind::Binary,
+            LayerSpec::Dense { units, activation: Activation::Softmax } => OutputKind::Categorical { classes: units },
+            ref other => {
+                return Err(invalid!(
+                    "the last layer must make the prediction: a Dense layer with 1 unit and a sigmoid (two classes) or with one unit per class and a softmax, but it is {}",
+                    describe_layer(other)
+                ))
+            }
+        };
+        let plan = ModelPlan { input, layers, output };
+        if plan.total_params() > MAX_PARAMETERS {
+            return Err(invalid!(
+                "the model has {} parameters, more than the {} a browser can train; shrink a Dense layer or pool more before Flatten",
+                plan.total_params(),
+                MAX_PARAMETERS
+            ));
+        }
+        Ok(plan)
+    }
+}
+
+fn check_size(shape: Shape, what: &str) -> Result<()> {
+    if shape.len() > MAX_VALUES_PER_IMAGE {
+        return Err(invalid!("{what} hold {} values per image, more than the {MAX_VALUES_PER_IMAGE} this tool can keep in memory", shape.len()));
+    }
+    Ok(())
+}
+
+fn describe_layer(spec: &LayerSpec) -> String {
+    match spec {
+        LayerSpec::Dense { units, activation } => format!("a Dense layer with {units} unit(s) and a {} activation", activation.name()),
+        other => format!("a {} layer", other.type_name()),
+    }
+}
+
+/// (output shape, trainable params, non-trainable params) of one layer, or why it cannot work.
+fn layer_shape(spec: &LayerSpec, input: Shape, is_last: bool) -> Result<(Shape, usize, usize)> {
+    let image = |what: &str| match input {
+        Shape::Image { height, width, channels } => Ok((height, width, channels)),
+        Shape::Flat(n) => Err(invalid!("{what} works on feature maps (height x width x channels), but its input is a flat vector of {n} values; move it before the Flatten layer")),
+    };
+    match *spec {
+        LayerSpec::Conv2d { filters, kernel, stride, padding, dilation, activation } => {
+            let (h, w, c) = image("a convolution")?;
+            if filters == 0 {
+                return Err(invalid!("a convolution needs at least one filter (got 0)"));
+            }
+            if kernel == 0 {
+                return Err(invalid!("the kernel must be at least 1x1 (got 0)"));
+            }
+            if !matches!(activation, Activation::Linear | Activation::Relu) {
+                return Err(invalid!(
+                    "a convolution here takes a linear or relu activation, not {}; sigmoid and softmax belong on the final Dense layer",
+                    activation.name()
+                ));
+            }
+            let g = ConvGeometry::new(1, (h, w, c), (kernel, kernel, filters), stride, dilation, padding.to_kernel())?;
+            let params = kernel * kernel * c * filters + filters;
+            Ok((Shape::Image { height: g.out_h, width: g.out_w, channels: filters }, params, 0))
+        }
+        LayerSpec::BatchNorm { momentum, epsilon } => {
+            BatchNormConfig { momentum, epsilon }.validate()?;
+            let c = input.channels();
+            Ok((input, 2 * c, 2 * c))
+        }
+        LayerSpec::MaxPool { pool, stride, padding } | LayerSpec::AvgPool { pool, stride, padding } => {
+            let (h, w, c) = image("pooling")?;
+            let g = PoolGeometry::new(1, (h, w, c), pool, stride, padding.to_kernel())?;
+            Ok((Shape::Image { height: g.out_h, width: g.out_w, channels: c }, 0, 0))
+        }
+        LayerSpec::Dropout { rate } => {
+            validate_rate(rate)?;
+            Ok((input, 0, 0))
+        }
+        LayerSpec::Flatten => Ok((Shape::Flat(input.len()), 0, 0)),
+        LayerSpec::Dense { units, activation } => {
+            let n = match input {
+                Shape::Flat(n) => n,
+                image => {
+                    return Err(invalid!(
+                        "a Dense layer needs a flat vector, but its input is {}; put a Flatten layer before it",
+                        image.describe()
+                    ))
+                }
+            };
+            if units == 0 {
+                return Err(invalid!("a Dense layer needs at least one unit (got 0)"));
+            }
+            match activation {
+                Activation::Sigmoid if !is_last => {
+                    return Err(invalid!("sigmoid is only supported on the last layer, where it turns the score into a probability; use relu here"))
+                }
+                Activation::Softmax if !is_last => {
+                    return Err(invalid!("softmax is only supported on the last layer, where it turns scores into class probabilities; use relu here"))
+                }
+                Activation::Sigmoid if units != 1 => {
+                    return Err(invalid!("a sigmoid output gives the probability of one class, so it needs exactly 1 unit (got {units}); for several classes use softmax"))
+                }
+                Activation::Softmax if units < 2 => {
+                    return Err(invalid!("a softmax output needs one unit per class, so at least 2 (got {units}); for two classes a single sigmoid unit also works"))
+                }
+                _ => {}
+            }
+            Ok((Shape::Flat(units), n * units + units, 0))
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Helpers shared by the data tests: where the reference Happy House files are, and a
+//! writer of small `.npy` files.
+#![allow(dead_code)] // each test file uses a different part
+
+use std::path::PathBuf;
+
+/// `../shared/data/happy_house` resolved as the project's tests do: `$CONVSCOPE_SHARED`,
+/// else `<repo>/../shared`, else `/work/shared`. `None` (with a printed note) if absent.
+pub fn happy_house_dir() -> Option<PathBuf> {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let candidates = [std::env::var("CONVSCOPE_SHARED").ok().map(PathBuf::from), Some(repo.join("../shared")), Some("/work/shared".into())];
+    let found = candidates.into_iter().flatten().map(|d| d.join("data/happy_house")).find(|d| d.join("test_happy.h5").is_file());
+    if found.is_none() {
+        println!("skipped: the shared Happy House data (../shared/data/happy_house) is not here");
+    }
+    found
+}
+
+/// A NumPy format 1.0 file with the given dtype string, shape and raw little-endian data.
+pub fn npy_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape_text = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    npy_with_header(&format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}"), data)
+}
+
+/// A `.npy` file with a given header dict text (padded as NumPy pads it).
+pub fn npy_with_header(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = dict.to_string();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+/// int64 little-endian bytes of `values`.
+pub fn i64_bytes(values: &[i64]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
