@@ -126,10 +126,11 @@ for (const target of ['http', 'file']) {
       }
     });
 
-    // The acceptance bound of the issue. It does not hold yet (see the README of the branch):
-    // the chapter's model memorizes the synthetic training images and validates near chance
-    // within the epochs two minutes allow, so it runs only when asked for.
-    test('with the page defaults, test accuracy above 90% within two minutes of pressing Train', { skip: process.env.CONVSCOPE_E2E_ACCURACY ? false : 'set CONVSCOPE_E2E_ACCURACY=1 to run (does not pass yet)' }, async () => {
+    // The acceptance bound of the issue. It does not hold yet on this (shared, loaded) machine:
+    // with the defaults (easy smiles, 6 epochs, batch 16, BN momentum 0.9) the run ends after
+    // about 110-120 s at 87.3% test accuracy; on normal smiles the chapter's model memorizes the
+    // training images and validates near chance within that budget. So it runs only when asked.
+    test('with the page defaults, test accuracy above 90% within two minutes of pressing Train', { skip: process.env.CONVSCOPE_E2E_ACCURACY ? false : 'set CONVSCOPE_E2E_ACCURACY=1 to run (does not pass yet: 87.3% in ~115 s measured)' }, async () => {
       const { page, log, close } = await openTraining(url(), { width: 1280, height: 720 });
       try {
         const started = Date.now();

@@ -107,8 +107,8 @@ const BIG = 1 << 20;
 
 // The training page's defaults, chosen by measurement (README of the training section).
 export const TRAIN_DEFAULTS = {
-  trainSize: 600, testSize: 150, dataSeed: 1, difficulty: 'normal',
-  epochs: 8, batchSize: 16, learningRate: 0.001, patience: 3, trainSeed: 0,
+  trainSize: 600, testSize: 150, dataSeed: 1, difficulty: 'easy',
+  epochs: 6, batchSize: 16, learningRate: 0.001, patience: 3, trainSeed: 0,
   // Keras's batch-norm momentum is 0.99: its moving averages need a few hundred batches to
   // catch up, more than a two-minute run in the browser has, so the page starts at 0.9.
   bnMomentum: 0.9,
