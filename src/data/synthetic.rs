@@ -41,15 +41,15 @@ impl Difficulty {
     fn variation(self) -> (Variation, Nuisance) {
         match self {
             Difficulty::Easy => (
-                Variation { bend_px: (2.5, 5.5), bend_skew: 1.0, shift_px: 4.0, half_width_px: (17.0, 21.0), max_tilt: 0.12, min_lip_contrast: 0.9 },
+                Variation { bend_px: (3.5, 7.0), bend_skew: 1.0, shift_px: 4.0, half_width_px: (17.0, 22.0), max_tilt: 0.12, min_lip_contrast: 0.9 },
                 Nuisance { light: 0.15, noise: 0.01, contrast: 0.1 },
             ),
             Difficulty::Normal => (
-                Variation { bend_px: (1.0, 5.0), bend_skew: 1.3, shift_px: 9.0, half_width_px: (13.0, 21.0), max_tilt: 0.35, min_lip_contrast: 0.6 },
+                Variation { bend_px: (2.0, 6.5), bend_skew: 1.3, shift_px: 7.0, half_width_px: (15.0, 22.0), max_tilt: 0.3, min_lip_contrast: 0.7 },
                 Nuisance { light: 0.3, noise: 0.035, contrast: 0.2 },
             ),
             Difficulty::Hard => (
-                Variation { bend_px: (0.7, 4.0), bend_skew: 1.6, shift_px: 11.0, half_width_px: (11.0, 22.0), max_tilt: 0.5, min_lip_contrast: 0.45 },
+                Variation { bend_px: (1.0, 5.0), bend_skew: 1.6, shift_px: 10.0, half_width_px: (12.0, 22.0), max_tilt: 0.45, min_lip_contrast: 0.5 },
                 Nuisance { light: 0.4, noise: 0.05, contrast: 0.3 },
             ),
         }
@@ -150,7 +150,9 @@ fn random_colour(rng: &mut Rng) -> Rgb {
 
 /// A flat wall, a gradient, a soft texture, stripes, tiles, or a room with a door.
 fn paint_background(canvas: &mut Canvas, rng: &mut Rng) {
-    let (a, b) = (random_colour(rng), random_colour(rng));
+    // The second colour is pulled towards the first so textures stay behind the face.
+    let a = random_colour(rng);
+    let b = mix(a, random_colour(rng), uniform(rng, 0.3, 0.8));
     let size = SIZE as f32;
     match pick(rng, 6) {
         0 => canvas.fill(|_, _| a),
