@@ -6,6 +6,7 @@
 pub mod conv;
 pub mod dense;
 pub mod gemm;
+mod implicit;
 pub mod pool;
 pub mod activation;
 pub mod batchnorm;
