@@ -45,7 +45,7 @@ fn config(epochs: usize, seed: u64) -> FitConfig {
 #[test]
 fn chapter_model_learns_a_small_synthetic_subset() {
     let (train, test) = generate(&SyntheticParams { train: 192, test: 96, seed: 5, difficulty: Difficulty::Easy, confound: None }).unwrap();
-    // A faster batch-norm momentum than Keras's 0.99: with only 6 batches an epoch, 0.99 would
+    // A faster batch-norm momentum than Keras's 0.99: with only 24 batches an epoch, 0.99 would
     // leave the moving statistics (used at test time) far behind for dozens of epochs.
     let mut spec = ModelSpec::chapter();
     for layer in &mut spec.layers {
@@ -55,7 +55,7 @@ fn chapter_model_learns_a_small_synthetic_subset() {
     }
     let mut model = Sequential::new(&spec, 2).unwrap();
     let train_examples = Examples::new(train.images(), train.labels(), train.image_len()).unwrap();
-    let cfg = FitConfig { epochs: 8, batch_size: 32, seed: 2, validation_split: 0.0, early_stopping: None, ..FitConfig::recommended() };
+    let cfg = FitConfig { epochs: 8, batch_size: 8, seed: 2, validation_split: 0.0, early_stopping: None, ..FitConfig::recommended() };
     let history = fit(&mut model, &train_examples, None, cfg, &mut Silent).unwrap();
     let first = history.epochs.first().unwrap();
     let last = history.epochs.last().unwrap();
