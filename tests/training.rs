@@ -295,3 +295,36 @@ fn predict_in_batches_equals_one_pass() {
     assert_eq!(eval.predictions, predicted);
     assert!(predict(&mut model, &x[..50], 5).unwrap_err().to_string().contains("whole images"));
 }
+
+#[test]
+fn a_softmax_model_learns_three_classes() {
+    // Class = which third of the image (left, middle, right columns) is bright.
+    let mut rng = rng_from_seed(11);
+    let n = 150;
+    let mut x = Vec::with_capacity(n * 36);
+    let labels: Vec<u8> = (0..n).map(|i| (i % 3) as u8).collect();
+    for &label in &labels {
+        for _ in 0..6 {
+            for c in 0..6 {
+                x.push(rng.random::<f32>() * 0.5 + if c / 2 == label as usize { 0.5 } else { 0.0 });
+            }
+        }
+    }
+    let spec = ModelSpec::from_json(
+        r#"{"input": {"height": 6, "width": 6, "channels": 1}, "layers": [
+        {"type": "conv2d", "filters": 4, "kernel": 3, "padding": "same", "activation": "relu"},
+        {"type": "batch_norm", "momentum": 0.9}, {"type": "flatten"},
+        {"type": "dense", "units": 3, "activation": "softmax"}]}"#,
+    )
+    .unwrap();
+    let mut model = Sequential::new(&spec, 1).unwrap();
+    let data = Examples::new(&x, &labels, 36).unwrap();
+    let history = fit(&mut model, &data, None, config(15, 1), &mut Silent).unwrap();
+    let last = history.epochs.last().unwrap();
+    assert!(last.val_accuracy.unwrap() >= 0.9, "{last:?}");
+    let eval = evaluate(&mut model, &data, 16).unwrap();
+    assert_eq!(eval.confusion.len(), 3);
+    let probs = predict(&mut model, data.image(0), 1).unwrap();
+    assert_eq!(probs.len(), 3);
+    assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+}
