@@ -114,15 +114,16 @@ fn check(what: &str, ours: &[f32], keras: &[f32], tolerance: Tolerance, report: 
     let (mut worst, mut at) = (0.0f32, 0);
     for (i, (&a, &b)) in ours.iter().zip(keras).enumerate() {
         let e = (a - b).abs() / (RTOL * b.abs() + ELEMENT_FLOOR * max);
-        if !(e <= worst) {
+        // A NaN error must win, so that it is reported.
+        if e.is_nan() || e > worst {
             (worst, at) = (e, i);
         }
     }
     println!("{what:<44} norm-relative {norm_rel:.2e}, worst element {worst:.3} of its allowance (ours {:e}, keras {:e})", ours[at], keras[at]);
-    if !(norm_rel <= RTOL as f64) {
+    if norm_rel.is_nan() || norm_rel > RTOL as f64 {
         report.push(format!("{what}: norm-relative error {norm_rel:.3e} > {RTOL}"));
     }
-    if tolerance == Tolerance::Elementwise && !(worst <= 1.0) {
+    if tolerance == Tolerance::Elementwise && (worst.is_nan() || worst > 1.0) {
         report.push(format!("{what}: element {at} off by {worst:.2} x its allowance: ours {} vs keras {}", ours[at], keras[at]));
     }
 }
