@@ -6,141 +6,23 @@ mod kernel_support;
 use convscope::kernels::conv::*;
 use convscope::kernels::scratch::ConvScratch;
 use kernel_support::*;
-use serde::Deserialize;
-
-/// One case of `tests/fixtures/conv/conv_cases.json` (see make_fixtures.py there).
-#[derive(Deserialize)]
-struct ConvCase {
-    name: String,
-    batch: usize,
-    in_h: usize,
-    in_w: usize,
-    in_c: usize,
-    k_h: usize,
-    k_w: usize,
-    out_c: usize,
-    stride: usize,
-    dilation: usize,
-    padding: serde_json::Value,
-    out_h: usize,
-    out_w: usize,
-    input: Vec<f32>,
-    weight: Vec<f32>,
-    bias: Vec<f32>,
-    d_out: Vec<f32>,
-    out: Vec<f32>,
-    d_input: Vec<f32>,
-    d_weight: Vec<f32>,
-    d_bias: Vec<f32>,
-}
-
-impl ConvCase {
-    fn geometry(&self) -> ConvGeometry {
-        let padding = match &self.padding {
-            serde_json::Value::String(s) if s == "valid" => Padding::Valid,
-            serde_json::Value::String(s) if s == "same" => Padding::Same,
-            serde_json::Value::Number(p) => Padding::Explicit(p.as_u64().unwrap() as usize),
-            other => panic!("{}: unknown padding {other}", self.name),
-        };
-        let g = ConvGeometry::new(self.batch, (self.in_h, self.in_w, self.in_c), (self.k_h, self.k_w, self.out_c), self.stride, self.dilation, padding).unwrap();
-        assert_eq!((g.out_h, g.out_w), (self.out_h, self.out_w), "{}: output size differs from the framework's", self.name);
-        g
-    }
-}
-
-fn conv_cases() -> Vec<ConvCase> {
-    #[derive(Deserialize)]
-    struct File {
-        cases: Vec<ConvCase>,
-    }
-    let file: File = serde_json::from_str(&fixture_text("conv_cases.json")).unwrap();
-    assert!(file.cases.len() >= 15, "the fixture file lost cases");
-    file.cases
-}
 
 /// Forward (bias, and bias + fused ReLU) against Keras/JAX, fast and reference.
 #[test]
 fn forward_matches_keras_fixtures() {
-    let mut scratch = ConvScratch::new();
-    for case in conv_cases() {
-        let g = case.geometry();
-        let mut out = vec![f32::NAN; g.output_len()];
-        conv2d_forward_reference(&mut out, &case.input, &case.weight, Some(&case.bias), &g);
-        assert_matches_fixture(&out, &case.out, &format!("{}: reference forward", case.name));
-        conv2d_forward(&mut out, &case.input, &case.weight, Some(&case.bias), false, &g, &mut scratch);
-        assert_matches_fixture(&out, &case.out, &format!("{}: fast forward", case.name));
-        let relu: Vec<f32> = case.out.iter().map(|v| v.max(0.0)).collect();
-        conv2d_forward(&mut out, &case.input, &case.weight, Some(&case.bias), true, &g, &mut scratch);
-        assert_matches_fixture(&out, &relu, &format!("{}: fast forward with ReLU", case.name));
-    }
+    check_conv_forward_fixtures();
 }
 
-/// d_input, d_weight and d_bias for the fixture's upstream gradient, fast and reference, from zeroed buffers.
+/// d_input, d_weight and d_bias for the fixture's upstream gradient, fast and reference.
 #[test]
 fn gradients_match_keras_fixtures() {
-    let mut scratch = ConvScratch::new();
-    for case in conv_cases() {
-        let g = case.geometry();
-        for fast in [false, true] {
-            let what = |t: &str| format!("{}: {} {t}", case.name, if fast { "fast" } else { "reference" });
-            let mut d_input = vec![0.0; g.input_len()];
-            let mut d_weight = vec![0.0; g.weight_len()];
-            let mut d_bias = vec![0.0; g.out_c];
-            if fast {
-                conv2d_backward_input(&mut d_input, &case.d_out, &case.weight, &g, &mut scratch);
-                conv2d_backward_weight(&mut d_weight, Some(&mut d_bias), &case.d_out, &case.input, &g, &mut scratch);
-            } else {
-                conv2d_backward_input_reference(&mut d_input, &case.d_out, &case.weight, &g);
-                conv2d_backward_weight_reference(&mut d_weight, Some(&mut d_bias), &case.d_out, &case.input, &g);
-            }
-            assert_matches_fixture(&d_input, &case.d_input, &what("d_input"));
-            assert_matches_fixture(&d_weight, &case.d_weight, &what("d_weight"));
-            assert_matches_fixture(&d_bias, &case.d_bias, &what("d_bias"));
-        }
-    }
+    check_conv_gradient_fixtures();
 }
 
 /// The fast kernels agree with the scalar references (bias or none, ReLU or none) on random odd geometries.
 #[test]
 fn fast_matches_reference_on_random_geometries() {
-    let mut rng = seeded(7);
-    let mut scratch = ConvScratch::new();
-    for case in 0..300 {
-        let g = random_geometry(&mut rng);
-        let input = random_vec(&mut rng, g.input_len());
-        let weight = random_vec(&mut rng, g.weight_len());
-        let bias = random_vec(&mut rng, g.out_c);
-        let d_out = random_vec(&mut rng, g.output_len());
-        let with_bias = case % 3 != 0;
-        let relu = case % 2 == 0;
-        let bias = with_bias.then_some(&bias[..]);
-        let what = format!("case {case} {g:?} bias {with_bias} relu {relu}");
-
-        let mut want = vec![0.0; g.output_len()];
-        conv2d_forward_reference(&mut want, &input, &weight, bias, &g);
-        if relu {
-            want.iter_mut().for_each(|v| *v = v.max(0.0));
-        }
-        let mut got = vec![f32::NAN; g.output_len()];
-        conv2d_forward(&mut got, &input, &weight, bias, relu, &g, &mut scratch);
-        assert_close(&got, &want, 1e-5, 1e-5, &format!("forward, {what}"));
-
-        // Gradients accumulate: start both from the same non-zero values.
-        let start = random_vec(&mut rng, g.input_len());
-        let (mut want, mut got) = (start.clone(), start);
-        conv2d_backward_input_reference(&mut want, &d_out, &weight, &g);
-        conv2d_backward_input(&mut got, &d_out, &weight, &g, &mut scratch);
-        assert_close(&got, &want, 1e-5, 1e-5, &format!("d_input, {what}"));
-
-        let start_w = random_vec(&mut rng, g.weight_len());
-        let start_b = random_vec(&mut rng, g.out_c);
-        let (mut want_w, mut got_w) = (start_w.clone(), start_w);
-        let (mut want_b, mut got_b) = (start_b.clone(), start_b);
-        conv2d_backward_weight_reference(&mut want_w, with_bias.then_some(&mut want_b[..]), &d_out, &input, &g);
-        conv2d_backward_weight(&mut got_w, with_bias.then_some(&mut got_b[..]), &d_out, &input, &g, &mut scratch);
-        assert_close(&got_w, &want_w, 1e-4, 1e-5, &format!("d_weight, {what}"));
-        assert_close(&got_b, &want_b, 1e-4, 1e-5, &format!("d_bias, {what}"));
-    }
+    check_conv_random_geometries(7, 300);
 }
 
 /// Runs the fast forward and returns the output (reference agreement is tested elsewhere).
@@ -376,7 +258,7 @@ fn no_allocation_once_scratch_is_grown() {
     let big = ConvGeometry::new(3, (20, 18, 16), (5, 5, 32), 1, 1, Padding::Same).unwrap();
     let small = ConvGeometry::new(3, (19, 17, 3), (3, 3, 16), 2, 1, Padding::Valid).unwrap();
     let mut scratch = ConvScratch::for_geometries(&[big, small]);
-    let size = scratch.len_floats();
+    let size = scratch.len_bytes();
     assert!(size > 0);
     for g in [big, small, big] {
         let input = random_vec(&mut rng, g.input_len());
@@ -393,14 +275,52 @@ fn no_allocation_once_scratch_is_grown() {
             conv2d_backward_weight(&mut d_weight, Some(&mut d_bias), &d_out, &input, &g, &mut scratch);
         });
         assert_eq!(count, 0, "{g:?} allocated");
-        assert_eq!(scratch.len_floats(), size, "the scratch grew");
+        assert_eq!(scratch.len_bytes(), size, "the scratch grew");
     }
     // A fresh scratch grows on first use to the same size, and its size does not depend on the batch.
     let mut fresh = ConvScratch::new();
     let g = big;
     let mut out = vec![0.0; g.output_len()];
     conv2d_forward(&mut out, &random_vec(&mut rng, g.input_len()), &random_vec(&mut rng, g.weight_len()), None, false, &g, &mut fresh);
-    assert_eq!(fresh.len_floats(), ConvScratch::for_geometries(&[big]).len_floats());
+    assert_eq!(fresh.len_bytes(), ConvScratch::for_geometries(&[big]).len_bytes());
     let batch_of_32 = ConvGeometry::new(32, (20, 18, 16), (5, 5, 32), 1, 1, Padding::Same).unwrap();
-    assert_eq!(ConvScratch::for_geometries(&[batch_of_32]).len_floats(), fresh.len_floats());
+    assert_eq!(ConvScratch::for_geometries(&[batch_of_32]).len_bytes(), fresh.len_bytes());
+}
+
+/// Prints native GFLOP/s of the three passes on the chapter's shapes (batch 32). No assertions:
+/// `cargo test --release --test conv_kernels -- --ignored --nocapture chapter_speed`.
+#[test]
+#[ignore]
+fn chapter_speed() {
+    let mut rng = seeded(1);
+    for g in [
+        ConvGeometry::new(32, (64, 64, 3), (5, 5, 16), 1, 1, Padding::Same).unwrap(),
+        ConvGeometry::new(32, (32, 32, 16), (5, 5, 32), 1, 1, Padding::Same).unwrap(),
+    ] {
+        let input = random_vec(&mut rng, g.input_len());
+        let weight = random_vec(&mut rng, g.weight_len());
+        let bias = random_vec(&mut rng, g.out_c);
+        let d_out = random_vec(&mut rng, g.output_len());
+        let (mut out, mut d_input, mut d_weight, mut d_bias) = (vec![0.0; g.output_len()], vec![0.0; g.input_len()], vec![0.0; g.weight_len()], vec![0.0; g.out_c]);
+        let mut scratch = ConvScratch::for_geometries(&[g]);
+        let flops = 2.0 * (g.output_pixels() * g.patch_len() * g.out_c) as f64;
+        let time = |f: &mut dyn FnMut()| {
+            f();
+            let mut best = f64::INFINITY;
+            for _ in 0..5 {
+                let t = std::time::Instant::now();
+                f();
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            best
+        };
+        let fwd = time(&mut || conv2d_forward(&mut out, &input, &weight, Some(&bias), true, &g, &mut scratch));
+        let dx = time(&mut || conv2d_backward_input(&mut d_input, &d_out, &weight, &g, &mut scratch));
+        let dw = time(&mut || conv2d_backward_weight(&mut d_weight, Some(&mut d_bias), &d_out, &input, &g, &mut scratch));
+        println!(
+            "{}x{}x{} -> {}@{}x{}: forward {:.1} ms {:.1} GFLOP/s, d_input {:.1} ms {:.1} GFLOP/s, d_weight {:.1} ms {:.1} GFLOP/s",
+            g.in_h, g.in_w, g.in_c, g.out_c, g.k_h, g.k_w,
+            fwd * 1e3, flops / fwd / 1e9, dx * 1e3, flops / dx / 1e9, dw * 1e3, flops / dw / 1e9
+        );
+    }
 }

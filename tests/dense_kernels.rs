@@ -4,59 +4,23 @@
 mod kernel_support;
 
 use convscope::kernels::dense::*;
-use convscope::kernels::gemm::*;
 use kernel_support::*;
-use serde::Deserialize;
-
-/// One case of `tests/fixtures/conv/dense_cases.json` (see make_fixtures.py there).
-#[derive(Deserialize)]
-struct DenseCase {
-    name: String,
-    n: usize,
-    i: usize,
-    o: usize,
-    input: Vec<f32>,
-    weight: Vec<f32>,
-    bias: Vec<f32>,
-    d_out: Vec<f32>,
-    out: Vec<f32>,
-    d_input: Vec<f32>,
-    d_weight: Vec<f32>,
-    d_bias: Vec<f32>,
-}
-
-fn dense_cases() -> Vec<DenseCase> {
-    #[derive(Deserialize)]
-    struct File {
-        cases: Vec<DenseCase>,
-    }
-    let file: File = serde_json::from_str(&fixture_text("dense_cases.json")).unwrap();
-    assert!(file.cases.len() >= 5, "the fixture file lost cases");
-    file.cases
-}
 
 /// Forward (with and without fused ReLU) and all gradients against Keras/JAX, fast and reference.
 #[test]
 fn dense_matches_keras_fixtures() {
-    for c in dense_cases() {
-        let (n, i, o) = (c.n, c.i, c.o);
-        let relu_out: Vec<f32> = c.out.iter().map(|v| v.max(0.0)).collect();
-        for fast in [false, true] {
-            let what = |t: &str| format!("{}: {} {t}", c.name, if fast { "fast" } else { "reference" });
-            let forward = if fast { dense_forward } else { dense_forward_reference };
-            let backward = if fast { dense_backward } else { dense_backward_reference };
-            let mut out = vec![f32::NAN; n * o];
-            forward(&mut out, &c.input, &c.weight, Some(&c.bias), false, n, i, o);
-            assert_matches_fixture(&out, &c.out, &what("forward"));
-            forward(&mut out, &c.input, &c.weight, Some(&c.bias), true, n, i, o);
-            assert_matches_fixture(&out, &relu_out, &what("forward with ReLU"));
-            let (mut d_input, mut d_weight, mut d_bias) = (vec![0.0; n * i], vec![0.0; i * o], vec![0.0; o]);
-            backward(Some(&mut d_input), &mut d_weight, Some(&mut d_bias), &c.d_out, &c.input, &c.weight, n, i, o);
-            assert_matches_fixture(&d_input, &c.d_input, &what("d_input"));
-            assert_matches_fixture(&d_weight, &c.d_weight, &what("d_weight"));
-            assert_matches_fixture(&d_bias, &c.d_bias, &what("d_bias"));
-        }
-    }
+    check_dense_fixtures();
+}
+
+/// Every transpose combination, accumulate, bias and ReLU, on sizes around the 4x8 tile and the 256-deep pass.
+#[test]
+fn gemm_fast_matches_reference_on_odd_sizes() {
+    check_gemm_odd_sizes();
+}
+
+#[test]
+fn dense_fast_matches_reference_on_odd_sizes() {
+    check_dense_odd_sizes();
 }
 
 /// out = [1 2; 3 4] · [1 0 1; 0 1 1] + (10, 20, 30), and its gradients for d_out = ones.
@@ -134,68 +98,3 @@ fn dense_chapter_shapes_fast_matches_reference() {
     }
 }
 
-/// Every transpose combination, accumulate, bias and ReLU, on sizes around the 4x8 tile and the 256-deep pass.
-#[test]
-fn gemm_fast_matches_reference_on_odd_sizes() {
-    let mut rng = seeded(11);
-    let sizes = [1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 31, 33];
-    let mut case = 0;
-    for &m in &sizes {
-        for &n in &sizes {
-            for &k in &[0, 1, 3, 8, 17, 255, 256, 257, 600] {
-                case += 1;
-                let (ta, tb) = (case % 2 == 1, case % 4 >= 2);
-                let (accumulate, relu, with_bias) = (case % 3 == 0, case % 5 < 2, case % 7 < 4);
-                // Leading dimensions a little larger than needed, to catch stride mix-ups.
-                let lda = if ta { m } else { k } + case % 3;
-                let ldb = if tb { k } else { n } + case % 2;
-                let ldc = n + case % 4;
-                let a = random_vec(&mut rng, if ta { k * lda } else { m * lda });
-                let b = random_vec(&mut rng, if tb { n * ldb } else { k * ldb });
-                let bias = random_vec(&mut rng, n);
-                let start = random_vec(&mut rng, m * ldc);
-                let a_op = Operand { data: &a, ld: lda, transposed: ta };
-                let b_op = Operand { data: &b, ld: ldb, transposed: tb };
-                let epilogue = Epilogue { accumulate, bias: with_bias.then_some(&bias[..]), relu };
-                let (mut want, mut got) = (start.clone(), start);
-                gemm_reference(&mut want, ldc, a_op, b_op, epilogue, m, n, k);
-                gemm(&mut got, ldc, a_op, b_op, epilogue, m, n, k);
-                let what = format!("m {m} n {n} k {k} ta {ta} tb {tb} acc {accumulate} relu {relu} bias {with_bias}");
-                assert_close(&got, &want, 1e-4, 1e-5, &what);
-            }
-        }
-    }
-}
-
-#[test]
-fn dense_fast_matches_reference_on_odd_sizes() {
-    let mut rng = seeded(12);
-    for &(n, i, o) in &[(1, 1, 1), (3, 5, 7), (2, 17, 9), (5, 33, 1), (32, 300, 13), (4, 8, 8), (7, 129, 130)] {
-        for &(relu, with_bias) in &[(false, true), (true, true), (true, false)] {
-            let input = random_vec(&mut rng, n * i);
-            let weight = random_vec(&mut rng, i * o);
-            let bias = random_vec(&mut rng, o);
-            let bias = with_bias.then_some(&bias[..]);
-            let what = format!("n {n} i {i} o {o} relu {relu} bias {with_bias}");
-            let mut want = vec![0.0; n * o];
-            let mut got = vec![f32::NAN; n * o];
-            dense_forward_reference(&mut want, &input, &weight, bias, relu, n, i, o);
-            dense_forward(&mut got, &input, &weight, bias, relu, n, i, o);
-            assert_close(&got, &want, 1e-5, 1e-5, &format!("forward {what}"));
-
-            let d_out = random_vec(&mut rng, n * o);
-            let start_x = random_vec(&mut rng, n * i);
-            let start_w = random_vec(&mut rng, i * o);
-            let start_b = random_vec(&mut rng, o);
-            let (mut want_x, mut got_x) = (start_x.clone(), start_x);
-            let (mut want_w, mut got_w) = (start_w.clone(), start_w);
-            let (mut want_b, mut got_b) = (start_b.clone(), start_b);
-            let first_layer = with_bias && relu; // also cover d_input = None
-            dense_backward_reference((!first_layer).then_some(&mut want_x[..]), &mut want_w, with_bias.then_some(&mut want_b[..]), &d_out, &input, &weight, n, i, o);
-            dense_backward((!first_layer).then_some(&mut got_x[..]), &mut got_w, with_bias.then_some(&mut got_b[..]), &d_out, &input, &weight, n, i, o);
-            assert_close(&got_x, &want_x, 1e-5, 1e-5, &format!("d_input {what}"));
-            assert_close(&got_w, &want_w, 1e-5, 1e-5, &format!("d_weight {what}"));
-            assert_close(&got_b, &want_b, 1e-5, 1e-5, &format!("d_bias {what}"));
-        }
-    }
-}

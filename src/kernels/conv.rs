@@ -3,17 +3,20 @@
 //! Layouts: input (N, H, W, C_in), weights (KH, KW, C_in, C_out), bias (C_out),
 //! output (N, OH, OW, C_out).
 //!
-//! The fast kernels unroll the patches of a chunk of output pixels into rows (im2col) and
-//! hand the rest to [`gemm`](super::gemm): forward is cols · W (+ bias, ReLU), the input
-//! gradient is d_out · W^T folded back onto the input (col2im), the weight gradient is
-//! cols^T · d_out. A chunk is small enough to stay in cache, so the working memory
-//! ([`ConvScratch`]) does not depend on the batch size.
+//! The fast kernels are matrix products on the register tile of [`gemm`](super::gemm), one
+//! image at a time, with the patch matrix read in place (module `implicit`):
+//! forward is patches · W (+ bias, ReLU), the weight gradient patches^T · d_out, and with
+//! stride 1 the input gradient is the correlation of the padded d_out with the kernel
+//! turned 180 degrees. Other strides take d_out · W^T and fold it back onto the input
+//! (col2im). Working memory ([`ConvScratch`]) is one padded image and some panels, so it
+//! does not depend on the batch size.
 
-use super::gemm::{add_column_sums, gemm, Epilogue, Operand};
-use super::scratch::ConvScratch;
+use super::gemm::{add_column_sums, gemm, Epilogue, Operand, TileTarget, NR};
+use super::implicit::{pack_panels, pad_image, Columns, Correlation};
+use super::scratch::{ConvScratch, ScratchSizes};
 use crate::{invalid, Result};
 
-/// Floats of unrolled patches per chunk: 128 KB, which stays in a core's L2 cache.
+/// Floats of patch gradients per chunk of the column path: 128 KB, which stays in L2.
 const COLS_CHUNK_FLOATS: usize = 32 * 1024;
 
 /// How the input is padded, in Keras's words or explicitly.
@@ -122,22 +125,87 @@ impl ConvGeometry {
     pub fn output_pixels(&self) -> usize {
         self.batch * self.out_h * self.out_w
     }
-    /// A 1x1 kernel with stride 1 and no padding: the input itself is the patch matrix.
-    fn is_pointwise(&self) -> bool {
-        self.k_h == 1 && self.k_w == 1 && self.stride == 1 && self.pad_top + self.pad_bottom + self.pad_left + self.pad_right == 0
+    fn is_padded(&self) -> bool {
+        self.pad_top + self.pad_bottom + self.pad_left + self.pad_right > 0
     }
-    /// Output pixels per chunk: as many patch rows as fit in [`COLS_CHUNK_FLOATS`], a multiple of 4.
+
+    /// The forward pass (and the weight gradient) on one padded input image.
+    fn forward_correlation(&self) -> Correlation {
+        Correlation {
+            width: self.in_w + self.pad_left + self.pad_right,
+            channels: self.in_c,
+            k_h: self.k_h,
+            k_w: self.k_w,
+            stride: self.stride,
+            dilation: self.dilation,
+            out_h: self.out_h,
+            out_w: self.out_w,
+        }
+    }
+
+    /// One input image, padded into `buffer` if the geometry pads, else as it is.
+    fn pad_input<'a>(&self, image: &'a [f32], buffer: &'a mut [f32]) -> &'a [f32] {
+        if !self.is_padded() {
+            return image;
+        }
+        pad_image(buffer, image, (self.in_h, self.in_w, self.in_c), (self.pad_top, self.pad_bottom, self.pad_left, self.pad_right));
+        buffer
+    }
+
+    /// With stride 1, the input gradient is a correlation of d_out, padded by the kernel's
+    /// span minus the forward padding, with the kernel turned 180 degrees: that correlation
+    /// and the padding (top, bottom, left, right). None for other strides, or when the
+    /// forward padding exceeds the span (then the gradient crops instead of pads).
+    fn input_gradient_correlation(&self) -> Option<(Correlation, (usize, usize, usize, usize))> {
+        let (span_h, span_w) = (self.dilation * (self.k_h - 1), self.dilation * (self.k_w - 1));
+        if self.stride != 1 || self.pad_top.max(self.pad_bottom) > span_h || self.pad_left.max(self.pad_right) > span_w {
+            return None;
+        }
+        let pads = (span_h - self.pad_top, span_h - self.pad_bottom, span_w - self.pad_left, span_w - self.pad_right);
+        let c = Correlation {
+            width: self.out_w + pads.2 + pads.3,
+            channels: self.out_c,
+            k_h: self.k_h,
+            k_w: self.k_w,
+            stride: 1,
+            dilation: self.dilation,
+            out_h: self.in_h,
+            out_w: self.in_w,
+        };
+        Some((c, pads))
+    }
+
+    /// Output pixels per chunk of the column path: as many patch rows as fit in [`COLS_CHUNK_FLOATS`].
     fn chunk_rows(&self) -> usize {
         let fit = (COLS_CHUNK_FLOATS / self.patch_len()).max(4) / 4 * 4;
         fit.min(self.output_pixels())
     }
-    /// Floats of scratch the fast kernels need: (patch chunk, transposed weights).
-    pub(crate) fn scratch_floats(&self) -> (usize, usize) {
-        if self.is_pointwise() {
-            (0, 0)
-        } else {
-            (self.chunk_rows() * self.patch_len(), self.weight_len())
+
+    /// Working memory the fast kernels need for this geometry.
+    pub(crate) fn scratch_sizes(&self) -> ScratchSizes {
+        let forward = self.forward_correlation();
+        let k = self.patch_len();
+        let mut sizes = ScratchSizes {
+            image: if self.is_padded() { (self.in_h + self.pad_top + self.pad_bottom) * forward.width * self.in_c } else { 0 },
+            panels: k * self.out_c.next_multiple_of(NR),
+            offsets: forward.offsets_len(),
+            ..ScratchSizes::default()
+        };
+        if !self.out_c.is_multiple_of(NR) {
+            sizes.panels = sizes.panels.max(forward.pixels() * self.out_c.next_multiple_of(NR));
         }
+        match self.input_gradient_correlation() {
+            Some((c, (top, bottom, _, _))) => {
+                sizes.image = sizes.image.max((self.out_h + top + bottom) * c.width * self.out_c);
+                sizes.panels = sizes.panels.max(c.depth() * self.in_c.next_multiple_of(NR));
+                sizes.offsets = sizes.offsets.max(c.offsets_len());
+            }
+            None => {
+                sizes.cols = self.chunk_rows() * k;
+                sizes.weight_t = self.weight_len();
+            }
+        }
+        sizes
     }
 }
 
@@ -247,18 +315,15 @@ pub fn conv2d_forward(out: &mut [f32], input: &[f32], weight: &[f32], bias: Opti
     if let Some(b) = bias {
         assert_eq!(b.len(), g.out_c);
     }
+    let s = scratch.parts(g);
+    let c = g.forward_correlation();
     let (k, co) = (g.patch_len(), g.out_c);
-    let epilogue = Epilogue { accumulate: false, bias, relu };
-    let w = Operand::plain(weight, co);
-    if g.is_pointwise() {
-        gemm(out, co, Operand::plain(input, k), w, epilogue, g.output_pixels(), co, k);
-        return;
-    }
-    let (cols, _) = scratch.buffers(g);
-    for (r0, rows) in chunks(g) {
-        let cols = &mut cols[..rows * k];
-        im2col(cols, input, g, r0);
-        gemm(&mut out[r0 * co..(r0 + rows) * co], co, Operand::plain(cols, k), w, epilogue, rows, co, k);
+    pack_panels(s.panels, k, co, |r, j| weight[r * co + j]);
+    let target = TileTarget { c_rs: co, c_cs: 1, add: false, bias, bias_by_row: false, relu };
+    let (tables, _) = c.tables(s.offsets);
+    for (image, out) in input.chunks_exact(g.in_h * g.in_w * g.in_c).zip(out.chunks_exact_mut(c.pixels() * co)) {
+        let image = g.pad_input(image, s.image);
+        c.forward(out, image, s.panels, co, target, &tables);
     }
 }
 
@@ -268,25 +333,25 @@ pub fn conv2d_backward_input(d_input: &mut [f32], d_out: &[f32], weight: &[f32],
     assert_eq!(d_input.len(), g.input_len());
     assert_eq!(d_out.len(), g.output_len());
     assert_eq!(weight.len(), g.weight_len());
-    let (k, co) = (g.patch_len(), g.out_c);
-    let accumulate = Epilogue { accumulate: true, ..Epilogue::default() };
-    if g.is_pointwise() {
-        gemm(d_input, k, Operand::plain(d_out, co), Operand::transposed(weight, co), accumulate, g.output_pixels(), k, co);
-        return;
-    }
-    let (cols, weight_t) = scratch.buffers(g);
-    // W^T once per call, so that every chunk reads contiguous rows of it.
-    let weight_t = &mut weight_t[..k * co];
-    for (p, row) in weight.chunks_exact(co).enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            weight_t[c * k + p] = v;
-        }
-    }
-    let overwrite = Epilogue::default();
-    for (r0, rows) in chunks(g) {
-        let d_cols = &mut cols[..rows * k];
-        gemm(d_cols, k, Operand::plain(&d_out[r0 * co..(r0 + rows) * co], co), Operand::plain(weight_t, k), overwrite, rows, k, co);
-        col2im_add(d_input, d_cols, g, r0);
+    let s = scratch.parts(g);
+    let (ci, co) = (g.in_c, g.out_c);
+    let Some((c, pads)) = g.input_gradient_correlation() else {
+        return backward_input_by_columns(d_input, d_out, weight, g, s.cols, s.weight_t);
+    };
+    // The input gradient correlates the padded d_out with the kernel turned 180 degrees,
+    // its channel axes swapped: B (KH * KW * CO, CI), row (ky, kx, co) = W[KH-1-ky][KW-1-kx][.][co].
+    let (k_h, k_w) = (g.k_h, g.k_w);
+    pack_panels(s.panels, c.depth(), ci, |r, j| {
+        let (tap, o) = (r / co, r % co);
+        let (ky, kx) = (k_h - 1 - tap / k_w, k_w - 1 - tap % k_w);
+        weight[((ky * k_w + kx) * ci + j) * co + o]
+    });
+    let target = TileTarget { c_rs: ci, c_cs: 1, add: true, bias: None, bias_by_row: false, relu: false };
+    let (tables, _) = c.tables(s.offsets);
+    let out_image = g.out_h * g.out_w * co;
+    for (d_out, d_input) in d_out.chunks_exact(out_image).zip(d_input.chunks_exact_mut(g.in_h * g.in_w * ci)) {
+        pad_image(s.image, d_out, (g.out_h, g.out_w, co), pads);
+        c.forward(d_input, s.image, s.panels, ci, target, &tables);
     }
 }
 
@@ -296,21 +361,43 @@ pub fn conv2d_backward_weight(d_weight: &mut [f32], d_bias: Option<&mut [f32]>, 
     assert_eq!(d_weight.len(), g.weight_len());
     assert_eq!(d_out.len(), g.output_len());
     assert_eq!(input.len(), g.input_len());
-    let (k, co) = (g.patch_len(), g.out_c);
-    let accumulate = Epilogue { accumulate: true, ..Epilogue::default() };
-    if g.is_pointwise() {
-        gemm(d_weight, co, Operand::transposed(input, k), Operand::plain(d_out, co), accumulate, k, co, g.output_pixels());
-    } else {
-        let (cols, _) = scratch.buffers(g);
-        for (r0, rows) in chunks(g) {
-            let cols = &mut cols[..rows * k];
-            im2col(cols, input, g, r0);
-            let d_out = &d_out[r0 * co..(r0 + rows) * co];
-            gemm(d_weight, co, Operand::transposed(cols, k), Operand::plain(d_out, co), accumulate, k, co, rows);
-        }
+    let s = scratch.parts(g);
+    let c = g.forward_correlation();
+    let co = g.out_c;
+    let pixels = c.pixels();
+    let (tables, row_segments) = c.tables(s.offsets);
+    for (image, d_out) in input.chunks_exact(g.in_h * g.in_w * g.in_c).zip(d_out.chunks_exact(pixels * co)) {
+        let image = g.pad_input(image, s.image);
+        // Columns of d_out are read in place when they fill whole 8-wide panels.
+        let columns = if co.is_multiple_of(NR) {
+            Columns::Direct(d_out)
+        } else {
+            pack_panels(s.panels, pixels, co, |p, j| d_out[p * co + j]);
+            Columns::Panels(s.panels)
+        };
+        c.weight_gradient(d_weight, image, columns, co, &tables, row_segments);
     }
     if let Some(d_bias) = d_bias {
         add_column_sums(d_bias, d_out, g.output_pixels(), co);
+    }
+}
+
+/// The input gradient for strides above 1: d_cols = d_out · W^T, a chunk of output pixels
+/// at a time, each row added back onto the input pixels of its patch (col2im).
+fn backward_input_by_columns(d_input: &mut [f32], d_out: &[f32], weight: &[f32], g: &ConvGeometry, cols: &mut [f32], weight_t: &mut [f32]) {
+    let (k, co) = (g.patch_len(), g.out_c);
+    // W^T once per call, so that every chunk reads contiguous rows of it.
+    let weight_t = &mut weight_t[..k * co];
+    for (p, row) in weight.chunks_exact(co).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            weight_t[c * k + p] = v;
+        }
+    }
+    for (r0, rows) in chunks(g) {
+        let d_cols = &mut cols[..rows * k];
+        let d_out = Operand::plain(&d_out[r0 * co..(r0 + rows) * co], co);
+        gemm(d_cols, k, d_out, Operand::plain(weight_t, k), Epilogue::default(), rows, k, co);
+        col2im_add(d_input, d_cols, g, r0);
     }
 }
 
@@ -364,36 +451,6 @@ impl<'g> PatchCursor<'g> {
     }
 }
 
-/// Unrolls the patches of output pixels r0.. into the rows of `cols` (rows, KH * KW * CI).
-fn im2col(cols: &mut [f32], input: &[f32], g: &ConvGeometry, r0: usize) {
-    let (ci, seg) = (g.in_c, g.k_w * g.in_c);
-    let mut cursor = PatchCursor::at(g, r0);
-    for row in cols.chunks_exact_mut(g.patch_len()) {
-        for (ky, dst) in row.chunks_exact_mut(seg).enumerate() {
-            let Some((row_at, x0, lo, hi)) = cursor.row(ky) else {
-                dst.fill(0.0);
-                continue;
-            };
-            dst[..lo * ci].fill(0.0);
-            dst[hi * ci..].fill(0.0);
-            if lo == hi {
-                continue;
-            }
-            if g.dilation == 1 {
-                // Neighbouring taps are neighbouring pixels: one contiguous copy.
-                let src = row_at + (x0 + lo as isize) as usize * ci;
-                copy(&mut dst[lo * ci..hi * ci], &input[src..src + (hi - lo) * ci]);
-            } else {
-                for kx in lo..hi {
-                    let src = row_at + (x0 + (kx * g.dilation) as isize) as usize * ci;
-                    copy(&mut dst[kx * ci..(kx + 1) * ci], &input[src..src + ci]);
-                }
-            }
-        }
-        cursor.advance();
-    }
-}
-
 /// Adds each row of `d_cols` (rows, KH * KW * CI), the gradient of a patch, back onto the
 /// input pixels it came from: the transpose of [`im2col`].
 fn col2im_add(d_input: &mut [f32], d_cols: &[f32], g: &ConvGeometry, r0: usize) {
@@ -417,10 +474,6 @@ fn col2im_add(d_input: &mut [f32], d_cols: &[f32], g: &ConvGeometry, r0: usize) 
         }
         cursor.advance();
     }
-}
-
-fn copy(dst: &mut [f32], src: &[f32]) {
-    dst.copy_from_slice(src);
 }
 
 fn add(dst: &mut [f32], src: &[f32]) {

@@ -16,7 +16,7 @@ pub fn dense_forward_reference(out: &mut [f32], input: &[f32], weight: &[f32], b
             for p in 0..i {
                 acc += input[b * i + p] * weight[p * o + c];
             }
-            out[b * o + c] = if relu { acc.max(0.0) } else { acc };
+            out[b * o + c] = if relu { super::gemm::relu(acc) } else { acc };
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod conv;
 pub mod dense;
 pub mod dropout;
 pub mod gemm;
+mod implicit;
 pub mod init;
 pub mod loss;
 pub mod optim;

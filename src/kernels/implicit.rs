@@ -1,0 +1,192 @@
+//! One image's convolution as an implicit matrix product, read straight from the image.
+//!
+//! Row p of the patch matrix (the receptive field of output pixel p) is never copied out:
+//! the register tile of [`gemm`](super::gemm) reads it from the zero-padded image in
+//! segments, one per kernel row when the taps of a row are neighbouring pixels
+//! (dilation 1), otherwise one per tap. That saves im2col's copy, which is 25 times the
+//! image for a 5x5 kernel and costs as much time as the multiply-adds themselves.
+
+use super::gemm::{tile, TileTarget, MR, NR};
+
+/// Output pixels along a weight-gradient pass: enough for the tile's B rows to stay in L1.
+const PIXELS_PER_PASS: usize = 256;
+
+/// A correlation of one image (padded already: `width` pixels of `channels` per row) with a
+/// `k_h` x `k_w` kernel at `stride` and `dilation`, giving `out_h` x `out_w` pixels.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Correlation {
+    pub width: usize,
+    pub channels: usize,
+    pub k_h: usize,
+    pub k_w: usize,
+    pub stride: usize,
+    pub dilation: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+}
+
+/// The columns of B for [`Correlation::weight_gradient`]: read in place (row stride
+/// `n`, possible when n is a multiple of NR) or packed as NR-wide panels.
+pub(crate) enum Columns<'a> {
+    Direct(&'a [f32]),
+    Panels(&'a [f32]),
+}
+
+/// Index tables of one correlation, built once per call and shared by all its images.
+pub(crate) struct Tables<'a> {
+    /// Where each segment of a receptive field starts, relative to the field, and its length.
+    segments: &'a [usize],
+    seg_len: usize,
+    /// Where each output pixel's receptive field starts in the image.
+    starts: &'a [usize],
+    /// Where each value (ky, kx, c) of a receptive field sits, relative to the field.
+    taps: &'a [usize],
+}
+
+impl Correlation {
+    pub fn pixels(&self) -> usize {
+        self.out_h * self.out_w
+    }
+
+    /// Values in one receptive field: the depth of the product.
+    pub fn depth(&self) -> usize {
+        self.k_h * self.k_w * self.channels
+    }
+
+    /// Room [`Correlation::tables`] needs, and a weight-gradient pass's row segments.
+    pub fn offsets_len(&self) -> usize {
+        self.k_h * self.k_w + self.pixels() + self.depth() + self.rows_per_pass()
+    }
+
+    /// Floats of image the correlation reads.
+    pub fn image_len(&self) -> usize {
+        ((self.out_h - 1) * self.stride + (self.k_h - 1) * self.dilation + 1) * self.width * self.channels
+    }
+
+    /// Output rows per weight-gradient pass.
+    fn rows_per_pass(&self) -> usize {
+        PIXELS_PER_PASS.div_ceil(self.out_w).min(self.out_h)
+    }
+
+    /// Where output pixel p's receptive field starts in the image.
+    fn patch_start(&self, p: usize) -> usize {
+        ((p / self.out_w) * self.stride * self.width + (p % self.out_w) * self.stride) * self.channels
+    }
+
+    /// Where value k = (ky, kx, c) of a receptive field sits, relative to its start.
+    fn tap_offset(&self, k: usize) -> usize {
+        let (tap, c) = (k / self.channels, k % self.channels);
+        ((tap / self.k_w) * self.dilation * self.width + (tap % self.k_w) * self.dilation) * self.channels + c
+    }
+
+    /// Builds the index tables in `offsets` (at least [`Correlation::offsets_len`] long), so that
+    /// the tile loops do no divisions; returns them and the rest of `offsets`.
+    pub fn tables<'a>(&self, offsets: &'a mut [usize]) -> (Tables<'a>, &'a mut [usize]) {
+        // A segment per kernel row if its taps are adjacent pixels, else one per tap.
+        let seg_len = if self.dilation == 1 { self.k_w * self.channels } else { self.channels };
+        let (segments, rest) = offsets.split_at_mut(self.depth() / seg_len);
+        let (starts, rest) = rest.split_at_mut(self.pixels());
+        let (taps, rest) = rest.split_at_mut(self.depth());
+        for (s, offset) in segments.iter_mut().enumerate() {
+            *offset = self.tap_offset(s * seg_len);
+        }
+        for (p, start) in starts.iter_mut().enumerate() {
+            *start = self.patch_start(p);
+        }
+        for (k, tap) in taps.iter_mut().enumerate() {
+            *tap = self.tap_offset(k);
+        }
+        (Tables { segments, seg_len, starts, taps }, rest)
+    }
+
+    fn check(&self, image: &[f32]) {
+        assert!((self.out_w - 1) * self.stride + (self.k_w - 1) * self.dilation < self.width, "correlation: kernel overruns the row");
+        assert!(image.len() >= self.image_len(), "correlation: image too short");
+    }
+
+    /// out (pixels, n) (+)= patches (pixels, depth) · B (depth, n), then bias and ReLU as `target` says.
+    /// B comes as NR-wide panels (ceil(n / NR), depth, NR) from [`pack_panels`].
+    pub fn forward(&self, out: &mut [f32], image: &[f32], panels: &[f32], n: usize, target: TileTarget, t: &Tables) {
+        self.check(image);
+        let (pixels, depth) = (self.pixels(), self.depth());
+        assert!(out.len() >= pixels * n && panels.len() >= n.div_ceil(NR) * depth * NR);
+        assert!(t.starts.len() == pixels && t.segments.len() * t.seg_len == depth);
+        assert_eq!((target.c_rs, target.c_cs), (n, 1));
+        for (panel, j0) in (0..n).step_by(NR).enumerate() {
+            let b = panels[panel * depth * NR..].as_ptr();
+            for i0 in (0..pixels).step_by(MR) {
+                let mr = MR.min(pixels - i0);
+                // Rows past the end repeat the last pixel; their results are discarded.
+                let rows: [*const f32; MR] = std::array::from_fn(|r| image[t.starts[i0 + r.min(mr - 1)]..].as_ptr());
+                // SAFETY: `check` bounds every receptive field inside `image`; the panel holds depth rows of NR.
+                let acc = unsafe { tile::multiply(t.segments, t.seg_len, rows, 1, b, NR) };
+                target.write(out, acc, i0, j0, mr, NR.min(n - j0));
+            }
+        }
+    }
+
+    /// d_weight (depth, n) += patches^T (depth, pixels) · d_out (pixels, n); `row_segments`
+    /// is room for a pass's row starts.
+    pub fn weight_gradient(&self, d_weight: &mut [f32], image: &[f32], d_out: Columns, n: usize, t: &Tables, row_segments: &mut [usize]) {
+        self.check(image);
+        let (pixels, depth) = (self.pixels(), self.depth());
+        assert!(d_weight.len() >= depth * n && t.taps.len() == depth);
+        let target = TileTarget { c_rs: n, c_cs: 1, add: true, bias: None, bias_by_row: false, relu: false };
+        // One pass covers whole output rows: a segment per row, out_w pixels `stride` apart.
+        let rows_per_pass = self.rows_per_pass();
+        for oy0 in (0..self.out_h).step_by(rows_per_pass) {
+            let segments = &mut row_segments[..rows_per_pass.min(self.out_h - oy0)];
+            for (r, offset) in segments.iter_mut().enumerate() {
+                *offset = t.starts[(oy0 + r) * self.out_w];
+            }
+            let first_pixel = oy0 * self.out_w;
+            for (panel, j0) in (0..n).step_by(NR).enumerate() {
+                // B: the pass's rows of d_out, columns j0.., in place or from their panel.
+                let (b, b_rs) = match d_out {
+                    Columns::Direct(d) => {
+                        assert!(n.is_multiple_of(NR) && d.len() >= pixels * n);
+                        (d[first_pixel * n + j0..].as_ptr(), n)
+                    }
+                    Columns::Panels(p) => {
+                        assert!(p.len() >= n.div_ceil(NR) * pixels * NR);
+                        (p[(panel * pixels + first_pixel) * NR..].as_ptr(), NR)
+                    }
+                };
+                for i0 in (0..depth).step_by(MR) {
+                    let mr = MR.min(depth - i0);
+                    let rows: [*const f32; MR] = std::array::from_fn(|r| image[t.taps[i0 + r.min(mr - 1)]..].as_ptr());
+                    // SAFETY: `check` bounds every (tap, pixel) inside `image`; B holds a row per pixel of the pass.
+                    let acc = unsafe { tile::multiply(segments, self.out_w, rows, self.stride * self.channels, b, b_rs) };
+                    target.write(d_weight, acc, i0, j0, mr, NR.min(n - j0));
+                }
+            }
+        }
+    }
+}
+
+/// Packs B (rows, n), element (r, j) = `get(r, j)`, as NR-wide panels (ceil(n / NR), rows, NR),
+/// zero-padding the last panel.
+pub(crate) fn pack_panels(panels: &mut [f32], rows: usize, n: usize, get: impl Fn(usize, usize) -> f32) {
+    for (panel, j0) in (0..n).step_by(NR).enumerate() {
+        let dst = &mut panels[panel * rows * NR..(panel + 1) * rows * NR];
+        for (r, row) in dst.chunks_exact_mut(NR).enumerate() {
+            for (j, d) in row.iter_mut().enumerate() {
+                *d = if j0 + j < n { get(r, j0 + j) } else { 0.0 };
+            }
+        }
+    }
+}
+
+/// Copies an image (h, w, c) into `dst` (h + top + bottom, w + left + right, c) inside a zero border.
+pub(crate) fn pad_image(dst: &mut [f32], src: &[f32], (h, w, c): (usize, usize, usize), (top, bottom, left, right): (usize, usize, usize, usize)) {
+    let row = (w + left + right) * c;
+    let dst = &mut dst[..(h + top + bottom) * row];
+    dst[..top * row].fill(0.0);
+    dst[(top + h) * row..].fill(0.0);
+    for (y, src_row) in src.chunks_exact(w * c).enumerate() {
+        let dst_row = &mut dst[(top + y) * row..(top + y + 1) * row];
+        dst_row[..left * c].fill(0.0);
+        dst_row[left * c..(left + w) * c].copy_from_slice(src_row);
+        dst_row[(left + w) * c..].fill(0.0);
+    }
+}

@@ -1,0 +1,39 @@
+//! The SIMD128 kernels in a browser: the flag is really on, and the fast kernels agree with
+//! the scalar references and with the Keras/JAX fixtures on odd sizes.
+//! Run with `wasm-pack test --headless --chrome` (or `cargo test --target wasm32-unknown-unknown`).
+#![cfg(target_arch = "wasm32")]
+
+mod kernel_support;
+
+use kernel_support::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Fails loudly if the `+simd128` flag of .cargo/config.toml was lost (a RUSTFLAGS variable replaces it).
+#[wasm_bindgen_test]
+fn simd128_is_compiled_in() {
+    assert!(convscope::simd_enabled(), "this wasm build has no SIMD128: is RUSTFLAGS set? It replaces .cargo/config.toml's flags");
+}
+
+#[wasm_bindgen_test]
+fn conv_simd_matches_reference_on_random_geometries() {
+    check_conv_random_geometries(17, 120);
+}
+
+#[wasm_bindgen_test]
+fn conv_simd_matches_keras_fixtures() {
+    check_conv_forward_fixtures();
+    check_conv_gradient_fixtures();
+}
+
+#[wasm_bindgen_test]
+fn gemm_simd_matches_reference_on_odd_sizes() {
+    check_gemm_odd_sizes();
+}
+
+#[wasm_bindgen_test]
+fn dense_simd_matches_reference_and_keras_fixtures() {
+    check_dense_odd_sizes();
+    check_dense_fixtures();
+}
