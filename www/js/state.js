@@ -105,7 +105,9 @@ const square = (v) => `${v}×${v}`;
 const training = (field) => ({ ...field, section: 'training' });
 const BIG = 1 << 20;
 
-// The training page's defaults, chosen by measurement (README of the training section).
+// The training page's defaults, chosen by measurement: on a loaded 2-core machine they train in
+// under a minute to ~97% test accuracy (tests/e2e/train.test.mjs checks > 90% within two minutes).
+// On 'normal' smiles the chapter's model needs many more epochs before it generalizes.
 export const TRAIN_DEFAULTS = {
   trainSize: 600, testSize: 150, dataSeed: 1, difficulty: 'easy',
   epochs: 6, batchSize: 16, learningRate: 0.001, patience: 3, trainSeed: 0,
