@@ -1,10 +1,11 @@
 //! Logistic regression on raw pixels as a difficulty baseline:
-//! `cargo run --release --example lr_baseline -- [SEEDS...]` (default seeds 1 2 3).
+//! `cargo run --release --example lr_baseline -- [easy|normal|hard] [SEEDS...]`
+//! (default: normal, seeds 1 2 3).
 //! Prints train and test accuracy on the default synthetic set (600 / 150) for a small
 //! grid of L2 strengths, and on the real Happy House data in grayscale when
 //! `../shared/data/happy_house` (or `$CONVSCOPE_SHARED/data/happy_house`) is there.
 
-use convscope::data::synthetic::{generate, SyntheticParams};
+use convscope::data::synthetic::{generate, Difficulty, SyntheticParams};
 use convscope::data::{h5, npy, Dataset};
 use convscope::nn::logistic::{LogisticConfig, LogisticRegression};
 
@@ -34,10 +35,19 @@ fn shared_dir() -> Option<std::path::PathBuf> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let seeds: Vec<u64> = std::env::args().skip(1).map(|s| s.parse()).collect::<Result<_, _>>()?;
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let difficulty = match args.first().map(String::as_str) {
+        Some("easy") => Difficulty::Easy,
+        Some("hard") => Difficulty::Hard,
+        _ => Difficulty::Normal,
+    };
+    if args.first().is_some_and(|a| a.parse::<u64>().is_err()) {
+        args.remove(0);
+    }
+    let seeds: Vec<u64> = args.iter().map(|s| s.parse()).collect::<Result<_, _>>()?;
     for seed in if seeds.is_empty() { vec![1, 2, 3] } else { seeds } {
-        let (train, test) = generate(&SyntheticParams { seed, ..SyntheticParams::default() })?;
-        report(&format!("synthetic seed {seed}"), &train, &test)?;
+        let (train, test) = generate(&SyntheticParams { seed, difficulty, ..SyntheticParams::default() })?;
+        report(&format!("synthetic {difficulty:?} seed {seed}"), &train, &test)?;
     }
     match shared_dir() {
         Some(dir) => {

@@ -112,7 +112,7 @@ fn wrong_types_are_refused() {
 fn labels_outside_zero_one_are_refused() {
     let bytes = small_file("test_set_x", &pixels(3), &[3, 64, 64, 3], "test_set_y", &[0, 2, 1]);
     let err = error_of(&bytes);
-    assert!(err.contains("label 2 at position 1"), "{err}");
+    assert!(err.contains("test_set_y: label 2 at position 1"), "{err}");
     let bytes = small_file("test_set_x", &pixels(3), &[3, 64, 64, 3], "test_set_y", &[0, 1, -1]);
     assert!(error_of(&bytes).contains("label -1"));
 }
@@ -138,7 +138,8 @@ fn truncated_files_are_refused() {
     let Some(bytes) = real_test_file() else { return };
     for len in [8, 100, 700, 1500, 2144, 2144 + 1000, 1_845_344, bytes.len() - 1] {
         let err = error_of(&bytes[..len]);
-        assert!(err.contains("truncated") || err.contains("damaged"), "{len}: {err}");
+        let expected = if len < 9 { "truncated or damaged".to_string() } else { format!("should be 1846560 bytes long but has only {len}") };
+        assert!(err.contains(&expected), "{len}: {err}");
     }
 }
 
@@ -157,20 +158,21 @@ fn absurd_declared_sizes_are_refused_before_reading() {
         let mut damaged = bytes.clone();
         damaged[at..at + 8].copy_from_slice(&n.to_le_bytes());
         let err = error_of(&damaged);
-        assert!(err.contains(&format!("declares {n} images")) || err.contains("damaged"), "{n}: {err}");
+        assert!(err.contains(&format!("declares {n} images, more than the 20000")), "{n}: {err}");
     }
-    // A declared count a little larger than the data: the reader must notice.
+    // One image more than there are labels.
     let mut damaged = bytes.clone();
     damaged[at..at + 8].copy_from_slice(&151u64.to_le_bytes());
     let err = error_of(&damaged);
-    assert!(err.contains("damaged") || err.contains("labels"), "{err}");
+    assert!(err.contains("151 images but 150 labels"), "{err}");
 }
 
 #[test]
 fn flipped_bytes_in_the_metadata_never_panic() {
     let Some(bytes) = real_test_file() else { return };
-    // Every single metadata byte (superblock, root group, heaps, object headers) flipped.
-    for at in 0..2144 {
+    // Every metadata byte of the superblock, root group and heaps, and every third one
+    // of the object headers, flipped.
+    for at in (0..800).chain((800..2144).step_by(3)) {
         let mut damaged = bytes.clone();
         damaged[at] ^= 0xFF;
         let _ = read_happy_h5(&damaged);
@@ -181,7 +183,7 @@ fn flipped_bytes_in_the_metadata_never_panic() {
 fn random_truncations_and_mutations_never_panic() {
     let Some(bytes) = real_test_file() else { return };
     let mut rng = rng_from_seed(2024);
-    for round in 0..400 {
+    for round in 0..200 {
         let mut damaged = bytes.clone();
         let flips = 1 + rng.random_range(0..8u32);
         for _ in 0..flips {

@@ -83,16 +83,17 @@ fn check_loss_gradients(spec: &ModelSpec, labels: &[u8], seed: u64) {
         let tensors: Vec<_> = model.layers()[i].tensors().iter().filter(|t| t.storage == Storage::Trainable).cloned().collect();
         for t in tensors {
             let analytic = model.layers()[i].tensor_grad(&t).to_vec();
-            let mut numeric = vec![0.0; t.len];
-            for k in 0..t.len {
-                let original = model.layers()[i].tensor(&t)[k];
-                model.layer_mut(i).tensor_mut(&t)[k] = original + H;
-                let up = loss_at(&mut model, &x, labels);
-                model.layer_mut(i).tensor_mut(&t)[k] = original - H;
-                let down = loss_at(&mut model, &x, labels);
-                model.layer_mut(i).tensor_mut(&t)[k] = original;
-                numeric[k] = (up - down) / (2.0 * H);
-            }
+            let numeric: Vec<f32> = (0..t.len)
+                .map(|k| {
+                    let original = model.layers()[i].tensor(&t)[k];
+                    model.layer_mut(i).tensor_mut(&t)[k] = original + H;
+                    let up = loss_at(&mut model, &x, labels);
+                    model.layer_mut(i).tensor_mut(&t)[k] = original - H;
+                    let down = loss_at(&mut model, &x, labels);
+                    model.layer_mut(i).tensor_mut(&t)[k] = original;
+                    (up - down) / (2.0 * H)
+                })
+                .collect();
             assert_close(&format!("{}.{}", model.layers()[i].name(), t.name), &analytic, &numeric);
         }
     }

@@ -38,8 +38,11 @@ fn file_with(tensors: &[(&str, Vec<usize>, Vec<f32>)], metadata: HashMap<String,
     safetensors::serialize(views, Some(metadata)).unwrap()
 }
 
+/// (name, shape, values) of one tensor.
+type Tensor = (&'static str, Vec<usize>, Vec<f32>);
+
 /// The tensors and metadata of a valid file, to damage one at a time.
-fn valid_parts() -> (Vec<(&'static str, Vec<usize>, Vec<f32>)>, HashMap<String, String>) {
+fn valid_parts() -> (Vec<Tensor>, HashMap<String, String>) {
     let model = trained_looking_model();
     let names = ["conv2d.kernel", "conv2d.bias", "batch_normalization.gamma", "batch_normalization.beta", "batch_normalization.moving_mean", "batch_normalization.moving_variance", "dense.kernel", "dense.bias"];
     let mut tensors = Vec::new();

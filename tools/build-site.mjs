@@ -30,7 +30,10 @@ for (const f of [GLUE, WASM]) {
 
 const glue = fs.readFileSync(path.join(pkg, GLUE), 'utf8');
 const wasm = fs.readFileSync(path.join(pkg, WASM));
-const css = fs.readFileSync(path.join(www, 'css', 'style.css'), 'utf8');
+// The chart library's own stylesheet comes first, so that ours can adjust it.
+const css = fs.readFileSync(path.join(root, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'), 'utf8') + '\n' + fs.readFileSync(path.join(www, 'css', 'style.css'), 'utf8');
+// The training worker's source, inlined into the app as a string (see www/js/train/client.js).
+const workerSource = fs.readFileSync(path.join(www, 'js', 'train', 'worker.js'), 'utf8');
 const template = fs.readFileSync(path.join(www, 'index.html'), 'utf8');
 
 const bundle = await build({
@@ -40,6 +43,7 @@ const bundle = await build({
   target: 'chrome110',
   write: false,
   legalComments: 'none',
+  define: { __CONVSCOPE_WORKER_SOURCE__: JSON.stringify(workerSource) },
   logLevel: 'warning',
 });
 const app = bundle.outputFiles[0].text;

@@ -227,7 +227,8 @@ fn paint_hair_front(canvas: &mut Canvas, f: &Frame, rng: &mut Rng, look: &Look, 
 fn paint_eyes(canvas: &mut Canvas, f: &Frame, rng: &mut Rng, look: &Look) {
     let size = uniform(rng, 0.07, 0.12);
     let dark = hsv(uniform(rng, 0.0, 1.0), uniform(rng, 0.0, 0.5), uniform(rng, 0.03, 0.2));
-    let style = pick(rng, 4);
+    // Dots, ovals, whites with irises, or (rarely) closed arcs.
+    let style = [0, 0, 1, 1, 2, 3][pick(rng, 6)];
     let gaze = (uniform(rng, -0.3, 0.3) * size, uniform(rng, -0.2, 0.2) * size);
     let closed_bend = uniform(rng, -0.6, 0.6) * size;
     let highlight = chance(rng, 0.5);
@@ -357,14 +358,14 @@ fn paint_glasses(canvas: &mut Canvas, f: &Frame, rng: &mut Rng, look: &Look) {
 /// (frowning). Its centreline has zero mean height, so where the mouth sits does not
 /// depend on the label; width, thickness, openness, colour and tilt are random.
 fn paint_mouth(canvas: &mut Canvas, f: &Frame, rng: &mut Rng, var: &Variation, look: &Look, smiling: bool) -> MouthBox {
-    let half = uniform(rng, 0.2, 0.38);
-    let width = uniform(rng, 0.025, 0.05); // half the stroke width
+    let half = uniform(rng, 0.26, 0.42);
+    let width = uniform(rng, 0.035, 0.065); // half the stroke width
     let tilt = uniform(rng, -0.1, 0.1);
     let centre = (uniform(rng, -0.06, 0.06), look.mouth_y);
     let magnitude = var.bend_px.0 + (var.bend_px.1 - var.bend_px.0) * libm::powf(rng.random::<f32>(), var.bend_skew);
     let bend = magnitude / f.scale * if smiling { 1.0 } else { -1.0 };
-    let open = chance(rng, 0.35);
-    let opening = bend.abs() * uniform(rng, 0.8, 2.0);
+    let open = chance(rng, 0.4);
+    let opening = bend.abs() * uniform(rng, 1.0, 2.0) + 0.05;
     let upper_share = uniform(rng, 0.4, 0.6);
     let teeth = chance(rng, 0.5);
     let contrast = uniform(rng, var.min_lip_contrast, 1.0);

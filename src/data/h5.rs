@@ -55,20 +55,20 @@ pub fn read_happy_h5_part(bytes: &[u8], part: HappyPart) -> Result<Dataset> {
 }
 
 /// Builds a Happy House dataset from 8-bit images `(N, 64, 64, C)` (or `(N, 64, 64)` for
-/// gray) and integer labels `(N,)`, `(N, 1)` or `(1, N)` in {0, 1}. `source` names where
-/// the arrays came from, for messages.
-pub fn happy_from_arrays(pixels: &[u8], x_shape: &[usize], labels: &[i64], y_shape: &[usize], source: &str) -> Result<Dataset> {
-    let (n, channels) = check_image_shape(x_shape, source)?;
-    check_label_shape(y_shape, n, source)?;
+/// gray) and integer labels `(N,)`, `(N, 1)` or `(1, N)` in {0, 1}. `x_name` and `y_name`
+/// say where the two arrays came from, for messages.
+pub fn happy_from_arrays(pixels: &[u8], x_shape: &[usize], labels: &[i64], y_shape: &[usize], x_name: &str, y_name: &str) -> Result<Dataset> {
+    let (n, channels) = check_image_shape(x_shape, x_name)?;
+    check_label_shape(y_shape, n, y_name)?;
     if pixels.len() != n * HAPPY_SIZE * HAPPY_SIZE * channels || labels.len() != n {
-        return Err(bad_input!("{source}: the arrays hold fewer values than their shapes say (the file is damaged)"));
+        return Err(bad_input!("{x_name}, {y_name}: the arrays hold fewer values than their shapes say (the file is damaged)"));
     }
     let labels = labels
         .iter()
         .enumerate()
         .map(|(i, &l)| match l {
             0 | 1 => Ok(l as u8),
-            _ => Err(bad_input!("{source}: label {l} at position {i} is not 0 (not smiling) or 1 (smiling)")),
+            _ => Err(bad_input!("{y_name}: label {l} at position {i} is not 0 (not smiling) or 1 (smiling)")),
         })
         .collect::<Result<Vec<u8>>>()?;
     let images = pixels.iter().map(|&p| p as f32 / 255.0).collect();
@@ -168,7 +168,7 @@ fn read_part(file: &File, names: &[String], part: HappyPart) -> Result<Dataset> 
     }
     let pixels = x.read_u8().map_err(|e| damaged(&e))?;
     let labels = y.read_i64().map_err(|e| damaged(&e))?;
-    let dataset = happy_from_arrays(&pixels, &x_shape, &labels, &y_shape, x_key)?;
+    let dataset = happy_from_arrays(&pixels, &x_shape, &labels, &y_shape, x_key, y_key)?;
     check_classes(file, names)?;
     Ok(dataset)
 }

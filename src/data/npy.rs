@@ -109,5 +109,5 @@ pub fn read_happy_npy(x_bytes: &[u8], y_bytes: &[u8]) -> Result<super::Dataset> 
         NpyData::I64(v) => v.clone(),
         NpyData::U8(v) => v.iter().map(|&l| l as i64).collect(),
     };
-    super::h5::happy_from_arrays(pixels, &x.shape, &labels, &y.shape, "the .npy arrays")
+    super::h5::happy_from_arrays(pixels, &x.shape, &labels, &y.shape, "the image .npy file", "the label .npy file")
 }

@@ -41,15 +41,15 @@ impl Difficulty {
     fn variation(self) -> (Variation, Nuisance) {
         match self {
             Difficulty::Easy => (
-                Variation { bend_px: (2.5, 5.5), bend_skew: 1.0, shift_px: 4.0, half_width_px: (17.0, 21.0), max_tilt: 0.12, min_lip_contrast: 0.9 },
+                Variation { bend_px: (3.5, 7.0), bend_skew: 1.0, shift_px: 4.0, half_width_px: (17.0, 22.0), max_tilt: 0.12, min_lip_contrast: 0.9 },
                 Nuisance { light: 0.15, noise: 0.01, contrast: 0.1 },
             ),
             Difficulty::Normal => (
-                Variation { bend_px: (1.0, 5.0), bend_skew: 1.3, shift_px: 9.0, half_width_px: (13.0, 21.0), max_tilt: 0.35, min_lip_contrast: 0.6 },
+                Variation { bend_px: (2.5, 7.0), bend_skew: 1.2, shift_px: 5.0, half_width_px: (16.0, 22.0), max_tilt: 0.25, min_lip_contrast: 0.75 },
                 Nuisance { light: 0.3, noise: 0.035, contrast: 0.2 },
             ),
             Difficulty::Hard => (
-                Variation { bend_px: (0.7, 4.0), bend_skew: 1.6, shift_px: 11.0, half_width_px: (11.0, 22.0), max_tilt: 0.5, min_lip_contrast: 0.45 },
+                Variation { bend_px: (1.5, 6.0), bend_skew: 1.5, shift_px: 8.0, half_width_px: (13.0, 22.0), max_tilt: 0.4, min_lip_contrast: 0.55 },
                 Nuisance { light: 0.4, noise: 0.05, contrast: 0.3 },
             ),
         }
@@ -117,18 +117,21 @@ pub fn generate_set(n: usize, seed: u64, difficulty: Difficulty, confound: Optio
     let mut boxes = Vec::with_capacity(n);
     for &label in &labels {
         // One seed per image, so an image does not depend on how the previous one was drawn.
-        let mut image_rng = rng_from_seed(rng.random());
-        let (pixels, mouth) = render(&mut image_rng, difficulty, confound, label == 1);
-        images.extend(pixels.iter().map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() / 255.0));
+        let (pixels, mouth) = render_image(rng.random(), label == 1, difficulty, confound);
+        images.extend(pixels);
         boxes.push(mouth);
     }
     let names = CLASS_NAMES.iter().map(|s| s.to_string()).collect();
     Dataset::new(images, labels, SIZE, SIZE, 3, names)?.with_mouth_boxes(boxes)
 }
 
-/// One picture: background, (confound), face, lighting, noise. Returns `(H, W, 3)` values
-/// (not yet clamped) and the mouth box.
-fn render(rng: &mut Rng, difficulty: Difficulty, confound: Option<Confound>, smiling: bool) -> (Vec<f32>, MouthBox) {
+/// One picture from its own seed: background, (confound), face, lighting, noise, as
+/// `(H, W, 3)` 8-bit values in [0, 1], and the mouth box. The label only sets the sign of
+/// the mouth's bend, so the same seed with the other label gives the same person, light
+/// and noise with the opposite mouth: a counterfactual pair that differs only inside
+/// the mouth boxes (and in the background, if a confound is planted).
+pub fn render_image(seed: u64, smiling: bool, difficulty: Difficulty, confound: Option<Confound>) -> (Vec<f32>, MouthBox) {
+    let rng = &mut rng_from_seed(seed);
     let (variation, nuisance) = difficulty.variation();
     let mut canvas = Canvas::new(SIZE, SIZE);
     paint_background(&mut canvas, rng);
@@ -141,7 +144,8 @@ fn render(rng: &mut Rng, difficulty: Difficulty, confound: Option<Confound>, smi
     }
     let mouth = paint_face(&mut canvas, rng, &variation, smiling);
     apply_camera(&mut canvas, rng, &nuisance);
-    (canvas.rgb, mouth)
+    let pixels = canvas.rgb.iter().map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() / 255.0).collect();
+    (pixels, mouth)
 }
 
 fn random_colour(rng: &mut Rng) -> Rgb {
@@ -150,7 +154,9 @@ fn random_colour(rng: &mut Rng) -> Rgb {
 
 /// A flat wall, a gradient, a soft texture, stripes, tiles, or a room with a door.
 fn paint_background(canvas: &mut Canvas, rng: &mut Rng) {
-    let (a, b) = (random_colour(rng), random_colour(rng));
+    // The second colour is pulled towards the first so textures stay behind the face.
+    let a = random_colour(rng);
+    let b = mix(a, random_colour(rng), uniform(rng, 0.3, 0.8));
     let size = SIZE as f32;
     match pick(rng, 6) {
         0 => canvas.fill(|_, _| a),

@@ -52,7 +52,7 @@ pub fn evaluate(model: &mut Sequential, data: &Examples, batch_size: usize) -> R
 /// Output probabilities (N, K) for `images` (N, H, W, C), `batch_size` at a time.
 pub fn predict(model: &mut Sequential, images: &[f32], batch_size: usize) -> Result<Vec<f32>> {
     let len = model.input_len();
-    if images.is_empty() || images.len() % len != 0 {
+    if images.is_empty() || !images.len().is_multiple_of(len) {
         return Err(invalid!("expected whole images of {len} values each, got {} values", images.len()));
     }
     if batch_size == 0 {

@@ -147,7 +147,7 @@ impl Sequential {
     /// `Mode::Train` uses batch statistics, moves the BN moving statistics and applies dropout.
     pub fn forward(&mut self, x: &[f32], mode: Mode) -> &[f32] {
         let per_example = self.plan.input.len();
-        assert!(!x.is_empty() && x.len() % per_example == 0, "input length {} is not a whole number of {per_example}-value examples", x.len());
+        assert!(!x.is_empty() && x.len().is_multiple_of(per_example), "input length {} is not a whole number of {per_example}-value examples", x.len());
         let n = x.len() / per_example;
         self.reserve(n);
         self.batch = n;

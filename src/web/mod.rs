@@ -4,11 +4,15 @@
 //! - [`presets`], [`filters`], [`upload`]: the explorer's inputs and kernels.
 //! - [`explorer`]: convolution and pooling as the explorer shows them (no wasm-bindgen, tested natively).
 //! - [`api`]: the exports the page calls.
+//! - [`session`]: data, model and training run of the training page (no wasm-bindgen, tested natively).
+//! - [`training`]: the training worker's exports, a [`training::TrainingSession`] handle.
 
 pub mod api;
 pub mod explorer;
 pub mod filters;
 pub mod presets;
+pub mod session;
+pub mod training;
 pub mod upload;
 
 use wasm_bindgen::prelude::*;

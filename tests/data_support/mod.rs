@@ -41,3 +41,23 @@ pub fn npy_with_header(dict: &str, data: &[u8]) -> Vec<u8> {
 pub fn i64_bytes(values: &[i64]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
+
+/// FNV-1a over a dataset's 8-bit pixels, labels and mouth boxes: equal fingerprints
+/// mean bit-identical data (used to check that wasm generates what native does).
+pub fn fingerprint(d: &convscope::data::Dataset) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |b: u8| {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    d.images().iter().for_each(|&v| eat((v * 255.0).round() as u8));
+    d.labels().iter().for_each(|&l| eat(l));
+    for b in d.mouth_boxes().unwrap_or(&[]) {
+        [b.x0, b.y0, b.x1, b.y1].iter().for_each(|&v| eat(v as u8));
+    }
+    h
+}
+
+/// Fingerprint of `generate_set(16, 7, Difficulty::Normal, None)`, as generated natively.
+/// A deliberate change to the generator changes it; the wasm test must then agree again.
+pub const SYNTHETIC_FINGERPRINT: u64 = 12_992_698_493_794_777_365;

@@ -4,6 +4,7 @@
 import { loadCore } from './wasm.js';
 import { createStore, readHash, writeHash } from './state.js';
 import { settleLinkState, startExplorer } from './explorer/explorer.js';
+import { startTraining } from './train/training.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -46,6 +47,16 @@ async function main() {
   }
   document.body.dataset.ready = 'true';
 
+  // The training section starts its worker after the explorer is up; its failure is shown there.
+  startTraining(store)
+    .then(() => (document.body.dataset.trainingReady = 'true'))
+    .catch((e) => {
+      const status = $('train-status');
+      status.textContent = `The training engine could not start: ${e.message}`;
+      status.classList.add('error');
+      console.error(e);
+    });
+
   // The link follows the state (replaceState: no history entry per slider move).
   let written = location.hash;
   let timer = null;
@@ -62,6 +73,14 @@ async function main() {
     if (location.hash !== written) store.set(stateFromLink());
     written = location.hash;
   });
+
+  // The section links scroll; the fragment holds the setup, not a place on the page.
+  for (const a of document.querySelectorAll('.sections a')) {
+    a.addEventListener('click', (e) => {
+      e.preventDefault();
+      document.querySelector(a.getAttribute('href')).scrollIntoView({ behavior: 'smooth' });
+    });
+  }
 
   $('copy-link').addEventListener('click', async () => {
     try {

@@ -48,7 +48,7 @@ enum Command {
 
 #[derive(clap::Args)]
 struct TrainArgs {
-    /// synthetic[:SEED] | h5:TRAIN.h5,TEST.h5 | happy:DIR | npy:X.npy,Y.npy[,TEST_X.npy,TEST_Y.npy] | folder:DIR
+    /// synthetic[:SEED[,TRAIN,TEST]] | h5:TRAIN.h5,TEST.h5 | happy:DIR | npy:X.npy,Y.npy[,TEST_X.npy,TEST_Y.npy] | folder:DIR
     #[arg(long, default_value = "synthetic")]
     data: String,
     /// A model description (JSON); default: the chapter's model for the data's channels.

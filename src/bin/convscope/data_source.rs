@@ -1,6 +1,7 @@
 //! `--data` for the command line: where the training and test images come from.
 //!
-//! - `synthetic` or `synthetic:SEED`: the built-in faces (600 train / 150 test; seed 1 by default);
+//! - `synthetic`, `synthetic:SEED` or `synthetic:SEED,TRAIN,TEST`: the built-in faces (600 train /
+//!   150 test and seed 1 by default);
 //! - `h5:TRAIN.h5,TEST.h5`: the Happy House files;
 //! - `happy:DIR`: the real Happy House as given in the shared test data: the 600 grayscale
 //!   training images (`train_gray_x.npy`, `train_y.npy`) and `test_happy.h5` converted to
@@ -45,10 +46,21 @@ pub fn load(spec: &str, test_split: f32, seed: u64, channels: usize) -> Result<D
     };
     match kind {
         "synthetic" => {
-            let data_seed = if rest.is_empty() { SyntheticParams::default().seed } else { rest.parse().map_err(|_| invalid!("--data synthetic:SEED needs a whole number, got '{rest}'"))? };
-            let params = SyntheticParams { seed: data_seed, ..SyntheticParams::default() };
+            let mut params = SyntheticParams::default();
+            if !rest.is_empty() {
+                let numbers: Vec<u64> = rest
+                    .split(',')
+                    .map(|n| n.parse())
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|_| invalid!("--data synthetic:SEED[,TRAIN,TEST] needs whole numbers, got '{rest}'"))?;
+                match numbers[..] {
+                    [seed] => params.seed = seed,
+                    [seed, train, test] => (params.seed, params.train, params.test) = (seed, train as usize, test as usize),
+                    _ => return Err(invalid!("--data synthetic:SEED[,TRAIN,TEST] takes one or three numbers, got '{rest}'")),
+                }
+            }
             let (train, test) = generate(&params)?;
-            Ok(Data { train, test, description: format!("synthetic faces, data seed {data_seed}") })
+            Ok(Data { train, test, description: format!("synthetic faces, data seed {}", params.seed) })
         }
         "h5" => {
             let f = files(rest, "h5", &[2])?;

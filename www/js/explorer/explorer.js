@@ -168,7 +168,7 @@ export function startExplorer(core, store) {
 
   // Most controls are bound through the field list; these few change more than one field.
   let calcProblem = null;
-  const reflectControls = bindControls(store, FIELDS, (field, message) => {
+  const reflectControls = bindControls(store, FIELDS.filter((f) => !f.section), (field, message) => {
     if (!field.control.id.startsWith('calc-')) return;
     calcProblem = message && `${$(field.control.id).getAttribute('aria-label').replace('Calculator ', '')}: ${message}`;
     if (message) renderCalc(store.get());

@@ -1,0 +1,457 @@
+//! One training session as the page sees it: the loaded data, the model, a run of the
+//! step-wise [`Trainer`] and the last test evaluation. Plain Rust (no wasm-bindgen), so it is
+//! tested natively; [`super::training`] wraps it for the worker.
+//!
+//! Every call that can fail leaves the session as it was: a damaged file or a bad setting
+//! never costs the student the data or the model they already have.
+
+use crate::data::h5::{read_happy_h5, HappyPart};
+use crate::data::synthetic::{generate, Difficulty, SyntheticParams};
+use crate::data::Dataset;
+use crate::nn::io::{load_model, save_model};
+use crate::nn::metrics::{evaluate, predict};
+use crate::nn::{BatchProgress, EarlyStopping, EpochLog, Evaluation, Examples, FitConfig, LayerSpec, ModelSpec, OptimizerSpec, Sequential, StopReason, Summary, Trainer};
+use crate::{invalid, Result};
+use serde::{Deserialize, Serialize};
+
+/// The hyper-parameters the page offers (the rest are [`FitConfig::recommended`]).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrainSettings {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f32,
+    /// Epochs without a better validation loss before stopping; 0 turns early stopping off.
+    pub patience: usize,
+    /// Seeds the weights, the shuffling and the dropout masks.
+    pub seed: u64,
+    /// Momentum of every batch-norm layer's moving averages (Keras: 0.99); `None` keeps the model's.
+    #[serde(default)]
+    pub bn_momentum: Option<f32>,
+}
+
+impl TrainSettings {
+    fn fit_config(&self) -> Result<FitConfig> {
+        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
+            return Err(invalid!("the learning rate must be above 0 and at most 1 (got {})", self.learning_rate));
+        }
+        if self.epochs > 1000 {
+            return Err(invalid!("at most 1000 epochs, please (got {})", self.epochs));
+        }
+        if self.batch_size > 1024 {
+            return Err(invalid!("the batch size can be at most 1024 (got {})", self.batch_size));
+        }
+        let recommended = FitConfig::recommended();
+        // Early stopping watches from a fifth of the run on: batch-norm's moving statistics
+        // lag the weights in the first epochs, so early validation losses say little.
+        let early_stopping = (self.patience > 0).then(|| EarlyStopping {
+            patience: self.patience,
+            restore_best_weights: true,
+            start_from_epoch: self.epochs / 5,
+            ..EarlyStopping::default()
+        });
+        let config = FitConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            seed: self.seed,
+            optimizer: OptimizerSpec::adam(self.learning_rate),
+            early_stopping,
+            ..recommended
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// What the page shows about the loaded data.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataInfo {
+    pub description: String,
+    pub train: usize,
+    pub test: usize,
+    pub height: usize,
+    pub width: usize,
+    pub channels: usize,
+    pub class_names: Vec<String>,
+    pub train_counts: Vec<usize>,
+    pub test_counts: Vec<usize>,
+}
+
+/// What one call to [`Session::train_for`] did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainReport {
+    /// The last batch trained in this call (the progress bar needs only the latest).
+    pub batch: Option<BatchProgress>,
+    pub batches_trained: usize,
+    pub epochs: Vec<EpochLog>,
+    pub finished: Option<Finished>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finished {
+    pub stop: StopReason,
+    pub message: String,
+    /// The 1-based epoch whose weights the model kept (early stopping restored them).
+    pub restored_epoch: Option<usize>,
+}
+
+/// The test-set evaluation with what the confusion matrix links to.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestResults {
+    #[serde(flatten)]
+    pub evaluation: Evaluation,
+    /// True class of every test image.
+    pub labels: Vec<u8>,
+    /// Probability of the predicted class for every test image.
+    pub confidence: Vec<f32>,
+    /// Probability of the last class ("smiling") for every test image.
+    pub probability: Vec<f32>,
+    pub class_names: Vec<String>,
+}
+
+struct Data {
+    train: Dataset,
+    test: Dataset,
+    description: String,
+}
+
+/// Which set an image index refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    Train,
+    Test,
+}
+
+impl Split {
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "train" => Ok(Split::Train),
+            "test" => Ok(Split::Test),
+            other => Err(invalid!("there is no '{other}' set: use train or test")),
+        }
+    }
+}
+
+/// The session: data, model, training run.
+#[derive(Default)]
+pub struct Session {
+    data: Option<Data>,
+    /// A Happy House training file waiting for its test file, or the reverse.
+    happy_train: Option<Dataset>,
+    happy_test: Option<Dataset>,
+    spec: Option<ModelSpec>,
+    model: Option<Sequential>,
+    trainer: Option<Trainer>,
+}
+
+impl Session {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Generates the synthetic smiles; `difficulty` is easy, normal or hard.
+    pub fn load_synthetic(&mut self, train: usize, test: usize, seed: u64, difficulty: &str) -> Result<DataInfo> {
+        let difficulty = match difficulty {
+            "easy" => Difficulty::Easy,
+            "normal" => Difficulty::Normal,
+            "hard" => Difficulty::Hard,
+            other => return Err(invalid!("the difficulty must be easy, normal or hard (got '{other}')")),
+        };
+        let (train_set, test_set) = generate(&SyntheticParams { train, test, seed, difficulty, confound: None })?;
+        let description = format!("synthetic smiles ({difficulty:?}, seed {seed})").to_lowercase();
+        Ok(self.replace_data(Data { train: train_set, test: test_set, description }))
+    }
+
+    /// Reads a Happy House `.h5` file (train or test part). The first file of a pair is kept
+    /// until its partner arrives; a training file alone is split 80/20 into train and test.
+    pub fn load_happy_h5(&mut self, bytes: &[u8], file_name: &str) -> Result<DataInfo> {
+        let (part, set) = read_happy_h5(bytes).map_err(|e| invalid!("{file_name}: {e}"))?;
+        let (mut happy_train, mut happy_test) = (self.happy_train.clone(), self.happy_test.clone());
+        match part {
+            HappyPart::Train => happy_train = Some(set),
+            HappyPart::Test => happy_test = Some(set),
+        }
+        let data = match (&happy_train, &happy_test) {
+            (Some(train), Some(test)) => {
+                if train.image_len() != test.image_len() {
+                    return Err(invalid!("{file_name}: its images are {}x{}x{}, but the other file's are {}x{}x{}", test.height(), test.width(), test.channels(), train.height(), train.width(), train.channels()));
+                }
+                Data { train: train.clone(), test: test.clone(), description: "Happy House (train and test files)".into() }
+            }
+            (Some(train), None) => {
+                let (train, test) = train.stratified_split(0.2, 0)?;
+                Data { train, test, description: "Happy House training file (a fifth kept for testing)".into() }
+            }
+            (None, Some(_)) => {
+                self.happy_test = happy_test;
+                return Err(invalid!("{file_name} is the test file: drop the training file (train_happy.h5) too"));
+            }
+            (None, None) => unreachable!("one part was just read"),
+        };
+        self.happy_train = happy_train;
+        self.happy_test = happy_test;
+        Ok(self.replace_data(data))
+    }
+
+    fn replace_data(&mut self, data: Data) -> DataInfo {
+        // A model for other image sizes cannot train on the new data: start it afresh.
+        if let Some(spec) = &self.spec {
+            let input = spec.input;
+            if input.height * input.width * input.channels != data.train.image_len() {
+                self.spec = None;
+                self.model = None;
+            }
+        }
+        self.trainer = None;
+        self.data = Some(data);
+        self.data_info().expect("data was just set")
+    }
+
+    pub fn data_info(&self) -> Option<DataInfo> {
+        let d = self.data.as_ref()?;
+        Some(DataInfo {
+            description: d.description.clone(),
+            train: d.train.len(),
+            test: d.test.len(),
+            height: d.train.height(),
+            width: d.train.width(),
+            channels: d.train.channels(),
+            class_names: d.train.class_names().to_vec(),
+            train_counts: d.train.class_counts(),
+            test_counts: d.test.class_counts(),
+        })
+    }
+
+    fn data(&self) -> Result<&Data> {
+        self.data.as_ref().ok_or_else(|| invalid!("load some data first"))
+    }
+
+    /// The chapter's model for the loaded images' channels.
+    pub fn chapter_spec(&self) -> Result<ModelSpec> {
+        let d = self.data()?;
+        if d.train.height() != 64 || d.train.width() != 64 {
+            return Err(invalid!("the chapter's model takes 64x64 images; these are {}x{}", d.train.height(), d.train.width()));
+        }
+        Ok(ModelSpec::chapter_with_channels(d.train.channels()))
+    }
+
+    /// Builds a model from a spec in JSON (`None`: the chapter's model) with weights from `seed`.
+    pub fn build_model(&mut self, spec_json: Option<&str>, seed: u64) -> Result<Summary> {
+        let spec = match spec_json {
+            Some(text) => ModelSpec::from_json(text)?,
+            None => self.chapter_spec()?,
+        };
+        if let Some(d) = &self.data {
+            let i = spec.input;
+            if (i.height, i.width, i.channels) != (d.train.height(), d.train.width(), d.train.channels()) {
+                return Err(invalid!(
+                    "the model takes {}x{}x{} images, but the loaded ones are {}x{}x{}",
+                    i.height, i.width, i.channels, d.train.height(), d.train.width(), d.train.channels()
+                ));
+            }
+        }
+        let model = Sequential::new(&spec, seed)?;
+        let summary = model.summary();
+        self.spec = Some(spec);
+        self.model = Some(model);
+        self.trainer = None;
+        Ok(summary)
+    }
+
+    pub fn summary(&self) -> Option<Summary> {
+        self.model.as_ref().map(Sequential::summary)
+    }
+
+    pub fn spec_json(&self) -> Option<String> {
+        self.spec.as_ref().map(ModelSpec::to_json)
+    }
+
+    /// Starts a fresh run: the model's weights are initialized again from the seed, so the same
+    /// settings give the same curves.
+    pub fn start_training(&mut self, settings: &TrainSettings) -> Result<usize> {
+        let config = settings.fit_config()?;
+        let mut spec = match &self.spec {
+            Some(s) => s.clone(),
+            None => self.chapter_spec()?,
+        };
+        if let Some(m) = settings.bn_momentum {
+            if !(0.0..1.0).contains(&m) {
+                return Err(invalid!("the batch-norm momentum must be at least 0 and below 1 (got {m})"));
+            }
+            for layer in &mut spec.layers {
+                if let LayerSpec::BatchNorm { momentum, .. } = layer {
+                    *momentum = m;
+                }
+            }
+        }
+        let mut model = Sequential::new(&spec, settings.seed)?;
+        let d = self.data()?;
+        let train = examples(&d.train)?;
+        let trainer = Trainer::new(&mut model, &train, None, config)?;
+        let batches = trainer.batches_per_epoch();
+        self.spec = Some(spec);
+        self.model = Some(model);
+        self.trainer = Some(trainer);
+        Ok(batches)
+    }
+
+    /// Trains batches until `budget_ms` milliseconds have passed (at least one batch) or the
+    /// run ends. Short calls keep the worker able to hear Pause and Stop.
+    pub fn train_for(&mut self, budget_ms: f64, now_ms: &dyn Fn() -> f64) -> Result<TrainReport> {
+        let Session { data, model, trainer, .. } = self;
+        let (Some(d), Some(model), Some(trainer)) = (data.as_ref(), model.as_mut(), trainer.as_mut()) else {
+            return Err(invalid!("press Train to start a training run first"));
+        };
+        let train = examples(&d.train)?;
+        let start = now_ms();
+        let mut report = TrainReport { batch: None, batches_trained: 0, epochs: Vec::new(), finished: None };
+        loop {
+            let step = trainer.step(model, &train, None)?;
+            if let Some(b) = step.batch {
+                report.batch = Some(b);
+                report.batches_trained += 1;
+            }
+            report.epochs.extend(step.epoch);
+            if let Some(stop) = step.finished {
+                report.finished = Some(finished(stop, trainer.history().restored_epoch));
+                break;
+            }
+            if now_ms() - start >= budget_ms {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Ends the run between batches (restoring the best epoch's weights, as early stopping does).
+    pub fn stop_training(&mut self) -> Option<Finished> {
+        let (Some(model), Some(trainer)) = (self.model.as_mut(), self.trainer.as_mut()) else { return None };
+        trainer.stop(model);
+        let h = trainer.history();
+        Some(finished(h.stop.clone().expect("stop() sets the reason"), h.restored_epoch))
+    }
+
+    fn model_mut(&mut self) -> Result<&mut Sequential> {
+        self.model.as_mut().ok_or_else(|| invalid!("build or load a model first"))
+    }
+
+    fn check_fits(&self, set: &Dataset) -> Result<()> {
+        let model = self.model.as_ref().ok_or_else(|| invalid!("build or load a model first"))?;
+        if model.input_len() != set.image_len() {
+            let i = model.spec().input;
+            return Err(invalid!("the model takes {}x{}x{} images, but the loaded ones are {}x{}x{}", i.height, i.width, i.channels, set.height(), set.width(), set.channels()));
+        }
+        Ok(())
+    }
+
+    /// Scores the model on the test set.
+    pub fn evaluate_test(&mut self) -> Result<TestResults> {
+        let d = self.data.as_ref().ok_or_else(|| invalid!("load some data first"))?;
+        self.check_fits(&d.test)?;
+        let test = examples(&d.test)?;
+        let model = self.model.as_mut().expect("checked above");
+        let evaluation = evaluate(model, &test, 64)?;
+        let probs = predict(model, d.test.images(), 64)?;
+        let units = model.output_kind().units();
+        let class_prob = |i: usize, c: usize| if units == 1 { if c == 1 { probs[i] } else { 1.0 - probs[i] } } else { probs[i * units + c] };
+        let classes = d.test.class_names().len();
+        let confidence = (0..d.test.len()).map(|i| class_prob(i, evaluation.predictions[i])).collect();
+        let probability = (0..d.test.len()).map(|i| class_prob(i, classes - 1)).collect();
+        Ok(TestResults { evaluation, labels: d.test.labels().to_vec(), confidence, probability, class_names: d.test.class_names().to_vec() })
+    }
+
+    /// Class probabilities for one image of a set.
+    pub fn predict_index(&mut self, split: Split, index: usize) -> Result<Vec<f32>> {
+        let d = self.data()?;
+        let set = match split {
+            Split::Train => &d.train,
+            Split::Test => &d.test,
+        };
+        if index >= set.len() {
+            return Err(invalid!("there is no image {index}: the set has {} images", set.len()));
+        }
+        self.check_fits(set)?;
+        let image = set.image(index).to_vec();
+        let model = self.model_mut()?;
+        let p = predict(model, &image, 1)?;
+        Ok(class_probabilities(&p))
+    }
+
+    /// The model file: weights, description and the settings it was trained with.
+    pub fn save(&self, notes: &serde_json::Value) -> Result<Vec<u8>> {
+        let model = self.model.as_ref().ok_or_else(|| invalid!("there is no model to save yet"))?;
+        save_model(model, notes)
+    }
+
+    /// Reads a model file; on any problem the current model stays.
+    pub fn load(&mut self, bytes: &[u8]) -> Result<(Summary, serde_json::Value)> {
+        let loaded = load_model(bytes)?;
+        if let Some(d) = &self.data {
+            if loaded.model.input_len() != d.train.image_len() {
+                let i = loaded.model.spec().input;
+                return Err(invalid!(
+                    "this model takes {}x{}x{} images, but the loaded data are {}x{}x{}: load matching data first",
+                    i.height, i.width, i.channels, d.train.height(), d.train.width(), d.train.channels()
+                ));
+            }
+        }
+        let summary = loaded.model.summary();
+        self.spec = Some(loaded.model.spec().clone());
+        self.model = Some(loaded.model);
+        self.trainer = None;
+        Ok((summary, loaded.training))
+    }
+
+    /// Images of a set as RGBA bytes, one (H, W, 4) block after another, for the page to draw.
+    pub fn images_rgba(&self, split: Split, indices: &[usize]) -> Result<Vec<u8>> {
+        let d = self.data()?;
+        let set = match split {
+            Split::Train => &d.train,
+            Split::Test => &d.test,
+        };
+        let c = set.channels();
+        let mut out = Vec::with_capacity(indices.len() * set.height() * set.width() * 4);
+        for &i in indices {
+            if i >= set.len() {
+                return Err(invalid!("there is no image {i}: the set has {} images", set.len()));
+            }
+            for px in set.image(i).chunks_exact(c) {
+                let byte = |v: f32| (v * 255.0).round().clamp(0.0, 255.0) as u8;
+                let (r, g, b) = if c == 1 { (px[0], px[0], px[0]) } else { (px[0], px[1], px[2]) };
+                out.extend_from_slice(&[byte(r), byte(g), byte(b), 255]);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Labels of a set.
+    pub fn labels(&self, split: Split) -> Result<Vec<u8>> {
+        let d = self.data()?;
+        Ok(match split {
+            Split::Train => d.train.labels().to_vec(),
+            Split::Test => d.test.labels().to_vec(),
+        })
+    }
+}
+
+fn examples(set: &Dataset) -> Result<Examples<'_>> {
+    Examples::new(set.images(), set.labels(), set.image_len())
+}
+
+fn finished(stop: StopReason, restored_epoch: Option<usize>) -> Finished {
+    let message = stop.describe();
+    Finished { stop, message, restored_epoch }
+}
+
+/// One sigmoid output p becomes [1 - p, p]; softmax outputs are already per class.
+fn class_probabilities(p: &[f32]) -> Vec<f32> {
+    if p.len() == 1 {
+        vec![1.0 - p[0], p[0]]
+    } else {
+        p.to_vec()
+    }
+}

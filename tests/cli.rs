@@ -1,0 +1,71 @@
+//! The command line end to end: summary, a short training run with --json and --save, evaluate
+//! on the saved model, and clear errors (exit status 1) for bad data sources and damaged files.
+
+use std::process::Command;
+
+fn convscope(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_convscope")).args(args).output().expect("run convscope");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn temp(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("convscope-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name).to_string_lossy().into_owned()
+}
+
+#[test]
+fn summary_prints_the_keras_table() {
+    let (ok, out, _) = convscope(&["summary"]);
+    assert!(ok);
+    assert!(out.contains("conv2d (Conv2D)") && out.contains(" Total params: 1,063,073 (4.06 MB)"), "{out}");
+    let (ok, out, _) = convscope(&["summary", "--channels", "1", "--json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["total_params"], 1_062_273);
+    assert_eq!(v["rows"].as_array().unwrap().len(), 11);
+}
+
+#[test]
+fn train_with_json_then_evaluate_the_saved_model() {
+    let model = temp("tiny.safetensors");
+    let (ok, out, err) = convscope(&["train", "--data", "synthetic:3,24,12", "--epochs", "2", "--batch-size", "8", "--json", "--save", &model]);
+    assert!(ok, "{err}");
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "two epochs and the result: {out}");
+    assert_eq!(lines[0]["event"], "epoch");
+    assert_eq!(lines[1]["epoch"], 2);
+    assert!(lines[1]["val_loss"].as_f64().is_some());
+    let result = &lines[2];
+    assert_eq!(result["event"], "result");
+    let confusion = result["test"]["confusion_matrix"].as_array().unwrap();
+    let total: u64 = confusion.iter().flat_map(|r| r.as_array().unwrap()).map(|c| c.as_u64().unwrap()).sum();
+    assert_eq!(total, 12);
+    let accuracy = result["test"]["accuracy"].as_f64().unwrap();
+
+    let (ok, out, err) = convscope(&["evaluate", "--model", &model, "--data", "synthetic:3,24,12", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["test"]["accuracy"].as_f64().unwrap(), accuracy, "the saved model gives the same test accuracy");
+}
+
+#[test]
+fn bad_inputs_give_clear_errors() {
+    let cases: [(&[&str], &str); 6] = [
+        (&["train", "--data", "mnist"], "not a data source"),
+        (&["train", "--data", "h5:only-one.h5"], "2 comma-separated"),
+        (&["train", "--data", "h5:/nonexistent/a.h5,/nonexistent/b.h5"], "cannot read '/nonexistent/a.h5'"),
+        (&["train", "--data", "synthetic:x"], "whole numbers"),
+        (&["train", "--data", "synthetic:1,10,10", "--epochs", "0"], "at least one epoch"),
+        (&["evaluate", "--model", "/nonexistent/model", "--data", "synthetic"], "cannot read '/nonexistent/model'"),
+    ];
+    for (args, needle) in cases {
+        let (ok, _, err) = convscope(args);
+        assert!(!ok, "{args:?} should fail");
+        assert!(err.contains(needle), "{args:?}: '{err}' should mention '{needle}'");
+    }
+    let damaged = temp("damaged.safetensors");
+    std::fs::write(&damaged, b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":1}").unwrap();
+    let (ok, _, err) = convscope(&["evaluate", "--model", &damaged, "--data", "synthetic:1,10,10"]);
+    assert!(!ok && err.starts_with("error: ") && err.contains("model file"), "{err}");
+}

@@ -1,0 +1,163 @@
+//! The training page's session, natively: data, model, a short run in time slices, test
+//! results, save and load, and failures that leave everything as it was.
+
+use convscope::web::session::{Session, Split, TrainSettings};
+
+mod data_support;
+
+fn clock() -> impl Fn() -> f64 {
+    let start = std::time::Instant::now();
+    move || start.elapsed().as_secs_f64() * 1000.0
+}
+
+fn settings(epochs: usize, seed: u64) -> TrainSettings {
+    TrainSettings { epochs, batch_size: 16, learning_rate: 1e-3, patience: 0, seed, bn_momentum: None }
+}
+
+/// Trains to the end in slices of `budget_ms`; returns the per-epoch training losses.
+fn train_to_end(s: &mut Session, settings: &TrainSettings, budget_ms: f64) -> Vec<f32> {
+    let batches = s.start_training(settings).unwrap();
+    assert!(batches > 0);
+    let now = clock();
+    let mut losses = Vec::new();
+    for _ in 0..10_000 {
+        let report = s.train_for(budget_ms, &now).unwrap();
+        losses.extend(report.epochs.iter().map(|e| e.loss));
+        if report.finished.is_some() {
+            return losses;
+        }
+    }
+    panic!("training did not finish");
+}
+
+#[test]
+fn synthetic_data_model_and_a_short_run() {
+    let mut s = Session::new();
+    let info = s.load_synthetic(64, 20, 3, "easy").unwrap();
+    assert_eq!((info.train, info.test, info.height, info.width, info.channels), (64, 20, 64, 64, 3));
+    assert_eq!(info.train_counts.iter().sum::<usize>(), 64);
+    let summary = s.build_model(None, 0).unwrap();
+    assert_eq!(summary.total_params, 1_063_073, "the chapter model as Keras counts it");
+    assert_eq!(summary.rows.len(), 11);
+
+    // A zero budget still trains one batch per call: 52 training images (80%), batch 16 = 4 batches.
+    let first = train_to_end(&mut s, &settings(2, 5), 0.0);
+    assert_eq!(first.len(), 2);
+    // Same seed, same curve.
+    let again = train_to_end(&mut s, &settings(2, 5), 1e9);
+    assert_eq!(first, again);
+
+    let r = s.evaluate_test().unwrap();
+    assert_eq!(r.labels.len(), 20);
+    assert_eq!(r.evaluation.confusion.iter().flatten().sum::<usize>(), 20);
+    assert!(r.confidence.iter().all(|&p| (0.5..=1.0).contains(&p)));
+    let p = s.predict_index(Split::Test, 3).unwrap();
+    assert!((p[0] + p[1] - 1.0).abs() < 1e-6);
+    assert!((p[1] - r.probability[3]).abs() < 1e-5, "predict and evaluate agree");
+
+    let rgba = s.images_rgba(Split::Train, &[0, 5]).unwrap();
+    assert_eq!(rgba.len(), 2 * 64 * 64 * 4);
+    assert!(rgba.chunks(4).all(|px| px[3] == 255));
+    assert!(s.images_rgba(Split::Test, &[20]).is_err());
+}
+
+#[test]
+fn stop_ends_a_run_and_save_load_keeps_predictions() {
+    let mut s = Session::new();
+    s.load_synthetic(40, 12, 1, "normal").unwrap();
+    s.start_training(&settings(50, 1)).unwrap();
+    let now = clock();
+    s.train_for(0.0, &now).unwrap();
+    let finished = s.stop_training().unwrap();
+    assert_eq!(finished.message, "stopped on request");
+    assert!(s.train_for(0.0, &now).unwrap().finished.is_some(), "a stopped run stays finished");
+
+    let before: Vec<Vec<f32>> = (0..12).map(|i| s.predict_index(Split::Test, i).unwrap()).collect();
+    let bytes = s.save(&serde_json::json!({"note": "test"})).unwrap();
+
+    let mut fresh = Session::new();
+    fresh.load_synthetic(40, 12, 1, "normal").unwrap();
+    fresh.build_model(None, 99).unwrap();
+    let (_, notes) = fresh.load(&bytes).unwrap();
+    assert_eq!(notes["note"], "test");
+    let after: Vec<Vec<f32>> = (0..12).map(|i| fresh.predict_index(Split::Test, i).unwrap()).collect();
+    assert_eq!(before, after);
+
+    // A damaged model file is refused and the loaded model stays.
+    let err = fresh.load(&bytes[..bytes.len() / 2]).unwrap_err().to_string();
+    assert!(!err.is_empty());
+    assert_eq!(fresh.predict_index(Split::Test, 0).unwrap(), before[0]);
+}
+
+#[test]
+fn damaged_h5_leaves_data_and_model_untouched() {
+    let mut s = Session::new();
+    let info = s.load_synthetic(30, 10, 2, "easy").unwrap();
+    s.build_model(None, 0).unwrap();
+    let p = s.predict_index(Split::Test, 1).unwrap();
+    for bytes in [b"not an hdf5 file at all".to_vec(), vec![0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n', 0, 0, 0]] {
+        let err = s.load_happy_h5(&bytes, "train_happy.h5").unwrap_err().to_string();
+        assert!(err.starts_with("train_happy.h5: "), "{err}");
+    }
+    assert_eq!(s.data_info().unwrap().description, info.description);
+    assert_eq!(s.predict_index(Split::Test, 1).unwrap(), p);
+}
+
+#[test]
+fn bad_settings_are_explained() {
+    let mut s = Session::new();
+    assert!(s.start_training(&settings(1, 0)).unwrap_err().to_string().contains("load some data"));
+    s.load_synthetic(30, 10, 2, "easy").unwrap();
+    let bad = TrainSettings { learning_rate: 0.0, ..settings(1, 0) };
+    assert!(s.start_training(&bad).unwrap_err().to_string().contains("learning rate"));
+    let bad = TrainSettings { epochs: 0, ..settings(1, 0) };
+    assert!(s.start_training(&bad).unwrap_err().to_string().contains("at least one epoch"));
+    assert!(s.load_synthetic(30, 10, 2, "medium").unwrap_err().to_string().contains("easy, normal or hard"));
+    assert!(s.build_model(Some("{\"input\": 3}"), 0).is_err());
+}
+
+#[test]
+fn real_happy_house_test_file_alone_asks_for_the_training_file() {
+    let Some(dir) = data_support::happy_house_dir() else {
+        eprintln!("skipped: the shared Happy House data is not present");
+        return;
+    };
+    let bytes = std::fs::read(dir.join("test_happy.h5")).unwrap();
+    let mut s = Session::new();
+    s.load_synthetic(30, 10, 2, "easy").unwrap();
+    let err = s.load_happy_h5(&bytes, "test_happy.h5").unwrap_err().to_string();
+    assert!(err.contains("training file"), "{err}");
+    assert_eq!(s.data_info().unwrap().train, 30);
+}
+
+/// The page's default run, natively, printing every epoch (a measurement, not a check):
+/// `cargo test --test web_session -- --ignored --nocapture`. Env `EPOCHS`, `DIFFICULTY`, `BN`, `BATCH`.
+#[test]
+#[ignore]
+fn measure_default_run() {
+    let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
+    let mut s = Session::new();
+    s.load_synthetic(600, 150, 1, &env("DIFFICULTY", "normal")).unwrap();
+    let bn: f32 = env("BN", "0.9").parse().unwrap();
+    let settings = TrainSettings {
+        epochs: env("EPOCHS", "8").parse().unwrap(),
+        batch_size: env("BATCH", "16").parse().unwrap(),
+        learning_rate: 1e-3,
+        patience: 0,
+        seed: 0,
+        bn_momentum: Some(bn),
+    };
+    s.start_training(&settings).unwrap();
+    let now = clock();
+    loop {
+        let report = s.train_for(1e9, &now).unwrap();
+        for e in &report.epochs {
+            println!("epoch {}: loss {:.3} acc {:.3} val_loss {:.3} val_acc {:.3} ({:.1} s, {:.0} img/s)", e.epoch, e.loss, e.accuracy, e.val_loss.unwrap(), e.val_accuracy.unwrap(), e.seconds, e.images_per_second);
+        }
+        if report.finished.is_some() {
+            break;
+        }
+    }
+    let r = s.evaluate_test().unwrap();
+    println!("test accuracy {:.3}", r.evaluation.accuracy);
+}

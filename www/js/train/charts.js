@@ -1,0 +1,125 @@
+// The live loss and accuracy curves (uPlot). x is in epochs: the training series gets a point
+// after every progress report (the running mean of the epoch so far, as Keras's progress bar),
+// the validation series one point per finished epoch. The epoch whose weights were kept by
+// early stopping is marked with a vertical line.
+
+import uPlot from 'uplot';
+
+const TRAIN = '#0e6d6a';
+const VAL = '#c2410c';
+const MARK = '#7c3aed';
+
+function markerPlugin(getMark) {
+  return {
+    hooks: {
+      draw(u) {
+        const mark = getMark();
+        if (mark == null) return;
+        const x = Math.round(u.valToPos(mark.epoch, 'x', true));
+        const { ctx } = u;
+        const { top, height } = u.bbox;
+        ctx.save();
+        ctx.strokeStyle = MARK;
+        ctx.lineWidth = 2 * devicePixelRatio;
+        ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+        ctx.beginPath();
+        ctx.moveTo(x, top);
+        ctx.lineTo(x, top + height);
+        ctx.stroke();
+        ctx.setLineDash([]);
+        ctx.fillStyle = MARK;
+        ctx.font = `${12 * devicePixelRatio}px system-ui, sans-serif`;
+        const text = mark.label;
+        const w = ctx.measureText(text).width;
+        const tx = x + 6 * devicePixelRatio + w > u.bbox.left + u.bbox.width ? x - 6 * devicePixelRatio - w : x + 6 * devicePixelRatio;
+        ctx.fillText(text, tx, top + 14 * devicePixelRatio);
+        ctx.restore();
+      },
+    },
+  };
+}
+
+function makeChart(el, yLabel, percent, getMark) {
+  const fmtY = percent ? (v) => (v == null ? '—' : `${(v * 100).toFixed(1)}%`) : (v) => (v == null ? '—' : v.toFixed(3));
+  const opts = {
+    width: Math.max(200, el.clientWidth),
+    height: 210,
+    plugins: [markerPlugin(getMark)],
+    cursor: { drag: { x: false, y: false } },
+    legend: { show: true },
+    scales: { x: { time: false }, y: percent ? { range: [0, 1] } : { range: (u, min, max) => [0, Math.max(0.1, max * 1.05)] } },
+    axes: [
+      { label: 'epoch', size: 36, labelSize: 18, font: '12px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif' },
+      { size: 52, font: '12px system-ui, sans-serif', values: (u, vals) => vals.map((v) => (percent ? `${Math.round(v * 100)}%` : v.toFixed(2))) },
+    ],
+    series: [
+      { label: 'epoch', value: (u, v) => (v == null ? '—' : v.toFixed(2)) },
+      { label: `train ${yLabel}`, stroke: TRAIN, width: 2, spanGaps: true, value: (u, v) => fmtY(v), points: { show: false } },
+      { label: `val ${yLabel}`, stroke: VAL, width: 2, spanGaps: true, value: (u, v) => fmtY(v), points: { show: true, size: 6, fill: VAL } },
+    ],
+  };
+  return new uPlot(opts, [[], [], []], el);
+}
+
+export function createCurves(lossEl, accEl) {
+  let mark = null;
+  const getMark = () => mark;
+  const loss = makeChart(lossEl, 'loss', false, getMark);
+  const acc = makeChart(accEl, 'accuracy', true, getMark);
+  let x = [];
+  let rows = { trainLoss: [], valLoss: [], trainAcc: [], valAcc: [] };
+  let dirty = false;
+
+  function push(xv, tl, vl, ta, va) {
+    x.push(xv);
+    rows.trainLoss.push(tl);
+    rows.valLoss.push(vl);
+    rows.trainAcc.push(ta);
+    rows.valAcc.push(va);
+    dirty = true;
+  }
+
+  // Redraws at most once per animation frame, however often progress arrives.
+  function redraw() {
+    if (!dirty) return;
+    dirty = false;
+    loss.setData([x, rows.trainLoss, rows.valLoss]);
+    acc.setData([x, rows.trainAcc, rows.valAcc]);
+  }
+  let frame = 0;
+  const schedule = () => {
+    if (!frame) frame = requestAnimationFrame(() => ((frame = 0), redraw()));
+  };
+
+  const resize = () => {
+    for (const [chart, el] of [[loss, lossEl], [acc, accEl]]) chart.setSize({ width: Math.max(200, el.clientWidth), height: 210 });
+  };
+  new ResizeObserver(resize).observe(lossEl);
+
+  return {
+    reset() {
+      x = [];
+      rows = { trainLoss: [], valLoss: [], trainAcc: [], valAcc: [] };
+      mark = null;
+      dirty = true;
+      schedule();
+    },
+    // A batch report: the running means of the current epoch.
+    batch(b) {
+      const xv = b.epoch - 1 + b.batch / b.batches;
+      if (b.batch === b.batches) return; // the epoch's own point comes with its log
+      push(xv, b.loss, null, b.accuracy, null);
+      schedule();
+    },
+    epoch(log) {
+      push(log.epoch, log.loss, log.val_loss ?? null, log.accuracy, log.val_accuracy ?? null);
+      schedule();
+    },
+    markEpoch(epoch, label) {
+      mark = { epoch, label };
+      loss.redraw(false, false);
+      acc.redraw(false, false);
+    },
+    points: () => x.length,
+  };
+}

@@ -1,0 +1,121 @@
+// The training worker: a classic script that runs after the wasm-bindgen glue in one Blob URL
+// (see client.js), so the same code starts over http and from file://. It owns one
+// TrainingSession and answers requests `{id, op, ...}` with `{id, result}` or `{id, error}`.
+// Training runs as a chain of short `trainFor` calls with the event loop free between them,
+// so Pause and Stop are heard within one batch; each call's progress is posted as an event
+// `{event: 'progress' | 'finished', ...}`.
+/* global wasm_bindgen */
+
+let session = null;
+let run = null; // { paused, timer } while a training run is going
+
+const post = (message, transfer = []) => self.postMessage(message, transfer);
+
+// How long each trainFor call may take: short enough to hear Pause, long enough that posting
+// progress costs nothing.
+const SLICE_MS = 120;
+
+function tick() {
+  run.timer = null;
+  if (run.paused) return;
+  let report;
+  try {
+    report = session.trainFor(SLICE_MS);
+  } catch (err) {
+    run = null;
+    post({ event: 'failed', message: err.message });
+    return;
+  }
+  post({ event: 'progress', report });
+  if (report.finished) {
+    run = null;
+    post({ event: 'finished', finished: report.finished });
+    return;
+  }
+  run.timer = setTimeout(tick, 0);
+}
+
+function stopRun() {
+  if (!run) return null;
+  clearTimeout(run.timer);
+  run = null;
+  return session.stopTraining();
+}
+
+const ops = {
+  async init({ bytes }) {
+    await wasm_bindgen({ module_or_path: bytes });
+    session = new wasm_bindgen.TrainingSession();
+    return { simd: wasm_bindgen.simdEnabled() };
+  },
+  loadSynthetic({ train, test, seed, difficulty }) {
+    stopRun();
+    return session.loadSynthetic(train, test, seed, difficulty);
+  },
+  loadH5({ bytes, name }) {
+    // A file that fails to load leaves the run and the data as they were.
+    const info = session.loadHappyH5(new Uint8Array(bytes), name);
+    stopRun();
+    return info;
+  },
+  buildModel({ spec, seed }) {
+    stopRun();
+    return { summary: session.buildModel(spec ?? undefined, seed), spec: session.specJson() };
+  },
+  train({ settings }) {
+    stopRun();
+    const batches = session.startTraining(settings);
+    run = { paused: false, timer: setTimeout(tick, 0) };
+    return { batches };
+  },
+  pause() {
+    if (run) {
+      run.paused = true;
+      clearTimeout(run.timer);
+      run.timer = null;
+    }
+    return { paused: !!run };
+  },
+  resume() {
+    if (run && run.paused) {
+      run.paused = false;
+      run.timer = setTimeout(tick, 0);
+    }
+    return { running: !!run };
+  },
+  stop() {
+    const finished = stopRun();
+    if (finished) post({ event: 'finished', finished });
+    return { stopped: !!finished };
+  },
+  evaluate: () => session.evaluate(),
+  predict: ({ split, index }) => Array.from(session.predict(split, index)),
+  images({ split, indices }) {
+    const rgba = session.imagesRgba(split, Uint32Array.from(indices));
+    return { rgba, transfer: [rgba.buffer] };
+  },
+  labels: ({ split }) => Array.from(session.labels(split)),
+  save({ notes }) {
+    const bytes = session.save(JSON.stringify(notes ?? null));
+    return { bytes, transfer: [bytes.buffer] };
+  },
+  load({ bytes }) {
+    const loaded = session.load(new Uint8Array(bytes));
+    stopRun();
+    return { ...loaded, spec: session.specJson() };
+  },
+};
+
+self.onmessage = async (e) => {
+  const { id, op, ...args } = e.data;
+  try {
+    if (!ops[op]) throw new Error(`unknown request ${op}`);
+    if (op !== 'init' && !session) throw new Error('the training engine has not started');
+    const result = await ops[op](args);
+    const transfer = (result && result.transfer) || [];
+    if (result && result.transfer) delete result.transfer;
+    post({ id, result }, transfer);
+  } catch (err) {
+    post({ id, error: err && err.message ? err.message : String(err) });
+  }
+};
