@@ -1,0 +1,198 @@
+//! The commands and their options (clap), and what each does.
+
+use crate::{data_source, report};
+use clap::{Parser, Subcommand};
+use convscope::nn::io::{load_model, save_model};
+use convscope::nn::{evaluate, fit, EarlyStopping, Examples, FitConfig, ModelSpec, Monitor, OptimizerSpec, Sequential, StopReason};
+use convscope::{invalid, Error, Result};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(name = "convscope", version, about = "Train and evaluate the chapter's smile CNN natively")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the Keras-style summary of the chapter's model (or of a model description file).
+    Summary {
+        /// Input channels: 3 (RGB) or 1 (grayscale).
+        #[arg(long, default_value_t = 3)]
+        channels: usize,
+        /// A model description (JSON) instead of the chapter's model.
+        #[arg(long)]
+        spec: Option<String>,
+        /// Print the rows and totals as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Train a model and report test metrics.
+    Train(TrainArgs),
+    /// Evaluate a saved model on the test part of a data source.
+    Evaluate {
+        #[arg(long)]
+        model: String,
+        #[arg(long)]
+        data: String,
+        #[arg(long, default_value_t = 0.2)]
+        test_split: f32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// synthetic[:SEED[,TRAIN,TEST]] | h5:TRAIN.h5,TEST.h5 | happy:DIR | npy:X.npy,Y.npy[,TEST_X.npy,TEST_Y.npy] | folder:DIR
+    #[arg(long, default_value = "synthetic")]
+    data: String,
+    /// A model description (JSON); default: the chapter's model for the data's channels.
+    #[arg(long)]
+    spec: Option<String>,
+    #[arg(long, default_value_t = FitConfig::recommended().epochs)]
+    epochs: usize,
+    #[arg(long, default_value_t = FitConfig::recommended().batch_size)]
+    batch_size: usize,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f32,
+    /// Seeds the weights, the shuffling and dropout (and a folder's or npy pair's split).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Share of a source without a test set held out for testing.
+    #[arg(long, default_value_t = 0.2)]
+    test_split: f32,
+    /// Share of the training images held out for validation (the last ones, as Keras).
+    #[arg(long, default_value_t = FitConfig::recommended().validation_split)]
+    validation_split: f32,
+    /// Early stopping's patience in epochs.
+    #[arg(long, default_value_t = recommended_early_stopping().patience)]
+    patience: usize,
+    /// Epochs (from 0) before early stopping starts watching.
+    #[arg(long, default_value_t = recommended_early_stopping().start_from_epoch)]
+    start_from_epoch: usize,
+    /// What early stopping watches: val_loss, val_accuracy, loss or accuracy.
+    #[arg(long, default_value = "val_loss")]
+    monitor: String,
+    /// Train all epochs without early stopping.
+    #[arg(long)]
+    no_early_stopping: bool,
+    /// Folder images: 3 (RGB) or 1 (grayscale).
+    #[arg(long, default_value_t = 3)]
+    channels: usize,
+    /// Save the trained model here (safetensors with the description and history).
+    #[arg(long)]
+    save: Option<String>,
+    /// One JSON object per epoch on stdout, then one with the test metrics.
+    #[arg(long)]
+    json: bool,
+}
+
+fn recommended_early_stopping() -> EarlyStopping {
+    FitConfig::recommended().early_stopping.expect("the recommended settings use early stopping")
+}
+
+fn read_spec(path: &str) -> Result<ModelSpec> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::BadInput(format!("cannot read '{path}': {e}")))?;
+    ModelSpec::from_json(&text)
+}
+
+fn examples(d: &convscope::data::Dataset) -> Result<Examples<'_>> {
+    Examples::new(d.images(), d.labels(), d.image_len())
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    let data = data_source::load(&args.data, args.test_split, args.seed, args.channels)?;
+    let spec = match &args.spec {
+        Some(path) => read_spec(path)?,
+        None => ModelSpec::chapter_with_channels(data.train.channels()),
+    };
+    let mut model = Sequential::new(&spec, args.seed)?;
+    let monitor: Monitor = serde_json::from_value(json!(args.monitor)).map_err(|_| invalid!("--monitor must be val_loss, val_accuracy, loss or accuracy"))?;
+    let config = FitConfig {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        seed: args.seed,
+        validation_split: args.validation_split,
+        optimizer: OptimizerSpec::adam(args.lr),
+        early_stopping: (!args.no_early_stopping).then_some(EarlyStopping { monitor, patience: args.patience, start_from_epoch: args.start_from_epoch, ..recommended_early_stopping() }),
+        ..FitConfig::recommended()
+    };
+    if !args.json {
+        println!("data: {} ({} train, {} test)", data.description, data.train.len(), data.test.len());
+        print!("{}", model.summary().to_text());
+    }
+    let mut progress = report::Progress::new(args.json);
+    let history = fit(&mut model, &examples(&data.train)?, None, config, &mut progress)?;
+    let test = evaluate(&mut model, &examples(&data.test)?, config.batch_size)?;
+    let stop = history.stop.clone().unwrap_or(StopReason::Completed);
+    if let Some(path) = &args.save {
+        let notes = json!({ "data": data.description, "config": config, "history": history, "test": report::evaluation_json(&test) });
+        std::fs::write(path, save_model(&model, &notes)?).map_err(|e| Error::BadInput(format!("cannot write '{path}': {e}")))?;
+    }
+    if args.json {
+        println!(
+            "{}",
+            json!({ "event": "result", "data": data.description, "seed": args.seed, "stop": stop, "restored_epoch": history.restored_epoch,
+                    "epochs_run": history.epochs.len(), "test": report::evaluation_json(&test) })
+        );
+    } else {
+        println!("{}", stop.describe());
+        if let Some(e) = history.restored_epoch {
+            println!("restored the weights of epoch {e}");
+        }
+        report::print_evaluation(&test, data.test.class_names());
+        if let Some(path) = &args.save {
+            println!("saved {path}");
+        }
+    }
+    match stop {
+        StopReason::Diverged { message, .. } => Err(invalid!("{message}")),
+        _ => Ok(()),
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Summary { channels, spec, json } => {
+            let spec = match spec {
+                Some(path) => read_spec(&path)?,
+                None => ModelSpec::chapter_with_channels(channels),
+            };
+            let summary = convscope::nn::Summary::from_plan(&spec.plan()?);
+            if json {
+                println!("{}", serde_json::to_string(&summary).expect("serializable"));
+            } else {
+                print!("{}", summary.to_text());
+            }
+            Ok(())
+        }
+        Command::Train(args) => train(args),
+        Command::Evaluate { model, data, test_split, seed, json } => {
+            let bytes = std::fs::read(&model).map_err(|e| Error::BadInput(format!("cannot read '{model}': {e}")))?;
+            let mut loaded = load_model(&bytes)?.model;
+            let data = data_source::load(&data, test_split, seed, loaded.spec().input.channels)?;
+            let test = evaluate(&mut loaded, &examples(&data.test)?, 32)?;
+            if json {
+                println!("{}", json!({ "event": "result", "data": data.description, "test": report::evaluation_json(&test) }));
+            } else {
+                report::print_evaluation(&test, data.test.class_names());
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
