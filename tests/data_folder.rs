@@ -151,6 +151,11 @@ fn loose_files_at_the_top_are_refused() {
     entries.push(entry("loose.png", png(4, 4, RED)));
     let err = error_of(&entries);
     assert!(err.contains("'loose.png' is not inside a class folder"), "{err}");
+    // Also inside a dropped top folder.
+    let mut entries = two_classes("faces/");
+    entries.push(entry("faces/README.md", b"my smiles".to_vec()));
+    let err = error_of(&entries);
+    assert!(err.contains("'faces/README.md' is not inside a class folder"), "{err}");
 }
 
 /// CRC-32 (IEEE), to patch a PNG header.

@@ -69,6 +69,19 @@ fn reads_a_train_file_with_the_happy_house_layout() {
 }
 
 #[test]
+fn reads_chunked_compressed_files() {
+    // h5py with compression="gzip" writes chunked, deflated datasets.
+    let x = pixels(4);
+    let mut b = FileBuilder::new();
+    b.create_dataset("test_set_x").with_u8_data(&x).with_shape(&[4, 64, 64, 3]).with_chunks(&[1, 64, 64, 3]).with_deflate(6);
+    b.create_dataset("test_set_y").with_i64_data(&[1, 1, 0, 1]);
+    let bytes = b.finish().unwrap();
+    assert!(bytes.len() < x.len(), "the file really is compressed");
+    let (_, d) = read_happy_h5(&bytes).unwrap();
+    assert!(d.images().iter().zip(&x).all(|(&v, &p)| v == p as f32 / 255.0));
+}
+
+#[test]
 fn missing_keys_are_named() {
     let mut b = FileBuilder::new();
     b.create_dataset("images").with_u8_data(&pixels(1)).with_shape(&[1, 64, 64, 3]);

@@ -202,16 +202,12 @@ impl Dataset {
             .chunks_exact(3)
             .map(|p| gray_from_rgb_u8(to_u8(p[0]), to_u8(p[1]), to_u8(p[2])) as f32 / 255.0)
             .collect();
-        Dataset { images, channels: 1, ..self.clone_without_images() }
-    }
-
-    fn clone_without_images(&self) -> Dataset {
         Dataset {
-            images: Vec::new(),
+            images,
             labels: self.labels.clone(),
             height: self.height,
             width: self.width,
-            channels: self.channels,
+            channels: 1,
             class_names: self.class_names.clone(),
             mouth_boxes: self.mouth_boxes.clone(),
         }

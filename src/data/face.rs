@@ -371,7 +371,7 @@ fn paint_mouth(canvas: &mut Canvas, f: &Frame, rng: &mut Rng, var: &Variation, l
     let contrast = uniform(rng, var.min_lip_contrast, 1.0);
     // Lips are always darker than the skin around them, on light and dark skin alike.
     let skin_value = look.skin.iter().fold(0.0f32, |a, &b| a.max(b));
-    let lip_dark = hsv(uniform(rng, 0.95, 1.05), uniform(rng, 0.4, 0.8), skin_value * uniform(rng, 0.2, 0.6));
+    let lip_dark = hsv(uniform(rng, 0.95, 1.05), uniform(rng, 0.4, 0.8), skin_value * uniform(rng, 0.15, 0.5));
     let lip = mix(look.skin, lip_dark, contrast);
 
     // Mouth frame: u along the mouth, v down; the centreline is -bend * ((u/half)^2 - 1/3).

@@ -102,11 +102,11 @@ fn sort_into_classes(entries: &[FileEntry]) -> Result<Vec<(String, Vec<&FileEntr
     if !items.iter().any(|i| !i.is_dir) {
         return Err(bad_input!("the folder is empty: put one subfolder per class in it, each holding that class's images"));
     }
-    // A dropped folder arrives as "faces/smiling/1.png": drop the shared top folder(s)
-    // while every file still sits at least one class folder deep.
+    // A dropped folder arrives as "faces/smiling/1.png": drop the top folder(s) that all
+    // entries share, as long as some file sits below a class folder inside it.
     loop {
         let first = items[0].parts[0];
-        let shared = items.iter().all(|i| i.parts[0] == first && (i.is_dir || i.parts.len() >= 3));
+        let shared = items.iter().all(|i| i.parts[0] == first) && items.iter().any(|i| !i.is_dir && i.parts.len() >= 3);
         if !shared {
             break;
         }

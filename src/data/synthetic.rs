@@ -41,11 +41,11 @@ impl Difficulty {
     fn variation(self) -> (Variation, Nuisance) {
         match self {
             Difficulty::Easy => (
-                Variation { bend_px: (3.5, 7.0), bend_skew: 1.0, shift_px: 4.0, half_width_px: (17.0, 22.0), max_tilt: 0.12, min_lip_contrast: 0.9 },
+                Variation { bend_px: (3.5, 7.5), bend_skew: 1.0, shift_px: 2.0, half_width_px: (18.0, 22.0), max_tilt: 0.1, min_lip_contrast: 0.9 },
                 Nuisance { light: 0.15, noise: 0.01, contrast: 0.1 },
             ),
             Difficulty::Normal => (
-                Variation { bend_px: (2.5, 7.0), bend_skew: 1.2, shift_px: 5.0, half_width_px: (16.0, 22.0), max_tilt: 0.25, min_lip_contrast: 0.75 },
+                Variation { bend_px: (2.5, 7.0), bend_skew: 1.2, shift_px: 4.0, half_width_px: (16.5, 22.0), max_tilt: 0.2, min_lip_contrast: 0.75 },
                 Nuisance { light: 0.3, noise: 0.035, contrast: 0.2 },
             ),
             Difficulty::Hard => (
