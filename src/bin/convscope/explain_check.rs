@@ -61,6 +61,10 @@ pub struct ExplainCheckArgs {
     epochs: Option<usize>,
     #[arg(long, default_value_t = 200, hide = true)]
     actmax_iter: usize,
+    /// Grad-CAM on this layer (an index into the model's layers) instead of the last convolution,
+    /// to see how the figures depend on the layer.
+    #[arg(long)]
+    grad_cam_layer: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -112,11 +116,11 @@ pub fn run(args: ExplainCheckArgs) -> Result<()> {
     for &i in &correct {
         let class = test.labels()[i] as usize;
         let target = boxes[i].dilated(DILATION);
-        cam_hits += usize::from(points_inside(&grad_cam(&mut clean, test.image(i), class, None)?.heatmap, width, target));
+        cam_hits += usize::from(points_inside(&grad_cam(&mut clean, test.image(i), class, args.grad_cam_layer)?.heatmap, width, target));
         saliency_hits += usize::from(points_inside(&saliency(&mut clean, test.image(i), class, None)?.evidence, width, target));
     }
     let share = |hits: usize| (!correct.is_empty()).then(|| hits as f32 / correct.len() as f32);
-    let grad_cam_layer = grad_cam(&mut clean, test.image(0), 1, None)?.layer_name;
+    let grad_cam_layer = grad_cam(&mut clean, test.image(0), 1, args.grad_cam_layer)?.layer_name;
 
     let mut randomized = Sequential::new(clean.spec(), args.seed.wrapping_add(1_000_003))?;
     let (mut magnitude_corr, mut evidence_corr) = (Vec::new(), Vec::new());
@@ -132,8 +136,8 @@ pub fn run(args: ExplainCheckArgs) -> Result<()> {
         confound_probability: args.confound,
         confounded_test_acc: accuracy(&mut shortcut, &confounded_test)?,
         clean_test_acc: accuracy(&mut shortcut, &test)?,
-        mouth_mass_clean_model: mouth_mass(&mut clean, &test, &boxes)?,
-        mouth_mass_confounded_model: mouth_mass(&mut shortcut, &test, &boxes)?,
+        mouth_mass_clean_model: mouth_mass(&mut clean, &test, &boxes, args.grad_cam_layer)?,
+        mouth_mass_confounded_model: mouth_mass(&mut shortcut, &test, &boxes, args.grad_cam_layer)?,
     };
 
     let gain = |model: &mut Sequential, class| -> Result<f32> {
@@ -247,11 +251,11 @@ fn predictions(model: &mut Sequential, data: &Dataset) -> Vec<usize> {
 
 /// Mean share of the Grad-CAM mass (for the predicted class) inside the mouth box, over the
 /// test images whose map is not zero everywhere.
-fn mouth_mass(model: &mut Sequential, data: &Dataset, boxes: &[Region]) -> Result<Option<f32>> {
+fn mouth_mass(model: &mut Sequential, data: &Dataset, boxes: &[Region], layer: Option<usize>) -> Result<Option<f32>> {
     let predicted = predictions(model, data);
     let mut shares = Vec::new();
     for i in 0..data.len() {
-        let cam = grad_cam(model, data.image(i), predicted[i], None)?;
+        let cam = grad_cam(model, data.image(i), predicted[i], layer)?;
         shares.extend(mass_inside(&cam.heatmap, cam.width, boxes[i]));
     }
     Ok(mean(&shares))
