@@ -12,6 +12,7 @@
 pub mod data;
 pub mod error;
 pub mod kernels;
+pub mod limits;
 pub mod nn;
 pub mod rng;
 pub mod web;
