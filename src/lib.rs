@@ -14,6 +14,7 @@ pub mod data;
 pub mod error;
 pub mod explain;
 pub mod kernels;
+pub mod limits;
 pub mod nn;
 pub mod rng;
 pub mod web;

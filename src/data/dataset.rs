@@ -6,9 +6,8 @@ use rand::seq::SliceRandom;
 use crate::rng::{rng_from_seed, Rng};
 use crate::{invalid, Result};
 
-/// The most images any loader accepts. 20,000 images of 64x64x3 are already ~1 GB as
-/// `f32`; a file declaring more is refused before anything is allocated.
-pub const MAX_IMAGES: usize = 20_000;
+pub use crate::limits::MAX_IMAGES;
+use crate::limits::MAX_DATASET_VALUES;
 
 /// Where the mouth is in a synthetic image, in pixels: `x0 <= x < x1`, `y0 <= y < y1`.
 /// Explanation methods are checked against it (does the saliency fall on the mouth?).
@@ -60,6 +59,14 @@ impl Dataset {
             ));
         }
         let image_len = height * width * channels;
+        // Loaders refuse oversized data from its header; this catches any other way in.
+        if images.len() > MAX_DATASET_VALUES {
+            return Err(invalid!(
+                "the images hold {} values, more than the {MAX_DATASET_VALUES} this page can hold ({} images of 64x64x3)",
+                images.len(),
+                crate::limits::MAX_IMAGES
+            ));
+        }
         if images.len() != labels.len() * image_len {
             return Err(invalid!(
                 "{} labels need {} pixel values ({}x{}x{} each), got {}",

@@ -11,6 +11,7 @@ use std::io::{Cursor, Read};
 use image::{ImageFormat, ImageReader, Limits};
 
 use super::{gray_from_rgb_u8, Dataset, MAX_IMAGES};
+use crate::limits::{MAX_DATASET_VALUES, MAX_FOLDER_DECODE_BYTES, MAX_FOLDER_IMAGE_SIDE, MAX_ZIP_BYTES, MAX_ZIP_ENTRIES, MAX_ZIP_FILE_BYTES};
 use crate::{invalid, Result};
 
 /// One file of a dropped folder or archive. A path ending in `/` is a folder (listed so
@@ -36,17 +37,6 @@ impl Default for FolderOptions {
     }
 }
 
-/// Largest width or height of an image accepted; bigger ones are refused from their
-/// header, before any pixel is decoded.
-pub const MAX_IMAGE_SIDE: u32 = 8192;
-/// Most memory one decoded image may take.
-const MAX_DECODE_BYTES: u64 = 256 * 1024 * 1024;
-/// Most entries a zip archive may list.
-pub const MAX_ZIP_ENTRIES: usize = 50_000;
-/// Most bytes a zip archive may unpack to.
-pub const MAX_ZIP_BYTES: u64 = 1024 * 1024 * 1024;
-/// Most bytes one file in a zip archive may unpack to.
-pub const MAX_ZIP_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Reads an image folder into a dataset (classes in alphabetical order, images in path
 /// order within a class). Split it with [`Dataset::stratified_split`].
@@ -57,8 +47,11 @@ pub fn load_image_folder(entries: &[FileEntry], options: &FolderOptions) -> Resu
     let classes = sort_into_classes(entries)?;
     let total: usize = classes.iter().map(|(_, files)| files.len()).sum();
     let (h, w, c) = (options.height, options.width, options.channels);
-    if total > MAX_IMAGES || total * h * w * c > MAX_IMAGES * 64 * 64 * 3 {
-        return Err(bad_input!("the folder holds {total} images, more than this page can hold at {h}x{w}x{c} ({MAX_IMAGES} at 64x64x3)"));
+    if total > MAX_IMAGES || total * h * w * c > MAX_DATASET_VALUES {
+        return Err(bad_input!(
+            "the folder holds {total} images, more than this page can hold at {h}x{w}x{c} (at most {MAX_IMAGES} images, and {MAX_DATASET_VALUES} values in all: {} at this size)",
+            (MAX_DATASET_VALUES / (h * w * c)).min(MAX_IMAGES)
+        ));
     }
     let mut images = Vec::with_capacity(total * h * w * c);
     let mut labels = Vec::with_capacity(total);
@@ -163,18 +156,25 @@ fn decode_resized(path: &str, bytes: &[u8], options: &FolderOptions) -> Result<i
     };
     let cannot = |e: image::ImageError| bad_input!("'{path}' could not be read as an image: {e}");
     let (w, h) = ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(cannot)?;
-    if w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE {
+    if w > MAX_FOLDER_IMAGE_SIDE || h > MAX_FOLDER_IMAGE_SIDE {
         return Err(bad_input!(
-            "'{path}' is {w}x{h} pixels; images may be at most {MAX_IMAGE_SIDE}x{MAX_IMAGE_SIDE} (shrink it first)"
+            "'{path}' is {w}x{h} pixels; images may be at most {MAX_FOLDER_IMAGE_SIDE}x{MAX_FOLDER_IMAGE_SIDE} (shrink it first)"
         ));
     }
     let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_IMAGE_SIDE);
-    limits.max_image_height = Some(MAX_IMAGE_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    limits.max_image_width = Some(MAX_FOLDER_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_FOLDER_IMAGE_SIDE);
+    limits.max_alloc = Some(MAX_FOLDER_DECODE_BYTES);
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     reader.limits(limits);
-    let rgb = reader.decode().map_err(cannot)?.to_rgb8();
+    let decoded = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => bad_input!(
+            "'{path}' needs more than {} MB to decode, the most one image may take (shrink it first)",
+            MAX_FOLDER_DECODE_BYTES / (1024 * 1024)
+        ),
+        other => cannot(other),
+    })?;
+    let rgb = decoded.to_rgb8();
     Ok(image::imageops::resize(&rgb, options.width as u32, options.height as u32, image::imageops::FilterType::Triangle))
 }
 

@@ -2,11 +2,8 @@
 //! the grayscale Happy House training set is stored this way. The header is a small
 //! Python dict literal, parsed here by hand.
 
-use super::MAX_IMAGES;
+use crate::limits::{MAX_NPY_AXES, MAX_NPY_ELEMENTS};
 use crate::Result;
-
-/// The largest array accepted: the biggest dataset we take, as bytes of RGB 64x64.
-const MAX_ELEMENTS: usize = MAX_IMAGES * 64 * 64 * 3;
 
 /// The values of an array, by element type.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,12 +26,13 @@ pub fn read_npy(bytes: &[u8]) -> Result<NpyArray> {
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err(bad_input!("this is not a NumPy .npy file (it does not start with \\x93NUMPY)"));
     }
-    let (header_start, header_len) = match bytes[6] {
+    let (header_start, header_len): (usize, usize) = match bytes[6] {
         1 => (10, u16::from_le_bytes([bytes[8], bytes[9]]) as usize),
         2 | 3 if bytes.len() >= 12 => (12, u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize),
         v => return Err(bad_input!("this .npy file has format version {v}, which is not supported (1 or 2 are)")),
     };
-    let header_end = header_start + header_len;
+    // A declared length near 4 GB must not overflow a 32-bit usize (wasm).
+    let header_end = header_start.saturating_add(header_len);
     let header = bytes
         .get(header_start..header_end)
         .ok_or_else(|| bad_input!("this .npy file is truncated: its header needs {header_end} bytes, the file has {}", bytes.len()))?;
@@ -45,8 +43,8 @@ pub fn read_npy(bytes: &[u8]) -> Result<NpyArray> {
     if fortran.starts_with("True") {
         return Err(bad_input!("this .npy array is stored in Fortran order; save it in C order (numpy's default)"));
     }
-    let count = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).filter(|&c| c <= MAX_ELEMENTS).ok_or_else(|| {
-        bad_input!("this .npy array has shape {shape:?}, more than the {MAX_ELEMENTS} values allowed")
+    let count = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).filter(|&c| c <= MAX_NPY_ELEMENTS).ok_or_else(|| {
+        bad_input!("this .npy array has shape {shape:?}, more than the {MAX_NPY_ELEMENTS} values allowed")
     })?;
     let element = match descr.trim_matches(|c| c == '\'' || c == '"') {
         "|u1" | "<u1" | "u1" => 1,
@@ -89,12 +87,16 @@ fn parse_shape(text: &str) -> Result<Vec<usize>> {
         .strip_prefix('(')
         .and_then(|t| t.strip_suffix(')'))
         .ok_or_else(|| bad_input!("the .npy shape {text} is not a tuple"))?;
-    inner
+    let shape: Vec<usize> = inner
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<usize>().map_err(|_| bad_input!("the .npy shape {text} holds {s}, which is not a size")))
-        .collect()
+        .collect::<Result<_>>()?;
+    if shape.len() > MAX_NPY_AXES {
+        return Err(bad_input!("the .npy shape {text} has {} axes; at most {MAX_NPY_AXES} are accepted", shape.len()));
+    }
+    Ok(shape)
 }
 
 /// A Happy House dataset from two `.npy` files: images `(N, 64, 64)` or `(N, 64, 64, C)`

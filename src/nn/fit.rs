@@ -7,16 +7,18 @@
 //! early stopping. Same config and seed, same numbers. A training step allocates nothing: the
 //! batch buffers, model activations and optimizer state are all sized before the first batch.
 //!
-//! A loss or gradient that is not finite stops training before the optimizer step, with the
-//! batch-norm statistics of that batch undone: the weights are the last good ones.
+//! A loss, gradient or updated weight that is not finite stops training, and the batch is
+//! undone (weights and batch-norm statistics copied back from before it): the model keeps
+//! the last good weights, and the message says where it happened and what to try.
 
 use super::clock::now_seconds;
 use super::early_stopping::{EarlyStopping, EarlyStoppingState};
 use super::examples::Examples;
 use super::layers::Mode;
 use super::metrics::{count_correct, evaluate};
-use super::model::Sequential;
+use super::model::{Sequential, Weights};
 use super::optimizer::{Optimizer, OptimizerSpec};
+use crate::limits::MAX_BATCH_ACTIVATION_VALUES;
 use crate::rng::{rng_from_seed, Rng};
 use crate::{invalid, Result};
 use rand::seq::SliceRandom;
@@ -209,8 +211,8 @@ pub struct Trainer {
     /// The batch being trained: images (B, H, W, C) and labels (B).
     batch_x: Vec<f32>,
     batch_y: Vec<u8>,
-    /// Batch-norm state before the current batch, to undo a diverged step.
-    saved_state: Vec<Vec<f32>>,
+    /// Weights and batch-norm state before the current batch, to undo a diverged step.
+    saved: Weights,
     early: Option<EarlyStoppingState>,
     history: History,
 }
@@ -241,10 +243,10 @@ impl Trainer {
             }
         }
         let batch = config.batch_size.min(train_len);
+        check_batch_memory(model, batch)?;
         model.reserve(batch);
         let mut seeds = rng_from_seed(config.seed);
         model.seed_dropout(seeds.random::<u64>());
-        let saved_state = model.layers().iter().map(|l| l.state().to_vec()).collect();
         Ok(Self {
             optimizer: Optimizer::new(config.optimizer, model)?,
             shuffle_rng: rng_from_seed(seeds.random::<u64>()),
@@ -259,7 +261,7 @@ impl Trainer {
             train_seconds: 0.0,
             batch_x: vec![0.0; batch * model.input_len()],
             batch_y: vec![0; batch],
-            saved_state,
+            saved: model.snapshot(),
             early: config.early_stopping.map(EarlyStoppingState::new),
             history: History { epochs: Vec::new(), stop: None, restored_epoch: None },
             config,
@@ -311,7 +313,7 @@ impl Trainer {
             Err(what) => {
                 let (epoch, batch) = (self.epoch + 1, self.next_batch + 1);
                 let message = format!(
-                    "training stopped at epoch {epoch}, batch {batch}: {what}. The weights from before this batch are kept; a smaller learning rate usually helps"
+                    "{what} at epoch {epoch}, batch {batch}; training stopped there and the weights from before that batch are kept. Try a smaller learning rate"
                 );
                 let stop = StopReason::Diverged { epoch, batch, message };
                 self.history.stop = Some(stop.clone());
@@ -368,21 +370,27 @@ impl Trainer {
     fn train_batch(&mut self, model: &mut Sequential, n: usize) -> std::result::Result<(f32, usize), &'static str> {
         let x = &self.batch_x[..n * model.input_len()];
         let y = &self.batch_y[..n];
-        model.state_into(&mut self.saved_state);
+        model.snapshot_into(&mut self.saved);
+        let undo = |model: &mut Sequential, saved: &Weights, what| {
+            model.restore(saved).expect("the snapshot was taken from this model");
+            Err(what)
+        };
         model.forward(x, Mode::Train);
         let loss = model.loss(y, true);
         if !loss.is_finite() {
-            model.restore_state(&self.saved_state);
-            return Err(if loss.is_nan() { "the loss became NaN (not a number)" } else { "the loss became infinite" });
+            return undo(model, &self.saved, if loss.is_nan() { "the loss became NaN (not a number)" } else { "the loss became infinite" });
         }
         let correct = count_correct(model, y);
         model.zero_grads();
         model.backward_loss();
         if model.layers().iter().any(|l| l.grads().iter().any(|g| !g.is_finite())) {
-            model.restore_state(&self.saved_state);
-            return Err("a gradient became NaN or infinite");
+            return undo(model, &self.saved, "a gradient became NaN or infinite");
         }
         self.optimizer.step(model);
+        // A finite gradient times a huge learning rate can still overflow a weight.
+        if model.layers().iter().any(|l| l.params().iter().chain(l.state()).any(|w| !w.is_finite())) {
+            return undo(model, &self.saved, "a weight became NaN or infinite");
+        }
         Ok((loss, correct))
     }
 
@@ -434,6 +442,24 @@ impl Trainer {
         }
         self.history.stop = Some(stop);
     }
+}
+
+/// `f32` values in a megabyte.
+const MB_OF_F32: usize = 1024 * 1024 / 4;
+
+/// Refuses a batch whose activations would not fit in the page's memory, before allocating.
+fn check_batch_memory(model: &Sequential, batch: usize) -> Result<()> {
+    let needed = model.plan().batch_activation_values(batch);
+    if needed > MAX_BATCH_ACTIVATION_VALUES {
+        let fits = MAX_BATCH_ACTIVATION_VALUES / model.plan().batch_activation_values(1).max(1);
+        let advice = if fits == 0 { "make the model smaller".to_string() } else { format!("use a batch size of at most {fits}") };
+        return Err(invalid!(
+            "a batch of {batch} images needs {} MB for this model's activations, more than the {} MB the page allows; {advice}",
+            needed / MB_OF_F32,
+            MAX_BATCH_ACTIVATION_VALUES / MB_OF_F32
+        ));
+    }
+    Ok(())
 }
 
 /// Receives progress during [`fit`]; either answer may ask to stop.

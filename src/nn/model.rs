@@ -321,19 +321,6 @@ impl Sequential {
         Ok(())
     }
 
-    /// Non-trainable state only (batch-norm moving statistics), for undoing a diverged step.
-    pub(crate) fn state_into(&self, saved: &mut [Vec<f32>]) {
-        for (l, s) in self.layers.iter().zip(saved) {
-            s.copy_from_slice(&l.state);
-        }
-    }
-
-    pub(crate) fn restore_state(&mut self, saved: &[Vec<f32>]) {
-        for (l, s) in self.layers.iter_mut().zip(saved) {
-            l.state.copy_from_slice(s);
-        }
-    }
-
     /// Mutable access to each layer's trainable values and their gradients, for the optimizer.
     pub(crate) fn params_and_grads(&mut self) -> impl Iterator<Item = (&mut [f32], &[f32])> {
         self.layers.iter_mut().map(|l| (&mut l.params[..], &l.grads[..]))

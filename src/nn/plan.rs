@@ -2,16 +2,16 @@
 //! counts: the "plan" from which the model is built and the summary is printed. Every way a
 //! spec can fail is explained in words a student understands, naming the layer.
 
-use super::spec::{Activation, LayerSpec, ModelSpec};
+use super::spec::{Activation, LayerSpec, ModelSpec, PaddingSpec};
 use crate::kernels::batchnorm::BatchNormConfig;
 use crate::kernels::conv::ConvGeometry;
 use crate::kernels::dropout::validate_rate;
 use crate::kernels::pool::PoolGeometry;
 use crate::{invalid, Result};
 
-/// Limits that keep a model trainable in a browser tab; a spec beyond them is refused.
-pub const MAX_PARAMETERS: usize = 50_000_000;
-pub const MAX_VALUES_PER_IMAGE: usize = 16_000_000;
+/// Limits that keep a model trainable in a browser tab (see [`crate::limits`]); a spec beyond
+/// them is refused.
+pub use crate::limits::{MAX_PARAMETERS, MAX_VALUES_PER_IMAGE, MAX_WINDOW};
 
 /// The shape of one example's activations (the batch axis left out, as Keras's `None`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,10 +23,11 @@ pub enum Shape {
 }
 
 impl Shape {
-    /// Number of values per example.
+    /// Number of values per example (saturating: an absurd declared shape compares as huge
+    /// against the limits instead of overflowing).
     pub fn len(&self) -> usize {
         match *self {
-            Shape::Image { height, width, channels } => height * width * channels,
+            Shape::Image { height, width, channels } => height.saturating_mul(width).saturating_mul(channels),
             Shape::Flat(n) => n,
         }
     }
@@ -116,13 +117,21 @@ pub struct ModelPlan {
 
 impl ModelPlan {
     pub fn trainable_params(&self) -> usize {
-        self.layers.iter().map(|l| l.trainable_params).sum()
+        self.layers.iter().fold(0, |sum, l| sum.saturating_add(l.trainable_params))
     }
     pub fn non_trainable_params(&self) -> usize {
-        self.layers.iter().map(|l| l.non_trainable_params).sum()
+        self.layers.iter().fold(0, |sum, l| sum.saturating_add(l.non_trainable_params))
     }
     pub fn total_params(&self) -> usize {
-        self.trainable_params() + self.non_trainable_params()
+        self.trainable_params().saturating_add(self.non_trainable_params())
+    }
+
+    /// Activation values (`f32`) a batch of `batch` examples needs: the input, every layer's
+    /// output and the two gradient buffers as large as the largest of them.
+    pub fn batch_activation_values(&self, batch: usize) -> usize {
+        let sizes = std::iter::once(self.input.len()).chain(self.layers.iter().map(|l| l.output.len()));
+        let (sum, largest) = sizes.fold((0usize, 0usize), |(s, m), n| (s.saturating_add(n), m.max(n)));
+        sum.saturating_add(largest.saturating_mul(2)).saturating_mul(batch)
     }
 }
 
@@ -194,6 +203,27 @@ fn describe_layer(spec: &LayerSpec) -> String {
     }
 }
 
+/// A kernel, window, stride, dilation or padding beyond [`MAX_WINDOW`] is refused before any
+/// size is computed from it.
+fn check_window(value: usize, what: &str) -> Result<()> {
+    if value > MAX_WINDOW {
+        return Err(invalid!("the {what} is {value}, more than the {MAX_WINDOW} allowed"));
+    }
+    Ok(())
+}
+
+fn check_padding(padding: PaddingSpec) -> Result<()> {
+    match padding {
+        PaddingSpec::Explicit(p) => check_window(p, "padding"),
+        _ => Ok(()),
+    }
+}
+
+/// The product of `factors`, saturating (parameter counts of absurd specs compare as huge).
+fn product(factors: &[usize]) -> usize {
+    factors.iter().fold(1usize, |p, &f| p.saturating_mul(f))
+}
+
 /// (output shape, trainable params, non-trainable params) of one layer, or why it cannot work.
 fn layer_shape(spec: &LayerSpec, input: Shape, is_last: bool) -> Result<(Shape, usize, usize)> {
     let image = |what: &str| match input {
@@ -215,17 +245,27 @@ fn layer_shape(spec: &LayerSpec, input: Shape, is_last: bool) -> Result<(Shape, 
                     activation.name()
                 ));
             }
+            check_window(kernel, "kernel size")?;
+            check_window(stride, "stride")?;
+            check_window(dilation, "dilation")?;
+            check_padding(padding)?;
+            if filters > MAX_VALUES_PER_IMAGE {
+                return Err(invalid!("{filters} filters are more than the {MAX_VALUES_PER_IMAGE} allowed"));
+            }
             let g = ConvGeometry::new(1, (h, w, c), (kernel, kernel, filters), stride, dilation, padding.to_kernel())?;
-            let params = kernel * kernel * c * filters + filters;
+            let params = product(&[kernel, kernel, c, filters]).saturating_add(filters);
             Ok((Shape::Image { height: g.out_h, width: g.out_w, channels: filters }, params, 0))
         }
         LayerSpec::BatchNorm { momentum, epsilon } => {
             BatchNormConfig { momentum, epsilon }.validate()?;
             let c = input.channels();
-            Ok((input, 2 * c, 2 * c))
+            Ok((input, c.saturating_mul(2), c.saturating_mul(2)))
         }
         LayerSpec::MaxPool { pool, stride, padding } | LayerSpec::AvgPool { pool, stride, padding } => {
             let (h, w, c) = image("pooling")?;
+            check_window(pool, "pooling window")?;
+            check_window(stride, "pooling stride")?;
+            check_padding(padding)?;
             let g = PoolGeometry::new(1, (h, w, c), pool, stride, padding.to_kernel())?;
             Ok((Shape::Image { height: g.out_h, width: g.out_w, channels: c }, 0, 0))
         }
@@ -262,7 +302,7 @@ fn layer_shape(spec: &LayerSpec, input: Shape, is_last: bool) -> Result<(Shape, 
                 }
                 _ => {}
             }
-            Ok((Shape::Flat(units), n * units + units, 0))
+            Ok((Shape::Flat(units), product(&[n, units]).saturating_add(units), 0))
         }
     }
 }

@@ -3,14 +3,12 @@
 
 use super::presets::Image;
 use crate::error::Error;
+use crate::limits::{MAX_UPLOAD_DECODE_BYTES, MAX_UPLOAD_SIDE};
 use crate::Result;
 use image::imageops::FilterType;
 use image::{ImageReader, Limits};
 use std::io::Cursor;
 
-/// The largest picture we agree to decode, per side, and the most memory the decoder may use.
-pub const MAX_DECODE_SIDE: u32 = 4096;
-const MAX_DECODE_BYTES: u64 = 128 * 1024 * 1024;
 
 /// Decodes PNG/JPEG bytes and fits the picture within `max_side` x `max_side` (keeping its
 /// proportions, never enlarging). Transparent parts become white. With `colour` the result
@@ -29,19 +27,19 @@ pub fn decode_image(bytes: &[u8], max_side: usize, colour: bool) -> Result<Image
     }
     // Read only the header first, so that the message can give the picture's size.
     let (w, h) = reader()?.into_dimensions().map_err(|e| Error::BadInput(format!("this picture could not be read: {e}")))?;
-    if w > MAX_DECODE_SIDE || h > MAX_DECODE_SIDE {
+    if w > MAX_UPLOAD_SIDE || h > MAX_UPLOAD_SIDE {
         return Err(Error::BadInput(format!(
-            "this picture is too large ({w}x{h} pixels); please use one of at most {MAX_DECODE_SIDE}x{MAX_DECODE_SIDE}"
+            "this picture is too large ({w}x{h} pixels); please use one of at most {MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE}"
         )));
     }
     let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_DECODE_SIDE);
-    limits.max_image_height = Some(MAX_DECODE_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    limits.max_image_width = Some(MAX_UPLOAD_SIDE);
+    limits.max_image_height = Some(MAX_UPLOAD_SIDE);
+    limits.max_alloc = Some(MAX_UPLOAD_DECODE_BYTES);
     let mut reader = reader()?;
     reader.limits(limits);
     let decoded = reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => Error::BadInput(format!("this picture needs too much memory to decode (at most {MAX_DECODE_SIDE}x{MAX_DECODE_SIDE} pixels)")),
+        image::ImageError::Limits(_) => Error::BadInput(format!("this picture needs more than {} MB to decode (at most {MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE} pixels at 8 bits)", MAX_UPLOAD_DECODE_BYTES / (1024 * 1024))),
         other => Error::BadInput(format!("this picture could not be decoded: {other}")),
     })?;
     let scale = (max_side as f32 / w.max(h) as f32).min(1.0);

@@ -1,0 +1,135 @@
+//! Small valid files of every format the loaders read, for the property tests to mutate and
+//! to seed the `cargo fuzz` corpora (see `write_fuzz_seed_corpus` in tests/fuzz_loaders.rs).
+#![allow(dead_code)] // each test file uses a different part
+
+use std::io::{Cursor, Write};
+
+use convscope::data::folder::FileEntry;
+use convscope::nn::io::save_model;
+use convscope::nn::{ModelSpec, Sequential};
+use hdf5_pure::FileBuilder;
+
+/// A Happy House `.h5` training file of `n` 64x64 RGB images with labels 0, 1, 0, ...
+pub fn small_h5(n: usize) -> Vec<u8> {
+    let x: Vec<u8> = (0..n * 64 * 64 * 3).map(|i| (i * 7 % 256) as u8).collect();
+    let y: Vec<i64> = (0..n as i64).map(|i| i % 2).collect();
+    let mut b = FileBuilder::new();
+    b.create_dataset("train_set_x").with_u8_data(&x).with_shape(&[n as u64, 64, 64, 3]);
+    b.create_dataset("train_set_y").with_i64_data(&y);
+    b.create_dataset("list_classes").with_i64_data(&[0, 1]);
+    b.finish().expect("hdf5-pure writes a small file")
+}
+
+/// A NumPy format 1.0 file with the given dtype string, shape and raw little-endian data.
+pub fn npy_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape_text = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+/// Happy House as two `.npy` files: `n` gray 64x64 images (uint8) and their int64 labels.
+pub fn small_npy_pair(n: usize) -> (Vec<u8>, Vec<u8>) {
+    let x: Vec<u8> = (0..n * 64 * 64).map(|i| (i * 13 % 256) as u8).collect();
+    let y: Vec<u8> = (0..n as i64).flat_map(|i| (i % 2).to_le_bytes()).collect();
+    (npy_bytes("|u1", &[n, 64, 64], &x), npy_bytes("<i8", &[n], &y))
+}
+
+/// A small RGB picture with a gradient (so that compression has something to do).
+fn picture(w: u32, h: u32) -> image::RgbImage {
+    image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 20) as u8, (y * 20) as u8, ((x + y) * 9) as u8]))
+}
+
+pub fn png(w: u32, h: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    picture(w, h).write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png).expect("png encodes");
+    out
+}
+
+pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    picture(w, h).write_to(&mut Cursor::new(&mut out), image::ImageFormat::Jpeg).expect("jpeg encodes");
+    out
+}
+
+pub fn entry(path: &str, bytes: Vec<u8>) -> FileEntry {
+    FileEntry { path: path.to_string(), bytes }
+}
+
+/// A zip of the entries (deflated; a path ending in `/` becomes a folder).
+pub fn zip_of(entries: &[FileEntry]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for e in entries {
+        if e.path.ends_with('/') {
+            writer.add_directory(e.path.trim_end_matches('/'), options).expect("zip folder");
+        } else {
+            writer.start_file(e.path.as_str(), options).expect("zip file");
+            writer.write_all(&e.bytes).expect("zip write");
+        }
+    }
+    writer.finish().expect("zip finishes").into_inner()
+}
+
+/// A zipped two-class image folder: two PNGs and a JPEG.
+pub fn small_zip() -> Vec<u8> {
+    zip_of(&[
+        entry("faces/", vec![]),
+        entry("faces/frown/a.png", png(6, 5)),
+        entry("faces/smile/b.png", png(4, 4)),
+        entry("faces/smile/c.jpg", jpeg(5, 6)),
+    ])
+}
+
+/// The model description of [`small_model_file`].
+pub fn small_spec() -> ModelSpec {
+    ModelSpec::from_json(
+        r#"{"input": {"height": 6, "width": 6, "channels": 1}, "layers": [
+        {"type": "conv2d", "filters": 2, "kernel": 3, "padding": "same", "activation": "relu"},
+        {"type": "batch_norm"}, {"type": "max_pool"}, {"type": "flatten"},
+        {"type": "dense", "units": 1, "activation": "sigmoid"}]}"#,
+    )
+    .expect("a valid spec")
+}
+
+/// A saved model file of a tiny network, with training notes.
+pub fn small_model_file() -> Vec<u8> {
+    let model = Sequential::new(&small_spec(), 1).expect("a valid model");
+    save_model(&model, &serde_json::json!({"epochs": 1})).expect("saves")
+}
+
+/// CRC-32 (IEEE), to patch a PNG header after changing its size.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A real PNG whose header claims `w` x `h` pixels (with a valid header checksum).
+pub fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+    let mut bytes = png(2, 2);
+    bytes[16..20].copy_from_slice(&w.to_be_bytes());
+    bytes[20..24].copy_from_slice(&h.to_be_bytes());
+    let crc = crc32(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    bytes
+}
+
+/// Where the little-endian `u64` dims first occur in `bytes` (an h5 dataspace).
+pub fn find_dims(bytes: &[u8], dims: &[u64]) -> usize {
+    let pattern: Vec<u8> = dims.iter().flat_map(|d| d.to_le_bytes()).collect();
+    bytes.windows(pattern.len()).position(|w| w == pattern).expect("the dataspace is in the file")
+}
