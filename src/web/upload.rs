@@ -19,6 +19,28 @@ pub fn decode_image(bytes: &[u8], max_side: usize, colour: bool) -> Result<Image
     if !(1..=super::explorer::MAX_SIDE).contains(&max_side) {
         return Err(Error::BadInput(format!("the picture size must be between 1 and {} pixels", super::explorer::MAX_SIDE)));
     }
+    let decoded = decode_checked(bytes)?;
+    let (w, h) = (decoded.width(), decoded.height());
+    let scale = (max_side as f32 / w.max(h) as f32).min(1.0);
+    let (out_w, out_h) = (((w as f32 * scale).round() as u32).max(1), ((h as f32 * scale).round() as u32).max(1));
+    let small = image::imageops::resize(&decoded.to_rgba32f(), out_w, out_h, FilterType::Triangle);
+    let channels = if colour { 3 } else { 1 };
+    let mut data = Vec::with_capacity((out_w * out_h) as usize * channels);
+    for p in small.pixels() {
+        let [r, g, b, a] = p.0;
+        // Composite over white paper.
+        let rgb = [r, g, b].map(|v| (v * a + (1.0 - a)).clamp(0.0, 1.0));
+        if colour {
+            data.extend_from_slice(&rgb);
+        } else {
+            data.push(0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]);
+        }
+    }
+    Image::new(out_h as usize, out_w as usize, channels, data)
+}
+
+/// Decodes PNG/JPEG bytes within the size limits; the error says what is wrong in words.
+fn decode_checked(bytes: &[u8]) -> Result<image::DynamicImage> {
     let reader = || {
         ImageReader::new(Cursor::new(bytes))
             .with_guessed_format()
@@ -40,24 +62,22 @@ pub fn decode_image(bytes: &[u8], max_side: usize, colour: bool) -> Result<Image
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     let mut reader = reader()?;
     reader.limits(limits);
-    let decoded = reader.decode().map_err(|e| match e {
+    reader.decode().map_err(|e| match e {
         image::ImageError::Limits(_) => Error::BadInput(format!("this picture needs too much memory to decode (at most {MAX_DECODE_SIDE}x{MAX_DECODE_SIDE} pixels)")),
         other => Error::BadInput(format!("this picture could not be decoded: {other}")),
-    })?;
-    let scale = (max_side as f32 / w.max(h) as f32).min(1.0);
-    let (out_w, out_h) = (((w as f32 * scale).round() as u32).max(1), ((h as f32 * scale).round() as u32).max(1));
-    let small = image::imageops::resize(&decoded.to_rgba32f(), out_w, out_h, FilterType::Triangle);
-    let channels = if colour { 3 } else { 1 };
-    let mut data = Vec::with_capacity((out_w * out_h) as usize * channels);
-    for p in small.pixels() {
-        let [r, g, b, a] = p.0;
-        // Composite over white paper.
-        let rgb = [r, g, b].map(|v| (v * a + (1.0 - a)).clamp(0.0, 1.0));
-        if colour {
-            data.extend_from_slice(&rgb);
-        } else {
-            data.push(0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]);
-        }
+    })
+}
+
+/// Decodes a photo for a model: the largest centred square is cut out (a face photo keeps its
+/// proportions) and resized to `height` x `width`; RGB in [0, 1], (H, W, 3).
+pub fn decode_for_model(bytes: &[u8], height: usize, width: usize) -> Result<Vec<f32>> {
+    if !(1..=1024).contains(&height) || !(1..=1024).contains(&width) {
+        return Err(Error::BadInput(format!("a model input of {height}x{width} pixels is not supported")));
     }
-    Image::new(out_h as usize, out_w as usize, channels, data)
+    let decoded = decode_checked(bytes)?.to_rgb8();
+    let (w, h) = decoded.dimensions();
+    let side = w.min(h);
+    let square = image::imageops::crop_imm(&decoded, (w - side) / 2, (h - side) / 2, side, side).to_image();
+    let small = image::imageops::resize(&square, width as u32, height as u32, FilterType::Triangle);
+    Ok(small.as_raw().iter().map(|&v| v as f32 / 255.0).collect())
 }
