@@ -221,14 +221,17 @@ fn a_photo_is_decoded_cut_and_predicted() {
     s.load_synthetic(30, 10, 2, "easy").unwrap();
     assert!(s.predict_photo(&png(10, 10, [1, 2, 3], false)).unwrap_err().to_string().contains("model first"));
     s.build_model(None, 0).unwrap();
-    // A wide photo: the centred square is kept, so the white mark ends up in the middle.
+    // A 300x100 photo with a mark over its middle third: the centred 100x100 square is cut out,
+    // so the mark spans the whole width of what the model sees (squashing would leave a third).
     let p = s.predict_photo(&png(300, 100, [0, 0, 0], true)).unwrap();
     assert_eq!((p.height, p.width, p.rgba.len()), (64, 64, 64 * 64 * 4));
     assert!((p.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-6);
     let at = |x: usize, y: usize| p.rgba[(y * 64 + x) * 4];
-    assert_eq!((at(32, 32), at(2, 32)), (255, 0), "the mark (a third of the width) fills the middle of the cut square");
-    let err = s.predict_photo(b"GIF89a this is no photo").unwrap_err().to_string();
-    assert!(err.contains("not a PNG or JPEG"), "{err}");
+    assert_eq!((at(32, 32), at(2, 32), at(32, 2)), (255, 255, 0), "the mark fills the middle band of the cut square");
+    for (bytes, needle) in [(&b"just some text"[..], "not a PNG or JPEG"), (b"GIF89a\x01\x00\x01\x00", "only PNG or JPEG")] {
+        let err = s.predict_photo(bytes).unwrap_err().to_string();
+        assert!(err.contains(needle), "{err}");
+    }
 }
 
 #[test]
@@ -245,7 +248,8 @@ fn a_divergent_learning_rate_stops_with_the_last_good_weights() {
             break f;
         }
     };
-    assert!(finished.message.contains("NaN") || finished.message.contains("infinite"), "{}", finished.message);
+    // Adam at 10 sends the loss into the millions within a few batches (finite, from the logit).
+    assert!(finished.message.contains("the loss exploded to"), "{}", finished.message);
     assert!(matches!(finished.stop, convscope::nn::StopReason::Diverged { .. }));
     // The kept weights still give numbers.
     assert!(s.predict_index(Split::Test, 0).unwrap().iter().all(|p| p.is_finite()));

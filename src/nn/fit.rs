@@ -7,8 +7,9 @@
 //! early stopping. Same config and seed, same numbers. A training step allocates nothing: the
 //! batch buffers, model activations and optimizer state are all sized before the first batch.
 //!
-//! A loss or gradient that is not finite stops training before the optimizer step, with the
-//! batch-norm statistics of that batch undone: the weights are the last good ones.
+//! A loss or gradient that is not finite, or a loss that has exploded past [`EXPLODED_LOSS`],
+//! stops training before the optimizer step, with the batch-norm statistics of that batch
+//! undone: the weights are the last good ones.
 
 use super::clock::now_seconds;
 use super::early_stopping::{EarlyStopping, EarlyStoppingState};
@@ -22,6 +23,13 @@ use crate::{invalid, Result};
 use rand::seq::SliceRandom;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
+
+/// A batch loss above this means training has blown up: a model that guesses 50/50 has a
+/// cross-entropy of 0.69 (ln K for K classes), and the loss from logits grows like the logits
+/// themselves, so 1000 means scores in the thousands. With Adam at a learning rate of 10 the
+/// loss reaches millions within a batch or two but, computed from the logit, stays finite: a
+/// NaN check alone would let such a run go on.
+pub const EXPLODED_LOSS: f32 = 1e3;
 
 /// Settings of one training run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -365,7 +373,7 @@ impl Trainer {
 
     /// One optimizer step on the first `n` examples of the batch buffers: (loss, correct), or
     /// what went wrong, with the model as before the batch.
-    fn train_batch(&mut self, model: &mut Sequential, n: usize) -> std::result::Result<(f32, usize), &'static str> {
+    fn train_batch(&mut self, model: &mut Sequential, n: usize) -> std::result::Result<(f32, usize), String> {
         let x = &self.batch_x[..n * model.input_len()];
         let y = &self.batch_y[..n];
         model.state_into(&mut self.saved_state);
@@ -373,14 +381,18 @@ impl Trainer {
         let loss = model.loss(y, true);
         if !loss.is_finite() {
             model.restore_state(&self.saved_state);
-            return Err(if loss.is_nan() { "the loss became NaN (not a number)" } else { "the loss became infinite" });
+            return Err(if loss.is_nan() { "the loss became NaN (not a number)" } else { "the loss became infinite" }.into());
+        }
+        if loss > EXPLODED_LOSS {
+            model.restore_state(&self.saved_state);
+            return Err(format!("the loss exploded to {loss:.3e}"));
         }
         let correct = count_correct(model, y);
         model.zero_grads();
         model.backward_loss();
         if model.layers().iter().any(|l| l.grads().iter().any(|g| !g.is_finite())) {
             model.restore_state(&self.saved_state);
-            return Err("a gradient became NaN or infinite");
+            return Err("a gradient became NaN or infinite".into());
         }
         self.optimizer.step(model);
         Ok((loss, correct))

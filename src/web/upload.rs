@@ -5,7 +5,7 @@ use super::presets::Image;
 use crate::error::Error;
 use crate::Result;
 use image::imageops::FilterType;
-use image::{ImageReader, Limits};
+use image::{ImageFormat, ImageReader, Limits};
 use std::io::Cursor;
 
 /// The largest picture we agree to decode, per side, and the most memory the decoder may use.
@@ -46,8 +46,10 @@ fn decode_checked(bytes: &[u8]) -> Result<image::DynamicImage> {
             .with_guessed_format()
             .map_err(|e| Error::BadInput(format!("could not read the file: {e}")))
     };
-    if reader()?.format().is_none() {
-        return Err(Error::BadInput("this file is not a PNG or JPEG picture".into()));
+    match reader()?.format() {
+        None => return Err(Error::BadInput("this file is not a PNG or JPEG picture".into())),
+        Some(ImageFormat::Png | ImageFormat::Jpeg) => {}
+        Some(other) => return Err(Error::BadInput(format!("this is a {other:?} picture; only PNG or JPEG pictures can be read"))),
     }
     // Read only the header first, so that the message can give the picture's size.
     let (w, h) = reader()?.into_dimensions().map_err(|e| Error::BadInput(format!("this picture could not be read: {e}")))?;

@@ -85,6 +85,8 @@ export function createCurves(lossEl, accEl) {
     dirty = false;
     loss.setData([x, rows.trainLoss, rows.valLoss]);
     acc.setData([x, rows.trainAcc, rows.valAcc]);
+    // How many points are drawn, for tests and for anyone inspecting the page.
+    lossEl.dataset.points = accEl.dataset.points = String(x.length);
   }
   let frame = 0;
   const schedule = () => {
