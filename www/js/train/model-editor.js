@@ -45,7 +45,7 @@ export function createModelEditor(store) {
     const kernel = cell(make('input', { type: 'number', min: 1, max: ARCH_LIMITS.kernel, value: b.kernel, className: 'num', ariaLabel: `Block ${n} kernel size` }));
     const bn = cell(make('input', { type: 'checkbox', checked: b.batchNorm, ariaLabel: `Block ${n} batch norm` }));
     const pool = cell(make('select', { ariaLabel: `Block ${n} pooling` }));
-    for (const [value, text] of [['max', 'max 2×2'], ['average', 'average 2×2'], ['none', 'none']]) pool.append(make('option', { value, selected: b.pool === value }, text));
+    for (const [value, text] of [['max', 'max'], ['average', 'average'], ['none', 'none']]) pool.append(make('option', { value, selected: b.pool === value }, text));
     const dropout = cell(make('input', { type: 'number', min: 0, max: ARCH_LIMITS.dropout, step: 0.05, value: b.dropout, className: 'num', ariaLabel: `Block ${n} dropout rate` }));
     const remove = cell(make('button', { type: 'button', className: 'button subtle', ariaLabel: `Remove block ${n}` }, 'Remove'));
     const update = () => {

@@ -17,6 +17,7 @@ export async function openCamera(video) {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) throw new Error('this browser gives no access to a camera here (it needs http://localhost, https or a file opened from disk)');
   if (!stream) stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: false });
   if (video.srcObject !== stream) {
+    video.hidden = false;
     video.srcObject = stream;
     await video.play();
   }
@@ -56,7 +57,7 @@ export function createWebcamCapture(ctx) {
     });
     thumbs.replaceChildren(...figures);
     const count = (c) => frames.filter((f) => f.label === c).length;
-    $('cam-count').textContent = frames.length ? `${count(1)} smile, ${count(0)} no smile` : 'no frames yet';
+    $('cam-count').textContent = frames.length ? `${count(1)} smile, ${count(0)} no smile` : '';
     setButtons();
   }
 
