@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FAKE_CAMERA, SINGLE_FILE_URL, launchBrowser, startServer } from './harness.mjs';
-import { face, writeFolder } from './images.mjs';
+import { face, writeFolder, zip } from './images.mjs';
 import { TINY, checkLog, messageOf, openTraining, region, text, train } from './training-page.mjs';
 
 let server;
@@ -76,6 +76,33 @@ test('a one-class folder, a folder with a text file and a non-image photo are re
     assert.match(await text(page, '#try-result'), /^(smiling|frowning) \(\d+\.\d%\); your photo me\.png\.$/);
     const probs = (await page.locator('#try-result').getAttribute('data-probabilities')).split(',').map(Number);
     assert.ok(Math.abs(probs[0] + probs[1] - 1) < 1e-5);
+    checkLog(log, server.origin);
+  } finally {
+    await close();
+  }
+});
+
+test('a zip of an image folder dropped onto the Data panel loads', async () => {
+  const files = [];
+  for (const [name, smile] of [['no_smile', false], ['smile', true]]) {
+    for (let i = 0; i < 10; i++) files.push({ path: `faces/${name}/${i}.png`, bytes: face(smile, i * 4) });
+  }
+  const bytes = zip(files);
+  const { page, log, close } = await openTraining(browser, server.url + TINY);
+  try {
+    // A drop as the browser makes it: a DataTransfer holding the file.
+    await page.evaluate((data) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([Uint8Array.from(data)], 'faces.zip', { type: 'application/zip' }));
+      document.querySelector('.data-panel').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, [...bytes]);
+    await page.waitForFunction(() => document.querySelector('#data-info').textContent.startsWith('images from faces.zip'));
+    assert.match(await text(page, '#data-info'), /^images from faces\.zip \(10 no_smile, 10 smile; .*\): 16 training images \(8 no_smile, 8 smile\) and 4 test images/);
+    // A damaged zip: refused, the zip's data stay.
+    const info = await text(page, '#data-info');
+    await region(page, 'Data').getByLabel('Load a zip of an image folder').setInputFiles({ name: 'broken.zip', mimeType: 'application/zip', buffer: bytes.subarray(0, 200) });
+    assert.match(await messageOf(page, '#msg-data'), /^broken\.zip: .+ The data and the model you had are unchanged\.$/);
+    assert.equal(await text(page, '#data-info'), info);
     checkLog(log, server.origin);
   } finally {
     await close();
