@@ -39,6 +39,7 @@ for (const target of ['http', 'file']) {
       await region(page, 'Data').getByLabel('Load a folder of images (one subfolder per class)').setInputFiles(dir);
       await page.waitForFunction(() => document.querySelector('#data-info').textContent.startsWith('images from the folder'));
       assert.match(await text(page, '#data-info'), /^images from the folder faces-\w+ \(30 no_smile, 30 smile; a fifth of each class kept for testing\): 48 training images \(24 no_smile, 24 smile\) and 12 test images, 64×64×3\.$/);
+      await page.waitForFunction(() => document.querySelector('#gallery figcaption').textContent === 'no_smile');
       const captions = await page.locator('#gallery figcaption').allTextContents();
       assert.deepEqual(captions, [...Array(8).fill('no_smile'), ...Array(8).fill('smile')]);
       await train(page);
@@ -130,7 +131,9 @@ describe('webcam (fake camera)', () => {
       await data.getByRole('button', { name: 'Use these frames' }).click();
       await page.waitForFunction(() => document.querySelector('#data-info').textContent.startsWith('webcam frames'));
       assert.match(await text(page, '#data-info'), /^webcam frames \(10 no smile, 9 smile; a fifth of each class kept for testing\): 15 training images \(8 no smile, 7 smile\) and 4 test images, 64×64×3\.$/);
-      assert.equal(await page.locator('#gallery canvas').count(), 15);
+      // The gallery follows the info line: samples of the frames, both classes.
+      await page.waitForFunction(() => document.querySelectorAll('#gallery canvas').length === 15);
+      assert.deepEqual(new Set(await page.locator('#gallery figcaption').allTextContents()), new Set(['no smile', 'smile']));
       await train(page);
 
       const tryIt = region(page, 'Try it');
