@@ -69,7 +69,7 @@ run_tests() {
   # profile) makes their first compile several times slower.
   # Only the wasm suites: the native suites read files and train, which is cargo test's job.
   CARGO_PROFILE_TEST_OPT_LEVEL=1 wasm-pack test --headless --chrome -- \
-    --test wasm_kernels --test wasm_layer_kernels --test wasm_web --test wasm_model --test data_wasm
+    --test wasm_kernels --test wasm_layer_kernels --test wasm_web --test wasm_training --test wasm_model --test data_wasm
   build
   say "browser end-to-end tests (Playwright, over http and from file://)"
   node --test tests/e2e/

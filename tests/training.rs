@@ -217,6 +217,29 @@ fn a_diverging_loss_stops_with_the_last_good_weights() {
 }
 
 #[test]
+fn an_exploding_but_finite_loss_also_stops_the_run() {
+    let (mut x, y) = tiny_data(40, 6);
+    // Inputs a million times too large: the first batch's logits, and its loss, are huge.
+    x.iter_mut().for_each(|v| *v *= 1e6);
+    let data = Examples::new(&x, &y, 36).unwrap();
+    let cfg = FitConfig { shuffle: false, validation_split: 0.0, ..config(3, 2) };
+    // No batch norm, which would scale the inputs back.
+    let spec = ModelSpec::from_json(
+        r#"{"input": {"height": 6, "width": 6, "channels": 1}, "layers": [
+        {"type": "conv2d", "filters": 3, "kernel": 3, "padding": "same", "activation": "relu"},
+        {"type": "flatten"}, {"type": "dense", "units": 1, "activation": "sigmoid"}]}"#,
+    )
+    .unwrap();
+    let mut model = Sequential::new(&spec, 2).unwrap();
+    let initial = model.snapshot();
+    let history = fit(&mut model, &data, None, cfg, &mut Silent).unwrap();
+    let Some(StopReason::Diverged { epoch, batch, message }) = history.stop.clone() else { panic!("{history:?}") };
+    assert_eq!((epoch, batch), (1, 1));
+    assert!(message.contains("the loss exploded to"), "{message}");
+    assert_eq!(model.snapshot(), initial, "no step was taken");
+}
+
+#[test]
 fn bad_training_input_is_refused_in_words() {
     let (x, mut y) = tiny_data(20, 1);
     let mut model = Sequential::new(&tiny_spec(), 0).unwrap();

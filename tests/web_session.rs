@@ -1,7 +1,9 @@
 //! The training page's session, natively: data, model, a short run in time slices, test
 //! results, save and load, and failures that leave everything as it was.
 
+use convscope::data::folder::FileEntry;
 use convscope::web::session::{Session, Split, TrainSettings};
+use std::io::Cursor;
 
 mod data_support;
 
@@ -128,6 +130,130 @@ fn real_happy_house_test_file_alone_asks_for_the_training_file() {
     let err = s.load_happy_h5(&bytes, "test_happy.h5").unwrap_err().to_string();
     assert!(err.contains("training file"), "{err}");
     assert_eq!(s.data_info().unwrap().train, 30);
+}
+
+/// A `w` x `h` PNG of one colour, with a white square in the middle when `marked`.
+fn png(w: u32, h: u32, rgb: [u8; 3], marked: bool) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let centre = x >= w / 3 && x < 2 * w / 3 && y >= h / 3 && y < 2 * h / 3;
+        image::Rgb(if marked && centre { [255, 255, 255] } else { rgb })
+    });
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// A dropped folder "faces/<class>/<i>.png" with `n` images per class.
+fn folder(classes: &[&str], n: usize) -> Vec<FileEntry> {
+    let mut entries = Vec::new();
+    for (c, class) in classes.iter().enumerate() {
+        for i in 0..n {
+            entries.push(FileEntry { path: format!("faces/{class}/{i:02}.png"), bytes: png(40 + i as u32, 30, [200, 40 * c as u8, 10 * i as u8], c == 1) });
+        }
+    }
+    entries
+}
+
+#[test]
+fn image_folder_loads_splits_and_trains() {
+    let mut s = Session::new();
+    let info = s.load_image_folder(&folder(&["no_smile", "smile"], 10), "images from the folder faces", 4).unwrap();
+    assert_eq!((info.train, info.test, info.height, info.width, info.channels), (16, 4, 64, 64, 3));
+    assert_eq!(info.class_names, ["no_smile", "smile"]);
+    assert_eq!((info.train_counts.clone(), info.test_counts.clone()), (vec![8, 8], vec![2, 2]));
+    assert!(info.description.starts_with("images from the folder faces (10 no_smile, 10 smile;"), "{}", info.description);
+    s.build_model(None, 0).unwrap();
+    train_to_end(&mut s, &settings(1, 0), 1e9);
+    assert_eq!(s.evaluate_test().unwrap().labels.len(), 4);
+}
+
+#[test]
+fn one_class_folder_and_non_images_leave_the_data_as_they_were() {
+    let mut s = Session::new();
+    let info = s.load_synthetic(30, 10, 2, "easy").unwrap();
+    s.build_model(None, 0).unwrap();
+    let p = s.predict_index(Split::Test, 1).unwrap();
+
+    let err = s.load_image_folder(&folder(&["smile"], 5), "one", 0).unwrap_err().to_string();
+    assert!(err.contains("only one class (smile)"), "{err}");
+    let mut entries = folder(&["a", "b"], 3);
+    entries[4] = FileEntry { path: "faces/b/notes.txt".into(), bytes: b"hello".to_vec() };
+    let err = s.load_image_folder(&entries, "text", 0).unwrap_err().to_string();
+    assert!(err.contains("notes.txt") && err.contains("not a PNG or JPEG"), "{err}");
+    let err = s.load_zip(b"PK not really", "faces.zip", 0).unwrap_err().to_string();
+    assert!(err.starts_with("faces.zip: "), "{err}");
+
+    assert_eq!(s.data_info().unwrap().description, info.description);
+    assert_eq!(s.predict_index(Split::Test, 1).unwrap(), p, "the model is untouched");
+}
+
+#[test]
+fn webcam_frames_become_a_stratified_dataset() {
+    let side = 64;
+    let frame = |v: u8| vec![v; side * side * 4];
+    let labels: Vec<u8> = (0..12).map(|i| (i % 2) as u8).collect();
+    let rgba: Vec<u8> = labels.iter().flat_map(|&l| frame(if l == 1 { 220 } else { 30 })).collect();
+    let names = vec!["no smile".to_string(), "smile".to_string()];
+    let mut s = Session::new();
+    let info = s.load_captured(&rgba, &labels, side, &names, 1).unwrap();
+    assert_eq!((info.train_counts.clone(), info.test_counts.clone()), (vec![5, 5], vec![1, 1]));
+    assert!(info.description.starts_with("webcam frames (6 no smile, 6 smile"), "{}", info.description);
+    // Each split keeps the frames' pixels (alpha dropped).
+    let test_labels = s.labels(Split::Test).unwrap();
+    let px = s.images_rgba(Split::Test, &[0]).unwrap();
+    assert_eq!(px[0], if test_labels[0] == 1 { 220 } else { 30 });
+
+    // Too few frames of a class, or bytes that do not match, are explained.
+    let err = s.load_captured(&rgba[..3 * side * side * 4], &[0, 0, 1], side, &names, 1).unwrap_err().to_string();
+    assert!(err.contains("at least two frames of “smile”"), "{err}");
+    assert!(s.load_captured(&rgba[..10], &labels, side, &names, 1).is_err());
+    assert_eq!(s.data_info().unwrap().train, 10, "the frames loaded before stay");
+
+    s.build_model(None, 0).unwrap();
+    let p = s.predict_rgba(&frame(220), side, side).unwrap();
+    assert!((p[0] + p[1] - 1.0).abs() < 1e-6);
+    assert!(s.predict_rgba(&frame(220)[..100], side, side).is_err());
+}
+
+#[test]
+fn a_photo_is_decoded_cut_and_predicted() {
+    let mut s = Session::new();
+    s.load_synthetic(30, 10, 2, "easy").unwrap();
+    assert!(s.predict_photo(&png(10, 10, [1, 2, 3], false)).unwrap_err().to_string().contains("model first"));
+    s.build_model(None, 0).unwrap();
+    // A 300x100 photo with a mark over its middle third: the centred 100x100 square is cut out,
+    // so the mark spans the whole width of what the model sees (squashing would leave a third).
+    let p = s.predict_photo(&png(300, 100, [0, 0, 0], true)).unwrap();
+    assert_eq!((p.height, p.width, p.rgba.len()), (64, 64, 64 * 64 * 4));
+    assert!((p.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    let at = |x: usize, y: usize| p.rgba[(y * 64 + x) * 4];
+    assert_eq!((at(32, 32), at(2, 32), at(32, 2)), (255, 255, 0), "the mark fills the middle band of the cut square");
+    for (bytes, needle) in [(&b"just some text"[..], "not a PNG or JPEG"), (b"GIF89a\x01\x00\x01\x00", "only PNG or JPEG")] {
+        let err = s.predict_photo(bytes).unwrap_err().to_string();
+        assert!(err.contains(needle), "{err}");
+    }
+}
+
+#[test]
+fn a_divergent_learning_rate_stops_with_the_last_good_weights() {
+    let mut s = Session::new();
+    s.load_synthetic(64, 16, 1, "easy").unwrap();
+    s.build_model(None, 0).unwrap();
+    let lr10 = TrainSettings { learning_rate: 10.0, ..settings(20, 0) };
+    s.start_training(&lr10).unwrap();
+    let now = clock();
+    let finished = loop {
+        let r = s.train_for(1e9, &now).unwrap();
+        if let Some(f) = r.finished {
+            break f;
+        }
+    };
+    // Adam at 10 sends the loss into the millions within a few batches (finite, from the logit).
+    assert!(finished.message.contains("the loss exploded to"), "{}", finished.message);
+    assert!(matches!(finished.stop, convscope::nn::StopReason::Diverged { .. }));
+    // The kept weights still give numbers.
+    assert!(s.predict_index(Split::Test, 0).unwrap().iter().all(|p| p.is_finite()));
+    assert!(s.start_training(&TrainSettings { learning_rate: 11.0, ..settings(1, 0) }).unwrap_err().to_string().contains("at most 10"));
 }
 
 /// The page's default run, natively, printing every epoch (a measurement, not a check):

@@ -7,9 +7,10 @@
 //! early stopping. Same config and seed, same numbers. A training step allocates nothing: the
 //! batch buffers, model activations and optimizer state are all sized before the first batch.
 //!
-//! A loss, gradient or updated weight that is not finite stops training, and the batch is
-//! undone (weights and batch-norm statistics copied back from before it): the model keeps
-//! the last good weights, and the message says where it happened and what to try.
+//! A loss, gradient or updated weight that is not finite, or a loss that has exploded past
+//! [`EXPLODED_LOSS`], stops training, and the batch is undone (weights and batch-norm
+//! statistics copied back from before it): the model keeps the last good weights, and the
+//! message says where it happened and what to try.
 
 use super::clock::now_seconds;
 use super::early_stopping::{EarlyStopping, EarlyStoppingState};
@@ -24,6 +25,13 @@ use crate::{invalid, Result};
 use rand::seq::SliceRandom;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
+
+/// A batch loss above this means training has blown up: a model that guesses 50/50 has a
+/// cross-entropy of 0.69 (ln K for K classes), and the loss from logits grows like the logits
+/// themselves, so 1000 means scores in the thousands. With Adam at a learning rate of 10 the
+/// loss reaches millions within a batch or two but, computed from the logit, stays finite: a
+/// NaN check alone would let such a run go on.
+pub const EXPLODED_LOSS: f32 = 1e3;
 
 /// Settings of one training run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -367,7 +375,7 @@ impl Trainer {
 
     /// One optimizer step on the first `n` examples of the batch buffers: (loss, correct), or
     /// what went wrong, with the model as before the batch.
-    fn train_batch(&mut self, model: &mut Sequential, n: usize) -> std::result::Result<(f32, usize), &'static str> {
+    fn train_batch(&mut self, model: &mut Sequential, n: usize) -> std::result::Result<(f32, usize), String> {
         let x = &self.batch_x[..n * model.input_len()];
         let y = &self.batch_y[..n];
         model.snapshot_into(&mut self.saved);
@@ -378,18 +386,21 @@ impl Trainer {
         model.forward(x, Mode::Train);
         let loss = model.loss(y, true);
         if !loss.is_finite() {
-            return undo(model, &self.saved, if loss.is_nan() { "the loss became NaN (not a number)" } else { "the loss became infinite" });
+            return undo(model, &self.saved, if loss.is_nan() { "the loss became NaN (not a number)" } else { "the loss became infinite" }.into());
+        }
+        if loss > EXPLODED_LOSS {
+            return undo(model, &self.saved, format!("the loss exploded to {loss:.3e}"));
         }
         let correct = count_correct(model, y);
         model.zero_grads();
         model.backward_loss();
         if model.layers().iter().any(|l| l.grads().iter().any(|g| !g.is_finite())) {
-            return undo(model, &self.saved, "a gradient became NaN or infinite");
+            return undo(model, &self.saved, "a gradient became NaN or infinite".into());
         }
         self.optimizer.step(model);
         // A finite gradient times a huge learning rate can still overflow a weight.
         if model.layers().iter().any(|l| l.params().iter().chain(l.state()).any(|w| !w.is_finite())) {
-            return undo(model, &self.saved, "a weight became NaN or infinite");
+            return undo(model, &self.saved, "a weight became NaN or infinite".into());
         }
         Ok((loss, correct))
     }

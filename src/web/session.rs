@@ -5,6 +5,7 @@
 //! Every call that can fail leaves the session as it was: a damaged file or a bad setting
 //! never costs the student the data or the model they already have.
 
+use crate::data::folder::{load_image_folder, read_zip_entries, FileEntry, FolderOptions};
 use crate::data::h5::{read_happy_h5, HappyPart};
 use crate::data::synthetic::{generate, Difficulty, SyntheticParams};
 use crate::data::Dataset;
@@ -13,6 +14,13 @@ use crate::nn::metrics::{evaluate, predict};
 use crate::nn::{BatchProgress, EarlyStopping, EpochLog, Evaluation, Examples, FitConfig, LayerSpec, ModelSpec, OptimizerSpec, Sequential, StopReason, Summary, Trainer};
 use crate::{invalid, Result};
 use serde::{Deserialize, Serialize};
+
+/// The largest learning rate the page accepts.
+pub const MAX_LEARNING_RATE: f32 = 10.0;
+/// Share of a dropped image folder or a webcam capture kept aside for testing.
+pub const TEST_FRACTION: f32 = 0.2;
+/// Side of the images a folder or a capture becomes (the chapter's model input).
+pub const IMAGE_SIDE: usize = 64;
 
 /// The hyper-parameters the page offers (the rest are [`FitConfig::recommended`]).
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -32,8 +40,9 @@ pub struct TrainSettings {
 
 impl TrainSettings {
     fn fit_config(&self) -> Result<FitConfig> {
-        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
-            return Err(invalid!("the learning rate must be above 0 and at most 1 (got {})", self.learning_rate));
+        // Up to 10: a student may try a rate that diverges and see it explained.
+        if !(self.learning_rate > 0.0 && self.learning_rate <= MAX_LEARNING_RATE) {
+            return Err(invalid!("the learning rate must be above 0 and at most {MAX_LEARNING_RATE} (got {})", self.learning_rate));
         }
         if self.epochs > 1000 {
             return Err(invalid!("at most 1000 epochs, please (got {})", self.epochs));
@@ -195,6 +204,51 @@ impl Session {
         self.happy_train = happy_train;
         self.happy_test = happy_test;
         Ok(self.replace_data(data))
+    }
+
+    /// Reads a folder of images, one subfolder per class (the files of a dropped folder with
+    /// their relative paths), resized to 64x64 RGB and split into train and test by `seed`.
+    pub fn load_image_folder(&mut self, entries: &[FileEntry], description: &str, seed: u64) -> Result<DataInfo> {
+        let options = FolderOptions { height: IMAGE_SIDE, width: IMAGE_SIDE, channels: 3 };
+        let set = load_image_folder(entries, &options)?;
+        let (train, test) = set.stratified_split(TEST_FRACTION, seed)?;
+        let counts = set.class_counts();
+        let classes: Vec<String> = set.class_names().iter().zip(&counts).map(|(c, n)| format!("{n} {c}")).collect();
+        let description = format!("{description} ({}; a fifth of each class kept for testing)", classes.join(", "));
+        Ok(self.replace_data(Data { train, test, description }))
+    }
+
+    /// Reads a zip archive of an image folder (see [`Session::load_image_folder`]).
+    pub fn load_zip(&mut self, bytes: &[u8], file_name: &str, seed: u64) -> Result<DataInfo> {
+        let entries = read_zip_entries(bytes).map_err(|e| invalid!("{file_name}: {e}"))?;
+        self.load_image_folder(&entries, &format!("images from {file_name}"), seed).map_err(|e| invalid!("{file_name}: {e}"))
+    }
+
+    /// Makes a dataset of webcam frames: `rgba` holds (N, side, side, 4) bytes, `labels` the
+    /// class of each frame (0: `class_names[0]`, ...); split into train and test by `seed`.
+    pub fn load_captured(&mut self, rgba: &[u8], labels: &[u8], side: usize, class_names: &[String], seed: u64) -> Result<DataInfo> {
+        if side == 0 || side > 1024 {
+            return Err(invalid!("captured frames must be 1 to 1024 pixels a side (got {side})"));
+        }
+        if rgba.len() != labels.len() * side * side * 4 {
+            return Err(invalid!("{} frames of {side}x{side} pixels need {} bytes, not {}", labels.len(), labels.len() * side * side * 4, rgba.len()));
+        }
+        if class_names.len() < 2 {
+            return Err(invalid!("a classifier needs frames of at least two classes"));
+        }
+        let counts: Vec<usize> = (0..class_names.len()).map(|c| labels.iter().filter(|&&l| l as usize == c).count()).collect();
+        if let Some(c) = counts.iter().position(|&n| n < 2) {
+            return Err(invalid!("capture at least two frames of “{}” (there are {}), so that one can be kept for testing", class_names[c], counts[c]));
+        }
+        if labels.iter().any(|&l| l as usize >= class_names.len()) {
+            return Err(invalid!("a frame has a class that is not one of {}", class_names.join(", ")));
+        }
+        let images = rgba.chunks_exact(4).flat_map(|px| [px[0], px[1], px[2]].map(|v| v as f32 / 255.0)).collect();
+        let set = Dataset::new(images, labels.to_vec(), side, side, 3, class_names.to_vec())?;
+        let (train, test) = set.stratified_split(TEST_FRACTION, seed)?;
+        let described: Vec<String> = class_names.iter().zip(&counts).map(|(c, n)| format!("{n} {c}")).collect();
+        let description = format!("webcam frames ({}; a fifth of each class kept for testing)", described.join(", "));
+        Ok(self.replace_data(Data { train, test, description }))
     }
 
     fn replace_data(&mut self, data: Data) -> DataInfo {
@@ -381,6 +435,39 @@ impl Session {
         Ok(class_probabilities(&p))
     }
 
+    /// Class probabilities for a photo (PNG or JPEG bytes, decoded here and cut to the model's
+    /// input) and the model's view of it as RGBA bytes.
+    pub fn predict_photo(&mut self, bytes: &[u8]) -> Result<PhotoPrediction> {
+        let input = self.model.as_ref().ok_or_else(|| invalid!("build or load a model first"))?.spec().input;
+        let rgb = crate::web::upload::decode_for_model(bytes, input.height, input.width)?;
+        let image = if input.channels == 1 { rgb.chunks_exact(3).map(gray).collect() } else { rgb.clone() };
+        let probabilities = self.predict_pixels(&image)?;
+        let rgba = rgb.chunks_exact(3).flat_map(|p| [byte(p[0]), byte(p[1]), byte(p[2]), 255]).collect();
+        Ok(PhotoPrediction { probabilities, rgba, height: input.height, width: input.width })
+    }
+
+    /// Class probabilities for one (H, W, 4) RGBA frame of the model's input size (a webcam frame).
+    pub fn predict_rgba(&mut self, rgba: &[u8], height: usize, width: usize) -> Result<Vec<f32>> {
+        let input = self.model.as_ref().ok_or_else(|| invalid!("build or load a model first"))?.spec().input;
+        if (height, width) != (input.height, input.width) || rgba.len() != height * width * 4 {
+            return Err(invalid!("the model takes {}x{} pictures, not {height}x{width} ({} bytes)", input.height, input.width, rgba.len()));
+        }
+        let image: Vec<f32> = rgba
+            .chunks_exact(4)
+            .flat_map(|px| {
+                let rgb = [px[0], px[1], px[2]].map(|v| v as f32 / 255.0);
+                if input.channels == 1 { vec![gray(&rgb)] } else { rgb.to_vec() }
+            })
+            .collect();
+        self.predict_pixels(&image)
+    }
+
+    fn predict_pixels(&mut self, image: &[f32]) -> Result<Vec<f32>> {
+        let model = self.model_mut()?;
+        let p = predict(model, image, 1)?;
+        Ok(class_probabilities(&p))
+    }
+
     /// The model file: weights, description and the settings it was trained with.
     pub fn save(&self, notes: &serde_json::Value) -> Result<Vec<u8>> {
         let model = self.model.as_ref().ok_or_else(|| invalid!("there is no model to save yet"))?;
@@ -420,7 +507,6 @@ impl Session {
                 return Err(invalid!("there is no image {i}: the set has {} images", set.len()));
             }
             for px in set.image(i).chunks_exact(c) {
-                let byte = |v: f32| (v * 255.0).round().clamp(0.0, 255.0) as u8;
                 let (r, g, b) = if c == 1 { (px[0], px[0], px[0]) } else { (px[0], px[1], px[2]) };
                 out.extend_from_slice(&[byte(r), byte(g), byte(b), 255]);
             }
@@ -436,6 +522,28 @@ impl Session {
             Split::Test => d.test.labels().to_vec(),
         })
     }
+}
+
+/// A photo's prediction and what the model saw.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhotoPrediction {
+    pub probabilities: Vec<f32>,
+    /// (H, W, 4) bytes: the photo cut and resized to the model's input.
+    #[serde(skip)]
+    pub rgba: Vec<u8>,
+    pub height: usize,
+    pub width: usize,
+}
+
+fn byte(v: f32) -> u8 {
+    (v * 255.0).round().clamp(0.0, 255.0) as u8
+}
+
+/// Brightness by the formula the Happy House grayscale set was made with.
+fn gray(rgb: &[f32]) -> f32 {
+    let [r, g, b] = [rgb[0], rgb[1], rgb[2]].map(byte);
+    crate::data::gray_from_rgb_u8(r, g, b) as f32 / 255.0
 }
 
 fn examples(set: &Dataset) -> Result<Examples<'_>> {

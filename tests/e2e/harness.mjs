@@ -31,12 +31,16 @@ export async function startServer() {
   return { origin, url: `${origin}/`, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
-export function launchBrowser() {
+// `extraArgs`: for example Chromium's fake camera for the webcam tests.
+export function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...extraArgs],
   });
 }
+
+// Chromium's built-in test camera, allowed without asking.
+export const FAKE_CAMERA = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
 
 // Opens `url` in a fresh context and waits until the explorer has drawn. The returned
 // `log` collects requests, page errors and console errors for the test to check.

@@ -93,9 +93,15 @@ for (const target of ['http', 'file']) {
         await cells.nth(fullest).click();
         await page.waitForFunction((n) => document.querySelectorAll('#cell-images canvas').length === n, counts[fullest]);
         assert.match(await page.locator('#cell-images figcaption').first().textContent(), /^#\d+ · \d+% (smiling|frowning)$/);
+        // The training view from the section's top (data, model, run, curves), the results
+        // with the opened cell, and at a desktop size the whole section.
+        await page.screenshot({ path: path.join(SHOTS, `training-results-${target}-1280x720.png`) });
+        const toTop = () => page.evaluate(() => document.querySelector('#training').scrollIntoView({ block: 'start' }));
+        await toTop();
+        await page.waitForTimeout(300);
         await page.screenshot({ path: path.join(SHOTS, `training-${target}-1280x720.png`) });
         await page.setViewportSize({ width: 1920, height: 1080 });
-        await page.locator('#training').scrollIntoViewIfNeeded();
+        await toTop();
         await page.waitForTimeout(300);
         await page.screenshot({ path: path.join(SHOTS, `training-${target}-1920x1080.png`) });
 

@@ -105,6 +105,57 @@ const square = (v) => `${v}×${v}`;
 const training = (field) => ({ ...field, section: 'training' });
 const BIG = 1 << 20;
 
+// The model editor's layout as a short text (see train/architecture.js): conv blocks
+// `FILTERSxKERNEL[b][m|a|n]DROPOUT` joined by `_`, then `dUNITS` for the hidden dense layer.
+// The link parser checks the grammar and the ranges; whether the layers fit together is the
+// Rust core's word (an edit it refuses is explained under the editor).
+export const CHAPTER_ARCH = '16x5bm0.1_32x5bm0.1_d128';
+export const ARCH_LIMITS = { blocks: 6, filters: 256, kernel: 11, dropout: 0.9, dense: 1024 };
+const ARCH_BLOCK = /^(\d{1,4})x(\d{1,2})(b?)([man])(\d?\.?\d*)$/;
+
+export function parseArch(text) {
+  const parts = text.split('_');
+  const dense = /^d(\d{1,5})$/.exec(parts.pop() ?? '');
+  if (!dense) return { error: 'the model layout must end with the dense layer’s size, like d128' };
+  if (parts.length > ARCH_LIMITS.blocks) return { error: `at most ${ARCH_LIMITS.blocks} conv blocks` };
+  const blocks = [];
+  for (const p of parts) {
+    const m = ARCH_BLOCK.exec(p);
+    if (!m || !NUMBER.test(m[5])) return { error: `“${p.slice(0, 20)}” is not a conv block like 16x5bm0.1` };
+    const block = { filters: Number(m[1]), kernel: Number(m[2]), batchNorm: m[3] === 'b', pool: { m: 'max', a: 'average', n: 'none' }[m[4]], dropout: Number(m[5]) };
+    const problem = blockProblem(block);
+    if (problem) return { error: problem };
+    blocks.push(block);
+  }
+  const units = Number(dense[1]);
+  if (units > ARCH_LIMITS.dense) return { error: `the dense layer can have at most ${ARCH_LIMITS.dense} units (0: none)` };
+  return { value: { blocks, dense: units } };
+}
+
+// What is wrong with one block's numbers, in words (null: nothing).
+export function blockProblem(b) {
+  const whole = (v, lo, hi) => Number.isInteger(v) && v >= lo && v <= hi;
+  if (!whole(b.filters, 1, ARCH_LIMITS.filters)) return `the number of filters must be a whole number from 1 to ${ARCH_LIMITS.filters}`;
+  if (!whole(b.kernel, 1, ARCH_LIMITS.kernel)) return `the kernel size must be a whole number from 1 to ${ARCH_LIMITS.kernel}`;
+  if (!(b.dropout >= 0 && b.dropout <= ARCH_LIMITS.dropout)) return `the dropout rate must be from 0 to ${ARCH_LIMITS.dropout}`;
+  return null;
+}
+
+export function formatArch({ blocks, dense }) {
+  const pool = { max: 'm', average: 'a', none: 'n' };
+  return [...blocks.map((b) => `${b.filters}x${b.kernel}${b.batchNorm ? 'b' : ''}${pool[b.pool]}${short(b.dropout)}`), `d${dense}`].join('_');
+}
+
+// A field whose value is the canonical layout text (so equal layouts compare equal).
+const arch = {
+  key: 'arch', url: 'ar', def: CHAPTER_ARCH, section: 'training',
+  parse(text) {
+    const r = parseArch(text);
+    return 'error' in r ? r : { value: formatArch(r.value) };
+  },
+  format: (v) => v,
+};
+
 // The training page's defaults, chosen by measurement: on a loaded 2-core machine they train in
 // under a minute to ~97% test accuracy (tests/e2e/train.test.mjs checks > 90% within two minutes).
 // On 'normal' smiles the chapter's model needs many more epochs before it generalizes.
@@ -149,10 +200,12 @@ export const FIELDS = [
   training(ctl(choice('difficulty', 'dd', TRAIN_DEFAULTS.difficulty, ['easy', 'normal', 'hard']), 'select', 'data-difficulty')),
   training(ctl(int('epochs', 'ep', TRAIN_DEFAULTS.epochs, 1, 1000), 'number', 'train-epochs')),
   training(ctl(int('batchSize', 'bs', TRAIN_DEFAULTS.batchSize, 1, 1024), 'number', 'train-batch')),
-  training(ctl(real('learningRate', 'lr', TRAIN_DEFAULTS.learningRate, 1e-6, 1), 'number', 'train-lr')),
+  // Up to 10, so that a student can watch a too-large rate diverge (the page explains it).
+  training(ctl(real('learningRate', 'lr', TRAIN_DEFAULTS.learningRate, 1e-6, 10), 'number', 'train-lr')),
   training(ctl(int('patience', 'pa', TRAIN_DEFAULTS.patience, 0, 1000), 'number', 'train-patience')),
   training(ctl(int('trainSeed', 'ts', TRAIN_DEFAULTS.trainSeed, 0, 1e9), 'number', 'train-seed')),
   training(ctl(real('bnMomentum', 'bn', TRAIN_DEFAULTS.bnMomentum, 0, 0.999), 'number', 'train-bn')),
+  arch,
 ];
 
 export function defaults() {

@@ -8,6 +8,7 @@ import uPlot from 'uplot';
 const TRAIN = '#0e6d6a';
 const VAL = '#c2410c';
 const MARK = '#7c3aed';
+const REDRAW_MS = 400;
 
 function markerPlugin(getMark) {
   return {
@@ -79,16 +80,25 @@ export function createCurves(lossEl, accEl) {
     dirty = true;
   }
 
-  // Redraws at most once per animation frame, however often progress arrives.
+  // Redraws at most every REDRAW_MS, one chart per animation frame: each redraw stays a short
+  // task on the main thread (the tests allow none over 100 ms while training, even on a busy
+  // machine), and a few redraws a second are plenty for curves that grow per batch.
   function redraw() {
     if (!dirty) return;
     dirty = false;
     loss.setData([x, rows.trainLoss, rows.valLoss]);
-    acc.setData([x, rows.trainAcc, rows.valAcc]);
+    requestAnimationFrame(() => {
+      acc.setData([x, rows.trainAcc, rows.valAcc]);
+      // How many points are drawn, for tests and for anyone inspecting the page.
+      lossEl.dataset.points = accEl.dataset.points = String(x.length);
+    });
   }
-  let frame = 0;
+  let timer = 0;
+  let last = 0;
   const schedule = () => {
-    if (!frame) frame = requestAnimationFrame(() => ((frame = 0), redraw()));
+    if (timer) return;
+    const wait = Math.max(0, last + REDRAW_MS - performance.now());
+    timer = setTimeout(() => requestAnimationFrame(() => ((timer = 0), (last = performance.now()), redraw())), wait);
   };
 
   const resize = () => {

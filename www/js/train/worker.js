@@ -58,6 +58,21 @@ const ops = {
     stopRun();
     return info;
   },
+  loadFolder({ paths, lengths, bytes, name, seed }) {
+    const info = session.loadImageFolder(paths, Uint32Array.from(lengths), new Uint8Array(bytes), name, seed);
+    stopRun();
+    return info;
+  },
+  loadZip({ bytes, name, seed }) {
+    const info = session.loadZip(new Uint8Array(bytes), name, seed);
+    stopRun();
+    return info;
+  },
+  loadCaptured({ rgba, labels, side, classNames, seed }) {
+    const info = session.loadCaptured(new Uint8Array(rgba), labels, side, classNames, seed);
+    stopRun();
+    return info;
+  },
   buildModel({ spec, seed }) {
     stopRun();
     return { summary: session.buildModel(spec ?? undefined, seed), spec: session.specJson() };
@@ -90,6 +105,11 @@ const ops = {
   },
   evaluate: () => session.evaluate(),
   predict: ({ split, index }) => Array.from(session.predict(split, index)),
+  predictPhoto({ bytes }) {
+    const p = session.predictPhoto(new Uint8Array(bytes));
+    return { probabilities: Array.from(p.probabilities), height: p.height, width: p.width, rgba: p.rgba, transfer: [p.rgba.buffer] };
+  },
+  predictRgba: ({ rgba, height, width }) => Array.from(session.predictRgba(new Uint8Array(rgba), height, width)),
   images({ split, indices }) {
     const rgba = session.imagesRgba(split, Uint32Array.from(indices));
     return { rgba, transfer: [rgba.buffer] };

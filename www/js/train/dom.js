@@ -1,0 +1,42 @@
+// Small helpers the training section's modules share: element lookup, messages in a panel,
+// and number formatting.
+
+export const $ = (id) => document.getElementById(id);
+export const pct = (v) => `${(v * 100).toFixed(1)}%`;
+export const thousands = (n) => n.toLocaleString('en-US');
+
+// Shows `text` in a message element (kind: error or note); an empty text clears it.
+export function say(el, text, kind = 'error') {
+  el.replaceChildren();
+  if (!text) return;
+  const span = document.createElement('span');
+  span.className = kind;
+  span.textContent = text;
+  el.append(span);
+}
+
+export function formatSeconds(s) {
+  if (!Number.isFinite(s)) return '…';
+  if (s < 60) return `${Math.round(s)} s`;
+  return `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
+}
+
+// Keras's readable_memory_size: powers of 1024, two decimals.
+export function memorySize(bytes) {
+  for (const unit of ['B', 'KB', 'MB', 'GB']) {
+    if (bytes / 1024 < 1) return `${bytes.toFixed(2)} ${unit}`;
+    bytes /= 1024;
+  }
+  return `${bytes.toFixed(2)} TB`;
+}
+
+// A labelled element: `make('button', {type: 'button', className: 'button'}, 'Remove')`.
+export function make(tag, props = {}, text = '') {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k.startsWith('aria') || k.startsWith('data-')) el.setAttribute(k.replace(/^aria([A-Z])/, (_, c) => `aria-${c.toLowerCase()}`), v);
+    else el[k] = v;
+  }
+  if (text) el.textContent = text;
+  return el;
+}

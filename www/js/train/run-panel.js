@@ -1,0 +1,122 @@
+// The Training panel: Train, Pause, Resume, Stop, the progress bar with epoch, batch, images
+// per second and time left, and the end of a run (early stopping marked on the curves, a
+// divergent run explained with its weights and curves kept).
+
+import { $, formatSeconds, pct, say } from './dom.js';
+
+// "the loss became NaN (not a number) at epoch 2, batch 5; training stopped there ..." → the page's sentence.
+function divergedMessage(stop, message) {
+  const what = /^(.*?)( \(not a number\))? at epoch \d+/.exec(message)?.[1] ?? 'the loss stopped being a number';
+  const [first, ...rest] = what.split(' ');
+  const subject = `${first[0].toUpperCase()}${first.slice(1)} ${rest.join(' ')}`;
+  return `${subject} at epoch ${stop.epoch}, batch ${stop.batch}; try a smaller learning rate. The weights from before that batch and the curves so far are kept.`;
+}
+
+export function createRunPanel(ctx) {
+  const { worker, store, curves } = ctx;
+  const status = $('train-status');
+  const message = $('msg-train');
+  let run = null; // { settings, started, pausedFor, pausedAt, paused, epochs } while training
+
+  const settings = () => {
+    const s = store.get();
+    return { epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, patience: s.patience, seed: s.trainSeed, bnMomentum: s.bnMomentum };
+  };
+
+  function onProgress(report) {
+    if (!run) return;
+    const b = report.batch;
+    if (b) {
+      curves.batch(b);
+      const total = run.settings.epochs * b.batches;
+      const done = (b.epoch - 1) * b.batches + b.batch;
+      const elapsed = (performance.now() - run.started - run.pausedFor) / 1000;
+      const left = (elapsed / done) * (total - done);
+      $('train-progress').value = done / total;
+      status.textContent = `Epoch ${b.epoch} of ${run.settings.epochs} · batch ${b.batch} of ${b.batches} · ${Math.round(b.images_per_second)} images/s · about ${formatSeconds(left)} left (at most) · loss ${b.loss.toFixed(3)}, accuracy ${pct(b.accuracy)}`;
+    }
+    for (const log of report.epochs) {
+      curves.epoch(log);
+      run.epochs.push(log);
+      const val = log.val_loss == null ? '' : `; validation loss ${log.val_loss.toFixed(3)}, accuracy ${pct(log.val_accuracy)}`;
+      $('curves-note').textContent = `Epoch ${log.epoch}: training loss ${log.loss.toFixed(3)}, accuracy ${pct(log.accuracy)}${val} · ${log.seconds.toFixed(1)} s`;
+    }
+  }
+
+  async function onFinished(finished) {
+    if (!run) return;
+    const epochs = run.epochs;
+    run = null;
+    const kept = finished.restoredEpoch;
+    if (finished.stop.reason === 'diverged') {
+      say(message, divergedMessage(finished.stop, finished.message));
+      status.textContent = `Stopped: the run diverged at epoch ${finished.stop.epoch}, batch ${finished.stop.batch}.`;
+    } else {
+      $('train-progress').value = 1;
+      if (kept) curves.markEpoch(kept, finished.stop.reason === 'early_stopped' ? `early stop: kept epoch ${kept}` : `best epoch ${kept} kept`);
+      const last = epochs[epochs.length - 1];
+      status.textContent = `Done: ${finished.message}${kept ? `; the weights of epoch ${kept} (lowest validation loss) are kept` : ''}.${last ? ` ${epochs.length} epochs, ${Math.round(last.images_per_second)} images/s.` : ''}`;
+    }
+    document.body.dataset.trained = 'true';
+    ctx.modelTrained(settings());
+    ctx.setButtons();
+    await ctx.evaluate();
+  }
+
+  function onEvent(m) {
+    if (m.event === 'progress') onProgress(m.report);
+    else if (m.event === 'finished') onFinished(m.finished);
+    else if (m.event === 'failed') {
+      run = null;
+      say(message, m.message);
+      ctx.setButtons();
+    }
+  }
+
+  $('train-start').addEventListener('click', async () => {
+    say(message, '');
+    const s = settings();
+    ctx.clearResults();
+    curves.reset();
+    $('train-progress').value = 0;
+    status.textContent = 'Starting…';
+    run = { settings: s, started: performance.now(), pausedFor: 0, pausedAt: 0, paused: false, epochs: [] };
+    ctx.setButtons();
+    try {
+      await worker.call('train', { settings: s });
+    } catch (e) {
+      run = null;
+      status.textContent = 'Not trained.';
+      say(message, e.message);
+      ctx.setButtons();
+    }
+  });
+  $('train-pause').addEventListener('click', async () => {
+    if (!run) return;
+    run.paused = true;
+    run.pausedAt = performance.now();
+    ctx.setButtons();
+    await worker.call('pause');
+    if (run) status.textContent = `Paused. ${status.textContent.replace(/^Paused\. /, '')}`;
+  });
+  $('train-resume').addEventListener('click', async () => {
+    if (!run) return;
+    run.paused = false;
+    run.pausedFor += performance.now() - run.pausedAt;
+    ctx.setButtons();
+    await worker.call('resume');
+  });
+  $('train-stop').addEventListener('click', () => worker.call('stop'));
+
+  return {
+    onEvent,
+    settings,
+    running: () => !!run,
+    setButtons(busy, hasData) {
+      $('train-start').disabled = !!run || busy || !hasData;
+      $('train-pause').disabled = !run || run.paused;
+      $('train-resume').disabled = !run || !run.paused;
+      $('train-stop').disabled = !run;
+    },
+  };
+}
