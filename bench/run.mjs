@@ -13,11 +13,12 @@
 // optimizing compiler finish). Node runs without --no-liftoff, as a browser would.
 //
 // Options (build.sh passes the paths):
-//   --json            one JSON object on stdout (everything else goes to stderr)
+//   --json            one JSON object on stdout (the table and everything else go to stderr)
 //   --quick           one tiny iteration of everything (checks that the bench runs, measures nothing)
 //   --native PATH     the native bench binary (examples/bench_native.rs, release build)
 //   --keras-python P  a Python with keras and jax: include Keras/JAX on one core
 //   --chromium        also run the training epoch in a Web Worker of headless Chromium
+//   --tfjs-batches N  batches of 32 the TF.js cpu backend trains (default 2; each takes minutes)
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -44,6 +45,7 @@ function parseArgs(argv) {
     else if (a === '--chromium') o.chromium = true;
     else if (a === '--native') o.native = argv[++i];
     else if (a === '--keras-python') o.kerasPython = argv[++i];
+    else if (a === '--tfjs-batches') o.tfjsBatches = Number(argv[++i]);
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -53,7 +55,7 @@ const opts = parseArgs(process.argv.slice(2));
 // The issue's workload, or one tiny iteration of it.
 const C = opts.quick
   ? { images: 8, batch: 4, epochs: 1, reps: 1, infer: 4, tfjsTrainImages: 1, tfjsBatches: 1, tfjsCpuInferReps: 1, peakIterations: 1e5 }
-  : { images: 600, batch: 32, epochs: 5, reps: 5, infer: 150, tfjsTrainImages: 32, tfjsBatches: 2, tfjsCpuInferReps: 1, peakIterations: 5e7 };
+  : { images: 600, batch: 32, epochs: 5, reps: 5, infer: 150, tfjsTrainImages: 32, tfjsBatches: opts.tfjsBatches ?? 2, tfjsCpuInferReps: 1, peakIterations: 5e7 };
 const PARAMS = 1063073;
 const IMAGE_LEN = 64 * 64 * 3;
 
@@ -335,8 +337,10 @@ async function main() {
       chromium ? null : 'Chromium worker skipped (run with --chromium)',
     ].filter(Boolean),
   };
-  if (opts.json) print(JSON.stringify(report, null, 1));
-  else print(table(report));
+  if (opts.json) {
+    console.error(table(report));
+    print(JSON.stringify(report, null, 1));
+  } else print(table(report));
 }
 
 function table(r) {

@@ -7,6 +7,7 @@
 //! each inference and kernel measurement. bench/run.mjs runs it and reads the JSON.
 
 use convscope::web::bench::{conv_flops, ConvKernel, Workload};
+use std::hint::black_box;
 use std::time::Instant;
 
 fn seconds(f: impl FnOnce()) -> f64 {
@@ -36,14 +37,14 @@ fn main() -> convscope::Result<()> {
     let mut infer_s = Vec::new();
     let mut single_s = Vec::new();
     for _ in 0..reps {
-        infer_s.push(seconds(|| drop(w.infer(infer_count, batch).expect("inference failed"))));
-        single_s.push(seconds(|| drop(w.infer(1, 1).expect("inference failed"))));
+        infer_s.push(seconds(|| { let _ = black_box(w.infer(infer_count, batch).expect("inference failed")); }));
+        single_s.push(seconds(|| { let _ = black_box(w.infer(1, 1).expect("inference failed")); }));
     }
     let mut kernels = Vec::new();
     for (shape, g) in w.conv_shapes().iter().enumerate() {
         for (name, kernel) in [("fwd", ConvKernel::Forward), ("dx", ConvKernel::BackwardInput), ("dw", ConvKernel::BackwardWeight)] {
             w.run_kernel(shape, kernel, 1)?;
-            let times: Vec<f64> = (0..reps).map(|_| seconds(|| drop(w.run_kernel(shape, kernel, 1).expect("kernel failed")))).collect();
+            let times: Vec<f64> = (0..reps).map(|_| seconds(|| { let _ = black_box(w.run_kernel(shape, kernel, 1).expect("kernel failed")); })).collect();
             kernels.push(serde_json::json!({"shape": shape, "kernel": name, "flops": conv_flops(g), "seconds": times}));
         }
     }
