@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# convscope's one entry point.  ./build.sh [setup|build|serve|test]
+# convscope's one entry point.  ./build.sh [setup|build|serve|test|bench]
 #   setup  install what is missing (and nothing else)
 #   build  pkg/ (wasm-pack) and the static site in dist/, plus the single file dist/convscope.html
 #   serve  build, then serve dist/ on http://127.0.0.1:8000
 #   test   every test: native cargo test, wasm tests in headless Chromium, Playwright end-to-end
+#   bench  the performance benchmark (issue 6): convscope wasm in Node and native, TensorFlow.js,
+#          and Keras/JAX on one core.  Options: --json, --quick (one tiny iteration),
+#          --with-keras (a virtualenv: $CONVSCOPE_REF_VENV, else build/venv-ref, created if
+#          missing), --chromium (also the training epoch in a headless Chromium worker)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -75,11 +79,43 @@ run_tests() {
   node --test tests/e2e/
 }
 
+# The Python of a virtualenv with keras and jax, created under build/ when missing.
+ref_venv_python() {
+  local venv=${CONVSCOPE_REF_VENV:-$ROOT/build/venv-ref}
+  if [[ ! -x $venv/bin/python ]]; then
+    say "creating the Keras/JAX virtualenv in $venv (a few minutes, once)"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q 'jax[cpu]' keras numpy
+  fi
+  echo "$venv/bin/python"
+}
+
+bench() {
+  local args=() keras=0 chromium=0
+  for a in "$@"; do
+    case "$a" in
+      --with-keras) keras=1 ;;
+      --chromium) chromium=1; args+=("$a") ;;
+      *) args+=("$a") ;;
+    esac
+  done
+  say "building the wasm module for Node (release, SIMD128) in build/pkg-node"
+  wasm-pack --quiet build --target nodejs --release --out-dir build/pkg-node --no-typescript
+  say "building the native bench (release)"
+  cargo build --release --quiet --example bench_native
+  args+=(--native target/release/examples/bench_native)
+  if [[ $keras == 1 ]]; then args+=(--keras-python "$(ref_venv_python)"); fi
+  if [[ $chromium == 1 ]]; then build; fi
+  node bench/run.mjs "${args[@]}"
+}
+
 cmd=${1:-}
+[[ $# -gt 0 ]] && shift
 case "$cmd" in
   setup) setup ;;
   build) setup; build ;;
   serve) setup; serve ;;
   test)  setup; run_tests ;;
-  *) echo "usage: ./build.sh setup|build|serve|test" >&2; exit 2 ;;
+  bench) setup; bench "$@" ;;
+  *) echo "usage: ./build.sh setup|build|serve|test|bench [--json] [--quick] [--with-keras] [--chromium]" >&2; exit 2 ;;
 esac

@@ -8,6 +8,7 @@
 //! - [`training`]: the training worker's exports, a [`training::TrainingSession`] handle.
 
 pub mod api;
+pub mod bench;
 pub mod explorer;
 pub mod filters;
 pub mod presets;

@@ -1,0 +1,68 @@
+// The bench's training epoch in a Web Worker of headless Chromium (Debian's, through
+// playwright-core; no browser download): the no-modules build in pkg/ that the page ships,
+// served over http on 127.0.0.1, runs `Bench.trainEpoch` as bench/run.mjs does in Node
+// (one warm-up epoch, then the timed ones, timed with the worker's performance.now()).
+
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const WORKER = `importScripts('/pkg/convscope.js');
+onmessage = async (e) => {
+  const { images, batch, epochs } = e.data;
+  try {
+    await wasm_bindgen({ module_or_path: '/pkg/convscope_bg.wasm' });
+    const bench = new wasm_bindgen.Bench(images, batch, 1);
+    bench.trainEpoch();
+    const times = [];
+    for (let i = 0; i < epochs; i++) {
+      const t = performance.now();
+      bench.trainEpoch();
+      times.push((performance.now() - t) / 1000);
+    }
+    postMessage({ times, simd: wasm_bindgen.simdEnabled() });
+  } catch (err) {
+    postMessage({ error: String(err) });
+  }
+};`;
+
+const PAGE = `<!doctype html><meta charset="utf-8"><title>convscope bench</title><script>
+const worker = new Worker('/worker.js');
+window.runBench = (config) => new Promise((resolve) => { worker.onmessage = (e) => resolve(e.data); worker.postMessage(config); });
+</script>`;
+
+function serve() {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://x').pathname;
+    if (url === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+    if (url === '/worker.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(WORKER);
+    const file = path.join(ROOT, 'pkg', path.basename(url));
+    if (!url.startsWith('/pkg/') || !fs.existsSync(file)) return res.writeHead(404).end('not found');
+    const type = file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
+    res.writeHead(200, { 'content-type': type });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+// Returns {epochs: [seconds...], version}.
+export async function runInChromium({ images, batch, epochs }) {
+  if (!fs.existsSync(path.join(ROOT, 'pkg', 'convscope_bg.wasm'))) throw new Error('pkg/ is missing: run ./build.sh build');
+  const server = await serve();
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    const r = await page.evaluate((config) => window.runBench(config), { images, batch, epochs });
+    if (r.error) throw new Error(`the bench failed in Chromium's worker: ${r.error}`);
+    if (!r.simd) throw new Error("the page's wasm build lacks SIMD128");
+    return { epochs: r.times, version: browser.version() };
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}

@@ -1,0 +1,391 @@
+// The performance benchmark of issue 6 (run it with ./build.sh bench [--json] [--quick] [--with-keras]).
+//
+// One run measures, on the chapter's model (1,063,073 params) and the same synthetic 64x64x3
+// images: convscope's wasm build in this Node process (one thread), convscope's native release
+// build (a child process), TensorFlow.js 4.22 in this process (`cpu` backend training, a short
+// run extrapolated per image to an epoch; `wasm` SIMD backend inference), and Keras 3 on JAX
+// pinned to one core when a Python is given. It prints a table (medians, min-max, the issue's
+// ratios and goals) or, with --json, one JSON object.
+//
+// V8 runs a wasm function in its baseline compiler (Liftoff) until it is hot and never swaps
+// the code of a call already running, so every wasm measurement here comes after warm-up calls
+// (one whole training epoch; warm-up calls of the peak loop followed by a pause that lets the
+// optimizing compiler finish). Node runs without --no-liftoff, as a browser would.
+//
+// Options (build.sh passes the paths):
+//   --json            one JSON object on stdout (the table and everything else go to stderr)
+//   --quick           one tiny iteration of everything (checks that the bench runs, measures nothing)
+//   --native PATH     the native bench binary (examples/bench_native.rs, release build)
+//   --keras-python P  a Python with keras and jax: include Keras/JAX on one core
+//   --chromium        also run the training epoch in a Web Worker of headless Chromium
+//   --tfjs-batches N  batches of 32 the TF.js cpu backend trains (default 2; each takes minutes)
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+// Libraries print on console.log (TF.js greets Node users); keep stdout for the report.
+const print = console.log.bind(console);
+console.log = console.error;
+const note = (...a) => console.error('  ' + a.join(' '));
+
+function parseArgs(argv) {
+  const o = { json: false, quick: false, native: null, kerasPython: null, chromium: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json') o.json = true;
+    else if (a === '--quick') o.quick = true;
+    else if (a === '--chromium') o.chromium = true;
+    else if (a === '--native') o.native = argv[++i];
+    else if (a === '--keras-python') o.kerasPython = argv[++i];
+    else if (a === '--tfjs-batches') o.tfjsBatches = Number(argv[++i]);
+    else throw new Error(`unknown option ${a}`);
+  }
+  return o;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+// The issue's workload, or one tiny iteration of it.
+const C = opts.quick
+  ? { images: 8, batch: 4, epochs: 1, reps: 1, infer: 4, tfjsTrainImages: 1, tfjsBatches: 1, tfjsCpuInferReps: 1, peakIterations: 1e5 }
+  : { images: 600, batch: 32, epochs: 5, reps: 5, infer: 150, tfjsTrainImages: 32, tfjsBatches: opts.tfjsBatches ?? 2, tfjsCpuInferReps: 1, peakIterations: 5e7 };
+const PARAMS = 1063073;
+const IMAGE_LEN = 64 * 64 * 3;
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const stats = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs });
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function seconds(f) {
+  const t = performance.now();
+  f();
+  return (performance.now() - t) / 1000;
+}
+async function secondsAsync(f) {
+  const t = performance.now();
+  await f();
+  return (performance.now() - t) / 1000;
+}
+const say = (s) => console.error(`\x1b[1m--> ${s}\x1b[0m`);
+
+// ---------------------------------------------------------------- convscope, wasm in Node
+async function benchWasm() {
+  say(`convscope wasm in Node: chapter model, ${C.images} images, batch ${C.batch}`);
+  const pkg = path.join(ROOT, 'build/pkg-node/convscope.js');
+  if (!fs.existsSync(pkg)) throw new Error('build/pkg-node is missing: run ./build.sh bench');
+  const cs = require(pkg);
+  if (!cs.simdEnabled()) throw new Error('the Node wasm build lacks SIMD128');
+  const bench = new cs.Bench(C.images, C.batch, 1);
+  if (bench.paramCount() !== PARAMS) throw new Error(`the model has ${bench.paramCount()} params, not ${PARAMS}`);
+  const losses = [bench.trainEpoch()]; // warm-up epoch (Liftoff -> TurboFan)
+  const epochs = [];
+  for (let e = 0; e < C.epochs; e++) epochs.push(seconds(() => losses.push(bench.trainEpoch())));
+  note(`epochs (s): ${epochs.map((s) => s.toFixed(3)).join(' ')}; losses ${losses.map((l) => l.toFixed(3)).join(' ')}`);
+  if (!losses.every(Number.isFinite)) throw new Error('the wasm training loss is not finite');
+  const memoryBytes = cs.Bench.memoryBytes();
+
+  bench.infer(C.infer, C.batch);
+  bench.infer(1, 1);
+  const infer = [];
+  const single = [];
+  for (let r = 0; r < C.reps; r++) {
+    infer.push(seconds(() => bench.infer(C.infer, C.batch)));
+    // Single-image latency: the median of 20 calls, as one figure per repetition.
+    const one = [];
+    for (let i = 0; i < (opts.quick ? 1 : 20); i++) one.push(seconds(() => bench.infer(1, 1)));
+    single.push(median(one));
+  }
+
+  // The SIMD128 mul+add peak: warm up, pause for the optimizing compiler, then time.
+  for (let i = 0; i < 20; i++) cs.Bench.simdPeakLoop(1e5);
+  await sleep(300);
+  const peak = [];
+  for (let r = 0; r < C.reps; r++) {
+    let flops = 0;
+    const s = seconds(() => ([flops] = cs.Bench.simdPeakLoop(C.peakIterations)));
+    peak.push(flops / s / 1e9);
+  }
+  const peakGflops = Math.max(...peak); // a peak: the best run is the least disturbed one
+
+  const shapes = bench.convShapes();
+  const kernels = {};
+  for (const k of ['fwd', 'dx', 'dw']) {
+    kernels[k] = shapes.map((sh, i) => {
+      bench.runKernel(i, k, 1);
+      const times = [];
+      for (let r = 0; r < C.reps; r++) times.push(seconds(() => bench.runKernel(i, k, 1)));
+      return { shape: `${sh.batch}x${sh.height}x${sh.width}x${sh.inChannels} * ${sh.kernel}x${sh.kernel}x${sh.inChannels}x${sh.outChannels}`, flops: sh.flops, seconds: stats(times), gflops: sh.flops / median(times) / 1e9 };
+    });
+  }
+  bench.free();
+  return { epoch: stats(epochs), losses, memoryBytes, infer: stats(infer), single: stats(single), peak: stats(peak), peakGflops, kernels };
+}
+
+// ---------------------------------------------------------------- convscope, native
+function benchNative() {
+  if (!opts.native) return null;
+  say('convscope native (release build)');
+  const out = execFileSync(opts.native, [C.images, C.batch, C.epochs, C.reps].map(String), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = JSON.parse(out);
+  note(`epochs (s): ${r.epoch_s.map((s) => s.toFixed(3)).join(' ')}`);
+  const kernels = {};
+  for (const k of r.kernels) (kernels[k.kernel] ??= []).push({ flops: k.flops, gflops: k.flops / median(k.seconds) / 1e9 });
+  return { epoch: stats(r.epoch_s), infer: stats(r.infer_s), single: stats(r.single_s), kernels };
+}
+
+// ---------------------------------------------------------------- Keras 3 on JAX, one core
+function benchKeras(images, labels) {
+  if (!opts.kerasPython) return null;
+  say('Keras 3 on JAX, native, pinned to one core');
+  const dir = path.join(ROOT, 'build/bench');
+  fs.mkdirSync(dir, { recursive: true });
+  const [xPath, yPath] = [path.join(dir, 'images.f32'), path.join(dir, 'labels.u8')];
+  fs.writeFileSync(xPath, Buffer.from(images.buffer, images.byteOffset, images.byteLength));
+  fs.writeFileSync(yPath, Buffer.from(labels.buffer, labels.byteOffset, labels.byteLength));
+  const script = [path.join(ROOT, 'bench/keras_bench.py'), xPath, yPath, C.epochs, C.reps, C.batch].map(String);
+  const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
+  const [cmd, args] = hasTaskset ? ['taskset', ['-c', '0', opts.kerasPython, ...script]] : [opts.kerasPython, script];
+  if (!hasTaskset) note('taskset is missing: Keras is limited to one thread by XLA flags only');
+  const env = { ...process.env, KERAS_BACKEND: 'jax', XLA_FLAGS: '--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1', TF_CPP_MIN_LOG_LEVEL: '2' };
+  const p = spawnSync(cmd, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
+  if (p.status !== 0) throw new Error(`the Keras bench failed:\n${p.stderr}`);
+  const r = JSON.parse(p.stdout.trim().split('\n').pop());
+  if (r.params !== PARAMS) throw new Error(`the Keras model has ${r.params} params, not ${PARAMS}`);
+  note(`keras ${r.keras} (${r.backend}), ${r.cpus_allowed} cpu(s) allowed; warm-up epoch ${r.warmup_epoch_s.toFixed(2)} s; epochs (s): ${r.epoch_s.map((s) => s.toFixed(3)).join(' ')}`);
+  return { version: r.keras, epoch: stats(r.epoch_s), infer: stats(r.infer_s), cpus: r.cpus_allowed };
+}
+
+// ---------------------------------------------------------------- TensorFlow.js 4.22
+function tfModel(tf) {
+  const m = tf.sequential();
+  const block = (filters, first) => {
+    m.add(tf.layers.conv2d({ filters, kernelSize: 5, padding: 'same', activation: 'relu', ...(first ? { inputShape: [64, 64, 3] } : {}) }));
+    m.add(tf.layers.batchNormalization({ momentum: 0.99, epsilon: 1e-3 }));
+    m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    m.add(tf.layers.dropout({ rate: 0.1 }));
+  };
+  block(16, true);
+  block(32, false);
+  m.add(tf.layers.flatten());
+  m.add(tf.layers.dense({ units: 128, activation: 'relu' }));
+  m.add(tf.layers.dense({ units: 1, activation: 'sigmoid' }));
+  m.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy' });
+  if (m.countParams() !== PARAMS) throw new Error(`the TF.js model has ${m.countParams()} params, not ${PARAMS}`);
+  return m;
+}
+
+async function benchTfjs(images, labels) {
+  const tf = require('@tensorflow/tfjs');
+  const wasmBackend = require('@tensorflow/tfjs-backend-wasm');
+  const wasmDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
+  wasmBackend.setWasmPaths(wasmDir); // the .wasm files of the npm package, read from disk
+  const batchOf = (n) => [tf.tensor4d(images.subarray(0, n * IMAGE_LEN), [n, 64, 64, 3]), tf.tensor2d(Float32Array.from(labels.subarray(0, n)), [n, 1])];
+
+  say(`TensorFlow.js ${tf.version.tfjs} cpu backend: training ${C.tfjsBatches} batch(es) of ${C.tfjsTrainImages}`);
+  await tf.setBackend('cpu');
+  let model = tfModel(tf);
+  let [x, y] = batchOf(C.tfjsTrainImages);
+  const batches = [];
+  for (let b = 0; b < C.tfjsBatches; b++) {
+    batches.push(await secondsAsync(() => model.trainOnBatch(x, y)));
+    note(`batch ${b + 1}: ${batches[b].toFixed(1)} s`);
+  }
+  tf.dispose([x, y]);
+  // Per image, times the epoch's images: 600 / 32 = 18.75 batches.
+  const perImage = batches.map((s) => s / C.tfjsTrainImages);
+  const cpuEpoch = perImage.map((s) => s * C.images);
+  [x] = batchOf(C.infer);
+  model.predict(x.slice(0, 1)).dispose();
+  const cpuInfer = [];
+  for (let r = 0; r < C.tfjsCpuInferReps; r++) cpuInfer.push(await secondsAsync(async () => (model.predict(x, { batchSize: C.batch })).data()));
+  model.dispose();
+
+  say('TensorFlow.js wasm backend (SIMD, one thread): inference; can it train?');
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js wasm backend did not start');
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  model = tfModel(tf);
+  x = tf.tensor4d(images.subarray(0, C.infer * IMAGE_LEN), [C.infer, 64, 64, 3]);
+  const predict = async () => {
+    const out = model.predict(x, { batchSize: C.batch });
+    await out.data();
+    out.dispose();
+  };
+  await predict();
+  const wasmInfer = [];
+  for (let r = 0; r < C.reps; r++) wasmInfer.push(await secondsAsync(predict));
+  let wasmTrainError = null;
+  const [x1, y1] = batchOf(1);
+  try {
+    await model.trainOnBatch(x1, y1);
+  } catch (e) {
+    wasmTrainError = String(e.message || e).split('\n')[0];
+  }
+  note(`wasm backend training: ${wasmTrainError ?? 'works'}`);
+  tf.dispose([x, x1, y1]);
+  model.dispose();
+  return { version: tf.version.tfjs, cpuBatch: stats(batches), cpuEpoch: stats(cpuEpoch), cpuInfer: stats(cpuInfer), wasmInfer: stats(wasmInfer), wasmSimd: simd, wasmTrainError };
+}
+
+// ---------------------------------------------------------------- the same epoch in Chromium
+async function benchChromium() {
+  if (!opts.chromium) return null;
+  say('convscope wasm in a Web Worker of headless Chromium');
+  const { runInChromium } = await import('./chromium.mjs');
+  const r = await runInChromium({ images: C.images, batch: C.batch, epochs: C.epochs });
+  note(`epochs (s): ${r.epochs.map((s) => s.toFixed(3)).join(' ')}`);
+  return { epoch: stats(r.epochs), chromium: r.version };
+}
+
+// ---------------------------------------------------------------- report
+function machine() {
+  const commit = (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
+  return { date: new Date().toISOString(), commit, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version, loadavg: os.loadavg().map((l) => +l.toFixed(2)) };
+}
+
+function kernelSummary(kernels, peak) {
+  // Per kernel over both conv shapes: all their flops over all their median times.
+  const out = {};
+  for (const [k, cases] of Object.entries(kernels)) {
+    const gflops = sum(cases.map((c) => c.flops)) / sum(cases.map((c) => c.flops / c.gflops));
+    out[k] = { gflops, fraction: peak ? gflops / peak : null, per_shape_gflops: cases.map((c) => c.gflops) };
+  }
+  return out;
+}
+
+async function main() {
+  const m0 = machine();
+  const wasm = await benchWasm();
+  // The other runners train on the very images convscope generated.
+  const cs = require(path.join(ROOT, 'build/pkg-node/convscope.js'));
+  const dataHandle = new cs.Bench(C.images, C.batch, 1);
+  const images = dataHandle.images();
+  const labels = dataHandle.labels();
+  dataHandle.free();
+  const native = benchNative();
+  const keras = benchKeras(images, labels);
+  const chromium = await benchChromium();
+  const tfjs = await benchTfjs(images, labels);
+  const m1 = machine();
+
+  const kernels = kernelSummary(wasm.kernels, wasm.peakGflops);
+  const e = wasm.epoch.median;
+  const ratios = {
+    wasm_epoch_over_keras_1core: keras ? e / keras.epoch.median : null,
+    tfjs_fastest_trainable_over_wasm: tfjs.cpuEpoch.median / e,
+    tfjs_cpu_over_wasm: tfjs.cpuEpoch.median / e,
+    infer150_tfjs_wasm_over_convscope_wasm: tfjs.wasmInfer.median / wasm.infer.median,
+    chromium_worker_over_node: chromium ? chromium.epoch.median / e : null,
+  };
+  const goals = {
+    'training: wasm epoch <= 0.8x Keras 1 core': keras ? ratios.wasm_epoch_over_keras_1core <= 0.8 : null,
+    'training: >= 8x faster than the fastest trainable TF.js path': ratios.tfjs_fastest_trainable_over_wasm >= 8,
+    'training: >= 700x faster than TF.js cpu': ratios.tfjs_cpu_over_wasm >= 700,
+    'inference: 150 images >= 1.5x faster than TF.js wasm SIMD': ratios.infer150_tfjs_wasm_over_convscope_wasm >= 1.5,
+    'inference: single image < 2 ms': wasm.single.median < 0.002,
+    'kernels: conv fwd >= 70% of SIMD128 peak': kernels.fwd.fraction >= 0.7,
+    'kernels: conv dx >= 70% of SIMD128 peak': kernels.dx.fraction >= 0.7,
+    'kernels: conv dw >= 70% of SIMD128 peak': kernels.dw.fraction >= 0.7,
+    'memory: training peak <= 128 MB': wasm.memoryBytes / 2 ** 20 <= 128,
+    'browser worker epoch within 1.2x of Node': chromium ? ratios.chromium_worker_over_node <= 1.2 : null,
+  };
+  const report = {
+    quick: opts.quick,
+    workload: { params: PARAMS, images: C.images, batch: C.batch, timed_epochs: C.epochs, warmup_epochs: 1, infer_images: C.infer, reps: C.reps },
+    machine: { ...m0, loadavg_end: m1.loadavg },
+    epoch_s: {
+      convscope_wasm: e,
+      convscope_native: native ? native.epoch.median : null,
+      tfjs_fastest_trainable: tfjs.cpuEpoch.median,
+      ...(keras ? { keras_1core: keras.epoch.median } : {}),
+      ...(chromium ? { convscope_wasm_chromium_worker: chromium.epoch.median } : {}),
+    },
+    tfjs_fastest_trainable_is: `cpu backend, ${C.tfjsBatches} batch(es) of ${C.tfjsTrainImages} timed, extrapolated per image to ${C.images} images (the stock wasm backend cannot train: ${tfjs.wasmTrainError ?? 'it did train'})`,
+    infer150_s: { convscope_wasm: wasm.infer.median, tfjs_wasm_simd: tfjs.wasmInfer.median, tfjs_cpu: tfjs.cpuInfer.median, convscope_native: native?.infer.median ?? null, ...(keras ? { keras_1core: keras.infer.median } : {}) },
+    single_image_s: { convscope_wasm: wasm.single.median, convscope_native: native?.single.median ?? null },
+    simd128_peak_gflops: wasm.peakGflops,
+    kernel_gflops: Object.fromEntries(Object.entries(kernels).map(([k, v]) => [`conv_${k}`, v.gflops])),
+    kernel_gflops_per_shape: Object.fromEntries(Object.entries(kernels).map(([k, v]) => [`conv_${k}`, v.per_shape_gflops])),
+    kernel_fraction_of_peak: Object.fromEntries(Object.entries(kernels).map(([k, v]) => [`conv_${k}`, v.fraction])),
+    native_kernel_gflops: native ? Object.fromEntries(Object.entries(kernelSummary(native.kernels, null)).map(([k, v]) => [`conv_${k}`, v.gflops])) : null,
+    train_peak_memory_mb: wasm.memoryBytes / 2 ** 20,
+    ratios,
+    goals,
+    details: { wasm, native, keras, tfjs, chromium },
+    notes: [
+      'wasm: one warm-up epoch, then the timed ones; Node without --no-liftoff',
+      'kernel GFLOP/s: 2 * N*OH*OW*KH*KW*CI*CO flops per call, summed over the two conv shapes, over the summed median times',
+      keras ? `Keras ${keras.version} on JAX, taskset to ${keras.cpus} cpu, XLA Eigen threads off` : 'Keras/JAX skipped: run ./build.sh bench --with-keras',
+      native ? null : 'native skipped (no --native binary)',
+      chromium ? null : 'Chromium worker skipped (run with --chromium)',
+    ].filter(Boolean),
+  };
+  if (opts.json) {
+    console.error(table(report));
+    print(JSON.stringify(report, null, 1));
+  } else print(table(report));
+}
+
+function table(r) {
+  const f = (s, d = 3) => (s == null ? '-' : s.toFixed(d));
+  const range = (st, d = 3) => (st ? `${f(st.median, d)} (${f(st.min, d)}-${f(st.max, d)})` : '-');
+  const d = r.details;
+  const rows = [
+    ['convscope wasm, Node, 1 thread', range(d.wasm.epoch), range(d.wasm.infer), range(d.wasm.single, 5)],
+    ['convscope native, release', range(d.native?.epoch), range(d.native?.infer), range(d.native?.single, 5)],
+    ['convscope wasm, Chromium worker', range(d.chromium?.epoch), '-', '-'],
+    ['Keras 3 / JAX, 1 core', range(d.keras?.epoch), range(d.keras?.infer), '-'],
+    [`TF.js ${d.tfjs.version} cpu (extrapolated)`, range(d.tfjs.cpuEpoch, 1), range(d.tfjs.cpuInfer, 2), '-'],
+    [`TF.js ${d.tfjs.version} wasm SIMD=${d.tfjs.wasmSimd}`, 'cannot train', range(d.tfjs.wasmInfer), '-'],
+  ];
+  const lines = [];
+  const m = r.machine;
+  lines.push(`${r.quick ? 'QUICK RUN (one tiny iteration; the figures mean nothing)\n' : ''}${m.date}  commit ${m.commit}  ${m.cpu} x${m.cores}  node ${m.node}  load ${m.loadavg.join(' ')} -> ${m.loadavg_end.join(' ')}`);
+  lines.push(`chapter model ${r.workload.params} params, ${r.workload.images} images 64x64x3, batch ${r.workload.batch}; medians (min-max) of ${r.workload.timed_epochs} epochs after ${r.workload.warmup_epochs} warm-up, ${r.workload.reps} inference runs`);
+  lines.push('');
+  lines.push('| runner | epoch (s) | 150-image inference (s) | single image (s) |');
+  lines.push('|---|---|---|---|');
+  for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
+  lines.push('');
+  lines.push(`SIMD128 f32x4 mul+add peak (this bench's loop): ${f(r.simd128_peak_gflops, 1)} GFLOP/s`);
+  lines.push('| conv kernel | GFLOP/s (both shapes) | per shape (conv1, conv2) | fraction of peak | native GFLOP/s |');
+  lines.push('|---|---|---|---|---|');
+  for (const k of ['conv_fwd', 'conv_dx', 'conv_dw']) {
+    lines.push(`| ${k} | ${f(r.kernel_gflops[k], 1)} | ${r.kernel_gflops_per_shape[k].map((g) => f(g, 1)).join(', ')} | ${f(r.kernel_fraction_of_peak[k], 2)} | ${f(r.native_kernel_gflops?.[k], 1)} |`);
+  }
+  lines.push(`training peak wasm memory: ${f(r.train_peak_memory_mb, 1)} MB`);
+  lines.push('');
+  lines.push('| ratio | value |');
+  lines.push('|---|---|');
+  for (const [k, v] of Object.entries(r.ratios)) lines.push(`| ${k} | ${f(v, 2)} |`);
+  lines.push('');
+  lines.push('| goal | holds |');
+  lines.push('|---|---|');
+  for (const [k, v] of Object.entries(r.goals)) lines.push(`| ${k} | ${v == null ? 'not measured' : v ? 'yes' : 'NO'} |`);
+  lines.push('');
+  for (const n of r.notes) lines.push(`- ${n}`);
+  lines.push(`- TF.js fastest trainable: ${r.tfjs_fastest_trainable_is}`);
+  return lines.join('\n');
+}
+
+main().catch((e) => {
+  console.error(e.stack || String(e));
+  process.exit(1);
+});
