@@ -67,7 +67,7 @@ serve() {
 
 run_tests() {
   say "native tests (cargo test)"
-  cargo test --all-targets
+  cargo test --all-targets --no-fail-fast
   say "wasm tests in headless Chromium (wasm-pack test)"
   # opt-level 1: the wasm tests check numbers, not speed, and opt-level 3 (the native test
   # profile) makes their first compile several times slower.
