@@ -5,6 +5,9 @@
 //!
 //! `cargo fuzz` runs the same loaders for longer (fuzz/, README "Fuzzing");
 //! `cargo test --test fuzz_loaders -- --ignored write_fuzz_seed_corpus` refreshes its seeds.
+// Native only: its huge declared sizes do not fit a 32-bit usize, and `wasm-pack test`
+// compiles every test target for wasm32.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod fuzz_support;
 
