@@ -5,12 +5,14 @@
 //!   and a SIMD128 variant chosen at compile time. They know nothing of layers or JS.
 //! - [`nn`]: the declarative model spec, layers, the Sequential model, summary, training
 //!   with early stopping, metrics and model files; calls [`kernels`].
+//! - [`explain`]: activations, saliency, Grad-CAM, activation maximization and first-layer
+//!   filters of a model, and the measures that check them; calls [`nn`].
+//! - [`data`]: synthetic faces, Happy House files, image folders.
 //! - [`web`]: the only module that knows wasm-bindgen; thin handles for the page.
-//!
-//! Later issues add `explain` and `data`.
 
 pub mod data;
 pub mod error;
+pub mod explain;
 pub mod kernels;
 pub mod nn;
 pub mod rng;

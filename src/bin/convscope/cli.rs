@@ -1,6 +1,6 @@
 //! The command line itself (native only: see main.rs).
 
-use crate::{data_source, report};
+use crate::{data_source, explain_check, report};
 
 use clap::{Parser, Subcommand};
 use convscope::nn::io::{load_model, save_model};
@@ -44,6 +44,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Train (or load) the chapter's model on the synthetic faces and measure its explanations:
+    /// pointing game, model-randomization check, shortcut lab, activation maximization.
+    ExplainCheck(explain_check::ExplainCheckArgs),
 }
 
 #[derive(clap::Args)]
@@ -173,6 +176,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Train(args) => train(args),
+        Command::ExplainCheck(args) => explain_check::run(args),
         Command::Evaluate { model, data, test_split, seed, json } => {
             let bytes = std::fs::read(&model).map_err(|e| Error::BadInput(format!("cannot read '{model}': {e}")))?;
             let mut loaded = load_model(&bytes)?.model;

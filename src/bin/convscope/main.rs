@@ -1,4 +1,5 @@
-//! The native command line: `convscope summary`, `convscope train`, `convscope evaluate`.
+//! The native command line: `convscope summary`, `convscope train`, `convscope evaluate`,
+//! `convscope explain-check`.
 //! Run `convscope --help` for the options; `--data` sources are described in data_source.rs.
 //! `wasm-pack test` builds every target for wasm32, where the CLI's crates (clap, indicatif)
 //! are absent, so there this binary is empty.
@@ -7,6 +8,8 @@
 mod cli;
 #[cfg(not(target_arch = "wasm32"))]
 mod data_source;
+#[cfg(not(target_arch = "wasm32"))]
+mod explain_check;
 #[cfg(not(target_arch = "wasm32"))]
 mod report;
 

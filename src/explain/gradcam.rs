@@ -1,0 +1,80 @@
+//! Grad-CAM (Selvaraju et al., 2017): which places of a convolution layer's feature maps the
+//! class score depends on. Each map A_k gets the weight alpha_k, the spatial mean of
+//! d(score)/d(A_k) (how much the class wants that feature), and the map is
+//! ReLU(sum_k alpha_k A_k), kept where it speaks *for* the class. Computed on the logit, for
+//! either class; brought up to the input's size bilinearly so that it can be laid over it.
+//! The default layer is the last convolution: the most abstract maps that still have a place.
+
+use super::resize::resize_bilinear;
+use super::target::{check_class, check_conv_layer, class_score, class_score_gradient, conv_layers, forward_logits};
+use crate::nn::Sequential;
+use crate::{invalid, Result};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GradCam {
+    /// The convolution layer used, by index and name.
+    pub layer: usize,
+    pub layer_name: String,
+    pub class: usize,
+    /// That class's score (on the logit).
+    pub score: f32,
+    /// alpha_k, one per feature map of the layer. (K)
+    pub weights: Vec<f32>,
+    /// The layer's resolution.
+    pub map_height: usize,
+    pub map_width: usize,
+    /// ReLU(sum_k alpha_k A_k) at the layer's resolution. (map_height, map_width)
+    pub map: Vec<f32>,
+    /// The input's resolution.
+    pub height: usize,
+    pub width: usize,
+    /// `map` resized bilinearly to the input, not normalized (0 everywhere when no place of
+    /// the image speaks for the class). (height, width)
+    pub heatmap: Vec<f32>,
+}
+
+/// Grad-CAM of `class` for `image` (H, W, C) on convolution `layer` (an index into
+/// `model.layers()`), or on the last convolution when `None`.
+pub fn grad_cam(model: &mut Sequential, image: &[f32], class: usize, layer: Option<usize>) -> Result<GradCam> {
+    check_class(model, class)?;
+    let layer = match layer {
+        Some(l) => l,
+        None => *conv_layers(model).last().ok_or_else(|| invalid!("Grad-CAM needs a convolution layer, and this model has none"))?,
+    };
+    let (map_height, map_width, k) = check_conv_layer(model, layer)?;
+    let kind = model.output_kind();
+    let logits = forward_logits(model, image)?;
+    let score = class_score(kind, &logits, class);
+
+    let mut d_logits = Vec::new();
+    class_score_gradient(kind, class, 1, &mut d_logits);
+    let last = model.layers().len() - 1;
+    // d(score)/d(A): the gradient arriving at the input of the layer after the convolution.
+    let d_maps = model.backprop(last, &d_logits, layer + 1, false).to_vec(); // (h, w, K)
+    let maps = model.output(layer); // (h, w, K)
+
+    let positions = (map_height * map_width) as f32;
+    let mut weights = vec![0.0f32; k]; // (K)
+    for px in d_maps.chunks_exact(k) {
+        for (w, &d) in weights.iter_mut().zip(px) {
+            *w += d / positions;
+        }
+    }
+    let map: Vec<f32> = maps.chunks_exact(k).map(|a| a.iter().zip(&weights).map(|(a, w)| a * w).sum::<f32>().max(0.0)).collect();
+    let input = model.spec().input;
+    let heatmap = resize_bilinear(&map, map_height, map_width, input.height, input.width);
+    Ok(GradCam {
+        layer,
+        layer_name: model.layers()[layer].name().to_string(),
+        class,
+        score,
+        weights,
+        map_height,
+        map_width,
+        map,
+        height: input.height,
+        width: input.width,
+        heatmap,
+    })
+}

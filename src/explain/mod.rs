@@ -1,0 +1,29 @@
+//! Looking inside a model: every layer's activations, saliency (plain and SmoothGrad),
+//! Grad-CAM, activation maximization, the first layer's filters, and the measures that check
+//! explanations against where the evidence really is (pointing game, mass in a box, rank
+//! correlation).
+//!
+//! Shared rules: one image at a time, (H, W, C) values as the model was trained on; the model
+//! runs in inference mode (batch-norm moving statistics, dropout off), exactly as it predicts;
+//! every gradient is taken on the class *score* before the sigmoid/softmax (a saturated
+//! probability has no gradient left to show). For a model with one sigmoid unit, class 1's
+//! score is the logit and class 0's is minus the logit (see [`target`]).
+//!
+//! Calls [`crate::nn`] (forward, backprop, layer outputs); knows nothing of the data sets or JS:
+//! plain slices in, plain `Vec<f32>`s in serializable structs out.
+
+pub mod activations;
+pub mod actmax;
+pub mod filters;
+pub mod gradcam;
+pub mod measures;
+pub mod resize;
+pub mod saliency;
+pub mod target;
+
+pub use activations::{activations, Activations, LayerActivation};
+pub use actmax::{activation_maximization, ActmaxConfig, ActmaxResult, Frame, Objective, Start, WeightedObjective};
+pub use filters::{first_layer_filters, FilterPatches, FilterScale};
+pub use gradcam::{grad_cam, GradCam};
+pub use measures::{mass_inside, points_inside, spearman, Region};
+pub use saliency::{saliency, Saliency, SmoothGrad};

@@ -1,0 +1,82 @@
+//! What an explanation explains: the score of one class, taken before the sigmoid/softmax.
+//!
+//! With one sigmoid unit (the chapter's model) the logit z is the evidence for class 1
+//! ("smile") and -z the evidence for class 0 ("no smile"): sigmoid(-z) = 1 - sigmoid(z).
+//! With a softmax, class k's score is its own logit. Also the checks every explanation makes on
+//! its inputs, so that a bad request is an error in words, never a panic.
+
+use crate::nn::{LayerSpec, Mode, OutputKind, Sequential, Shape};
+use crate::{invalid, Result};
+
+/// Checks that `image` is one input example of `model`, (H, W, C), with finite values.
+pub fn check_image(model: &Sequential, image: &[f32]) -> Result<()> {
+    let want = model.input_len();
+    if image.len() != want {
+        let i = model.spec().input;
+        return Err(invalid!(
+            "the image has {} values, but this model takes {}x{}x{} images ({} values)",
+            image.len(),
+            i.height,
+            i.width,
+            i.channels,
+            want
+        ));
+    }
+    if let Some(p) = image.iter().position(|v| !v.is_finite()) {
+        return Err(invalid!("the image's value at position {p} is not a number"));
+    }
+    Ok(())
+}
+
+/// Checks that `class` is one of the model's classes.
+pub fn check_class(model: &Sequential, class: usize) -> Result<()> {
+    let classes = model.output_kind().classes();
+    if class >= classes {
+        return Err(invalid!("class {class} does not exist: this model tells {classes} classes apart (0 to {})", classes - 1));
+    }
+    Ok(())
+}
+
+/// Checks that `layer` is a convolution of the model and returns its output (H, W, C).
+pub fn check_conv_layer(model: &Sequential, layer: usize) -> Result<(usize, usize, usize)> {
+    let layers = model.layers();
+    let l = layers.get(layer).ok_or_else(|| invalid!("layer {layer} does not exist: the model has {} layers (0 to {})", layers.len(), layers.len() - 1))?;
+    match (&l.plan.spec, l.plan.output) {
+        (LayerSpec::Conv2d { .. }, Shape::Image { height, width, channels }) => Ok((height, width, channels)),
+        (spec, _) => Err(invalid!("layer {layer} ({}) is a {} layer, not a convolution; pick a Conv2D layer", l.name(), spec.type_name())),
+    }
+}
+
+/// Indices of the model's convolution layers, in order.
+pub fn conv_layers(model: &Sequential) -> Vec<usize> {
+    model.layers().iter().enumerate().filter(|(_, l)| matches!(l.plan.spec, LayerSpec::Conv2d { .. })).map(|(i, _)| i).collect()
+}
+
+/// The score of `class` from one example's logits (K).
+pub fn class_score(kind: OutputKind, logits: &[f32], class: usize) -> f32 {
+    match kind {
+        OutputKind::Binary if class == 0 => -logits[0],
+        OutputKind::Binary => logits[0],
+        OutputKind::Categorical { .. } => logits[class],
+    }
+}
+
+/// d(score of `class`)/d(logits) for each of the `n` examples: (n, K), written into `d_logits`.
+pub fn class_score_gradient(kind: OutputKind, class: usize, n: usize, d_logits: &mut Vec<f32>) {
+    let units = kind.units();
+    d_logits.clear();
+    d_logits.resize(n * units, 0.0);
+    for row in d_logits.chunks_exact_mut(units) {
+        match kind {
+            OutputKind::Binary => row[0] = if class == 0 { -1.0 } else { 1.0 },
+            OutputKind::Categorical { .. } => row[class] = 1.0,
+        }
+    }
+}
+
+/// Runs the model on one checked image in inference mode; returns its logits (K).
+pub fn forward_logits(model: &mut Sequential, image: &[f32]) -> Result<Vec<f32>> {
+    check_image(model, image)?;
+    model.forward(image, Mode::Infer);
+    Ok(model.logits().to_vec())
+}
