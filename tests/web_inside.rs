@@ -70,11 +70,10 @@ fn smoothgrad_differs_from_the_plain_gradient_and_repeats() {
 fn filters_and_conv_layers_of_the_chapter_model() {
     let mut s = trained();
     let layers = s.inside_conv_layers().unwrap();
-    assert_eq!(layers.len(), 1);
-    assert_eq!(layers[0].filters, 32);
+    assert_eq!(layers.iter().map(|l| (l.index, l.filters)).collect::<Vec<_>>(), [(0, 16), (4, 32)]);
     let f = s.inside_filters(false).unwrap();
-    assert_eq!((f.kernel_height, f.kernel_width, f.count, f.layer), (7, 7, 32, layers[0].index));
-    assert_eq!(f.patches.len(), 32 * 7 * 7 * 3);
+    assert_eq!((f.kernel_height, f.kernel_width, f.count, f.layer), (5, 5, 16, 0));
+    assert_eq!(f.patches.len(), 16 * 5 * 5 * 3);
     assert!(f.patches.iter().all(|v| (0.0..=1.0).contains(v)));
     let shared = s.inside_filters(true).unwrap();
     assert_ne!(f.patches, shared.patches);
@@ -121,5 +120,5 @@ fn requests_the_page_can_get_wrong_are_errors() {
     let e = s.inside_saliency(Picture::Rgba(&[0u8; 12]), 1, false).unwrap_err().to_string();
     assert!(e.contains("64x64"), "{e}");
     assert!(s.inside_grad_cam(Picture::Set(Split::Test, 0), 2, None).is_err(), "class 2 does not exist");
-    assert!(s.inside_grad_cam(Picture::Set(Split::Test, 0), 1, Some(0)).is_err(), "layer 0 is not a convolution");
+    assert!(s.inside_grad_cam(Picture::Set(Split::Test, 0), 1, Some(1)).is_err(), "layer 1 is not a convolution");
 }

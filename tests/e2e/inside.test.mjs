@@ -48,7 +48,7 @@ async function checkView(page) {
   assert.match(await page.locator('#inside-prediction').textContent(), /P\(smile\) = \d+\.\d%/);
   const maps = inside(page).locator('.layer-figure');
   assert.ok((await maps.count()) >= 8, 'one figure per layer of the chapter model');
-  assert.match(await maps.first().locator('figcaption').textContent(), /\(70, 70, 3\)/, 'the zero-padded input first');
+  assert.match(await maps.first().locator('figcaption').textContent(), /Conv2D · \(64, 64, 16\)/, 'the first convolution first');
   for (const sel of ['#inside-canvas', '#inside-saliency', '#inside-gradcam', '#inside-filters', '.layer-figure canvas >> nth=1']) {
     assert.ok(await drawn(page, `#inside ${sel}`), `${sel} is drawn`);
   }

@@ -64,7 +64,9 @@ export function startInside(training) {
     const cam = await worker.call('insideGradCam', { ...args, cls, layer: Number.isInteger(layer) ? layer : null });
     drawOverlay($('inside-gradcam'), rgba, cam.heatmap, cam.height, cam.width);
     $('inside-gradcam-caption').textContent = `Grad-CAM on ${cam.layerName}: places it finds evidence for “${cls ? 'smile' : 'no smile'}” in`;
-    drawFilters($('inside-filters'), await worker.call('insideFilters', { which: w, shared: $('inside-filter-shared').checked }));
+    const filters = await worker.call('insideFilters', { which: w, shared: $('inside-filter-shared').checked });
+    drawFilters($('inside-filters'), filters);
+    $('inside-filters-caption').textContent = `${filters.count} filters of ${filters.layerName}, ${filters.kernelHeight}×${filters.kernelWidth} RGB; grey is zero`;
     document.body.dataset.insideShown = String(Number(document.body.dataset.insideShown ?? 0) + 1);
   }
 
