@@ -32,7 +32,7 @@ const inside = (page) => page.locator('#inside');
 async function lookInside(page, index) {
   const before = Number((await page.evaluate(() => document.body.dataset.insideShown)) ?? 0);
   await region(page, 'Picture').getByLabel('Test image').fill(String(index));
-  await region(page, 'Picture').getByRole('button', { name: 'Look inside' }).click();
+  await region(page, 'Picture').getByRole('button', { name: 'Look inside', exact: true }).click();
   await page.waitForFunction((n) => Number(document.body.dataset.insideShown ?? 0) > n, before, { timeout: 60_000 });
 }
 
