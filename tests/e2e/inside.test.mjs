@@ -79,6 +79,23 @@ for (const target of ['http', 'file']) {
   });
 }
 
+test('http: explanations refresh every N batches during training', { timeout: 240_000 }, async () => {
+  const { page, log, close } = await openTraining(browser, server.url + '#dn=160&dt=20&ep=1&pa=0&bs=16');
+  try {
+    await page.waitForSelector('body[data-inside-ready="true"]');
+    const picture = region(page, 'Picture');
+    await picture.getByLabel('Refresh during training every').check();
+    await picture.getByLabel('Refresh every this many batches').fill('1');
+    await train(page);
+    // Refreshed while training (and once more at the end), without pressing Look inside.
+    await page.waitForFunction(() => Number(document.body.dataset.insideShown ?? 0) >= 2, null, { timeout: 60_000 });
+    assert.equal(await page.locator('#msg-inside').textContent(), '');
+    checkLog(log, server.origin);
+  } finally {
+    await close();
+  }
+});
+
 test('http: activation maximization runs in the worker with progress and frames', { timeout: 240_000 }, async () => {
   const { page, log, close } = await openTraining(browser, server.url + TINY);
   try {
