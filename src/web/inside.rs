@@ -36,7 +36,8 @@ pub struct ConvLayer {
     pub filters: usize,
 }
 
-/// The shortcut lab's data: synthetic smiles of the normal difficulty whose training set has
+/// The shortcut lab's data: easy synthetic smiles (the bright-background shortcut shows
+/// within a few epochs: 86% vs 55% at 300 faces, 4 epochs, seed 11) whose training set has
 /// the confound planted with `confound` (0: a clean set, the control).
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -55,7 +56,7 @@ impl ShortcutLab {
             return Err(invalid!("the confound's probability must be between 0 and 1 (got {})", self.confound));
         }
         let confound = Some(Confound { probability: self.confound, in_test: confound_in_test });
-        generate(&SyntheticParams { train: self.train, test: self.test, seed: self.seed, difficulty: Difficulty::Normal, confound })
+        generate(&SyntheticParams { train: self.train, test: self.test, seed: self.seed, difficulty: Difficulty::Easy, confound })
     }
 }
 
