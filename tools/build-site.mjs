@@ -31,7 +31,9 @@ for (const f of [GLUE, WASM]) {
 const glue = fs.readFileSync(path.join(pkg, GLUE), 'utf8');
 const wasm = fs.readFileSync(path.join(pkg, WASM));
 // The chart library's own stylesheet comes first, so that ours can adjust it.
-const css = fs.readFileSync(path.join(root, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'), 'utf8') + '\n' + fs.readFileSync(path.join(www, 'css', 'style.css'), 'utf8');
+// Then style.css, then every other sheet of www/css/ in name order (a section's own sheet).
+const sheets = ['style.css', ...fs.readdirSync(path.join(www, 'css')).filter((f) => f.endsWith('.css') && f !== 'style.css').sort()];
+const css = [fs.readFileSync(path.join(root, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'), 'utf8'), ...sheets.map((f) => fs.readFileSync(path.join(www, 'css', f), 'utf8'))].join('\n');
 // The training worker's source, inlined into the app as a string (see www/js/train/client.js).
 const workerSource = fs.readFileSync(path.join(www, 'js', 'train', 'worker.js'), 'utf8');
 const template = fs.readFileSync(path.join(www, 'index.html'), 'utf8');

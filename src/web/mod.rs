@@ -6,11 +6,15 @@
 //! - [`api`]: the exports the page calls.
 //! - [`session`]: data, model and training run of the training page (no wasm-bindgen, tested natively).
 //! - [`training`]: the training worker's exports, a [`training::TrainingSession`] handle.
+//! - [`inside`]: explanations and the shortcut lab on a session (no wasm-bindgen, tested natively).
+//! - [`inside_exports`]: the worker's exports for them, more methods of `TrainingSession`.
 
 pub mod api;
 pub mod bench;
 pub mod explorer;
 pub mod filters;
+pub mod inside;
+pub mod inside_exports;
 pub mod presets;
 pub mod session;
 pub mod training;

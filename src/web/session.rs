@@ -524,6 +524,18 @@ impl Session {
     }
 }
 
+/// What the explanations ([`super::inside`]) need: the model and the loaded sets, and a way
+/// to put in the shortcut lab's data.
+impl Session {
+    pub(crate) fn model_and_data(&mut self) -> (Option<&mut Sequential>, Option<(&Dataset, &Dataset)>) {
+        (self.model.as_mut(), self.data.as_ref().map(|d| (&d.train, &d.test)))
+    }
+
+    pub(crate) fn set_data(&mut self, train: Dataset, test: Dataset, description: String) -> DataInfo {
+        self.replace_data(Data { train, test, description })
+    }
+}
+
 /// A photo's prediction and what the model saw.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

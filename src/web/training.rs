@@ -167,6 +167,13 @@ impl TrainingSession {
     }
 }
 
+impl TrainingSession {
+    /// The session, for the "Look inside" exports ([`super::inside_exports`]).
+    pub(crate) fn session_mut(&mut self) -> &mut Session {
+        &mut self.0
+    }
+}
+
 impl Default for TrainingSession {
     fn default() -> Self {
         Self::new()

@@ -5,6 +5,7 @@ import { loadCore } from './wasm.js';
 import { createStore, readHash, writeHash } from './state.js';
 import { settleLinkState, startExplorer } from './explorer/explorer.js';
 import { startTraining } from './train/training.js';
+import { startInside } from './inside/inside.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -49,7 +50,10 @@ async function main() {
 
   // The training section starts its worker after the explorer is up; its failure is shown there.
   startTraining(store)
-    .then(() => (document.body.dataset.trainingReady = 'true'))
+    .then((training) => {
+      document.body.dataset.trainingReady = 'true';
+      startInside(training);
+    })
     .catch((e) => {
       const status = $('train-status');
       status.textContent = `The training engine could not start: ${e.message}`;

@@ -162,7 +162,11 @@ export async function startTraining(store) {
     ctx.setButtons();
   }
 
-  ctx.worker = await startWorker((m) => panels.run.onEvent(m));
+  const listeners = []; // other sections' event handlers (the Look inside view)
+  ctx.worker = await startWorker((m) => {
+    panels.run.onEvent(m);
+    for (const listen of listeners) listen(m);
+  });
   panels = {
     editor: createModelEditor(store),
     results: createResults(ctx),
@@ -182,5 +186,5 @@ export async function startTraining(store) {
   ctx.setButtons();
   await panels.data.synthetic();
   await panels.files.restore();
-  return { worker: ctx.worker };
+  return { worker: ctx.worker, onEvent: (listen) => listeners.push(listen), running: ctx.running, data: ctx.data };
 }

@@ -126,6 +126,115 @@ const ops = {
   },
 };
 
+// ---- The "Look inside" view (www/js/inside/): explanations, activation maximization and the
+// shortcut lab. The lab trains its own session, so the student's model stays as it was.
+let labSession = null;
+let labRun = null; // { lab, timer } while the lab model trains
+let actmaxRun = null; // { cancelled } while activation maximization runs
+
+const sessionFor = (which) => {
+  if (which !== 'lab') return session;
+  if (!labSession) throw new Error('train the shortcut lab model first');
+  return labSession;
+};
+const rgbaArg = (rgba) => (rgba ? new Uint8Array(rgba) : undefined);
+const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+function labTick() {
+  labRun.timer = null;
+  let report;
+  try {
+    report = labSession.trainFor(SLICE_MS);
+    post({ event: 'lab-progress', report });
+    if (report.finished) {
+      const accuracies = labSession.shortcutAccuracies(labRun.lab);
+      labRun = null;
+      post({ event: 'lab-finished', finished: report.finished, accuracies });
+      return;
+    }
+  } catch (err) {
+    labRun = null;
+    post({ event: 'lab-failed', message: err.message });
+    return;
+  }
+  labRun.timer = setTimeout(labTick, 0);
+}
+
+Object.assign(ops, {
+  insideActivations({ which, split, index, rgba }) {
+    const a = sessionFor(which).insideActivations(split, index, rgbaArg(rgba));
+    return { ...a, transfer: a.layers.map((l) => l.values.buffer) };
+  },
+  insideSaliency({ which, split, index, rgba, cls, smooth }) {
+    const s = sessionFor(which).insideSaliency(split, index, rgbaArg(rgba), cls, smooth);
+    return { ...s, transfer: [s.evidence.buffer, s.magnitude.buffer] };
+  },
+  insideGradCam({ which, split, index, rgba, cls, layer }) {
+    const g = sessionFor(which).insideGradCam(split, index, rgbaArg(rgba), cls, layer ?? undefined);
+    return { ...g, transfer: [g.map.buffer, g.heatmap.buffer] };
+  },
+  insideFilters: ({ which, shared }) => sessionFor(which).insideFilters(shared),
+  insideConvLayers: ({ which }) => sessionFor(which).insideConvLayers(),
+  // Gradient ascent in slices of `slice` iterations, each from the last one's picture, with
+  // progress events between them (and the event loop free, so that cancel is heard).
+  async actmax({ which, config, slice }) {
+    const target = sessionFor(which);
+    const run = { cancelled: false };
+    actmaxRun = run;
+    const total = config.max_iter;
+    const frames = [];
+    let start;
+    let first = null;
+    let last = null;
+    for (let done = 0; done < total && !run.cancelled; ) {
+      const n = Math.min(slice, total - done);
+      const seed = config.seed + done;
+      const r = target.insideActmax(JSON.stringify({ ...config, max_iter: n, frame_every: n, seed }), start);
+      first ??= r;
+      last = r;
+      for (const f of r.frames) if (f.iteration > 0 || frames.length === 0) frames.push({ iteration: done + f.iteration, image: f.image });
+      done += n;
+      start = r.image;
+      post({ event: 'actmax-progress', done, total, objective: r.objectiveEnd });
+      await pause();
+    }
+    if (actmaxRun === run) actmaxRun = null;
+    if (!last) return { cancelled: true, frames: [] };
+    const transfer = frames.map((f) => f.image.buffer);
+    return {
+      cancelled: run.cancelled,
+      height: last.height,
+      width: last.width,
+      channels: last.channels,
+      objectiveStart: first.objectiveStart,
+      objectiveEnd: last.objectiveEnd,
+      logitsStart: first.logitsStart,
+      logitsEnd: last.logitsEnd,
+      frames,
+      transfer,
+    };
+  },
+  actmaxCancel() {
+    if (actmaxRun) actmaxRun.cancelled = true;
+    return {};
+  },
+  labTrain({ lab, settings }) {
+    if (labRun) clearTimeout(labRun.timer);
+    labRun = null;
+    labSession ??= new wasm_bindgen.TrainingSession();
+    const info = labSession.loadShortcutLab(lab);
+    labSession.buildModel(undefined, settings.seed);
+    const batches = labSession.startTraining(settings);
+    labRun = { lab, timer: setTimeout(labTick, 0) };
+    return { info, batches };
+  },
+  labImages({ indices }) {
+    const rgba = sessionFor('lab').imagesRgba('test', Uint32Array.from(indices));
+    return { rgba, transfer: [rgba.buffer] };
+  },
+  labLabels: () => Array.from(sessionFor('lab').labels('test')),
+});
+
 self.onmessage = async (e) => {
   const { id, op, ...args } = e.data;
   try {
