@@ -18,7 +18,9 @@ fn seconds(f: impl FnOnce()) -> f64 {
 
 fn arg(index: usize, default: usize) -> usize {
     match std::env::args().nth(index) {
-        Some(text) => text.parse().unwrap_or_else(|_| panic!("argument {index} must be a whole number, got '{text}'")),
+        Some(text) => text
+            .parse()
+            .unwrap_or_else(|_| panic!("argument {index} must be a whole number, got '{text}'")),
         None => default,
     }
 }
@@ -31,20 +33,36 @@ fn main() -> convscope::Result<()> {
     let mut epoch_s = Vec::new();
     for _ in 0..epochs {
         let mut loss = 0.0;
-        epoch_s.push(seconds(|| loss = w.train_epoch().expect("the bench's training run failed")));
+        epoch_s.push(seconds(|| {
+            loss = w.train_epoch().expect("the bench's training run failed")
+        }));
         losses.push(loss);
     }
     let mut infer_s = Vec::new();
     let mut single_s = Vec::new();
     for _ in 0..reps {
-        infer_s.push(seconds(|| { let _ = black_box(w.infer(infer_count, batch).expect("inference failed")); }));
-        single_s.push(seconds(|| { let _ = black_box(w.infer(1, 1).expect("inference failed")); }));
+        infer_s.push(seconds(|| {
+            let _ = black_box(w.infer(infer_count, batch).expect("inference failed"));
+        }));
+        single_s.push(seconds(|| {
+            let _ = black_box(w.infer(1, 1).expect("inference failed"));
+        }));
     }
     let mut kernels = Vec::new();
     for (shape, g) in w.conv_shapes().iter().enumerate() {
-        for (name, kernel) in [("fwd", ConvKernel::Forward), ("dx", ConvKernel::BackwardInput), ("dw", ConvKernel::BackwardWeight)] {
+        for (name, kernel) in [
+            ("fwd", ConvKernel::Forward),
+            ("dx", ConvKernel::BackwardInput),
+            ("dw", ConvKernel::BackwardWeight),
+        ] {
             w.run_kernel(shape, kernel, 1)?;
-            let times: Vec<f64> = (0..reps).map(|_| seconds(|| { let _ = black_box(w.run_kernel(shape, kernel, 1).expect("kernel failed")); })).collect();
+            let times: Vec<f64> = (0..reps)
+                .map(|_| {
+                    seconds(|| {
+                        let _ = black_box(w.run_kernel(shape, kernel, 1).expect("kernel failed"));
+                    })
+                })
+                .collect();
             kernels.push(serde_json::json!({"shape": shape, "kernel": name, "flops": conv_flops(g), "seconds": times}));
         }
     }

@@ -21,7 +21,10 @@ fn examples(d: &Dataset) -> convscope::Result<Examples<'_>> {
 fn load(source: &str) -> Result<(Dataset, Dataset), Box<dyn Error>> {
     if let Some(dir) = source.strip_prefix("happy:") {
         let dir = std::path::Path::new(dir);
-        let train = npy::read_happy_npy(&std::fs::read(dir.join("train_gray_x.npy"))?, &std::fs::read(dir.join("train_y.npy"))?)?;
+        let train = npy::read_happy_npy(
+            &std::fs::read(dir.join("train_gray_x.npy"))?,
+            &std::fs::read(dir.join("train_y.npy"))?,
+        )?;
         let (_, test) = h5::read_happy_h5(&std::fs::read(dir.join("test_happy.h5"))?)?;
         Ok((train, test.to_grayscale()))
     } else if source == "synthetic" {
@@ -36,12 +39,21 @@ fn main() -> Result<(), Box<dyn Error>> {
     let [source, seed, epochs, batch, lr] = args.as_slice() else {
         return Err("usage: bn_lag_curves DATA SEED EPOCHS BATCH LR".into());
     };
-    let (seed, epochs, batch_size, lr): (u64, usize, usize, f32) = (seed.parse()?, epochs.parse()?, batch.parse()?, lr.parse()?);
+    let (seed, epochs, batch_size, lr): (u64, usize, usize, f32) =
+        (seed.parse()?, epochs.parse()?, batch.parse()?, lr.parse()?);
     let (train, test) = load(source)?;
     let all = examples(&train)?;
     let (fit_part, validation) = all.split_validation(0.2)?;
     let mut model = Sequential::new(&ModelSpec::chapter_with_channels(train.channels()), seed)?;
-    let config = FitConfig { epochs, batch_size, seed, validation_split: 0.0, optimizer: OptimizerSpec::adam(lr), early_stopping: None, ..FitConfig::recommended() };
+    let config = FitConfig {
+        epochs,
+        batch_size,
+        seed,
+        validation_split: 0.0,
+        optimizer: OptimizerSpec::adam(lr),
+        early_stopping: None,
+        ..FitConfig::recommended()
+    };
     let mut trainer = Trainer::new(&mut model, &fit_part, Some(&validation), config)?;
     println!("epoch  train(train mode)  train(inference)  validation  test   seconds");
     loop {

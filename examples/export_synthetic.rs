@@ -10,8 +10,13 @@ use convscope::data::Dataset;
 /// A NumPy format 1.0 file: magic, version, header dict padded to 64 bytes, raw data.
 fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_text = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
+    let shape_text = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
@@ -24,13 +29,34 @@ fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
 }
 
 fn write_split(dir: &std::path::Path, name: &str, data: &Dataset) -> std::io::Result<()> {
-    let pixels: Vec<u8> = data.images().iter().map(|&v| (v * 255.0).round() as u8).collect();
-    let labels: Vec<u8> = data.labels().iter().flat_map(|&l| (l as i64).to_le_bytes()).collect();
-    std::fs::write(dir.join(format!("{name}_x.npy")), npy("|u1", &[data.len(), 64, 64, 3], &pixels))?;
-    std::fs::write(dir.join(format!("{name}_y.npy")), npy("<i8", &[data.len()], &labels))?;
+    let pixels: Vec<u8> = data
+        .images()
+        .iter()
+        .map(|&v| (v * 255.0).round() as u8)
+        .collect();
+    let labels: Vec<u8> = data
+        .labels()
+        .iter()
+        .flat_map(|&l| (l as i64).to_le_bytes())
+        .collect();
+    std::fs::write(
+        dir.join(format!("{name}_x.npy")),
+        npy("|u1", &[data.len(), 64, 64, 3], &pixels),
+    )?;
+    std::fs::write(
+        dir.join(format!("{name}_y.npy")),
+        npy("<i8", &[data.len()], &labels),
+    )?;
     if let Some(boxes) = data.mouth_boxes() {
-        let flat: Vec<u8> = boxes.iter().flat_map(|b| [b.x0, b.y0, b.x1, b.y1]).flat_map(|v| (v as i64).to_le_bytes()).collect();
-        std::fs::write(dir.join(format!("{name}_mouth_boxes.npy")), npy("<i8", &[data.len(), 4], &flat))?;
+        let flat: Vec<u8> = boxes
+            .iter()
+            .flat_map(|b| [b.x0, b.y0, b.x1, b.y1])
+            .flat_map(|v| (v as i64).to_le_bytes())
+            .collect();
+        std::fs::write(
+            dir.join(format!("{name}_mouth_boxes.npy")),
+            npy("<i8", &[data.len(), 4], &flat),
+        )?;
     }
     Ok(())
 }
@@ -43,11 +69,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "hard" => Difficulty::Hard,
         _ => Difficulty::Normal,
     };
-    let dir = std::path::PathBuf::from(args.get(3).cloned().unwrap_or_else(|| "build/synthetic".into()));
+    let dir = std::path::PathBuf::from(
+        args.get(3)
+            .cloned()
+            .unwrap_or_else(|| "build/synthetic".into()),
+    );
     std::fs::create_dir_all(&dir)?;
-    let (train, test) = generate(&SyntheticParams { seed, difficulty, ..SyntheticParams::default() })?;
+    let (train, test) = generate(&SyntheticParams {
+        seed,
+        difficulty,
+        ..SyntheticParams::default()
+    })?;
     write_split(&dir, "train", &train)?;
     write_split(&dir, "test", &test)?;
-    println!("wrote {}: {} train, {} test, seed {seed}, {difficulty:?}", dir.display(), train.len(), test.len());
+    println!(
+        "wrote {}: {} train, {} test, seed {seed}, {difficulty:?}",
+        dir.display(),
+        train.len(),
+        test.len()
+    );
     Ok(())
 }

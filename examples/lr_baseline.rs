@@ -13,8 +13,12 @@ const L2_GRID: [f32; 4] = [1e-4, 1e-3, 1e-2, 1e-1];
 
 fn report(name: &str, train: &Dataset, test: &Dataset) -> Result<(), Box<dyn std::error::Error>> {
     for l2 in L2_GRID {
-        let config = LogisticConfig { l2, ..LogisticConfig::default() };
-        let model = LogisticRegression::fit(train.images(), train.labels(), train.image_len(), &config)?;
+        let config = LogisticConfig {
+            l2,
+            ..LogisticConfig::default()
+        };
+        let model =
+            LogisticRegression::fit(train.images(), train.labels(), train.image_len(), &config)?;
         println!(
             "{name:<24} l2 {l2:<6} train {:.3}  test {:.3}",
             model.accuracy(train.images(), train.labels())?,
@@ -27,11 +31,17 @@ fn report(name: &str, train: &Dataset, test: &Dataset) -> Result<(), Box<dyn std
 fn shared_dir() -> Option<std::path::PathBuf> {
     let root = env!("CARGO_MANIFEST_DIR");
     let candidates = [
-        std::env::var("CONVSCOPE_SHARED").ok().map(std::path::PathBuf::from),
+        std::env::var("CONVSCOPE_SHARED")
+            .ok()
+            .map(std::path::PathBuf::from),
         Some(std::path::Path::new(root).join("../shared")),
         Some("/work/shared".into()),
     ];
-    candidates.into_iter().flatten().map(|d| d.join("data/happy_house")).find(|d| d.join("test_happy.h5").exists())
+    candidates
+        .into_iter()
+        .flatten()
+        .map(|d| d.join("data/happy_house"))
+        .find(|d| d.join("test_happy.h5").exists())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,13 +55,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.remove(0);
     }
     let seeds: Vec<u64> = args.iter().map(|s| s.parse()).collect::<Result<_, _>>()?;
-    for seed in if seeds.is_empty() { vec![1, 2, 3] } else { seeds } {
-        let (train, test) = generate(&SyntheticParams { seed, difficulty, ..SyntheticParams::default() })?;
-        report(&format!("synthetic {difficulty:?} seed {seed}"), &train, &test)?;
+    for seed in if seeds.is_empty() {
+        vec![1, 2, 3]
+    } else {
+        seeds
+    } {
+        let (train, test) = generate(&SyntheticParams {
+            seed,
+            difficulty,
+            ..SyntheticParams::default()
+        })?;
+        report(
+            &format!("synthetic {difficulty:?} seed {seed}"),
+            &train,
+            &test,
+        )?;
     }
     match shared_dir() {
         Some(dir) => {
-            let train = npy::read_happy_npy(&std::fs::read(dir.join("train_gray_x.npy"))?, &std::fs::read(dir.join("train_y.npy"))?)?;
+            let train = npy::read_happy_npy(
+                &std::fs::read(dir.join("train_gray_x.npy"))?,
+                &std::fs::read(dir.join("train_y.npy"))?,
+            )?;
             let (_, test) = h5::read_happy_h5(&std::fs::read(dir.join("test_happy.h5"))?)?;
             report("happy house (gray)", &train, &test.to_grayscale())?;
         }

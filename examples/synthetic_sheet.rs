@@ -19,28 +19,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "hard" => Difficulty::Hard,
         _ => Difficulty::Normal,
     };
-    let out = args.get(3).cloned().unwrap_or_else(|| "build/synthetic_sheet.png".into());
+    let out = args
+        .get(3)
+        .cloned()
+        .unwrap_or_else(|| "build/synthetic_sheet.png".into());
     let data = generate_set(32, seed, difficulty, None)?;
     let boxes = data.mouth_boxes().expect("synthetic data has mouth boxes");
     let side = 64 * ZOOM;
     let rows = data.len().div_ceil(COLUMNS);
     let (width, height) = (COLUMNS * (side + GAP), rows * (side + BAR + GAP));
-    let mut sheet = image::RgbImage::from_pixel(width as u32, height as u32, image::Rgb([255, 255, 255]));
+    let mut sheet =
+        image::RgbImage::from_pixel(width as u32, height as u32, image::Rgb([255, 255, 255]));
     for i in 0..data.len() {
-        let (ox, oy) = ((i % COLUMNS) * (side + GAP), (i / COLUMNS) * (side + BAR + GAP));
+        let (ox, oy) = (
+            (i % COLUMNS) * (side + GAP),
+            (i / COLUMNS) * (side + BAR + GAP),
+        );
         let img = data.image(i);
         let b = boxes[i];
         for y in 0..side {
             for x in 0..side {
                 let (px, py) = (x / ZOOM, y / ZOOM);
                 let on_box_edge = (px >= b.x0 && px < b.x1 && py >= b.y0 && py < b.y1)
-                    && ((x == b.x0 * ZOOM || x == b.x1 * ZOOM - 1) || (y == b.y0 * ZOOM || y == b.y1 * ZOOM - 1));
+                    && ((x == b.x0 * ZOOM || x == b.x1 * ZOOM - 1)
+                        || (y == b.y0 * ZOOM || y == b.y1 * ZOOM - 1));
                 let p = &img[(py * 64 + px) * 3..][..3];
-                let rgb = if on_box_edge { [255, 220, 0] } else { [0, 1, 2].map(|k| (p[k] * 255.0).round() as u8) };
+                let rgb = if on_box_edge {
+                    [255, 220, 0]
+                } else {
+                    [0, 1, 2].map(|k| (p[k] * 255.0).round() as u8)
+                };
                 sheet.put_pixel((ox + x) as u32, (oy + y) as u32, image::Rgb(rgb));
             }
         }
-        let bar = if data.labels()[i] == 1 { [30, 170, 60] } else { [210, 40, 40] };
+        let bar = if data.labels()[i] == 1 {
+            [30, 170, 60]
+        } else {
+            [210, 40, 40]
+        };
         for y in side..side + BAR {
             for x in 0..side {
                 sheet.put_pixel((ox + x) as u32, (oy + y) as u32, image::Rgb(bar));

@@ -17,10 +17,16 @@ fn flop_counts_of_the_chapter_convolutions() {
 fn a_small_workload_trains_infers_and_runs_every_kernel() {
     let mut w = Workload::new(8, 4, 1).unwrap();
     assert_eq!(w.param_count(), 1_063_073);
-    assert_eq!((w.image_count(), w.images().len(), w.labels().len()), (8, 8 * 64 * 64 * 3, 8));
+    assert_eq!(
+        (w.image_count(), w.images().len(), w.labels().len()),
+        (8, 8 * 64 * 64 * 3, 8)
+    );
     let first = w.train_epoch().unwrap();
     let second = w.train_epoch().unwrap();
-    assert!(first.is_finite() && second.is_finite() && first != second, "losses {first}, {second}");
+    assert!(
+        first.is_finite() && second.is_finite() && first != second,
+        "losses {first}, {second}"
+    );
     // Same seed, same run: the timed work is reproducible.
     let mut again = Workload::new(8, 4, 1).unwrap();
     assert_eq!(again.train_epoch().unwrap(), first);
@@ -29,23 +35,44 @@ fn a_small_workload_trains_infers_and_runs_every_kernel() {
     assert!(p > 0.0 && p < 5.0, "5 probabilities sum to {p}");
     assert_eq!(w.conv_shapes().len(), 2);
     for shape in 0..2 {
-        for kernel in [ConvKernel::Forward, ConvKernel::BackwardInput, ConvKernel::BackwardWeight] {
+        for kernel in [
+            ConvKernel::Forward,
+            ConvKernel::BackwardInput,
+            ConvKernel::BackwardWeight,
+        ] {
             let once = w.run_kernel(shape, kernel, 1).unwrap();
             let twice = w.run_kernel(shape, kernel, 1).unwrap();
-            assert!(once.is_finite() && once != 0.0, "{kernel:?} on shape {shape}: checksum {once}");
+            assert!(
+                once.is_finite() && once != 0.0,
+                "{kernel:?} on shape {shape}: checksum {once}"
+            );
             // The gradients accumulate, so a second call changes the checksum; the forward pass overwrites.
-            assert_eq!(kernel == ConvKernel::Forward, once == twice, "{kernel:?} on shape {shape}");
+            assert_eq!(
+                kernel == ConvKernel::Forward,
+                once == twice,
+                "{kernel:?} on shape {shape}"
+            );
         }
     }
 }
 
 #[test]
 fn bad_requests_are_explained() {
-    assert!(Workload::new(3, 4, 1).unwrap_err().to_string().contains("at least one full batch"));
+    assert!(Workload::new(3, 4, 1)
+        .unwrap_err()
+        .to_string()
+        .contains("at least one full batch"));
     let mut w = Workload::new(4, 4, 1).unwrap();
     assert!(w.infer(5, 4).is_err());
     assert!(w.infer(1, 0).is_err());
-    assert!(w.run_kernel(2, ConvKernel::Forward, 1).unwrap_err().to_string().contains("no shape 2"));
+    assert!(w
+        .run_kernel(2, ConvKernel::Forward, 1)
+        .unwrap_err()
+        .to_string()
+        .contains("no shape 2"));
     assert!(ConvKernel::from_name("dy").is_err());
-    assert_eq!(ConvKernel::from_name("dw").unwrap(), ConvKernel::BackwardWeight);
+    assert_eq!(
+        ConvKernel::from_name("dw").unwrap(),
+        ConvKernel::BackwardWeight
+    );
 }

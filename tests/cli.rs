@@ -4,8 +4,15 @@
 use std::process::Command;
 
 fn convscope(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_convscope")).args(args).output().expect("run convscope");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_convscope"))
+        .args(args)
+        .output()
+        .expect("run convscope");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn temp(name: &str) -> String {
@@ -18,7 +25,10 @@ fn temp(name: &str) -> String {
 fn summary_prints_the_keras_table() {
     let (ok, out, _) = convscope(&["summary"]);
     assert!(ok);
-    assert!(out.contains("conv2d (Conv2D)") && out.contains(" Total params: 1,063,073 (4.06 MB)"), "{out}");
+    assert!(
+        out.contains("conv2d (Conv2D)") && out.contains(" Total params: 1,063,073 (4.06 MB)"),
+        "{out}"
+    );
     let (ok, out, _) = convscope(&["summary", "--channels", "1", "--json"]);
     assert!(ok);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -29,9 +39,23 @@ fn summary_prints_the_keras_table() {
 #[test]
 fn train_with_json_then_evaluate_the_saved_model() {
     let model = temp("tiny.safetensors");
-    let (ok, out, err) = convscope(&["train", "--data", "synthetic:3,24,12", "--epochs", "2", "--batch-size", "8", "--json", "--save", &model]);
+    let (ok, out, err) = convscope(&[
+        "train",
+        "--data",
+        "synthetic:3,24,12",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--json",
+        "--save",
+        &model,
+    ]);
     assert!(ok, "{err}");
-    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 3, "two epochs and the result: {out}");
     assert_eq!(lines[0]["event"], "epoch");
     assert_eq!(lines[1]["epoch"], 2);
@@ -39,14 +63,29 @@ fn train_with_json_then_evaluate_the_saved_model() {
     let result = &lines[2];
     assert_eq!(result["event"], "result");
     let confusion = result["test"]["confusion_matrix"].as_array().unwrap();
-    let total: u64 = confusion.iter().flat_map(|r| r.as_array().unwrap()).map(|c| c.as_u64().unwrap()).sum();
+    let total: u64 = confusion
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|c| c.as_u64().unwrap())
+        .sum();
     assert_eq!(total, 12);
     let accuracy = result["test"]["accuracy"].as_f64().unwrap();
 
-    let (ok, out, err) = convscope(&["evaluate", "--model", &model, "--data", "synthetic:3,24,12", "--json"]);
+    let (ok, out, err) = convscope(&[
+        "evaluate",
+        "--model",
+        &model,
+        "--data",
+        "synthetic:3,24,12",
+        "--json",
+    ]);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(v["test"]["accuracy"].as_f64().unwrap(), accuracy, "the saved model gives the same test accuracy");
+    assert_eq!(
+        v["test"]["accuracy"].as_f64().unwrap(),
+        accuracy,
+        "the saved model gives the same test accuracy"
+    );
 }
 
 #[test]
@@ -54,18 +93,45 @@ fn bad_inputs_give_clear_errors() {
     let cases: [(&[&str], &str); 6] = [
         (&["train", "--data", "mnist"], "not a data source"),
         (&["train", "--data", "h5:only-one.h5"], "2 comma-separated"),
-        (&["train", "--data", "h5:/nonexistent/a.h5,/nonexistent/b.h5"], "cannot read '/nonexistent/a.h5'"),
+        (
+            &["train", "--data", "h5:/nonexistent/a.h5,/nonexistent/b.h5"],
+            "cannot read '/nonexistent/a.h5'",
+        ),
         (&["train", "--data", "synthetic:x"], "whole numbers"),
-        (&["train", "--data", "synthetic:1,10,10", "--epochs", "0"], "at least one epoch"),
-        (&["evaluate", "--model", "/nonexistent/model", "--data", "synthetic"], "cannot read '/nonexistent/model'"),
+        (
+            &["train", "--data", "synthetic:1,10,10", "--epochs", "0"],
+            "at least one epoch",
+        ),
+        (
+            &[
+                "evaluate",
+                "--model",
+                "/nonexistent/model",
+                "--data",
+                "synthetic",
+            ],
+            "cannot read '/nonexistent/model'",
+        ),
     ];
     for (args, needle) in cases {
         let (ok, _, err) = convscope(args);
         assert!(!ok, "{args:?} should fail");
-        assert!(err.contains(needle), "{args:?}: '{err}' should mention '{needle}'");
+        assert!(
+            err.contains(needle),
+            "{args:?}: '{err}' should mention '{needle}'"
+        );
     }
     let damaged = temp("damaged.safetensors");
     std::fs::write(&damaged, b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":1}").unwrap();
-    let (ok, _, err) = convscope(&["evaluate", "--model", &damaged, "--data", "synthetic:1,10,10"]);
-    assert!(!ok && err.starts_with("error: ") && err.contains("model file"), "{err}");
+    let (ok, _, err) = convscope(&[
+        "evaluate",
+        "--model",
+        &damaged,
+        "--data",
+        "synthetic:1,10,10",
+    ]);
+    assert!(
+        !ok && err.starts_with("error: ") && err.contains("model file"),
+        "{err}"
+    );
 }

@@ -6,17 +6,40 @@
 use std::process::Command;
 
 fn convscope(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_convscope")).args(args).output().expect("run convscope");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_convscope"))
+        .args(args)
+        .output()
+        .expect("run convscope");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
-const TINY: [&str; 8] = ["--train-size", "24", "--test-size", "10", "--epochs", "2", "--actmax-iter", "20"];
+const TINY: [&str; 8] = [
+    "--train-size",
+    "24",
+    "--test-size",
+    "10",
+    "--epochs",
+    "2",
+    "--actmax-iter",
+    "20",
+];
 
 #[test]
 fn explain_check_prints_one_json_object_with_every_figure() {
     let dir = std::env::temp_dir().join(format!("convscope-explain-check-{}", std::process::id()));
     let dir = dir.to_string_lossy().into_owned();
-    let mut args = vec!["explain-check", "--seed", "2", "--json", "--save-models", &dir];
+    let mut args = vec![
+        "explain-check",
+        "--seed",
+        "2",
+        "--json",
+        "--save-models",
+        &dir,
+    ];
     args.extend(TINY);
     let (ok, out, err) = convscope(&args);
     assert!(ok, "{err}");
@@ -25,9 +48,18 @@ fn explain_check_prints_one_json_object_with_every_figure() {
     let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
     let unit = |x: &serde_json::Value| x.as_f64().is_some_and(|x| (0.0..=1.0).contains(&x));
     for key in ["pointing_game_gradcam", "pointing_game_saliency"] {
-        assert!(unit(&v[key]) || (v[key].is_null() && v["pointing_game_images"] == 0), "{key}: {}", v[key]);
+        assert!(
+            unit(&v[key]) || (v[key].is_null() && v["pointing_game_images"] == 0),
+            "{key}: {}",
+            v[key]
+        );
     }
-    assert!(v["randomization_rank_corr"].as_f64().is_some_and(|r| (-1.0..=1.0).contains(&r)), "{v}");
+    assert!(
+        v["randomization_rank_corr"]
+            .as_f64()
+            .is_some_and(|r| (-1.0..=1.0).contains(&r)),
+        "{v}"
+    );
     let s = &v["shortcut"];
     for key in ["confounded_test_acc", "clean_test_acc"] {
         assert!(unit(&s[key]), "{key}: {s}");
@@ -35,14 +67,26 @@ fn explain_check_prints_one_json_object_with_every_figure() {
     for key in ["mouth_mass_clean_model", "mouth_mass_confounded_model"] {
         assert!(unit(&s[key]) || s[key].is_null(), "{key}: {s}");
     }
-    assert!(v["actmax_logit_gain"].as_f64().is_some_and(|g| g > 0.0), "ascent raises the scores: {v}");
+    assert!(
+        v["actmax_logit_gain"].as_f64().is_some_and(|g| g > 0.0),
+        "ascent raises the scores: {v}"
+    );
     assert_eq!(v["grad_cam_layer"], "conv2d_1");
     assert_eq!(v["targets_met"].as_object().unwrap().len(), 5);
 
     // The saved models load back and give the same figures.
     let clean = format!("{dir}/clean.safetensors");
     let confounded = format!("{dir}/confounded.safetensors");
-    let mut again = vec!["explain-check", "--seed", "2", "--json", "--model", &clean, "--confounded-model", &confounded];
+    let mut again = vec![
+        "explain-check",
+        "--seed",
+        "2",
+        "--json",
+        "--model",
+        &clean,
+        "--confounded-model",
+        &confounded,
+    ];
     again.extend(TINY);
     let (ok, out, err) = convscope(&again);
     assert!(ok, "{err}");
@@ -52,8 +96,32 @@ fn explain_check_prints_one_json_object_with_every_figure() {
 
 #[test]
 fn explain_check_refuses_bad_inputs() {
-    let (ok, _, err) = convscope(&["explain-check", "--model", "/nonexistent/model.safetensors", "--epochs", "1", "--train-size", "4", "--test-size", "2"]);
-    assert!(!ok && err.contains("cannot read '/nonexistent/model.safetensors'"), "{err}");
-    let (ok, _, err) = convscope(&["explain-check", "--confound", "1.5", "--train-size", "4", "--test-size", "2"]);
-    assert!(!ok && err.contains("confound probability must be between 0 and 1"), "{err}");
+    let (ok, _, err) = convscope(&[
+        "explain-check",
+        "--model",
+        "/nonexistent/model.safetensors",
+        "--epochs",
+        "1",
+        "--train-size",
+        "4",
+        "--test-size",
+        "2",
+    ]);
+    assert!(
+        !ok && err.contains("cannot read '/nonexistent/model.safetensors'"),
+        "{err}"
+    );
+    let (ok, _, err) = convscope(&[
+        "explain-check",
+        "--confound",
+        "1.5",
+        "--train-size",
+        "4",
+        "--test-size",
+        "2",
+    ]);
+    assert!(
+        !ok && err.contains("confound probability must be between 0 and 1"),
+        "{err}"
+    );
 }

@@ -28,7 +28,15 @@ fn fast_matches_reference_on_random_geometries() {
 /// Runs the fast forward and returns the output (reference agreement is tested elsewhere).
 fn forward(input: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &ConvGeometry) -> Vec<f32> {
     let mut out = vec![f32::NAN; g.output_len()];
-    conv2d_forward(&mut out, input, weight, bias, false, g, &mut ConvScratch::new());
+    conv2d_forward(
+        &mut out,
+        input,
+        weight,
+        bias,
+        false,
+        g,
+        &mut ConvScratch::new(),
+    );
     let mut want = vec![f32::NAN; g.output_len()];
     conv2d_forward_reference(&mut want, input, weight, bias, g);
     assert_eq!(out, want, "integer inputs must give identical results");
@@ -45,15 +53,34 @@ fn ramp_with_ones_kernel_stride_2() {
     let g = ConvGeometry::new(1, (4, 4, 1), (2, 2, 1), 2, 1, Padding::Valid).unwrap();
     assert_eq!((g.out_h, g.out_w), (2, 2));
     // 0 1 2 3 / 4 5 6 7 / 8 9 10 11 / 12 13 14 15
-    assert_eq!(forward(&ramp(16), &[1.0; 4], Some(&[0.5]), &g), [10.5, 18.5, 42.5, 50.5]);
+    assert_eq!(
+        forward(&ramp(16), &[1.0; 4], Some(&[0.5]), &g),
+        [10.5, 18.5, 42.5, 50.5]
+    );
 
     // Every input pixel is in exactly one window: with d_out = 1 its gradient is the kernel value.
     let (mut d_input, mut d_weight, mut d_bias) = (vec![0.0; 16], vec![0.0; 4], vec![0.0; 1]);
     let mut scratch = ConvScratch::new();
-    conv2d_backward_input(&mut d_input, &[1.0, 1.0, 1.0, 1.0], &[1.0, 2.0, 3.0, 4.0], &g, &mut scratch);
-    assert_eq!(d_input, [1., 2., 1., 2., 3., 4., 3., 4., 1., 2., 1., 2., 3., 4., 3., 4.]);
+    conv2d_backward_input(
+        &mut d_input,
+        &[1.0, 1.0, 1.0, 1.0],
+        &[1.0, 2.0, 3.0, 4.0],
+        &g,
+        &mut scratch,
+    );
+    assert_eq!(
+        d_input,
+        [1., 2., 1., 2., 3., 4., 3., 4., 1., 2., 1., 2., 3., 4., 3., 4.]
+    );
     // d_weight[ky][kx] = sum of the pixels at that offset in each window: 0+2+8+10, 1+3+9+11, ...
-    conv2d_backward_weight(&mut d_weight, Some(&mut d_bias), &[1.0; 4], &ramp(16), &g, &mut scratch);
+    conv2d_backward_weight(
+        &mut d_weight,
+        Some(&mut d_bias),
+        &[1.0; 4],
+        &ramp(16),
+        &g,
+        &mut scratch,
+    );
     assert_eq!(d_weight, [20.0, 24.0, 36.0, 40.0]);
     assert_eq!(d_bias, [4.0]);
 }
@@ -65,7 +92,11 @@ fn chapter_14x14_input_4x4_filter_stride_2_gives_6x6() {
     assert_eq!((g.out_h, g.out_w), (6, 6));
     // The last window starts at row/column 10 and covers 10..13: the formula floor((14 - 4) / 2) + 1.
     let out = forward(&ramp(196), &[1.0; 16], None, &g);
-    let window_sum = |r: usize, c: usize| -> f32 { (0..4).flat_map(|y| (0..4).map(move |x| ((r + y) * 14 + c + x) as f32)).sum() };
+    let window_sum = |r: usize, c: usize| -> f32 {
+        (0..4)
+            .flat_map(|y| (0..4).map(move |x| ((r + y) * 14 + c + x) as f32))
+            .sum()
+    };
     assert_eq!(out[0], window_sum(0, 0));
     assert_eq!(out[35], window_sum(10, 10));
     assert_eq!(out[6 + 2], window_sum(2, 4));
@@ -75,7 +106,9 @@ fn chapter_14x14_input_4x4_filter_stride_2_gives_6x6() {
 #[test]
 fn vertical_edge_filter_finds_the_edge() {
     let g = ConvGeometry::new(1, (6, 6, 1), (3, 3, 1), 1, 1, Padding::Valid).unwrap();
-    let image: Vec<f32> = (0..36).map(|i| if i % 6 < 3 { 10.0 } else { 0.0 }).collect();
+    let image: Vec<f32> = (0..36)
+        .map(|i| if i % 6 < 3 { 10.0 } else { 0.0 })
+        .collect();
     let kernel = [1.0, 0.0, -1.0, 1.0, 0.0, -1.0, 1.0, 0.0, -1.0];
     let row = [0.0, 30.0, 30.0, 0.0];
     assert_eq!(forward(&image, &kernel, None, &g), row.repeat(4));
@@ -85,13 +118,16 @@ fn vertical_edge_filter_finds_the_edge() {
 #[test]
 fn same_padding_with_even_kernel_pads_bottom_right() {
     let g = ConvGeometry::new(1, (4, 4, 1), (2, 2, 1), 1, 1, Padding::Same).unwrap();
-    assert_eq!((g.pad_top, g.pad_bottom, g.pad_left, g.pad_right), (0, 1, 0, 1));
+    assert_eq!(
+        (g.pad_top, g.pad_bottom, g.pad_left, g.pad_right),
+        (0, 1, 0, 1)
+    );
     let out = forward(&ramp(16), &[1.0; 4], None, &g);
     assert_eq!(out[0], 0.0 + 1.0 + 4.0 + 5.0);
     assert_eq!(out[3], 3.0 + 7.0); // right column: only one kernel column lands inside
     assert_eq!(out[12], 12.0 + 13.0); // bottom row
     assert_eq!(out[15], 15.0); // bottom-right corner sees one pixel
-    // Stride 2 on 5 columns: out = ceil(5/2) = 3, total padding (3-1)*2 + 3 - 5 = 2, split 1/1.
+                               // Stride 2 on 5 columns: out = ceil(5/2) = 3, total padding (3-1)*2 + 3 - 5 = 2, split 1/1.
     let g = ConvGeometry::new(1, (5, 5, 1), (3, 3, 1), 2, 1, Padding::Same).unwrap();
     assert_eq!((g.out_h, g.pad_top, g.pad_bottom), (3, 1, 1));
 }
@@ -100,7 +136,10 @@ fn same_padding_with_even_kernel_pads_bottom_right() {
 #[test]
 fn explicit_padding_counts_neighbours() {
     let g = ConvGeometry::new(1, (3, 3, 1), (3, 3, 1), 1, 1, Padding::Explicit(1)).unwrap();
-    assert_eq!(forward(&[1.0; 9], &[1.0; 9], None, &g), [4., 6., 4., 6., 9., 6., 4., 6., 4.]);
+    assert_eq!(
+        forward(&[1.0; 9], &[1.0; 9], None, &g),
+        [4., 6., 4., 6., 9., 6., 4., 6., 4.]
+    );
 }
 
 /// Dilation 2 spreads a 2x2 kernel over a 3x3 span: out(0,0) = x(0,0) + x(0,2) + x(2,0) + x(2,2).
@@ -119,13 +158,19 @@ fn channels_sum_into_each_filter() {
     let g = ConvGeometry::new(1, (1, 2, 3), (1, 1, 2), 1, 1, Padding::Valid).unwrap();
     // Pixel 0 = (1, 2, 3), pixel 1 = (4, 5, 6); filter 0 = (1, 1, 1), filter 1 = (1, 0, -1).
     let weight = [1.0, 1.0, 1.0, 0.0, 1.0, -1.0];
-    assert_eq!(forward(&[1., 2., 3., 4., 5., 6.], &weight, Some(&[0.0, 100.0]), &g), [6.0, 98.0, 15.0, 98.0]);
+    assert_eq!(
+        forward(&[1., 2., 3., 4., 5., 6.], &weight, Some(&[0.0, 100.0]), &g),
+        [6.0, 98.0, 15.0, 98.0]
+    );
 }
 
 #[test]
 fn impossible_geometries_are_explained() {
     let err = ConvGeometry::new(1, (3, 3, 1), (5, 5, 1), 1, 1, Padding::Valid).unwrap_err();
-    assert!(err.to_string().contains("larger than the padded input"), "{err}");
+    assert!(
+        err.to_string().contains("larger than the padded input"),
+        "{err}"
+    );
     assert!(ConvGeometry::new(1, (8, 8, 1), (3, 3, 1), 0, 1, Padding::Valid).is_err());
     assert!(ConvGeometry::new(1, (8, 8, 1), (3, 3, 1), 1, 0, Padding::Valid).is_err());
     assert!(ConvGeometry::new(0, (8, 8, 1), (3, 3, 1), 1, 1, Padding::Valid).is_err());
@@ -137,7 +182,15 @@ fn impossible_geometries_are_explained() {
 /// Loss L = sum(out * r) for fixed random r, in f64; its gradients are the backward passes with d_out = r.
 fn loss(input: &[f32], weight: &[f32], bias: &[f32], r: &[f32], g: &ConvGeometry) -> f64 {
     let mut out = vec![0.0; g.output_len()];
-    conv2d_forward(&mut out, input, weight, Some(bias), false, g, &mut ConvScratch::new());
+    conv2d_forward(
+        &mut out,
+        input,
+        weight,
+        Some(bias),
+        false,
+        g,
+        &mut ConvScratch::new(),
+    );
     out.iter().zip(r).map(|(&o, &r)| o as f64 * r as f64).sum()
 }
 
@@ -156,9 +209,20 @@ fn gradients_match_finite_differences() {
         let bias = random_vec(&mut rng, g.out_c);
         let r = random_vec(&mut rng, g.output_len());
         let mut scratch = ConvScratch::new();
-        let (mut d_input, mut d_weight, mut d_bias) = (vec![0.0; g.input_len()], vec![0.0; g.weight_len()], vec![0.0; g.out_c]);
+        let (mut d_input, mut d_weight, mut d_bias) = (
+            vec![0.0; g.input_len()],
+            vec![0.0; g.weight_len()],
+            vec![0.0; g.out_c],
+        );
         conv2d_backward_input(&mut d_input, &r, &weight, &g, &mut scratch);
-        conv2d_backward_weight(&mut d_weight, Some(&mut d_bias), &r, &input, &g, &mut scratch);
+        conv2d_backward_weight(
+            &mut d_weight,
+            Some(&mut d_bias),
+            &r,
+            &input,
+            &g,
+            &mut scratch,
+        );
         // L is linear in each argument, so a large step costs no truncation error and keeps f32 rounding small.
         let h = 0.25f32;
         let numeric = |which: usize, idx: usize| -> f32 {
@@ -172,7 +236,16 @@ fn gradients_match_finite_differences() {
         };
         for (which, analytic) in [(0, &d_input), (1, &d_weight), (2, &d_bias)] {
             let fd: Vec<f32> = (0..analytic.len()).map(|idx| numeric(which, idx)).collect();
-            assert_close(analytic, &fd, 2e-4, 1e-3, &format!("{:?} gradient {which} vs finite differences, {g:?}", ["d_input", "d_weight", "d_bias"][which]));
+            assert_close(
+                analytic,
+                &fd,
+                2e-4,
+                1e-3,
+                &format!(
+                    "{:?} gradient {which} vs finite differences, {g:?}",
+                    ["d_input", "d_weight", "d_bias"][which]
+                ),
+            );
         }
     }
 }
@@ -192,7 +265,15 @@ fn chapter_shapes_fast_matches_reference() {
         let mut scratch = ConvScratch::new();
         let (mut want, mut got) = (vec![0.0; g.output_len()], vec![0.0; g.output_len()]);
         conv2d_forward_reference(&mut want, &input, &weight, Some(&bias), &g);
-        conv2d_forward(&mut got, &input, &weight, Some(&bias), false, &g, &mut scratch);
+        conv2d_forward(
+            &mut got,
+            &input,
+            &weight,
+            Some(&bias),
+            false,
+            &g,
+            &mut scratch,
+        );
         assert_close(&got, &want, 1e-4, 1e-5, "chapter forward");
         let (mut want, mut got) = (vec![0.0; g.input_len()], vec![0.0; g.input_len()]);
         conv2d_backward_input_reference(&mut want, &d_out, &weight, &g);
@@ -270,9 +351,24 @@ fn no_allocation_once_scratch_is_grown() {
         let mut d_weight = vec![0.0; g.weight_len()];
         let mut d_bias = vec![0.0; g.out_c];
         let count = allocations::count(|| {
-            conv2d_forward(&mut out, &input, &weight, Some(&bias), true, &g, &mut scratch);
+            conv2d_forward(
+                &mut out,
+                &input,
+                &weight,
+                Some(&bias),
+                true,
+                &g,
+                &mut scratch,
+            );
             conv2d_backward_input(&mut d_input, &d_out, &weight, &g, &mut scratch);
-            conv2d_backward_weight(&mut d_weight, Some(&mut d_bias), &d_out, &input, &g, &mut scratch);
+            conv2d_backward_weight(
+                &mut d_weight,
+                Some(&mut d_bias),
+                &d_out,
+                &input,
+                &g,
+                &mut scratch,
+            );
         });
         assert_eq!(count, 0, "{g:?} allocated");
         assert_eq!(scratch.len_bytes(), size, "the scratch grew");
@@ -281,10 +377,24 @@ fn no_allocation_once_scratch_is_grown() {
     let mut fresh = ConvScratch::new();
     let g = big;
     let mut out = vec![0.0; g.output_len()];
-    conv2d_forward(&mut out, &random_vec(&mut rng, g.input_len()), &random_vec(&mut rng, g.weight_len()), None, false, &g, &mut fresh);
-    assert_eq!(fresh.len_bytes(), ConvScratch::for_geometries(&[big]).len_bytes());
+    conv2d_forward(
+        &mut out,
+        &random_vec(&mut rng, g.input_len()),
+        &random_vec(&mut rng, g.weight_len()),
+        None,
+        false,
+        &g,
+        &mut fresh,
+    );
+    assert_eq!(
+        fresh.len_bytes(),
+        ConvScratch::for_geometries(&[big]).len_bytes()
+    );
     let batch_of_32 = ConvGeometry::new(32, (20, 18, 16), (5, 5, 32), 1, 1, Padding::Same).unwrap();
-    assert_eq!(ConvScratch::for_geometries(&[batch_of_32]).len_bytes(), fresh.len_bytes());
+    assert_eq!(
+        ConvScratch::for_geometries(&[batch_of_32]).len_bytes(),
+        fresh.len_bytes()
+    );
 }
 
 /// Prints native GFLOP/s of the three passes on the chapter's shapes (batch 32). No assertions:
@@ -301,7 +411,12 @@ fn chapter_speed() {
         let weight = random_vec(&mut rng, g.weight_len());
         let bias = random_vec(&mut rng, g.out_c);
         let d_out = random_vec(&mut rng, g.output_len());
-        let (mut out, mut d_input, mut d_weight, mut d_bias) = (vec![0.0; g.output_len()], vec![0.0; g.input_len()], vec![0.0; g.weight_len()], vec![0.0; g.out_c]);
+        let (mut out, mut d_input, mut d_weight, mut d_bias) = (
+            vec![0.0; g.output_len()],
+            vec![0.0; g.input_len()],
+            vec![0.0; g.weight_len()],
+            vec![0.0; g.out_c],
+        );
         let mut scratch = ConvScratch::for_geometries(&[g]);
         let flops = 2.0 * (g.output_pixels() * g.patch_len() * g.out_c) as f64;
         let time = |f: &mut dyn FnMut()| {
@@ -314,9 +429,29 @@ fn chapter_speed() {
             }
             best
         };
-        let fwd = time(&mut || conv2d_forward(&mut out, &input, &weight, Some(&bias), true, &g, &mut scratch));
-        let dx = time(&mut || conv2d_backward_input(&mut d_input, &d_out, &weight, &g, &mut scratch));
-        let dw = time(&mut || conv2d_backward_weight(&mut d_weight, Some(&mut d_bias), &d_out, &input, &g, &mut scratch));
+        let fwd = time(&mut || {
+            conv2d_forward(
+                &mut out,
+                &input,
+                &weight,
+                Some(&bias),
+                true,
+                &g,
+                &mut scratch,
+            )
+        });
+        let dx =
+            time(&mut || conv2d_backward_input(&mut d_input, &d_out, &weight, &g, &mut scratch));
+        let dw = time(&mut || {
+            conv2d_backward_weight(
+                &mut d_weight,
+                Some(&mut d_bias),
+                &d_out,
+                &input,
+                &g,
+                &mut scratch,
+            )
+        });
         println!(
             "{}x{}x{} -> {}@{}x{}: forward {:.1} ms {:.1} GFLOP/s, d_input {:.1} ms {:.1} GFLOP/s, d_weight {:.1} ms {:.1} GFLOP/s",
             g.in_h, g.in_w, g.in_c, g.out_c, g.k_h, g.k_w,

@@ -5,13 +5,27 @@ use convscope::rng::rng_from_seed;
 
 /// `n` 2x2 RGB images; image i is filled with the value i / 255, labels given.
 fn numbered(labels: &[u8]) -> Dataset {
-    let images = labels.iter().enumerate().flat_map(|(i, _)| std::iter::repeat_n(i as f32 / 255.0, 12)).collect();
-    Dataset::new(images, labels.to_vec(), 2, 2, 3, vec!["a".into(), "b".into()]).unwrap()
+    let images = labels
+        .iter()
+        .enumerate()
+        .flat_map(|(i, _)| std::iter::repeat_n(i as f32 / 255.0, 12))
+        .collect();
+    Dataset::new(
+        images,
+        labels.to_vec(),
+        2,
+        2,
+        3,
+        vec!["a".into(), "b".into()],
+    )
+    .unwrap()
 }
 
 /// Which original images a derived dataset holds (by their fill value).
 fn ids(d: &Dataset) -> Vec<usize> {
-    (0..d.len()).map(|i| (d.image(i)[0] * 255.0).round() as usize).collect()
+    (0..d.len())
+        .map(|i| (d.image(i)[0] * 255.0).round() as usize)
+        .collect()
 }
 
 #[test]
@@ -30,8 +44,18 @@ fn new_rejects_inconsistent_buffers() {
 #[test]
 fn mouth_boxes_must_fit_the_images() {
     let d = numbered(&[0, 1]);
-    let inside = MouthBox { x0: 0, y0: 0, x1: 2, y1: 1 };
-    let outside = MouthBox { x0: 1, y0: 0, x1: 3, y1: 1 };
+    let inside = MouthBox {
+        x0: 0,
+        y0: 0,
+        x1: 2,
+        y1: 1,
+    };
+    let outside = MouthBox {
+        x0: 1,
+        y0: 0,
+        x1: 3,
+        y1: 1,
+    };
     assert!(d.clone().with_mouth_boxes(vec![inside, inside]).is_ok());
     assert!(d.clone().with_mouth_boxes(vec![inside]).is_err());
     assert!(d.with_mouth_boxes(vec![inside, outside]).is_err());
@@ -40,7 +64,14 @@ fn mouth_boxes_must_fit_the_images() {
 #[test]
 fn subset_keeps_images_labels_and_boxes_together() {
     let d = numbered(&[0, 1, 1, 0, 1]);
-    let boxes: Vec<MouthBox> = (0..5).map(|i| MouthBox { x0: 0, y0: 0, x1: 1 + i % 2, y1: 1 }).collect();
+    let boxes: Vec<MouthBox> = (0..5)
+        .map(|i| MouthBox {
+            x0: 0,
+            y0: 0,
+            x1: 1 + i % 2,
+            y1: 1,
+        })
+        .collect();
     let d = d.with_mouth_boxes(boxes.clone()).unwrap();
     let s = d.subset(&[4, 1, 1]);
     assert_eq!(ids(&s), vec![4, 1, 1]);
@@ -59,7 +90,11 @@ fn stratified_split_keeps_class_shares_and_is_seeded() {
     let mut all = ids(&train);
     all.extend(ids(&test));
     all.sort();
-    assert_eq!(all, (0..40).collect::<Vec<_>>(), "the parts must be disjoint and cover everything");
+    assert_eq!(
+        all,
+        (0..40).collect::<Vec<_>>(),
+        "the parts must be disjoint and cover everything"
+    );
     // Labels travel with their images.
     for part in [&train, &test] {
         for (id, &l) in ids(part).iter().zip(part.labels()) {
@@ -105,7 +140,10 @@ fn to_grayscale_applies_the_formula_per_pixel() {
     assert_eq!(g.channels(), 1);
     assert_eq!(g.labels(), d.labels());
     for (k, p) in rgb.iter().enumerate() {
-        assert_eq!(g.images()[k], gray_from_rgb_u8(p[0], p[1], p[2]) as f32 / 255.0);
+        assert_eq!(
+            g.images()[k],
+            gray_from_rgb_u8(p[0], p[1], p[2]) as f32 / 255.0
+        );
     }
     assert_eq!(g.to_grayscale(), g);
 }
@@ -144,6 +182,8 @@ fn batches_cover_every_image_once_per_epoch() {
     let mut again = Batches::new(d.len(), 4);
     let mut rng = rng_from_seed(3);
     again.shuffle(&mut rng);
-    let first: Vec<usize> = (0..again.len()).flat_map(|b| again.indices(b).to_vec()).collect();
+    let first: Vec<usize> = (0..again.len())
+        .flat_map(|b| again.indices(b).to_vec())
+        .collect();
     assert_eq!(first, orders[0]);
 }

@@ -18,18 +18,29 @@ wasm_bindgen_test_configure!(run_in_browser);
 #[wasm_bindgen_test]
 fn synthetic_faces_are_the_same_as_native() {
     let d = generate_set(16, 7, Difficulty::Normal, None).unwrap();
-    assert_eq!(data_support::fingerprint(&d), data_support::SYNTHETIC_FINGERPRINT);
+    assert_eq!(
+        data_support::fingerprint(&d),
+        data_support::SYNTHETIC_FINGERPRINT
+    );
 }
 
 #[wasm_bindgen_test]
 fn happy_house_h5_and_npy_read_in_the_browser() {
     let pixels: Vec<u8> = (0..2 * 64 * 64 * 3).map(|i| (i % 251) as u8).collect();
     let mut b = hdf5_pure::FileBuilder::new();
-    b.create_dataset("train_set_x").with_u8_data(&pixels).with_shape(&[2, 64, 64, 3]);
+    b.create_dataset("train_set_x")
+        .with_u8_data(&pixels)
+        .with_shape(&[2, 64, 64, 3]);
     b.create_dataset("train_set_y").with_i64_data(&[1, 0]);
     let (part, d) = read_happy_h5(&b.finish().unwrap()).unwrap();
-    assert_eq!((part, d.len(), d.labels()), (HappyPart::Train, 2, &[1u8, 0][..]));
-    assert!(read_happy_h5(&[0u8; 100]).unwrap_err().to_string().contains("not an HDF5"));
+    assert_eq!(
+        (part, d.len(), d.labels()),
+        (HappyPart::Train, 2, &[1u8, 0][..])
+    );
+    assert!(read_happy_h5(&[0u8; 100])
+        .unwrap_err()
+        .to_string()
+        .contains("not an HDF5"));
 
     let x = data_support::npy_bytes("|u1", &[1, 64, 64], &[7; 64 * 64]);
     let y = data_support::npy_bytes("<i8", &[1], &data_support::i64_bytes(&[1]));
@@ -40,11 +51,14 @@ fn happy_house_h5_and_npy_read_in_the_browser() {
 fn image_folders_and_zips_read_in_the_browser() {
     let png = |v: u8| {
         let mut out = Vec::new();
-        image::RgbImage::from_pixel(10, 8, image::Rgb([v, v, v])).write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+        image::RgbImage::from_pixel(10, 8, image::Rgb([v, v, v]))
+            .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
         out
     };
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
     for (path, v) in [("faces/happy/a.png", 200), ("faces/sad/b.png", 50)] {
         writer.start_file(path, options).unwrap();
         writer.write_all(&png(v)).unwrap();

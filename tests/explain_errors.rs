@@ -20,32 +20,146 @@ fn bad_requests_are_explained() {
     let mut nan = good.clone();
     nan[7] = f32::NAN;
 
-    assert!(message(saliency(&mut model, &short, 1, None)).contains("has 10 values, but this model takes 7x6x2 images (84 values)"));
+    assert!(message(saliency(&mut model, &short, 1, None))
+        .contains("has 10 values, but this model takes 7x6x2 images (84 values)"));
     assert!(message(activations(&mut model, &short)).contains("84 values"));
     assert!(message(grad_cam(&mut model, &nan, 1, None)).contains("position 7 is not a number"));
     assert!(message(saliency(&mut model, &good, 2, None)).contains("class 2 does not exist"));
-    assert!(message(grad_cam(&mut model, &good, 1, Some(99))).contains("layer 99 does not exist: the model has 8 layers"));
-    assert!(message(grad_cam(&mut model, &good, 1, Some(1))).contains("BatchNormalization layer, not a convolution"));
-    assert!(message(saliency(&mut model, &good, 1, Some(SmoothGrad { samples: 0, sigma: 0.1, seed: 0 }))).contains("noisy copies"));
-    assert!(message(saliency(&mut model, &good, 1, Some(SmoothGrad { samples: 4, sigma: -1.0, seed: 0 }))).contains("noise level"));
+    assert!(message(grad_cam(&mut model, &good, 1, Some(99)))
+        .contains("layer 99 does not exist: the model has 8 layers"));
+    assert!(message(grad_cam(&mut model, &good, 1, Some(1)))
+        .contains("BatchNormalization layer, not a convolution"));
+    assert!(message(saliency(
+        &mut model,
+        &good,
+        1,
+        Some(SmoothGrad {
+            samples: 0,
+            sigma: 0.1,
+            seed: 0
+        })
+    ))
+    .contains("noisy copies"));
+    assert!(message(saliency(
+        &mut model,
+        &good,
+        1,
+        Some(SmoothGrad {
+            samples: 4,
+            sigma: -1.0,
+            seed: 0
+        })
+    ))
+    .contains("noise level"));
 
-    let class1 = vec![WeightedObjective { objective: Objective::Class { class: 1 }, weight: 1.0 }];
+    let class1 = vec![WeightedObjective {
+        objective: Objective::Class { class: 1 },
+        weight: 1.0,
+    }];
     let run = |model: &mut _, c: ActmaxConfig| message(activation_maximization(model, &c));
-    let base = ActmaxConfig { objectives: class1.clone(), ..ActmaxConfig::default() };
-    assert!(run(&mut model, ActmaxConfig { objectives: vec![], ..base.clone() }).contains("between 1 and 8 targets"));
-    let filter = |layer, filter| vec![WeightedObjective { objective: Objective::Filter { layer, filter }, weight: 1.0 }];
-    assert!(run(&mut model, ActmaxConfig { objectives: filter(4, 3), ..base.clone() }).contains("filter 3 does not exist: layer 4 has 3 filters"));
-    assert!(run(&mut model, ActmaxConfig { objectives: filter(6, 0), ..base.clone() }).contains("Dense layer, not a convolution"));
-    assert!(run(&mut model, ActmaxConfig { step_size: 0.0, ..base.clone() }).contains("step size"));
-    assert!(run(&mut model, ActmaxConfig { tv: f32::INFINITY, ..base.clone() }).contains("total-variation"));
-    assert!(run(&mut model, ActmaxConfig { jitter: 3, ..base.clone() }).contains("jitter of 3 pixels is too large for 7x6"));
-    assert!(run(&mut model, ActmaxConfig { frame_every: 0, ..base.clone() }).contains("frame_every is 0"));
-    assert!(run(&mut model, ActmaxConfig { max_iter: 5000, frame_every: 1, ..base.clone() }).contains("keep one every 25 iterations"));
-    assert!(run(&mut model, ActmaxConfig { max_iter: 20_000, ..base.clone() }).contains("at most 10000 iterations"));
-    assert!(run(&mut model, ActmaxConfig { start: Start::Image(short), ..base.clone() }).contains("84 values"));
+    let base = ActmaxConfig {
+        objectives: class1.clone(),
+        ..ActmaxConfig::default()
+    };
+    assert!(run(
+        &mut model,
+        ActmaxConfig {
+            objectives: vec![],
+            ..base.clone()
+        }
+    )
+    .contains("between 1 and 8 targets"));
+    let filter = |layer, filter| {
+        vec![WeightedObjective {
+            objective: Objective::Filter { layer, filter },
+            weight: 1.0,
+        }]
+    };
+    assert!(run(
+        &mut model,
+        ActmaxConfig {
+            objectives: filter(4, 3),
+            ..base.clone()
+        }
+    )
+    .contains("filter 3 does not exist: layer 4 has 3 filters"));
+    assert!(run(
+        &mut model,
+        ActmaxConfig {
+            objectives: filter(6, 0),
+            ..base.clone()
+        }
+    )
+    .contains("Dense layer, not a convolution"));
+    assert!(run(
+        &mut model,
+        ActmaxConfig {
+            step_size: 0.0,
+            ..base.clone()
+        }
+    )
+    .contains("step size"));
+    assert!(run(
+        &mut model,
+        ActmaxConfig {
+            tv: f32::INFINITY,
+            ..base.clone()
+        }
+    )
+    .contains("total-variation"));
+    assert!(run(
+        &mut model,
+        ActmaxConfig {
+            jitter: 3,
+            ..base.clone()
+        }
+    )
+    .contains("jitter of 3 pixels is too large for 7x6"));
+    assert!(run(
+        &mut model,
+        ActmaxConfig {
+            frame_every: 0,
+            ..base.clone()
+        }
+    )
+    .contains("frame_every is 0"));
+    assert!(run(
+        &mut model,
+        ActmaxConfig {
+            max_iter: 5000,
+            frame_every: 1,
+            ..base.clone()
+        }
+    )
+    .contains("keep one every 25 iterations"));
+    assert!(run(
+        &mut model,
+        ActmaxConfig {
+            max_iter: 20_000,
+            ..base.clone()
+        }
+    )
+    .contains("at most 10000 iterations"));
+    assert!(run(
+        &mut model,
+        ActmaxConfig {
+            start: Start::Image(short),
+            ..base.clone()
+        }
+    )
+    .contains("84 values"));
 
     // No convolution at all: nothing for Grad-CAM or the filter view.
-    let dense_only = ModelSpec { input: small_spec(1).input, layers: vec![LayerSpec::Flatten, LayerSpec::Dense { units: 1, activation: Activation::Sigmoid }] };
+    let dense_only = ModelSpec {
+        input: small_spec(1).input,
+        layers: vec![
+            LayerSpec::Flatten,
+            LayerSpec::Dense {
+                units: 1,
+                activation: Activation::Sigmoid,
+            },
+        ],
+    };
     let mut plain = random_model(&dense_only, 1);
     assert!(message(grad_cam(&mut plain, &good, 1, None)).contains("has none"));
     assert!(message(first_layer_filters(&plain, FilterScale::PerFilter)).contains("no convolution"));

@@ -10,7 +10,12 @@ use convscope::nn::Mode;
 use explain_support::*;
 
 /// alpha (K) and ReLU(sum alpha_k A_k) (h, w) for `class` (0 or 1 of a sigmoid model).
-fn reference(model: &mut convscope::nn::Sequential, image: &[f32], layer: usize, class: usize) -> (Vec<f32>, Vec<f32>) {
+fn reference(
+    model: &mut convscope::nn::Sequential,
+    image: &[f32],
+    layer: usize,
+    class: usize,
+) -> (Vec<f32>, Vec<f32>) {
     model.forward(image, Mode::Infer);
     let maps = model.output(layer).to_vec(); // (h, w, K)
     let k = model.layers()[layer].plan.output.channels();
@@ -18,19 +23,41 @@ fn reference(model: &mut convscope::nn::Sequential, image: &[f32], layer: usize,
     let sign = if class == 1 { 1.0 } else { -1.0 };
     let d = finite_differences(&maps, 1e-3, |a| sign * logits(&mut head, a)[0] as f64);
     let positions = (maps.len() / k) as f32;
-    let alpha: Vec<f32> = (0..k).map(|c| d.iter().skip(c).step_by(k).sum::<f32>() / positions).collect();
-    let cam = maps.chunks_exact(k).map(|a| a.iter().zip(&alpha).map(|(a, w)| a * w).sum::<f32>().max(0.0)).collect();
+    let alpha: Vec<f32> = (0..k)
+        .map(|c| d.iter().skip(c).step_by(k).sum::<f32>() / positions)
+        .collect();
+    let cam = maps
+        .chunks_exact(k)
+        .map(|a| {
+            a.iter()
+                .zip(&alpha)
+                .map(|(a, w)| a * w)
+                .sum::<f32>()
+                .max(0.0)
+        })
+        .collect();
     (alpha, cam)
 }
 
-fn bilinear_at(map: &[f32], h: usize, w: usize, out_h: usize, out_w: usize, y: usize, x: usize) -> f32 {
-    let src = |d: usize, n: usize, out: usize| (((d as f32 + 0.5) * n as f32 / out as f32) - 0.5).clamp(0.0, (n - 1) as f32);
+fn bilinear_at(
+    map: &[f32],
+    h: usize,
+    w: usize,
+    out_h: usize,
+    out_w: usize,
+    y: usize,
+    x: usize,
+) -> f32 {
+    let src = |d: usize, n: usize, out: usize| {
+        (((d as f32 + 0.5) * n as f32 / out as f32) - 0.5).clamp(0.0, (n - 1) as f32)
+    };
     let (sy, sx) = (src(y, h, out_h), src(x, w, out_w));
     let (y0, x0) = (sy.floor() as usize, sx.floor() as usize);
     let (y1, x1) = ((y0 + 1).min(h - 1), (x0 + 1).min(w - 1));
     let (fy, fx) = (sy - y0 as f32, sx - x0 as f32);
     let at = |yy: usize, xx: usize| map[yy * w + xx];
-    (1.0 - fy) * ((1.0 - fx) * at(y0, x0) + fx * at(y0, x1)) + fy * ((1.0 - fx) * at(y1, x0) + fx * at(y1, x1))
+    (1.0 - fy) * ((1.0 - fx) * at(y0, x0) + fx * at(y0, x1))
+        + fy * ((1.0 - fx) * at(y1, x0) + fx * at(y1, x1))
 }
 
 #[test]
@@ -50,9 +77,15 @@ fn grad_cam_matches_finite_differences_on_every_conv_layer_and_class() {
                 let (alpha, map) = reference(&mut model, &image, layer, class);
                 assert_eq!((cam.layer, cam.class), (layer, class));
                 let err = relative_error(&cam.weights, &alpha);
-                assert!(err < 1e-2, "layer {layer} class {class}: alpha relative error {err}");
+                assert!(
+                    err < 1e-2,
+                    "layer {layer} class {class}: alpha relative error {err}"
+                );
                 for (a, b) in cam.map.iter().zip(&map) {
-                    assert!((a - b).abs() < 1e-2 * (1.0 + b.abs()), "layer {layer} class {class}: map {a} vs {b}");
+                    assert!(
+                        (a - b).abs() < 1e-2 * (1.0 + b.abs()),
+                        "layer {layer} class {class}: map {a} vs {b}"
+                    );
                 }
                 nonzero += usize::from(map.iter().any(|&v| v > 0.0));
                 let (h, w) = (cam.height, cam.width);
@@ -66,7 +99,10 @@ fn grad_cam_matches_finite_differences_on_every_conv_layer_and_class() {
             }
         }
     }
-    assert!(nonzero >= 4, "the comparison must not be between all-zero maps ({nonzero} non-zero)");
+    assert!(
+        nonzero >= 4,
+        "the comparison must not be between all-zero maps ({nonzero} non-zero)"
+    );
 }
 
 #[test]
@@ -74,9 +110,19 @@ fn grad_cam_defaults_to_the_last_convolution_and_classes_have_opposite_weights()
     let mut model = random_model(&small_spec(1), 12);
     let image = random_image(model.input_len(), 3);
     let default = grad_cam(&mut model, &image, 1, None).unwrap();
-    assert_eq!((default.layer, default.layer_name.as_str()), (4, "conv2d_1"));
-    assert_eq!((default.map_height, default.map_width, default.weights.len()), (3, 3, 3));
+    assert_eq!(
+        (default.layer, default.layer_name.as_str()),
+        (4, "conv2d_1")
+    );
+    assert_eq!(
+        (default.map_height, default.map_width, default.weights.len()),
+        (3, 3, 3)
+    );
     assert_eq!(default, grad_cam(&mut model, &image, 1, Some(4)).unwrap());
     let frown = grad_cam(&mut model, &image, 0, None).unwrap();
-    assert!(frown.weights.iter().zip(&default.weights).all(|(a, b)| *a == -*b));
+    assert!(frown
+        .weights
+        .iter()
+        .zip(&default.weights)
+        .all(|(a, b)| *a == -*b));
 }

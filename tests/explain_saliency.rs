@@ -15,12 +15,19 @@ fn saliency_is_the_gradient_of_the_logit() {
         let fd = finite_differences(&image, 1e-3, |x| logits(&mut model, x)[0] as f64);
         let smile = saliency(&mut model, &image, 1, None).unwrap();
         let err = relative_error(&smile.gradient, &fd);
-        assert!(err < 1e-2, "seed {seed}: relative error {err} against finite differences");
+        assert!(
+            err < 1e-2,
+            "seed {seed}: relative error {err} against finite differences"
+        );
         assert!((smile.score - logits(&mut model, &image)[0]).abs() < 1e-6);
 
         // "No smile" is minus the logit: the same gradient, negated.
         let frown = saliency(&mut model, &image, 0, None).unwrap();
-        assert!(frown.gradient.iter().zip(&smile.gradient).all(|(a, b)| *a == -*b));
+        assert!(frown
+            .gradient
+            .iter()
+            .zip(&smile.gradient)
+            .all(|(a, b)| *a == -*b));
         assert_eq!(frown.score, -smile.score);
 
         // Per pixel: smile evidence = max over channels of the positive part, frown evidence of
@@ -31,11 +38,22 @@ fn saliency_is_the_gradient_of_the_logit() {
             let neg = px.iter().fold(0.0f32, |m, &g| m.max(-g));
             let mag = px.iter().fold(0.0f32, |m, &g| m.max(g.abs()));
             let tol = 2e-2 * mag.max(1e-2);
-            assert!((smile.evidence[p] - pos).abs() < tol, "pixel {p}: smile evidence {} vs {pos}", smile.evidence[p]);
-            assert!((frown.evidence[p] - neg).abs() < tol, "pixel {p}: frown evidence {} vs {neg}", frown.evidence[p]);
+            assert!(
+                (smile.evidence[p] - pos).abs() < tol,
+                "pixel {p}: smile evidence {} vs {pos}",
+                smile.evidence[p]
+            );
+            assert!(
+                (frown.evidence[p] - neg).abs() < tol,
+                "pixel {p}: frown evidence {} vs {neg}",
+                frown.evidence[p]
+            );
             assert!((smile.magnitude[p] - mag).abs() < tol);
         }
-        assert!(smile.evidence.iter().any(|&v| v > 0.0) && frown.evidence.iter().any(|&v| v > 0.0), "both classes have some evidence");
+        assert!(
+            smile.evidence.iter().any(|&v| v > 0.0) && frown.evidence.iter().any(|&v| v > 0.0),
+            "both classes have some evidence"
+        );
     }
 }
 
@@ -58,11 +76,33 @@ fn smoothgrad_averages_gradients_of_noisy_copies() {
     let plain = saliency(&mut model, &image, 1, None).unwrap();
 
     // Without noise every copy has the plain gradient; 37 copies span three batches of 16.
-    let no_noise = saliency(&mut model, &image, 1, Some(SmoothGrad { samples: 37, sigma: 0.0, seed: 1 })).unwrap();
+    let no_noise = saliency(
+        &mut model,
+        &image,
+        1,
+        Some(SmoothGrad {
+            samples: 37,
+            sigma: 0.0,
+            seed: 1,
+        }),
+    )
+    .unwrap();
     assert!(relative_error(&no_noise.gradient, &plain.gradient) < 1e-5);
 
     // With noise: reproducible from the seed, different from the plain gradient.
-    let smooth = |model: &mut _, seed| saliency(model, &image, 1, Some(SmoothGrad { samples: 20, sigma: 0.2, seed })).unwrap();
+    let smooth = |model: &mut _, seed| {
+        saliency(
+            model,
+            &image,
+            1,
+            Some(SmoothGrad {
+                samples: 20,
+                sigma: 0.2,
+                seed,
+            }),
+        )
+        .unwrap()
+    };
     let a = smooth(&mut model, 7);
     assert_eq!(a, smooth(&mut model, 7));
     assert_ne!(a.gradient, smooth(&mut model, 8).gradient);
@@ -73,10 +113,26 @@ fn smoothgrad_averages_gradients_of_noisy_copies() {
     // wherever the noise lands: a sum not divided by the copies, or a lost copy, would show.
     let spec = convscope::nn::ModelSpec {
         input: small_spec(1).input,
-        layers: vec![convscope::nn::LayerSpec::Flatten, convscope::nn::LayerSpec::Dense { units: 1, activation: convscope::nn::Activation::Sigmoid }],
+        layers: vec![
+            convscope::nn::LayerSpec::Flatten,
+            convscope::nn::LayerSpec::Dense {
+                units: 1,
+                activation: convscope::nn::Activation::Sigmoid,
+            },
+        ],
     };
     let mut linear = random_model(&spec, 2);
     let kernel = linear.layers()[1].params()[..image.len()].to_vec();
-    let s = saliency(&mut linear, &image, 1, Some(SmoothGrad { samples: 9, sigma: 0.5, seed: 3 })).unwrap();
+    let s = saliency(
+        &mut linear,
+        &image,
+        1,
+        Some(SmoothGrad {
+            samples: 9,
+            sigma: 0.5,
+            seed: 3,
+        }),
+    )
+    .unwrap();
     assert!(relative_error(&s.gradient, &kernel) < 1e-5);
 }

@@ -69,14 +69,21 @@ fn watched<T>(what: &str, load: impl FnOnce() -> T) -> T {
     LARGEST.with(|l| l.set(0));
     let out = load();
     let largest = LARGEST.with(|l| l.get());
-    assert!(largest <= ALLOCATION_CEILING, "{what}: one allocation of {largest} bytes, more than the {ALLOCATION_CEILING} allowed");
+    assert!(
+        largest <= ALLOCATION_CEILING,
+        "{what}: one allocation of {largest} bytes, more than the {ALLOCATION_CEILING} allowed"
+    );
     out
 }
 
 // ---- Strategies: random bytes, and a valid file damaged. ----
 
 fn cases(n: u32) -> ProptestConfig {
-    ProptestConfig { cases: n, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases: n,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 /// `valid` with 1 to 8 bytes changed (bit flips or new values; most of them in the first
@@ -86,16 +93,24 @@ fn damaged(valid: Vec<u8>, hot: usize) -> impl Strategy<Value = Vec<u8>> {
     let hot = hot.min(len);
     let position = prop_oneof![3 => 0..hot, 1 => 0..len];
     let edit = (position, any::<u8>(), any::<bool>());
-    (prop::collection::vec(edit, 1..8), prop::option::weighted(0.3, 0..len)).prop_map(move |(edits, cut)| {
-        let mut bytes = valid.clone();
-        for (at, value, flip_one_bit) in edits {
-            bytes[at] = if flip_one_bit { bytes[at] ^ (1 << (value % 8)) } else { value };
-        }
-        if let Some(cut) = cut {
-            bytes.truncate(cut);
-        }
-        bytes
-    })
+    (
+        prop::collection::vec(edit, 1..8),
+        prop::option::weighted(0.3, 0..len),
+    )
+        .prop_map(move |(edits, cut)| {
+            let mut bytes = valid.clone();
+            for (at, value, flip_one_bit) in edits {
+                bytes[at] = if flip_one_bit {
+                    bytes[at] ^ (1 << (value % 8))
+                } else {
+                    value
+                };
+            }
+            if let Some(cut) = cut {
+                bytes.truncate(cut);
+            }
+            bytes
+        })
 }
 
 fn random_bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -118,10 +133,24 @@ fn check_npy(bytes: &[u8]) {
 
 fn check_image(bytes: &[u8]) {
     if let Ok(img) = watched("upload", || decode_image(bytes, 64, true)) {
-        assert!(img.height <= 64 && img.width <= 64 && img.data.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!(
+            img.height <= 64 && img.width <= 64 && img.data.iter().all(|v| (0.0..=1.0).contains(v))
+        );
     }
-    let entries = [entry("a/x.png", bytes.to_vec()), entry("b/y.png", png(3, 3))];
-    if let Ok(d) = watched("folder image", || load_image_folder(&entries, &FolderOptions { height: 8, width: 8, channels: 1 })) {
+    let entries = [
+        entry("a/x.png", bytes.to_vec()),
+        entry("b/y.png", png(3, 3)),
+    ];
+    if let Ok(d) = watched("folder image", || {
+        load_image_folder(
+            &entries,
+            &FolderOptions {
+                height: 8,
+                width: 8,
+                channels: 1,
+            },
+        )
+    }) {
         assert_eq!(d.len(), 2);
     }
 }
@@ -130,14 +159,27 @@ fn check_zip(bytes: &[u8]) {
     if let Ok(entries) = watched("zip", || read_zip_entries(bytes)) {
         assert!(entries.len() <= MAX_ZIP_ENTRIES);
         assert!(entries.iter().map(|e| e.bytes.len() as u64).sum::<u64>() <= MAX_ZIP_BYTES);
-        let _ = watched("zipped folder", || load_image_folder(&entries, &FolderOptions { height: 8, width: 8, channels: 3 }));
+        let _ = watched("zipped folder", || {
+            load_image_folder(
+                &entries,
+                &FolderOptions {
+                    height: 8,
+                    width: 8,
+                    channels: 3,
+                },
+            )
+        });
     }
 }
 
 fn check_model(bytes: &[u8]) {
     if let Ok(loaded) = watched("model file", || load_model(bytes)) {
         assert!(loaded.model.plan().total_params() <= MAX_PARAMETERS);
-        assert!(loaded.model.layers().iter().all(|l| l.params().iter().all(|w| w.is_finite())));
+        assert!(loaded
+            .model
+            .layers()
+            .iter()
+            .all(|l| l.params().iter().all(|w| w.is_finite())));
     }
     if let Ok(text) = std::str::from_utf8(bytes) {
         if let Ok(spec) = ModelSpec::from_json(text) {
@@ -250,11 +292,17 @@ fn every_truncation_of_small_files_is_refused_or_read() {
     }
     let model = small_model_file();
     for len in 0..model.len() {
-        assert!(load_model(&model[..len]).is_err(), "a model file cut at {len} bytes must be refused");
+        assert!(
+            load_model(&model[..len]).is_err(),
+            "a model file cut at {len} bytes must be refused"
+        );
     }
     let h5 = small_h5(1);
     for len in (0..h5.len()).step_by(7) {
-        assert!(watched("h5", || read_happy_h5(&h5[..len])).is_err(), "an h5 file cut at {len} bytes must be refused");
+        assert!(
+            watched("h5", || read_happy_h5(&h5[..len])).is_err(),
+            "an h5 file cut at {len} bytes must be refused"
+        );
     }
 }
 
@@ -273,7 +321,11 @@ fn write_fuzz_seed_corpus() {
         ("image", "small.jpg", jpeg(4, 5)),
         ("zip_folder", "faces.zip", small_zip()),
         ("model_file", "tiny.safetensors", small_model_file()),
-        ("model_file", "chapter.json", ModelSpec::chapter().to_json().into_bytes()),
+        (
+            "model_file",
+            "chapter.json",
+            ModelSpec::chapter().to_json().into_bytes(),
+        ),
     ];
     for (target, name, bytes) in seeds {
         let dir = root.join(target);
@@ -292,10 +344,18 @@ fn message<T: std::fmt::Debug>(result: convscope::Result<T>) -> String {
 fn a_30000_pixel_png_is_refused_by_both_decoders() {
     let huge = png_claiming(30_000, 30_000);
     let err = watched("upload", || message(decode_image(&huge, 64, true)));
-    assert!(err.contains("too large (30000x30000 pixels); please use one of at most 4096x4096"), "{err}");
+    assert!(
+        err.contains("too large (30000x30000 pixels); please use one of at most 4096x4096"),
+        "{err}"
+    );
     let entries = [entry("a/huge.png", huge), entry("b/small.png", png(2, 2))];
-    let err = watched("folder", || message(load_image_folder(&entries, &FolderOptions::default())));
-    assert!(err.contains("'a/huge.png' is 30000x30000 pixels; images may be at most 8192x8192"), "{err}");
+    let err = watched("folder", || {
+        message(load_image_folder(&entries, &FolderOptions::default()))
+    });
+    assert!(
+        err.contains("'a/huge.png' is 30000x30000 pixels; images may be at most 8192x8192"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -308,8 +368,13 @@ fn a_png_needing_more_decoder_memory_than_allowed_is_refused() {
     let crc = crc32(&deep[12..29]);
     deep[29..33].copy_from_slice(&crc.to_be_bytes());
     let entries = [entry("a/deep.png", deep), entry("b/small.png", png(2, 2))];
-    let err = watched("folder", || message(load_image_folder(&entries, &FolderOptions::default())));
-    assert!(err.contains("'a/deep.png' needs more than 256 MB to decode"), "{err}");
+    let err = watched("folder", || {
+        message(load_image_folder(&entries, &FolderOptions::default()))
+    });
+    assert!(
+        err.contains("'a/deep.png' needs more than 256 MB to decode"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -318,45 +383,71 @@ fn an_h5_declaring_a_trillion_images_is_refused_before_reading() {
     let at = find_dims(&bytes, &[1, 64, 64, 3]);
     bytes[at..at + 8].copy_from_slice(&1_000_000_000_000u64.to_le_bytes());
     let err = watched("h5", || message(read_happy_h5(&bytes)));
-    assert!(err.contains("declares 1000000000000 images, more than the 20000 this page can hold"), "{err}");
+    assert!(
+        err.contains("declares 1000000000000 images, more than the 20000 this page can hold"),
+        "{err}"
+    );
 }
 
 #[test]
 fn an_npy_with_a_huge_shape_or_header_is_refused_before_reading() {
     let bytes = npy_bytes("|u1", &[1_000_000_000_000, 64, 64], &[0; 16]);
     let err = watched("npy", || message(read_npy(&bytes)));
-    assert!(err.contains("has shape [1000000000000, 64, 64], more than the 245760000 values allowed"), "{err}");
+    assert!(
+        err.contains("has shape [1000000000000, 64, 64], more than the 245760000 values allowed"),
+        "{err}"
+    );
     // Axes whose product overflows 64 bits.
     let bytes = npy_bytes("|u1", &[1 << 40, 1 << 40], &[]);
-    assert!(watched("npy", || message(read_npy(&bytes))).contains("more than the 245760000 values allowed"));
+    assert!(watched("npy", || message(read_npy(&bytes)))
+        .contains("more than the 245760000 values allowed"));
     // A version-2 header that claims to be 4 GB long.
     let mut bytes = b"\x93NUMPY\x02\x00".to_vec();
     bytes.extend_from_slice(&u32::MAX.to_le_bytes());
     bytes.extend_from_slice(b"{'descr': '|u1'}");
     let err = watched("npy", || message(read_npy(&bytes)));
-    assert!(err.contains("truncated: its header needs 4294967307 bytes"), "{err}");
+    assert!(
+        err.contains("truncated: its header needs 4294967307 bytes"),
+        "{err}"
+    );
     let bytes = npy_bytes("|u1", &[1; 9], &[0]);
     assert!(message(read_npy(&bytes)).contains("has 9 axes; at most 8 are accepted"));
 }
 
 #[test]
 fn a_zip_of_100k_files_is_refused_from_its_directory() {
-    let many: Vec<FileEntry> = (0..100_000).map(|i| entry(&format!("a/{i}"), vec![])).collect();
+    let many: Vec<FileEntry> = (0..100_000)
+        .map(|i| entry(&format!("a/{i}"), vec![]))
+        .collect();
     let bytes = zip_of(&many);
     let err = watched("zip", || message(read_zip_entries(&bytes)));
-    assert!(err.contains("lists 100000 entries, more than the 50000 accepted"), "{err}");
+    assert!(
+        err.contains("lists 100000 entries, more than the 50000 accepted"),
+        "{err}"
+    );
 }
 
 /// Offsets of every central-directory record (signature PK\x01\x02) and local header (PK\x03\x04).
 fn records(bytes: &[u8], signature: &[u8; 4]) -> Vec<usize> {
-    bytes.windows(4).enumerate().filter(|(_, w)| w == signature).map(|(i, _)| i).collect()
+    bytes
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| w == signature)
+        .map(|(i, _)| i)
+        .collect()
 }
 
 #[test]
 fn a_zip_entry_that_unpacks_to_more_than_it_declares_is_stopped() {
     // 32 MB of zeros deflate to a few kB; the headers are rewritten to declare 100 bytes.
-    let mut bytes = zip_of(&[entry("a/bomb.png", vec![0; 32 << 20]), entry("b/x.png", png(2, 2))]);
-    let (central, local) = (records(&bytes, b"PK\x01\x02")[0], records(&bytes, b"PK\x03\x04")[0]);
+    let mut bytes = zip_of(&[
+        entry("a/bomb.png", vec![0; 32 << 20]),
+        entry("b/x.png", png(2, 2)),
+    ]);
+    let (central, local) = (
+        records(&bytes, b"PK\x01\x02")[0],
+        records(&bytes, b"PK\x03\x04")[0],
+    );
     bytes[central + 24..central + 28].copy_from_slice(&100u32.to_le_bytes());
     bytes[local + 22..local + 26].copy_from_slice(&100u32.to_le_bytes());
     let err = watched("zip", || message(read_zip_entries(&bytes)));
@@ -366,21 +457,38 @@ fn a_zip_entry_that_unpacks_to_more_than_it_declares_is_stopped() {
 #[test]
 fn a_zip_declaring_more_than_the_total_cap_is_refused() {
     // Each entry claims 60 MB (under the 64 MB for one file): too much together.
-    let mut bytes = zip_of(&(0..10).map(|i| entry(&format!("a/{i}.png"), vec![0; 10])).collect::<Vec<_>>());
+    let mut bytes = zip_of(
+        &(0..10)
+            .map(|i| entry(&format!("a/{i}.png"), vec![0; 10]))
+            .collect::<Vec<_>>(),
+    );
     for at in records(&bytes, b"PK\x01\x02") {
         bytes[at + 24..at + 28].copy_from_slice(&(60u32 << 20).to_le_bytes());
     }
     let err = watched("zip", || message(read_zip_entries(&bytes)));
-    assert!(err.contains("would unpack to 600 MB, more than the 512 MB accepted"), "{err}");
+    assert!(
+        err.contains("would unpack to 600 MB, more than the 512 MB accepted"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_dataset_larger_than_the_page_can_hold_is_refused_before_decoding() {
     // 100 images at 1024x1024x3 are 314 million values; the page holds 245,760,000.
-    let entries: Vec<FileEntry> = (0..100).map(|i| entry(&format!("{}/{i}.png", ["a", "b"][i % 2]), png(2, 2))).collect();
-    let options = FolderOptions { height: 1024, width: 1024, channels: 3 };
+    let entries: Vec<FileEntry> = (0..100)
+        .map(|i| entry(&format!("{}/{i}.png", ["a", "b"][i % 2]), png(2, 2)))
+        .collect();
+    let options = FolderOptions {
+        height: 1024,
+        width: 1024,
+        channels: 3,
+    };
     let err = watched("folder", || message(load_image_folder(&entries, &options)));
-    assert!(err.contains("the folder holds 100 images, more than this page can hold at 1024x1024x3") && err.contains("78 at this size"), "{err}");
+    assert!(
+        err.contains("the folder holds 100 images, more than this page can hold at 1024x1024x3")
+            && err.contains("78 at this size"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -399,9 +507,13 @@ fn a_model_file_with_absurd_sizes_is_refused() {
     )
     .unwrap();
     let err = watched("model file", || message(load_model(&file)));
-    assert!(err.contains("not a valid model") && err.contains("more than the 16000000"), "{err}");
+    assert!(
+        err.contains("not a valid model") && err.contains("more than the 16000000"),
+        "{err}"
+    );
     // A tensor declaring a trillion values in the container header.
-    let header = r#"{"conv2d.kernel":{"dtype":"F32","shape":[1000000000000],"data_offsets":[0,4]}}"#;
+    let header =
+        r#"{"conv2d.kernel":{"dtype":"F32","shape":[1000000000000],"data_offsets":[0,4]}}"#;
     let mut file = (header.len() as u64).to_le_bytes().to_vec();
     file.extend_from_slice(header.as_bytes());
     file.extend_from_slice(&[0; 4]);
@@ -423,7 +535,10 @@ fn model_sizes_that_overflow_are_refused_in_words() {
     for (spec, needle) in [
         (json(1 << 32, 3, 4), "more than the 16000000"),
         (json(usize::MAX, 3, 4), "more than the 16000000"),
-        (json(8, usize::MAX, 4), "the kernel size is 18446744073709551615, more than the 4096 allowed"),
+        (
+            json(8, usize::MAX, 4),
+            "the kernel size is 18446744073709551615, more than the 4096 allowed",
+        ),
         (json(8, 3, usize::MAX), "more than the 16000000"),
         (json(8, 3, 1 << 40), "more than the 16000000"),
     ] {

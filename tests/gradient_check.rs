@@ -7,7 +7,9 @@
 //! tolerance |fd - analytic| <= 2e-2 * |analytic| + 2e-3 * max|analytic| allows for f32
 //! rounding of the loss (~1e-7 / 1e-3) and the rare ReLU or max-pool switch inside a step.
 
-use convscope::nn::{Activation, InputShape, LayerSpec, Mode, ModelSpec, PaddingSpec, Sequential, Storage};
+use convscope::nn::{
+    Activation, InputShape, LayerSpec, Mode, ModelSpec, PaddingSpec, Sequential, Storage,
+};
 use convscope::rng::rng_from_seed;
 use rand::RngExt;
 
@@ -15,22 +17,46 @@ const H: f32 = 1e-3;
 
 fn random(n: usize, seed: u64, scale: f32) -> Vec<f32> {
     let mut rng = rng_from_seed(seed);
-    (0..n).map(|_| (rng.random::<f32>() * 2.0 - 1.0) * scale).collect()
+    (0..n)
+        .map(|_| (rng.random::<f32>() * 2.0 - 1.0) * scale)
+        .collect()
 }
 
 fn model_spec(head: LayerSpec) -> ModelSpec {
     use Activation::*;
     ModelSpec {
-        input: InputShape { height: 7, width: 6, channels: 2 },
+        input: InputShape {
+            height: 7,
+            width: 6,
+            channels: 2,
+        },
         layers: vec![
             LayerSpec::conv2d(3, 3, PaddingSpec::Same, Relu),
             LayerSpec::batch_norm(),
-            LayerSpec::MaxPool { pool: 2, stride: 2, padding: PaddingSpec::Same },
-            LayerSpec::Conv2d { filters: 4, kernel: 2, stride: 1, padding: PaddingSpec::Valid, dilation: 1, activation: Linear },
-            LayerSpec::AvgPool { pool: 2, stride: 1, padding: PaddingSpec::Valid },
+            LayerSpec::MaxPool {
+                pool: 2,
+                stride: 2,
+                padding: PaddingSpec::Same,
+            },
+            LayerSpec::Conv2d {
+                filters: 4,
+                kernel: 2,
+                stride: 1,
+                padding: PaddingSpec::Valid,
+                dilation: 1,
+                activation: Linear,
+            },
+            LayerSpec::AvgPool {
+                pool: 2,
+                stride: 1,
+                padding: PaddingSpec::Valid,
+            },
             LayerSpec::Dropout { rate: 0.0 },
             LayerSpec::Flatten,
-            LayerSpec::Dense { units: 5, activation: Relu },
+            LayerSpec::Dense {
+                units: 5,
+                activation: Relu,
+            },
             LayerSpec::batch_norm(),
             head,
         ],
@@ -66,9 +92,15 @@ fn loss_at(model: &mut Sequential, x: &[f32], labels: &[u8]) -> f32 {
 
 fn assert_close(what: &str, analytic: &[f32], numeric: &[f32]) {
     let max = analytic.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    assert!(max > 1e-4, "{what}: gradient is all (near) zero, the check would be empty");
+    assert!(
+        max > 1e-4,
+        "{what}: gradient is all (near) zero, the check would be empty"
+    );
     for (i, (&a, &n)) in analytic.iter().zip(numeric).enumerate() {
-        assert!((a - n).abs() <= 2e-2 * a.abs() + 2e-3 * max, "{what}[{i}]: analytic {a} vs finite difference {n} (max {max})");
+        assert!(
+            (a - n).abs() <= 2e-2 * a.abs() + 2e-3 * max,
+            "{what}[{i}]: analytic {a} vs finite difference {n} (max {max})"
+        );
     }
 }
 
@@ -80,7 +112,12 @@ fn check_loss_gradients(spec: &ModelSpec, labels: &[u8], seed: u64) {
     model.zero_grads();
     model.backward_loss();
     for i in 0..model.layers().len() {
-        let tensors: Vec<_> = model.layers()[i].tensors().iter().filter(|t| t.storage == Storage::Trainable).cloned().collect();
+        let tensors: Vec<_> = model.layers()[i]
+            .tensors()
+            .iter()
+            .filter(|t| t.storage == Storage::Trainable)
+            .cloned()
+            .collect();
         for t in tensors {
             let analytic = model.layers()[i].tensor_grad(&t).to_vec();
             let numeric: Vec<f32> = (0..t.len)
@@ -94,7 +131,11 @@ fn check_loss_gradients(spec: &ModelSpec, labels: &[u8], seed: u64) {
                     (up - down) / (2.0 * H)
                 })
                 .collect();
-            assert_close(&format!("{}.{}", model.layers()[i].name(), t.name), &analytic, &numeric);
+            assert_close(
+                &format!("{}.{}", model.layers()[i].name(), t.name),
+                &analytic,
+                &numeric,
+            );
         }
     }
 
@@ -127,7 +168,11 @@ fn loss_gradient_wrt_logits(model: &Sequential, labels: &[u8], len: usize) -> Ve
     (0..len)
         .map(|i| {
             let (row, col) = (i / units, i % units);
-            let y = if units == 1 { labels[row] as f32 } else { (labels[row] as usize == col) as u8 as f32 };
+            let y = if units == 1 {
+                labels[row] as f32
+            } else {
+                (labels[row] as usize == col) as u8 as f32
+            };
             (p[i] - y) / n as f32
         })
         .collect()
@@ -135,19 +180,36 @@ fn loss_gradient_wrt_logits(model: &Sequential, labels: &[u8], len: usize) -> Ve
 
 #[test]
 fn binary_model_gradients_match_finite_differences() {
-    check_loss_gradients(&model_spec(LayerSpec::Dense { units: 1, activation: Activation::Sigmoid }), &[1, 0, 0, 1, 1], 3);
+    check_loss_gradients(
+        &model_spec(LayerSpec::Dense {
+            units: 1,
+            activation: Activation::Sigmoid,
+        }),
+        &[1, 0, 0, 1, 1],
+        3,
+    );
 }
 
 #[test]
 fn softmax_model_gradients_match_finite_differences() {
-    check_loss_gradients(&model_spec(LayerSpec::Dense { units: 3, activation: Activation::Softmax }), &[2, 0, 1, 1], 5);
+    check_loss_gradients(
+        &model_spec(LayerSpec::Dense {
+            units: 3,
+            activation: Activation::Softmax,
+        }),
+        &[2, 0, 1, 1],
+        5,
+    );
 }
 
 /// d(sum(logits * w)) / d(input) in inference mode (moving statistics, as explanations run on a
 /// trained model), and composition of backprop through a middle layer.
 #[test]
 fn backprop_from_any_layer_in_inference_mode() {
-    let spec = model_spec(LayerSpec::Dense { units: 3, activation: Activation::Softmax });
+    let spec = model_spec(LayerSpec::Dense {
+        units: 3,
+        activation: Activation::Softmax,
+    });
     let mut model = build(&spec, 11);
     let n = 2;
     let x = random(n * model.input_len(), 12, 1.0);
@@ -178,8 +240,14 @@ fn backprop_from_any_layer_in_inference_mode() {
     assert_eq!(at_pool.len(), n * model.layers()[2].plan.output.len());
     let chained = model.backprop(2, &at_pool, 0, false).to_vec();
     for (a, b) in chained.iter().zip(&direct) {
-        assert!((a - b).abs() <= 1e-6 * (1.0 + b.abs()), "chained {a} vs direct {b}");
+        assert!(
+            (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
+            "chained {a} vs direct {b}"
+        );
     }
     // Each layer's output stays readable after backprop.
-    assert_eq!(model.output(2).len(), n * model.layers()[2].plan.output.len());
+    assert_eq!(
+        model.output(2).len(),
+        n * model.layers()[2].plan.output.len()
+    );
 }

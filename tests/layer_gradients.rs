@@ -26,10 +26,22 @@ fn assert_gradient(analytic: &[f32], numeric: &[f32], what: &str) {
 /// Geometries with odd sizes, every padding kind, strides below, at and above the window.
 fn pool_geometries() -> Vec<PoolGeometry> {
     let mut out = Vec::new();
-    for &(batch, h, w, c) in &[(1, 1, 1, 1), (2, 7, 5, 5), (3, 6, 9, 3), (1, 8, 8, 4), (2, 5, 4, 9), (1, 11, 7, 17)] {
+    for &(batch, h, w, c) in &[
+        (1, 1, 1, 1),
+        (2, 7, 5, 5),
+        (3, 6, 9, 3),
+        (1, 8, 8, 4),
+        (2, 5, 4, 9),
+        (1, 11, 7, 17),
+    ] {
         for window in 1..=4 {
             for stride in 1..=4 {
-                for padding in [Padding::Valid, Padding::Same, Padding::Explicit(1), Padding::Explicit(2)] {
+                for padding in [
+                    Padding::Valid,
+                    Padding::Same,
+                    Padding::Explicit(1),
+                    Padding::Explicit(2),
+                ] {
                     if let Ok(g) = PoolGeometry::new(batch, (h, w, c), window, stride, padding) {
                         out.push(g);
                     }
@@ -48,7 +60,13 @@ fn pool_fast_equals_reference_bit_for_bit_on_odd_sizes() {
         // Half the inputs are small integers so that ties are common.
         for ties in [false, true] {
             let input: Vec<f32> = (0..g.input_len())
-                .map(|_| if ties { rng.random_range(-2..3) as f32 } else { rng.random::<f32>() * 2.0 - 1.0 })
+                .map(|_| {
+                    if ties {
+                        rng.random_range(-2..3) as f32
+                    } else {
+                        rng.random::<f32>() * 2.0 - 1.0
+                    }
+                })
                 .collect();
             let d_out = random_vec(g.output_len(), &mut rng);
             for kind in [PoolKind::Max, PoolKind::Average] {
@@ -82,14 +100,22 @@ fn pool_argmax_points_at_the_maximum_inside_the_window() {
     pool_forward(&mut out, Some(&mut argmax), &input, PoolKind::Max, &g);
     for (o, (&v, &i)) in out.iter().zip(&argmax).enumerate() {
         assert_eq!(input[i as usize], v);
-        assert_eq!(i as usize % g.channels, o % g.channels, "the winner is in the same channel");
+        assert_eq!(
+            i as usize % g.channels,
+            o % g.channels,
+            "the winner is in the same channel"
+        );
     }
 }
 
 #[test]
 fn pool_gradients_match_finite_differences() {
     let mut rng = seeded(3);
-    for (padding, window, stride) in [(Padding::Same, 3, 2), (Padding::Valid, 2, 2), (Padding::Explicit(1), 2, 3)] {
+    for (padding, window, stride) in [
+        (Padding::Same, 3, 2),
+        (Padding::Valid, 2, 2),
+        (Padding::Explicit(1), 2, 3),
+    ] {
         let g = PoolGeometry::new(2, (5, 7, 3), window, stride, padding).unwrap();
         // Distinct values 0.05 apart, shuffled: no ties, and a step of 1e-3 never changes a winner.
         let mut input: Vec<f32> = (0..g.input_len()).map(|i| i as f32 * 0.05).collect();
@@ -127,7 +153,18 @@ fn bn_train_loss(x: &[f32], gamma: &[f32], beta: &[f32], w: &[f32], channels: us
     let mut out = vec![0.0; x.len()];
     let (mut mean, mut inv_std) = (vec![0.0; channels], vec![0.0; channels]);
     let (mut mm, mut mv) = (vec![0.0; channels], vec![1.0; channels]);
-    batchnorm_forward_train(&mut out, &mut mean, &mut inv_std, &mut mm, &mut mv, x, gamma, beta, channels, BatchNormConfig::default());
+    batchnorm_forward_train(
+        &mut out,
+        &mut mean,
+        &mut inv_std,
+        &mut mm,
+        &mut mv,
+        x,
+        gamma,
+        beta,
+        channels,
+        BatchNormConfig::default(),
+    );
     weighted_sum(&out, w)
 }
 
@@ -135,27 +172,67 @@ fn bn_train_loss(x: &[f32], gamma: &[f32], beta: &[f32], w: &[f32], channels: us
 fn batchnorm_gradients_match_finite_differences() {
     let mut rng = seeded(4);
     for (rows, channels) in [(2 * 3 * 3, 5), (7, 3)] {
-        let input: Vec<f32> = random_vec(rows * channels, &mut rng).iter().map(|v| v * 2.0 + 0.3).collect();
-        let gamma: Vec<f32> = random_vec(channels, &mut rng).iter().map(|v| v + 1.5).collect();
+        let input: Vec<f32> = random_vec(rows * channels, &mut rng)
+            .iter()
+            .map(|v| v * 2.0 + 0.3)
+            .collect();
+        let gamma: Vec<f32> = random_vec(channels, &mut rng)
+            .iter()
+            .map(|v| v + 1.5)
+            .collect();
         let beta = random_vec(channels, &mut rng);
         let w = random_vec(input.len(), &mut rng);
 
         let mut out = vec![0.0; input.len()];
         let (mut mean, mut inv_std) = (vec![0.0; channels], vec![0.0; channels]);
         let (mut mm, mut mv) = (vec![0.0; channels], vec![1.0; channels]);
-        batchnorm_forward_train(&mut out, &mut mean, &mut inv_std, &mut mm, &mut mv, &input, &gamma, &beta, channels, BatchNormConfig::default());
-        let (mut d_input, mut d_gamma, mut d_beta) = (vec![0.0; input.len()], vec![0.0; channels], vec![0.0; channels]);
-        batchnorm_backward(&mut d_input, &mut d_gamma, &mut d_beta, &w, &mean, &inv_std, &input, &gamma, channels);
+        batchnorm_forward_train(
+            &mut out,
+            &mut mean,
+            &mut inv_std,
+            &mut mm,
+            &mut mv,
+            &input,
+            &gamma,
+            &beta,
+            channels,
+            BatchNormConfig::default(),
+        );
+        let (mut d_input, mut d_gamma, mut d_beta) = (
+            vec![0.0; input.len()],
+            vec![0.0; channels],
+            vec![0.0; channels],
+        );
+        batchnorm_backward(
+            &mut d_input,
+            &mut d_gamma,
+            &mut d_beta,
+            &w,
+            &mean,
+            &inv_std,
+            &input,
+            &gamma,
+            channels,
+        );
 
-        let numeric = numeric_gradient(&input, 1e-2, |x| bn_train_loss(x, &gamma, &beta, &w, channels));
+        let numeric = numeric_gradient(&input, 1e-2, |x| {
+            bn_train_loss(x, &gamma, &beta, &w, channels)
+        });
         assert_gradient(&d_input, &numeric, "BN d_input");
-        let numeric = numeric_gradient(&gamma, 1e-2, |g| bn_train_loss(&input, g, &beta, &w, channels));
+        let numeric = numeric_gradient(&gamma, 1e-2, |g| {
+            bn_train_loss(&input, g, &beta, &w, channels)
+        });
         assert_gradient(&d_gamma, &numeric, "BN d_gamma");
-        let numeric = numeric_gradient(&beta, 1e-2, |b| bn_train_loss(&input, &gamma, b, &w, channels));
+        let numeric = numeric_gradient(&beta, 1e-2, |b| {
+            bn_train_loss(&input, &gamma, b, &w, channels)
+        });
         assert_gradient(&d_beta, &numeric, "BN d_beta");
 
         // Inference: a fixed affine map per channel.
-        let moving_var: Vec<f32> = random_vec(channels, &mut rng).iter().map(|v| v + 1.5).collect();
+        let moving_var: Vec<f32> = random_vec(channels, &mut rng)
+            .iter()
+            .map(|v| v + 1.5)
+            .collect();
         let mut d_input = vec![0.0; input.len()];
         batchnorm_backward_infer(&mut d_input, &w, &gamma, &moving_var, channels, 1e-3);
         let numeric = numeric_gradient(&input, 1e-2, |x| {
@@ -171,31 +248,104 @@ fn batchnorm_gradients_match_finite_differences() {
 fn batchnorm_fast_matches_reference_on_odd_sizes() {
     let mut rng = seeded(5);
     // Past one block of rows (256) and past one stack group of channels (64).
-    for (rows, channels, offset) in [(1, 1, 0.0), (3, 7, 0.0), (300, 5, 3.0), (513, 70, -1.0), (7, 130, 0.5), (2048, 16, 50.0)] {
-        let input: Vec<f32> = random_vec(rows * channels, &mut rng).iter().map(|v| v + offset).collect();
-        let gamma: Vec<f32> = random_vec(channels, &mut rng).iter().map(|v| v + 1.0).collect();
+    for (rows, channels, offset) in [
+        (1, 1, 0.0),
+        (3, 7, 0.0),
+        (300, 5, 3.0),
+        (513, 70, -1.0),
+        (7, 130, 0.5),
+        (2048, 16, 50.0),
+    ] {
+        let input: Vec<f32> = random_vec(rows * channels, &mut rng)
+            .iter()
+            .map(|v| v + offset)
+            .collect();
+        let gamma: Vec<f32> = random_vec(channels, &mut rng)
+            .iter()
+            .map(|v| v + 1.0)
+            .collect();
         let beta = random_vec(channels, &mut rng);
         let d_out = random_vec(input.len(), &mut rng);
-        let moving0 = (random_vec(channels, &mut rng), random_vec(channels, &mut rng).iter().map(|v| v + 1.5).collect::<Vec<_>>());
+        let moving0 = (
+            random_vec(channels, &mut rng),
+            random_vec(channels, &mut rng)
+                .iter()
+                .map(|v| v + 1.5)
+                .collect::<Vec<_>>(),
+        );
         let cfg = BatchNormConfig::default();
 
         let run = |fast: bool| {
             let mut out = vec![0.0; input.len()];
             let (mut mean, mut inv_std) = (vec![0.0; channels], vec![0.0; channels]);
             let (mut mm, mut mv) = moving0.clone();
-            let f = if fast { batchnorm_forward_train } else { batchnorm_forward_train_reference };
-            f(&mut out, &mut mean, &mut inv_std, &mut mm, &mut mv, &input, &gamma, &beta, channels, cfg);
+            let f = if fast {
+                batchnorm_forward_train
+            } else {
+                batchnorm_forward_train_reference
+            };
+            f(
+                &mut out,
+                &mut mean,
+                &mut inv_std,
+                &mut mm,
+                &mut mv,
+                &input,
+                &gamma,
+                &beta,
+                channels,
+                cfg,
+            );
             let mut d_input = vec![0.5; input.len()];
             let (mut d_gamma, mut d_beta) = (vec![0.25; channels], vec![-0.25; channels]);
-            let b = if fast { batchnorm_backward } else { batchnorm_backward_reference };
-            b(&mut d_input, &mut d_gamma, &mut d_beta, &d_out, &mean, &inv_std, &input, &gamma, channels);
+            let b = if fast {
+                batchnorm_backward
+            } else {
+                batchnorm_backward_reference
+            };
+            b(
+                &mut d_input,
+                &mut d_gamma,
+                &mut d_beta,
+                &d_out,
+                &mean,
+                &inv_std,
+                &input,
+                &gamma,
+                channels,
+            );
             let mut inferred = vec![0.0; input.len()];
-            let i = if fast { batchnorm_forward_infer } else { batchnorm_forward_infer_reference };
-            i(&mut inferred, &input, &gamma, &beta, &moving0.0, &moving0.1, channels, cfg.epsilon);
-            [out, mean, inv_std, mm, mv, d_input, d_gamma, d_beta, inferred]
+            let i = if fast {
+                batchnorm_forward_infer
+            } else {
+                batchnorm_forward_infer_reference
+            };
+            i(
+                &mut inferred,
+                &input,
+                &gamma,
+                &beta,
+                &moving0.0,
+                &moving0.1,
+                channels,
+                cfg.epsilon,
+            );
+            [
+                out, mean, inv_std, mm, mv, d_input, d_gamma, d_beta, inferred,
+            ]
         };
         let (fast, reference) = (run(true), run(false));
-        let names = ["out", "mean", "inv_std", "moving_mean", "moving_var", "d_input", "d_gamma", "d_beta", "inference out"];
+        let names = [
+            "out",
+            "mean",
+            "inv_std",
+            "moving_mean",
+            "moving_var",
+            "d_input",
+            "d_gamma",
+            "d_beta",
+            "inference out",
+        ];
         for ((f, r), name) in fast.iter().zip(&reference).zip(names) {
             assert_close(f, r, &format!("{name} at {rows}x{channels}"));
         }
@@ -204,10 +354,26 @@ fn batchnorm_fast_matches_reference_on_odd_sizes() {
 
 #[test]
 fn batchnorm_config_defaults_and_validation() {
-    assert_eq!(BatchNormConfig::default(), BatchNormConfig { momentum: 0.99, epsilon: 1e-3 });
+    assert_eq!(
+        BatchNormConfig::default(),
+        BatchNormConfig {
+            momentum: 0.99,
+            epsilon: 1e-3
+        }
+    );
     assert!(BatchNormConfig::default().validate().is_ok());
-    assert!(BatchNormConfig { momentum: 1.5, epsilon: 1e-3 }.validate().is_err());
-    let err = BatchNormConfig { momentum: 0.9, epsilon: 0.0 }.validate().unwrap_err();
+    assert!(BatchNormConfig {
+        momentum: 1.5,
+        epsilon: 1e-3
+    }
+    .validate()
+    .is_err());
+    let err = BatchNormConfig {
+        momentum: 0.9,
+        epsilon: 0.0,
+    }
+    .validate()
+    .unwrap_err();
     assert!(err.to_string().contains("epsilon"), "{err}");
 }
 
@@ -215,14 +381,21 @@ fn batchnorm_config_defaults_and_validation() {
 fn loss_gradients_match_finite_differences() {
     let mut rng = seeded(6);
     let logits: Vec<f32> = random_vec(9, &mut rng).iter().map(|v| v * 4.0).collect();
-    let labels: Vec<f32> = (0..9).map(|i| if i % 3 == 0 { 0.3 } else { (i % 2) as f32 }).collect();
+    let labels: Vec<f32> = (0..9)
+        .map(|i| if i % 3 == 0 { 0.3 } else { (i % 2) as f32 })
+        .collect();
     let mut analytic = vec![0.0; 9];
     binary_cross_entropy_with_logits_backward(&mut analytic, &logits, &labels, 1.0);
-    let numeric = numeric_gradient(&logits, 1e-2, |z| binary_cross_entropy_with_logits_forward(z, &labels) as f64);
+    let numeric = numeric_gradient(&logits, 1e-2, |z| {
+        binary_cross_entropy_with_logits_forward(z, &labels) as f64
+    });
     assert_gradient(&analytic, &numeric, "BCE");
 
     let classes = 4;
-    let logits: Vec<f32> = random_vec(5 * classes, &mut rng).iter().map(|v| v * 3.0).collect();
+    let logits: Vec<f32> = random_vec(5 * classes, &mut rng)
+        .iter()
+        .map(|v| v * 3.0)
+        .collect();
     let mut labels = vec![0.0; 5 * classes];
     for row in 0..5 {
         labels[row * classes + row % classes] = 1.0;
@@ -243,10 +416,18 @@ fn loss_gradients_match_finite_differences() {
 fn activation_gradients_match_finite_differences() {
     let mut rng = seeded(7);
     // Keep ReLU inputs away from its kink at 0.
-    let x: Vec<f32> = random_vec(40, &mut rng).iter().map(|v| v * 3.0).filter(|v| v.abs() > 0.05).collect();
+    let x: Vec<f32> = random_vec(40, &mut rng)
+        .iter()
+        .map(|v| v * 3.0)
+        .filter(|v| v.abs() > 0.05)
+        .collect();
     let w = random_vec(x.len(), &mut rng);
     for (name, forward, backward) in [
-        ("relu", relu_forward as fn(&mut [f32], &[f32]), relu_backward as fn(&mut [f32], &[f32], &[f32])),
+        (
+            "relu",
+            relu_forward as fn(&mut [f32], &[f32]),
+            relu_backward as fn(&mut [f32], &[f32], &[f32]),
+        ),
         ("sigmoid", sigmoid_forward, sigmoid_backward),
     ] {
         let mut out = vec![0.0; x.len()];
@@ -272,17 +453,26 @@ fn dropout_is_inverted_and_drops_the_right_fraction() {
     dropout_forward_train(&mut out, &mut mask, &input, rate, &mut seeded(8));
     let dropped = mask.iter().filter(|&&m| m == 0.0).count();
     let kept_scale = 1.0 / (1.0 - rate);
-    assert!(mask.iter().all(|&m| m == 0.0 || m == kept_scale), "mask holds only 0 and 1/(1-rate)");
+    assert!(
+        mask.iter().all(|&m| m == 0.0 || m == kept_scale),
+        "mask holds only 0 and 1/(1-rate)"
+    );
     // Binomial: standard deviation sqrt(n p (1-p)) ~ 300; allow 5 of them.
     let expected = rate as f64 * len as f64;
-    assert!((dropped as f64 - expected).abs() < 5.0 * (expected * 0.9).sqrt(), "dropped {dropped} of {len}");
+    assert!(
+        (dropped as f64 - expected).abs() < 5.0 * (expected * 0.9).sqrt(),
+        "dropped {dropped} of {len}"
+    );
     for ((&y, &x), &m) in out.iter().zip(&input).zip(&mask) {
         assert_eq!(y, x * m);
     }
     // Inverted scaling keeps the mean: E[out] = E[in].
     let mean_in: f64 = input.iter().map(|&v| v as f64).sum::<f64>() / len as f64;
     let mean_out: f64 = out.iter().map(|&v| v as f64).sum::<f64>() / len as f64;
-    assert!((mean_out / mean_in - 1.0).abs() < 3e-3, "mean {mean_out} vs {mean_in}");
+    assert!(
+        (mean_out / mean_in - 1.0).abs() < 3e-3,
+        "mean {mean_out} vs {mean_in}"
+    );
 
     // Backward routes through the same mask and accumulates.
     let mut d_input = vec![1.0; len];
@@ -331,12 +521,37 @@ fn adam_fast_equals_reference_bit_for_bit_over_a_million_parameters() {
 #[test]
 fn optimizer_validation() {
     assert!(AdamConfig::default().validate().is_ok());
-    assert!(AdamConfig { learning_rate: 0.0, ..AdamConfig::default() }.validate().is_err());
-    assert!(AdamConfig { beta_1: 1.0, ..AdamConfig::default() }.validate().is_err());
-    assert!(AdamConfig { epsilon: -1.0, ..AdamConfig::default() }.validate().is_err());
+    assert!(AdamConfig {
+        learning_rate: 0.0,
+        ..AdamConfig::default()
+    }
+    .validate()
+    .is_err());
+    assert!(AdamConfig {
+        beta_1: 1.0,
+        ..AdamConfig::default()
+    }
+    .validate()
+    .is_err());
+    assert!(AdamConfig {
+        epsilon: -1.0,
+        ..AdamConfig::default()
+    }
+    .validate()
+    .is_err());
     assert!(SgdConfig::default().validate().is_ok());
-    assert!(SgdConfig { learning_rate: f32::INFINITY, ..SgdConfig::default() }.validate().is_err());
-    assert!(SgdConfig { momentum: -0.5, ..SgdConfig::default() }.validate().is_err());
+    assert!(SgdConfig {
+        learning_rate: f32::INFINITY,
+        ..SgdConfig::default()
+    }
+    .validate()
+    .is_err());
+    assert!(SgdConfig {
+        momentum: -0.5,
+        ..SgdConfig::default()
+    }
+    .validate()
+    .is_err());
 }
 
 #[test]

@@ -13,7 +13,10 @@ use layer_support::*;
 #[test]
 fn fixtures_come_from_keras_3_on_jax() {
     let generator = fixtures()["generator"].as_str().unwrap();
-    assert!(generator.starts_with("keras 3.") && generator.ends_with("backend jax"), "{generator}");
+    assert!(
+        generator.starts_with("keras 3.") && generator.ends_with("backend jax"),
+        "{generator}"
+    );
 }
 
 #[test]
@@ -22,12 +25,27 @@ fn pooling_matches_keras_forward_and_backward() {
     assert!(cases.len() >= 9);
     for (name, case) in cases {
         let (shape, input) = array(&case["input"]);
-        let kind = if case["kind"] == "max" { PoolKind::Max } else { PoolKind::Average };
+        let kind = if case["kind"] == "max" {
+            PoolKind::Max
+        } else {
+            PoolKind::Average
+        };
         let window = case["window"].as_u64().unwrap() as usize;
         let stride = case["stride"].as_u64().unwrap() as usize;
-        let g = PoolGeometry::new(shape[0], (shape[1], shape[2], shape[3]), window, stride, padding_from(case["padding"].as_str().unwrap())).unwrap();
+        let g = PoolGeometry::new(
+            shape[0],
+            (shape[1], shape[2], shape[3]),
+            window,
+            stride,
+            padding_from(case["padding"].as_str().unwrap()),
+        )
+        .unwrap();
         let (out_shape, expected_out) = array(&case["out"]);
-        assert_eq!(out_shape, vec![g.batch, g.out_h, g.out_w, g.channels], "{name}: output shape");
+        assert_eq!(
+            out_shape,
+            vec![g.batch, g.out_h, g.out_w, g.channels],
+            "{name}: output shape"
+        );
 
         let mut out = vec![f32::NAN; g.output_len()];
         let mut argmax = vec![u32::MAX; g.output_len()];
@@ -35,7 +53,11 @@ fn pooling_matches_keras_forward_and_backward() {
         assert_close(&out, &expected_out, &format!("{name}: forward"));
         let mut out_ref = vec![f32::NAN; g.output_len()];
         pool_forward_reference(&mut out_ref, &input, kind, &g);
-        assert_close(&out_ref, &expected_out, &format!("{name}: reference forward"));
+        assert_close(
+            &out_ref,
+            &expected_out,
+            &format!("{name}: reference forward"),
+        );
 
         let d_out = data(&case["d_out"]);
         let expected_d_input = data(&case["d_input"]);
@@ -44,7 +66,11 @@ fn pooling_matches_keras_forward_and_backward() {
         assert_close(&d_input, &expected_d_input, &format!("{name}: backward"));
         let mut d_input_ref = vec![0.0; g.input_len()];
         pool_backward_reference(&mut d_input_ref, &d_out, &input, kind, &g);
-        assert_close(&d_input_ref, &expected_d_input, &format!("{name}: reference backward"));
+        assert_close(
+            &d_input_ref,
+            &expected_d_input,
+            &format!("{name}: reference backward"),
+        );
     }
 }
 
@@ -54,21 +80,53 @@ fn max_pool_ties_send_the_gradient_to_the_first_in_scan_order_like_keras() {
     // rule would differ from Keras by several units there (checked when the fixture was made).
     let case = &fixtures()["pooling"]["max_w2_s1_valid_ties"];
     let (shape, input) = array(&case["input"]);
-    let g = PoolGeometry::new(shape[0], (shape[1], shape[2], shape[3]), 2, 1, Padding::Valid).unwrap();
+    let g = PoolGeometry::new(
+        shape[0],
+        (shape[1], shape[2], shape[3]),
+        2,
+        1,
+        Padding::Valid,
+    )
+    .unwrap();
     let mut out = vec![0.0; g.output_len()];
     let mut argmax = vec![0; g.output_len()];
     pool_forward(&mut out, Some(&mut argmax), &input, PoolKind::Max, &g);
     let tied_windows = (0..g.output_len())
         .filter(|&o| {
-            let (n, rest) = (o / (g.out_h * g.out_w * g.channels), o % (g.out_h * g.out_w * g.channels));
-            let (oy, ox, c) = (rest / (g.out_w * g.channels), rest / g.channels % g.out_w, rest % g.channels);
+            let (n, rest) = (
+                o / (g.out_h * g.out_w * g.channels),
+                o % (g.out_h * g.out_w * g.channels),
+            );
+            let (oy, ox, c) = (
+                rest / (g.out_w * g.channels),
+                rest / g.channels % g.out_w,
+                rest % g.channels,
+            );
             let at = |y: usize, x: usize| input[((n * g.in_h + y) * g.in_w + x) * g.channels + c];
-            [at(oy, ox), at(oy, ox + 1), at(oy + 1, ox), at(oy + 1, ox + 1)].iter().filter(|&&v| v == out[o]).count() > 1
+            [
+                at(oy, ox),
+                at(oy, ox + 1),
+                at(oy + 1, ox),
+                at(oy + 1, ox + 1),
+            ]
+            .iter()
+            .filter(|&&v| v == out[o])
+            .count()
+                > 1
         })
         .count();
-    assert!(tied_windows > 50, "the tie fixture should contain many ties, has {tied_windows}");
+    assert!(
+        tied_windows > 50,
+        "the tie fixture should contain many ties, has {tied_windows}"
+    );
     let mut d_input = vec![0.0; g.input_len()];
-    pool_backward(&mut d_input, &data(&case["d_out"]), Some(&argmax), PoolKind::Max, &g);
+    pool_backward(
+        &mut d_input,
+        &data(&case["d_out"]),
+        Some(&argmax),
+        PoolKind::Max,
+        &g,
+    );
     assert_close(&d_input, &data(&case["d_input"]), "ties");
 }
 
@@ -86,7 +144,13 @@ fn pooling_hand_checked_integers() {
     assert_eq!(out, [3.5, 5.5, 11.5, 13.5]);
 
     let mut d_input = vec![0.0; 16];
-    pool_backward(&mut d_input, &[1.0, 2.0, 3.0, 4.0], Some(&argmax), PoolKind::Max, &g);
+    pool_backward(
+        &mut d_input,
+        &[1.0, 2.0, 3.0, 4.0],
+        Some(&argmax),
+        PoolKind::Max,
+        &g,
+    );
     let mut expected = [0.0; 16];
     expected[5] = 1.0;
     expected[7] = 2.0;
@@ -104,7 +168,13 @@ fn pooling_hand_checked_integers() {
     // bottom-left: rows 1..4, columns 0..2: 5 6 9 10 13 14 -> 9.5; bottom-right: 9 cells -> 11
     assert_eq!(out, [3.5, 5.0, 9.5, 11.0]);
     let mut d_input = vec![0.0; 16];
-    pool_backward(&mut d_input, &[4.0, 6.0, 0.0, 0.0], None, PoolKind::Average, &g);
+    pool_backward(
+        &mut d_input,
+        &[4.0, 6.0, 0.0, 0.0],
+        None,
+        PoolKind::Average,
+        &g,
+    );
     // 4 spread over 4 cells, 6 over 6 cells; cells 1 and 5 are in both windows.
     assert_eq!(&d_input[..8], &[1.0, 2.0, 1.0, 1.0, 1.0, 2.0, 1.0, 1.0]);
     assert!(d_input[8..].iter().all(|&v| v == 0.0));
@@ -140,7 +210,10 @@ fn pooling_backward_accumulates() {
 fn check_batchnorm_case(name: &str, case: &serde_json::Value) {
     let (shape, input) = array(&case["input"]);
     let channels = *shape.last().unwrap();
-    let cfg = BatchNormConfig { momentum: number(&case["momentum"]), epsilon: number(&case["epsilon"]) };
+    let cfg = BatchNormConfig {
+        momentum: number(&case["momentum"]),
+        epsilon: number(&case["epsilon"]),
+    };
     let (gamma, beta) = (data(&case["gamma"]), data(&case["beta"]));
     let d_out = data(&case["d_out"]);
     // Keras forms x * inv + (beta - mean * inv): on the "offset" case (mean 20, std 0.1) both
@@ -149,36 +222,109 @@ fn check_batchnorm_case(name: &str, case: &serde_json::Value) {
     // Keras to that looser bound and the exact values to the usual one.
     let keras_abs = if name == "nhwc_offset" { 5e-4 } else { 1e-5 };
     let check = |actual: &[f32], key: &str, label: &str| {
-        assert_close_tol(actual, &data(&case[key]), keras_abs, 1e-4, &format!("{label} vs Keras"));
-        assert_close(actual, &data(&case["exact"][key]), &format!("{label} vs exact"));
+        assert_close_tol(
+            actual,
+            &data(&case[key]),
+            keras_abs,
+            1e-4,
+            &format!("{label} vs Keras"),
+        );
+        assert_close(
+            actual,
+            &data(&case["exact"][key]),
+            &format!("{label} vs exact"),
+        );
     };
 
     for fast in [true, false] {
-        let label = |what: &str| format!("{name} ({}): {what}", if fast { "fast" } else { "reference" });
+        let label = |what: &str| {
+            format!(
+                "{name} ({}): {what}",
+                if fast { "fast" } else { "reference" }
+            )
+        };
         let mut out = vec![0.0; input.len()];
         let (mut mean, mut inv_std) = (vec![0.0; channels], vec![0.0; channels]);
-        let (mut moving_mean, mut moving_var) = (data(&case["moving_mean"]), data(&case["moving_var"]));
-        let train = if fast { batchnorm_forward_train } else { batchnorm_forward_train_reference };
-        train(&mut out, &mut mean, &mut inv_std, &mut moving_mean, &mut moving_var, &input, &gamma, &beta, channels, cfg);
+        let (mut moving_mean, mut moving_var) =
+            (data(&case["moving_mean"]), data(&case["moving_var"]));
+        let train = if fast {
+            batchnorm_forward_train
+        } else {
+            batchnorm_forward_train_reference
+        };
+        train(
+            &mut out,
+            &mut mean,
+            &mut inv_std,
+            &mut moving_mean,
+            &mut moving_var,
+            &input,
+            &gamma,
+            &beta,
+            channels,
+            cfg,
+        );
         check(&out, "out_train", &label("training forward"));
         check(&moving_mean, "new_moving_mean", &label("moving mean"));
         check(&moving_var, "new_moving_var", &label("moving variance"));
 
-        let (mut d_input, mut d_gamma, mut d_beta) = (vec![0.0; input.len()], vec![0.0; channels], vec![0.0; channels]);
-        let backward = if fast { batchnorm_backward } else { batchnorm_backward_reference };
-        backward(&mut d_input, &mut d_gamma, &mut d_beta, &d_out, &mean, &inv_std, &input, &gamma, channels);
+        let (mut d_input, mut d_gamma, mut d_beta) = (
+            vec![0.0; input.len()],
+            vec![0.0; channels],
+            vec![0.0; channels],
+        );
+        let backward = if fast {
+            batchnorm_backward
+        } else {
+            batchnorm_backward_reference
+        };
+        backward(
+            &mut d_input,
+            &mut d_gamma,
+            &mut d_beta,
+            &d_out,
+            &mean,
+            &inv_std,
+            &input,
+            &gamma,
+            channels,
+        );
         check(&d_input, "d_input", &label("d_input"));
         check(&d_gamma, "d_gamma", &label("d_gamma"));
         check(&d_beta, "d_beta", &label("d_beta"));
 
-        let infer = if fast { batchnorm_forward_infer } else { batchnorm_forward_infer_reference };
+        let infer = if fast {
+            batchnorm_forward_infer
+        } else {
+            batchnorm_forward_infer_reference
+        };
         let (moving_mean, moving_var) = (data(&case["moving_mean"]), data(&case["moving_var"]));
-        infer(&mut out, &input, &gamma, &beta, &moving_mean, &moving_var, channels, cfg.epsilon);
+        infer(
+            &mut out,
+            &input,
+            &gamma,
+            &beta,
+            &moving_mean,
+            &moving_var,
+            channels,
+            cfg.epsilon,
+        );
         check(&out, "out_infer", &label("inference forward"));
     }
     let mut d_input = vec![0.0; input.len()];
-    batchnorm_backward_infer(&mut d_input, &d_out, &gamma, &data(&case["moving_var"]), channels, cfg.epsilon);
-    check(&d_input, "d_input_infer", &format!("{name}: inference backward"));
+    batchnorm_backward_infer(
+        &mut d_input,
+        &d_out,
+        &gamma,
+        &data(&case["moving_var"]),
+        channels,
+        cfg.epsilon,
+    );
+    check(
+        &d_input,
+        "d_input_infer",
+        &format!("{name}: inference backward"),
+    );
 }
 
 #[test]
@@ -195,21 +341,52 @@ fn batchnorm_hand_checked() {
     // One channel, rows 1 2 3 4 5 6: mean 3.5, biased variance 17.5 / 6; eps 0 would give
     // unit variance, so use a tiny epsilon and check the definition directly.
     let input = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-    let cfg = BatchNormConfig { momentum: 0.5, epsilon: 1e-6 };
+    let cfg = BatchNormConfig {
+        momentum: 0.5,
+        epsilon: 1e-6,
+    };
     let mut out = [0.0; 6];
     let (mut mean, mut inv_std) = ([0.0], [0.0]);
     let (mut moving_mean, mut moving_var) = ([1.0], [1.0]);
-    batchnorm_forward_train(&mut out, &mut mean, &mut inv_std, &mut moving_mean, &mut moving_var, &input, &[2.0], &[10.0], 1, cfg);
+    batchnorm_forward_train(
+        &mut out,
+        &mut mean,
+        &mut inv_std,
+        &mut moving_mean,
+        &mut moving_var,
+        &input,
+        &[2.0],
+        &[10.0],
+        1,
+        cfg,
+    );
     let var = 17.5f32 / 6.0;
     assert_eq!(mean, [3.5]);
     assert_close(&inv_std, &[1.0 / (var + 1e-6).sqrt()], "inv_std");
     assert_close(&moving_mean, &[0.5 * 1.0 + 0.5 * 3.5], "moving mean");
-    assert_close(&moving_var, &[0.5 * 1.0 + 0.5 * var], "moving var uses the biased variance");
-    let expected: Vec<f32> = input.iter().map(|&x| (x - 3.5) / (var + 1e-6).sqrt() * 2.0 + 10.0).collect();
+    assert_close(
+        &moving_var,
+        &[0.5 * 1.0 + 0.5 * var],
+        "moving var uses the biased variance",
+    );
+    let expected: Vec<f32> = input
+        .iter()
+        .map(|&x| (x - 3.5) / (var + 1e-6).sqrt() * 2.0 + 10.0)
+        .collect();
     assert_close(&out, &expected, "normalized");
     // Gradient of sum(out) w.r.t. the input is 0: shifting all inputs changes nothing.
     let (mut d_input, mut d_gamma, mut d_beta) = ([0.0; 6], [0.0], [0.0]);
-    batchnorm_backward(&mut d_input, &mut d_gamma, &mut d_beta, &[1.0; 6], &mean, &inv_std, &input, &[2.0], 1);
+    batchnorm_backward(
+        &mut d_input,
+        &mut d_gamma,
+        &mut d_beta,
+        &[1.0; 6],
+        &mean,
+        &inv_std,
+        &input,
+        &[2.0],
+        1,
+    );
     assert_close_tol(&d_input, &[0.0; 6], 1e-6, 0.0, "d_input of a sum");
     assert_eq!(d_beta, [6.0]);
     assert_close_tol(&d_gamma, &[0.0], 1e-5, 0.0, "normalized values sum to 0");
@@ -218,7 +395,11 @@ fn batchnorm_hand_checked() {
 #[test]
 fn activations_match_keras() {
     for (name, forward, backward) in [
-        ("relu", relu_forward as fn(&mut [f32], &[f32]), relu_backward as fn(&mut [f32], &[f32], &[f32])),
+        (
+            "relu",
+            relu_forward as fn(&mut [f32], &[f32]),
+            relu_backward as fn(&mut [f32], &[f32], &[f32]),
+        ),
         ("sigmoid", sigmoid_forward, sigmoid_backward),
     ] {
         let case = &fixtures()["activations"][name];
@@ -228,7 +409,11 @@ fn activations_match_keras() {
         assert_close(&out, &data(&case["out"]), &format!("{name} forward"));
         let mut d_input = vec![0.0; input.len()];
         backward(&mut d_input, &data(&case["d_out"]), &out);
-        assert_close(&d_input, &data(&case["d_input"]), &format!("{name} backward"));
+        assert_close(
+            &d_input,
+            &data(&case["d_input"]),
+            &format!("{name} backward"),
+        );
     }
 }
 
@@ -258,10 +443,18 @@ fn binary_cross_entropy_matches_keras() {
         assert_close(&[loss], &[number(&case["loss"])], &format!("{name} loss"));
         let mut d_logits = vec![0.0; logits.len()];
         binary_cross_entropy_with_logits_backward(&mut d_logits, &logits, &labels, 1.0);
-        assert_close(&d_logits, &data(&case["d_logits"]), &format!("{name} d_logits"));
+        assert_close(
+            &d_logits,
+            &data(&case["d_logits"]),
+            &format!("{name} d_logits"),
+        );
         let probs = data(&case["probs"]);
         let from_probs = binary_cross_entropy_from_probabilities(&probs, &labels);
-        assert_close(&[from_probs], &[number(&case["loss_from_probs"])], &format!("{name} Keras clipped loss"));
+        assert_close(
+            &[from_probs],
+            &[number(&case["loss_from_probs"])],
+            &format!("{name} Keras clipped loss"),
+        );
     }
 }
 
@@ -279,7 +472,14 @@ fn logit_loss_keeps_what_the_probability_clip_loses() {
     binary_cross_entropy_with_logits_backward(&mut d, &[40.0], &[0.0], 1.0);
     assert_eq!(d, [1.0]);
     // Hand-checkable: logit 0 is probability 1/2 whatever the label: ln 2.
-    assert_close(&[binary_cross_entropy_with_logits_forward(&[0.0, 0.0], &[1.0, 0.0])], &[std::f32::consts::LN_2], "ln 2");
+    assert_close(
+        &[binary_cross_entropy_with_logits_forward(
+            &[0.0, 0.0],
+            &[1.0, 0.0],
+        )],
+        &[std::f32::consts::LN_2],
+        "ln 2",
+    );
 }
 
 #[test]
@@ -290,13 +490,24 @@ fn categorical_cross_entropy_matches_keras() {
         let labels = data(&case["labels"]);
         let classes = shape[1];
         let mut probs = vec![0.0; logits.len()];
-        let loss = categorical_cross_entropy_with_logits_forward(&mut probs, &logits, &labels, classes);
+        let loss =
+            categorical_cross_entropy_with_logits_forward(&mut probs, &logits, &labels, classes);
         assert!(loss.is_finite());
         assert_close(&[loss], &[number(&case["loss"])], &format!("{name} loss"));
         assert_close(&probs, &data(&case["probs"]), &format!("{name} softmax"));
         let mut d_logits = vec![0.0; logits.len()];
-        categorical_cross_entropy_with_logits_backward(&mut d_logits, &probs, &labels, classes, 1.0);
-        assert_close(&d_logits, &data(&case["d_logits"]), &format!("{name} d_logits"));
+        categorical_cross_entropy_with_logits_backward(
+            &mut d_logits,
+            &probs,
+            &labels,
+            classes,
+            1.0,
+        );
+        assert_close(
+            &d_logits,
+            &data(&case["d_logits"]),
+            &format!("{name} d_logits"),
+        );
     }
 }
 
@@ -304,15 +515,25 @@ fn categorical_cross_entropy_matches_keras() {
 fn categorical_cross_entropy_hand_checked() {
     // Two equal logits: probability 1/2 each; loss ln 2; gradient (1/2 - 1, 1/2) / 1 row.
     let mut probs = [0.0; 2];
-    let loss = categorical_cross_entropy_with_logits_forward(&mut probs, &[3.0, 3.0], &[1.0, 0.0], 2);
+    let loss =
+        categorical_cross_entropy_with_logits_forward(&mut probs, &[3.0, 3.0], &[1.0, 0.0], 2);
     assert_close(&[loss], &[std::f32::consts::LN_2], "ln 2");
     let mut d = [0.0; 2];
     categorical_cross_entropy_with_logits_backward(&mut d, &probs, &[1.0, 0.0], 2, 2.0);
     assert_eq!(d, [-1.0, 1.0]);
 }
 
-fn run_adam(case: &serde_json::Value, step: fn(&mut [f32], &[f32], &mut AdamState, &AdamConfig), label: &str) {
-    let cfg = AdamConfig { learning_rate: number(&case["lr"]), beta_1: number(&case["beta_1"]), beta_2: number(&case["beta_2"]), epsilon: number(&case["epsilon"]) };
+fn run_adam(
+    case: &serde_json::Value,
+    step: fn(&mut [f32], &[f32], &mut AdamState, &AdamConfig),
+    label: &str,
+) {
+    let cfg = AdamConfig {
+        learning_rate: number(&case["lr"]),
+        beta_1: number(&case["beta_1"]),
+        beta_2: number(&case["beta_2"]),
+        epsilon: number(&case["epsilon"]),
+    };
     let mut params = data(&case["param"]);
     let mut state = AdamState::new(params.len());
     let grads = case["grads"].as_array().unwrap();
@@ -320,7 +541,11 @@ fn run_adam(case: &serde_json::Value, step: fn(&mut [f32], &[f32], &mut AdamStat
     assert_eq!(grads.len(), 3);
     for (k, (g, expected)) in grads.iter().zip(after).enumerate() {
         step(&mut params, &data(g), &mut state, &cfg);
-        assert_close(&params, &data(expected), &format!("{label}: after step {}", k + 1));
+        assert_close(
+            &params,
+            &data(expected),
+            &format!("{label}: after step {}", k + 1),
+        );
     }
     assert_eq!(state.step, 3);
 }
@@ -334,7 +559,15 @@ fn adam_matches_keras_over_three_steps() {
     }
     let default = &fixtures()["optimizers"]["adam_default"];
     let cfg = AdamConfig::default();
-    assert_eq!((cfg.learning_rate, cfg.beta_1, cfg.beta_2, cfg.epsilon), (number(&default["lr"]), number(&default["beta_1"]), number(&default["beta_2"]), number(&default["epsilon"])));
+    assert_eq!(
+        (cfg.learning_rate, cfg.beta_1, cfg.beta_2, cfg.epsilon),
+        (
+            number(&default["lr"]),
+            number(&default["beta_1"]),
+            number(&default["beta_2"]),
+            number(&default["epsilon"])
+        )
+    );
 }
 
 #[test]
@@ -343,7 +576,15 @@ fn adam_hand_checked_first_step() {
     // m = 0.1 g, v = 0.001 g^2, alpha = lr sqrt(0.001) / 0.1.
     let mut params = [1.0, 1.0];
     let mut state = AdamState::new(2);
-    adam_step(&mut params, &[0.5, -2.0], &mut state, &AdamConfig { epsilon: 0.0, ..AdamConfig::default() });
+    adam_step(
+        &mut params,
+        &[0.5, -2.0],
+        &mut state,
+        &AdamConfig {
+            epsilon: 0.0,
+            ..AdamConfig::default()
+        },
+    );
     assert_close_tol(&params, &[0.999, 1.001], 1e-7, 0.0, "one step of size lr");
 }
 
@@ -351,15 +592,36 @@ fn adam_hand_checked_first_step() {
 fn sgd_matches_keras_over_three_steps() {
     for name in ["sgd_plain", "sgd_momentum", "sgd_nesterov"] {
         let case = &fixtures()["optimizers"][name];
-        let cfg = SgdConfig { learning_rate: number(&case["lr"]), momentum: number(&case["momentum"]), nesterov: case["nesterov"].as_bool().unwrap() };
+        let cfg = SgdConfig {
+            learning_rate: number(&case["lr"]),
+            momentum: number(&case["momentum"]),
+            nesterov: case["nesterov"].as_bool().unwrap(),
+        };
         let mut params = data(&case["param"]);
         let mut state = SgdState::new(params.len());
-        for (k, (g, expected)) in case["grads"].as_array().unwrap().iter().zip(case["after"].as_array().unwrap()).enumerate() {
+        for (k, (g, expected)) in case["grads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(case["after"].as_array().unwrap())
+            .enumerate()
+        {
             sgd_step(&mut params, &data(g), &mut state, &cfg);
-            assert_close(&params, &data(expected), &format!("{name}: after step {}", k + 1));
+            assert_close(
+                &params,
+                &data(expected),
+                &format!("{name}: after step {}", k + 1),
+            );
         }
     }
-    assert_eq!(SgdConfig::default(), SgdConfig { learning_rate: 0.01, momentum: 0.0, nesterov: false });
+    assert_eq!(
+        SgdConfig::default(),
+        SgdConfig {
+            learning_rate: 0.01,
+            momentum: 0.0,
+            nesterov: false
+        }
+    );
 }
 
 #[test]
@@ -367,7 +629,11 @@ fn sgd_hand_checked_momentum() {
     // velocity: -0.1, then 0.9 * -0.1 - 0.1 = -0.19; params 1 -> 0.9 -> 0.71.
     let mut params = [1.0];
     let mut state = SgdState::new(1);
-    let cfg = SgdConfig { learning_rate: 0.1, momentum: 0.9, nesterov: false };
+    let cfg = SgdConfig {
+        learning_rate: 0.1,
+        momentum: 0.9,
+        nesterov: false,
+    };
     sgd_step(&mut params, &[1.0], &mut state, &cfg);
     sgd_step(&mut params, &[1.0], &mut state, &cfg);
     assert_close_tol(&params, &[0.71], 1e-6, 0.0, "momentum");

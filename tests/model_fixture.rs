@@ -24,12 +24,21 @@ use convscope::nn::{ModelSpec, Sequential};
 #[test]
 fn chapter_model_matches_keras_for_one_training_step() {
     let report = model_support::compare_with_keras();
-    assert!(report.is_empty(), "differences from Keras beyond tolerance:\n{}", report.join("\n"));
+    assert!(
+        report.is_empty(),
+        "differences from Keras beyond tolerance:\n{}",
+        report.join("\n")
+    );
 }
 
 #[test]
 fn summary_text_is_keras_own() {
     let model = Sequential::new(&ModelSpec::chapter(), 0).unwrap();
     let ours = model.summary().to_text();
-    assert_eq!(ours, model_support::KERAS_SUMMARY, "ours:\n{ours}\nkeras:\n{}", model_support::KERAS_SUMMARY);
+    assert_eq!(
+        ours,
+        model_support::KERAS_SUMMARY,
+        "ours:\n{ours}\nkeras:\n{}",
+        model_support::KERAS_SUMMARY
+    );
 }

@@ -27,14 +27,35 @@ fn trained_looking_model() -> Sequential {
 }
 
 fn error_of(bytes: &[u8]) -> String {
-    load_model(bytes).expect_err("damaged file must be refused").to_string()
+    load_model(bytes)
+        .expect_err("damaged file must be refused")
+        .to_string()
 }
 
 /// A file with the given tensors (all f32) and metadata, written with the safetensors crate.
-fn file_with(tensors: &[(&str, Vec<usize>, Vec<f32>)], metadata: HashMap<String, String>) -> Vec<u8> {
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> =
-        tensors.iter().map(|(n, s, v)| (n.to_string(), s.clone(), v.iter().flat_map(|f| f.to_le_bytes()).collect())).collect();
-    let views: Vec<(&str, TensorView)> = bytes.iter().map(|(n, s, b)| (n.as_str(), TensorView::new(Dtype::F32, s.clone(), b).unwrap())).collect();
+fn file_with(
+    tensors: &[(&str, Vec<usize>, Vec<f32>)],
+    metadata: HashMap<String, String>,
+) -> Vec<u8> {
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(n, s, v)| {
+            (
+                n.to_string(),
+                s.clone(),
+                v.iter().flat_map(|f| f.to_le_bytes()).collect(),
+            )
+        })
+        .collect();
+    let views: Vec<(&str, TensorView)> = bytes
+        .iter()
+        .map(|(n, s, b)| {
+            (
+                n.as_str(),
+                TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
+            )
+        })
+        .collect();
     safetensors::serialize(views, Some(metadata)).unwrap()
 }
 
@@ -44,11 +65,23 @@ type Tensor = (&'static str, Vec<usize>, Vec<f32>);
 /// The tensors and metadata of a valid file, to damage one at a time.
 fn valid_parts() -> (Vec<Tensor>, HashMap<String, String>) {
     let model = trained_looking_model();
-    let names = ["conv2d.kernel", "conv2d.bias", "batch_normalization.gamma", "batch_normalization.beta", "batch_normalization.moving_mean", "batch_normalization.moving_variance", "dense.kernel", "dense.bias"];
+    let names = [
+        "conv2d.kernel",
+        "conv2d.bias",
+        "batch_normalization.gamma",
+        "batch_normalization.beta",
+        "batch_normalization.moving_mean",
+        "batch_normalization.moving_variance",
+        "dense.kernel",
+        "dense.bias",
+    ];
     let mut tensors = Vec::new();
     for layer in model.layers() {
         for t in layer.tensors() {
-            let name = names.iter().find(|n| **n == format!("{}.{}", layer.name(), t.name)).unwrap();
+            let name = names
+                .iter()
+                .find(|n| **n == format!("{}.{}", layer.name(), t.name))
+                .unwrap();
             tensors.push((*name, t.dims.clone(), layer.tensor(t).to_vec()));
         }
     }
@@ -71,7 +104,11 @@ fn save_and_load_round_trip() {
     assert_eq!(loaded.model.spec(), model.spec());
     for (a, b) in model.layers().iter().zip(loaded.model.layers()) {
         assert_eq!(a.params(), b.params());
-        assert_eq!(a.state(), b.state(), "batch-norm moving statistics are saved");
+        assert_eq!(
+            a.state(),
+            b.state(),
+            "batch-norm moving statistics are saved"
+        );
     }
     let x: Vec<f32> = (0..2 * 64).map(|i| (i as f32 * 0.37).sin()).collect();
     let expected = model.forward(&x, Mode::Infer).to_vec();
@@ -79,14 +116,23 @@ fn save_and_load_round_trip() {
     // The file is a plain safetensors file: other tools can list its tensors.
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(st.tensor("conv2d.kernel").unwrap().shape(), &[3, 3, 1, 2]);
-    assert_eq!(st.tensor("batch_normalization.moving_variance").unwrap().shape(), &[2]);
+    assert_eq!(
+        st.tensor("batch_normalization.moving_variance")
+            .unwrap()
+            .shape(),
+        &[2]
+    );
 }
 
 #[test]
 fn the_chapter_model_round_trips() {
     let model = Sequential::new(&ModelSpec::chapter(), 9).unwrap();
     let bytes = save_model(&model, &serde_json::Value::Null).unwrap();
-    assert!(bytes.len() > 1_063_073 * 4 && bytes.len() < 1_063_073 * 4 + 8192, "{} bytes", bytes.len());
+    assert!(
+        bytes.len() > 1_063_073 * 4 && bytes.len() < 1_063_073 * 4 + 8192,
+        "{} bytes",
+        bytes.len()
+    );
     let loaded = load_model(&bytes).unwrap().model;
     assert_eq!(loaded.layers()[9].params(), model.layers()[9].params());
 }
@@ -132,16 +178,29 @@ fn foreign_or_garbled_headers_are_refused() {
 #[test]
 fn missing_extra_misshapen_or_non_finite_tensors_are_refused() {
     let (tensors, metadata) = valid_parts();
-    assert!(load_model(&file_with(&tensors, metadata.clone())).is_ok(), "the undamaged parts make a valid file");
+    assert!(
+        load_model(&file_with(&tensors, metadata.clone())).is_ok(),
+        "the undamaged parts make a valid file"
+    );
 
-    let missing: Vec<_> = tensors.iter().filter(|t| t.0 != "batch_normalization.moving_mean").cloned().collect();
+    let missing: Vec<_> = tensors
+        .iter()
+        .filter(|t| t.0 != "batch_normalization.moving_mean")
+        .cloned()
+        .collect();
     let e = error_of(&file_with(&missing, metadata.clone()));
-    assert!(e.contains("missing") && e.contains("batch_normalization.moving_mean"), "{e}");
+    assert!(
+        e.contains("missing") && e.contains("batch_normalization.moving_mean"),
+        "{e}"
+    );
 
     let mut reshaped = tensors.clone();
     reshaped[0].1 = vec![3, 3, 2, 1];
     let e = error_of(&file_with(&reshaped, metadata.clone()));
-    assert!(e.contains("conv2d.kernel") && e.contains("[3, 3, 2, 1]") && e.contains("[3, 3, 1, 2]"), "{e}");
+    assert!(
+        e.contains("conv2d.kernel") && e.contains("[3, 3, 2, 1]") && e.contains("[3, 3, 1, 2]"),
+        "{e}"
+    );
 
     let mut resized = tensors.clone();
     resized[7].1 = vec![3];
@@ -155,13 +214,28 @@ fn missing_extra_misshapen_or_non_finite_tensors_are_refused() {
     let mut nan = tensors.clone();
     nan[6].2[5] = f32::NAN;
     let e = error_of(&file_with(&nan, metadata.clone()));
-    assert!(e.contains("dense.kernel") && e.contains("not a finite number"), "{e}");
+    assert!(
+        e.contains("dense.kernel") && e.contains("not a finite number"),
+        "{e}"
+    );
 
     // A tensor of another element type.
-    let mut owned: Vec<(String, Vec<usize>, Vec<u8>, Dtype)> =
-        tensors.iter().map(|(n, s, v)| (n.to_string(), s.clone(), v.iter().flat_map(|f| f.to_le_bytes()).collect(), Dtype::F32)).collect();
+    let mut owned: Vec<(String, Vec<usize>, Vec<u8>, Dtype)> = tensors
+        .iter()
+        .map(|(n, s, v)| {
+            (
+                n.to_string(),
+                s.clone(),
+                v.iter().flat_map(|f| f.to_le_bytes()).collect(),
+                Dtype::F32,
+            )
+        })
+        .collect();
     owned[1].3 = Dtype::I32;
-    let views: Vec<(&str, TensorView)> = owned.iter().map(|(n, s, b, d)| (n.as_str(), TensorView::new(*d, s.clone(), b).unwrap())).collect();
+    let views: Vec<(&str, TensorView)> = owned
+        .iter()
+        .map(|(n, s, b, d)| (n.as_str(), TensorView::new(*d, s.clone(), b).unwrap()))
+        .collect();
     let e = error_of(&safetensors::serialize(views, Some(metadata)).unwrap());
     assert!(e.contains("conv2d.bias") && e.contains("I32"), "{e}");
 }

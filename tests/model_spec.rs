@@ -1,18 +1,29 @@
 //! The declarative model description: the chapter's model, JSON round trips, shapes and
 //! parameter counts, and the words of every refusal.
 
-use convscope::nn::{Activation, InputShape, LayerSpec, ModelSpec, OutputKind, PaddingSpec, Sequential, Shape};
+use convscope::nn::{
+    Activation, InputShape, LayerSpec, ModelSpec, OutputKind, PaddingSpec, Sequential, Shape,
+};
 
 fn dense(units: usize, activation: Activation) -> LayerSpec {
     LayerSpec::Dense { units, activation }
 }
 
 fn tiny(layers: Vec<LayerSpec>) -> ModelSpec {
-    ModelSpec { input: InputShape { height: 8, width: 8, channels: 1 }, layers }
+    ModelSpec {
+        input: InputShape {
+            height: 8,
+            width: 8,
+            channels: 1,
+        },
+        layers,
+    }
 }
 
 fn error_of(spec: &ModelSpec) -> String {
-    spec.plan().expect_err("this spec must be refused").to_string()
+    spec.plan()
+        .expect_err("this spec must be refused")
+        .to_string()
 }
 
 #[test]
@@ -25,18 +36,44 @@ fn chapter_model_has_keras_parameter_counts_and_shapes() {
     let names: Vec<&str> = plan.layers.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(
         names,
-        ["conv2d", "batch_normalization", "max_pooling2d", "dropout", "conv2d_1", "batch_normalization_1", "max_pooling2d_1", "dropout_1", "flatten", "dense", "dense_1"]
+        [
+            "conv2d",
+            "batch_normalization",
+            "max_pooling2d",
+            "dropout",
+            "conv2d_1",
+            "batch_normalization_1",
+            "max_pooling2d_1",
+            "dropout_1",
+            "flatten",
+            "dense",
+            "dense_1"
+        ]
     );
     let shapes: Vec<String> = plan.layers.iter().map(|l| l.output.keras()).collect();
     assert_eq!(shapes[0], "(None, 64, 64, 16)");
     assert_eq!(shapes[6], "(None, 16, 16, 32)");
     assert_eq!(shapes[8], "(None, 8192)");
     assert_eq!(shapes[10], "(None, 1)");
-    let params: Vec<usize> = plan.layers.iter().map(|l| l.trainable_params + l.non_trainable_params).collect();
-    assert_eq!(params, [1216, 64, 0, 0, 12832, 128, 0, 0, 0, 1_048_704, 129]);
+    let params: Vec<usize> = plan
+        .layers
+        .iter()
+        .map(|l| l.trainable_params + l.non_trainable_params)
+        .collect();
+    assert_eq!(
+        params,
+        [1216, 64, 0, 0, 12832, 128, 0, 0, 0, 1_048_704, 129]
+    );
 
     let gray = ModelSpec::chapter_grayscale().plan().unwrap();
-    assert_eq!(gray.input, Shape::Image { height: 64, width: 64, channels: 1 });
+    assert_eq!(
+        gray.input,
+        Shape::Image {
+            height: 64,
+            width: 64,
+            channels: 1
+        }
+    );
     assert_eq!(gray.total_params(), 1_063_073 - 5 * 5 * 2 * 16);
 }
 
@@ -47,11 +84,27 @@ fn summary_rows_and_totals() {
     assert_eq!(summary.rows[1].type_name, "BatchNormalization");
     assert_eq!(summary.rows[1].params, 64);
     assert_eq!(summary.rows[1].trainable_params, 32);
-    assert_eq!((summary.total_params, summary.trainable_params, summary.non_trainable_params), (1_063_073, 1_062_977, 96));
+    assert_eq!(
+        (
+            summary.total_params,
+            summary.trainable_params,
+            summary.non_trainable_params
+        ),
+        (1_063_073, 1_062_977, 96)
+    );
     let text = summary.to_text();
-    assert!(text.contains(" Total params: 1,063,073 (4.06 MB)\n"), "{text}");
-    assert!(text.contains(" Trainable params: 1,062,977 (4.05 MB)\n"), "{text}");
-    assert!(text.contains(" Non-trainable params: 96 (384.00 B)\n"), "{text}");
+    assert!(
+        text.contains(" Total params: 1,063,073 (4.06 MB)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" Trainable params: 1,062,977 (4.05 MB)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" Non-trainable params: 96 (384.00 B)\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -72,16 +125,40 @@ fn json_round_trip_and_keras_defaults() {
         {"type": "avg_pool", "pool": 3, "stride": 1, "padding": "same"}, {"type": "flatten"},
         {"type": "dense", "units": 3, "activation": "softmax"}]}"#;
     let spec = ModelSpec::from_json(explicit).unwrap();
-    assert_eq!(spec.layers[0], LayerSpec::Conv2d { filters: 2, kernel: 3, stride: 2, padding: PaddingSpec::Explicit(1), dilation: 1, activation: Activation::Linear });
+    assert_eq!(
+        spec.layers[0],
+        LayerSpec::Conv2d {
+            filters: 2,
+            kernel: 3,
+            stride: 2,
+            padding: PaddingSpec::Explicit(1),
+            dilation: 1,
+            activation: Activation::Linear
+        }
+    );
     let plan = spec.plan().unwrap();
-    assert_eq!(plan.layers[0].output, Shape::Image { height: 5, width: 5, channels: 2 });
+    assert_eq!(
+        plan.layers[0].output,
+        Shape::Image {
+            height: 5,
+            width: 5,
+            channels: 2
+        }
+    );
     assert_eq!(plan.output, OutputKind::Categorical { classes: 3 });
 }
 
 #[test]
 fn unreadable_json_is_explained() {
-    let e = ModelSpec::from_json(r#"{"input": {"height": 8, "width": 8, "channels": 1}, "layers": [{"type": "conv3d"}]}"#).unwrap_err().to_string();
-    assert!(e.contains("model description is not valid") && e.contains("conv3d"), "{e}");
+    let e = ModelSpec::from_json(
+        r#"{"input": {"height": 8, "width": 8, "channels": 1}, "layers": [{"type": "conv3d"}]}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("model description is not valid") && e.contains("conv3d"),
+        "{e}"
+    );
     let e = ModelSpec::from_json(r#"{"input": {"height": 8, "width": 8, "channels": 1}, "layers": [{"type": "dense", "units": 1, "activaton": "sigmoid"}]}"#)
         .unwrap_err()
         .to_string();
@@ -92,36 +169,184 @@ fn unreadable_json_is_explained() {
 fn invalid_specs_are_refused_in_words() {
     let head = || dense(1, Activation::Sigmoid);
     let cases: Vec<(ModelSpec, &[&str])> = vec![
-        (tiny(vec![LayerSpec::conv2d(4, 9, PaddingSpec::Valid, Activation::Relu), LayerSpec::Flatten, head()]), &["layer 1 (Conv2D)", "larger than the padded input"]),
-        (tiny(vec![LayerSpec::conv2d(0, 3, PaddingSpec::Same, Activation::Relu), LayerSpec::Flatten, head()]), &["layer 1", "at least one filter"]),
-        (tiny(vec![LayerSpec::Dropout { rate: 1.0 }, LayerSpec::Flatten, head()]), &["layer 1 (Dropout)", "below 1"]),
-        (tiny(vec![LayerSpec::Dropout { rate: -0.1 }, LayerSpec::Flatten, head()]), &["Dropout", "at least 0"]),
-        (tiny(vec![LayerSpec::conv2d(4, 3, PaddingSpec::Same, Activation::Relu), head()]), &["layer 2 (Dense)", "8x8x4 feature maps", "Flatten"]),
-        (tiny(vec![LayerSpec::Flatten, LayerSpec::max_pool(2), head()]), &["layer 2 (MaxPooling2D)", "flat vector", "before the Flatten"]),
-        (tiny(vec![LayerSpec::Flatten, LayerSpec::conv2d(4, 3, PaddingSpec::Same, Activation::Relu), head()]), &["layer 2 (Conv2D)", "flat vector"]),
-        (tiny(vec![LayerSpec::max_pool(9), LayerSpec::Flatten, head()]), &["layer 1 (MaxPooling2D)", "larger than the input"]),
-        (tiny(vec![LayerSpec::Flatten, dense(0, Activation::Relu), head()]), &["layer 2", "at least one unit"]),
-        (tiny(vec![LayerSpec::Flatten, dense(4, Activation::Sigmoid), head()]), &["layer 2", "only supported on the last layer"]),
-        (tiny(vec![LayerSpec::Flatten, dense(3, Activation::Sigmoid)]), &["exactly 1 unit", "softmax"]),
-        (tiny(vec![LayerSpec::Flatten, dense(1, Activation::Softmax)]), &["at least 2"]),
-        (tiny(vec![LayerSpec::Flatten, dense(1, Activation::Relu)]), &["last layer must make the prediction", "relu"]),
-        (tiny(vec![LayerSpec::Flatten]), &["last layer must make the prediction", "Flatten"]),
-        (tiny(vec![]), &["no layers"]),
-        (tiny(vec![LayerSpec::BatchNorm { momentum: 1.5, epsilon: 1e-3 }, LayerSpec::Flatten, head()]), &["layer 1 (BatchNormalization)", "momentum"]),
-        (tiny(vec![LayerSpec::BatchNorm { momentum: 0.99, epsilon: 0.0 }, LayerSpec::Flatten, head()]), &["epsilon"]),
-        (tiny(vec![LayerSpec::Conv2d { filters: 2, kernel: 3, stride: 0, padding: PaddingSpec::Same, dilation: 1, activation: Activation::Relu }, LayerSpec::Flatten, head()]), &["stride"]),
-        (tiny(vec![LayerSpec::Conv2d { filters: 2, kernel: 3, stride: 1, padding: PaddingSpec::Valid, dilation: 4, activation: Activation::Relu }, LayerSpec::Flatten, head()]), &["spans 9x9"]),
-        (tiny(vec![LayerSpec::conv2d(2, 3, PaddingSpec::Same, Activation::Softmax), LayerSpec::Flatten, head()]), &["linear or relu"]),
-        (ModelSpec { input: InputShape { height: 0, width: 8, channels: 1 }, layers: vec![LayerSpec::Flatten, head()] }, &["at least 1x1"]),
         (
-            ModelSpec { input: InputShape { height: 512, width: 512, channels: 3 }, layers: vec![LayerSpec::Flatten, dense(4096, Activation::Relu), head()] },
+            tiny(vec![
+                LayerSpec::conv2d(4, 9, PaddingSpec::Valid, Activation::Relu),
+                LayerSpec::Flatten,
+                head(),
+            ]),
+            &["layer 1 (Conv2D)", "larger than the padded input"],
+        ),
+        (
+            tiny(vec![
+                LayerSpec::conv2d(0, 3, PaddingSpec::Same, Activation::Relu),
+                LayerSpec::Flatten,
+                head(),
+            ]),
+            &["layer 1", "at least one filter"],
+        ),
+        (
+            tiny(vec![
+                LayerSpec::Dropout { rate: 1.0 },
+                LayerSpec::Flatten,
+                head(),
+            ]),
+            &["layer 1 (Dropout)", "below 1"],
+        ),
+        (
+            tiny(vec![
+                LayerSpec::Dropout { rate: -0.1 },
+                LayerSpec::Flatten,
+                head(),
+            ]),
+            &["Dropout", "at least 0"],
+        ),
+        (
+            tiny(vec![
+                LayerSpec::conv2d(4, 3, PaddingSpec::Same, Activation::Relu),
+                head(),
+            ]),
+            &["layer 2 (Dense)", "8x8x4 feature maps", "Flatten"],
+        ),
+        (
+            tiny(vec![LayerSpec::Flatten, LayerSpec::max_pool(2), head()]),
+            &[
+                "layer 2 (MaxPooling2D)",
+                "flat vector",
+                "before the Flatten",
+            ],
+        ),
+        (
+            tiny(vec![
+                LayerSpec::Flatten,
+                LayerSpec::conv2d(4, 3, PaddingSpec::Same, Activation::Relu),
+                head(),
+            ]),
+            &["layer 2 (Conv2D)", "flat vector"],
+        ),
+        (
+            tiny(vec![LayerSpec::max_pool(9), LayerSpec::Flatten, head()]),
+            &["layer 1 (MaxPooling2D)", "larger than the input"],
+        ),
+        (
+            tiny(vec![LayerSpec::Flatten, dense(0, Activation::Relu), head()]),
+            &["layer 2", "at least one unit"],
+        ),
+        (
+            tiny(vec![
+                LayerSpec::Flatten,
+                dense(4, Activation::Sigmoid),
+                head(),
+            ]),
+            &["layer 2", "only supported on the last layer"],
+        ),
+        (
+            tiny(vec![LayerSpec::Flatten, dense(3, Activation::Sigmoid)]),
+            &["exactly 1 unit", "softmax"],
+        ),
+        (
+            tiny(vec![LayerSpec::Flatten, dense(1, Activation::Softmax)]),
+            &["at least 2"],
+        ),
+        (
+            tiny(vec![LayerSpec::Flatten, dense(1, Activation::Relu)]),
+            &["last layer must make the prediction", "relu"],
+        ),
+        (
+            tiny(vec![LayerSpec::Flatten]),
+            &["last layer must make the prediction", "Flatten"],
+        ),
+        (tiny(vec![]), &["no layers"]),
+        (
+            tiny(vec![
+                LayerSpec::BatchNorm {
+                    momentum: 1.5,
+                    epsilon: 1e-3,
+                },
+                LayerSpec::Flatten,
+                head(),
+            ]),
+            &["layer 1 (BatchNormalization)", "momentum"],
+        ),
+        (
+            tiny(vec![
+                LayerSpec::BatchNorm {
+                    momentum: 0.99,
+                    epsilon: 0.0,
+                },
+                LayerSpec::Flatten,
+                head(),
+            ]),
+            &["epsilon"],
+        ),
+        (
+            tiny(vec![
+                LayerSpec::Conv2d {
+                    filters: 2,
+                    kernel: 3,
+                    stride: 0,
+                    padding: PaddingSpec::Same,
+                    dilation: 1,
+                    activation: Activation::Relu,
+                },
+                LayerSpec::Flatten,
+                head(),
+            ]),
+            &["stride"],
+        ),
+        (
+            tiny(vec![
+                LayerSpec::Conv2d {
+                    filters: 2,
+                    kernel: 3,
+                    stride: 1,
+                    padding: PaddingSpec::Valid,
+                    dilation: 4,
+                    activation: Activation::Relu,
+                },
+                LayerSpec::Flatten,
+                head(),
+            ]),
+            &["spans 9x9"],
+        ),
+        (
+            tiny(vec![
+                LayerSpec::conv2d(2, 3, PaddingSpec::Same, Activation::Softmax),
+                LayerSpec::Flatten,
+                head(),
+            ]),
+            &["linear or relu"],
+        ),
+        (
+            ModelSpec {
+                input: InputShape {
+                    height: 0,
+                    width: 8,
+                    channels: 1,
+                },
+                layers: vec![LayerSpec::Flatten, head()],
+            },
+            &["at least 1x1"],
+        ),
+        (
+            ModelSpec {
+                input: InputShape {
+                    height: 512,
+                    width: 512,
+                    channels: 3,
+                },
+                layers: vec![LayerSpec::Flatten, dense(4096, Activation::Relu), head()],
+            },
             &["parameters", "browser"],
         ),
     ];
     for (spec, needles) in cases {
         let e = error_of(&spec);
         for needle in needles {
-            assert!(e.contains(needle), "message '{e}' should mention '{needle}'");
+            assert!(
+                e.contains(needle),
+                "message '{e}' should mention '{needle}'"
+            );
         }
         assert!(Sequential::new(&spec, 0).is_err());
     }

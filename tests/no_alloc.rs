@@ -42,11 +42,19 @@ fn training_steps_and_explanation_passes_do_not_allocate() {
     // 40 images with 20% validation: 32 training images, 4 batches of 8 per epoch.
     let n = 40;
     let len = 64 * 64 * 3;
-    let x: Vec<f32> = (0..n * len).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+    let x: Vec<f32> = (0..n * len)
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+        .collect();
     let y: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
     let data = Examples::new(&x, &y, len).unwrap();
     let mut model = Sequential::new(&ModelSpec::chapter(), 1).unwrap();
-    let config = FitConfig { epochs: 3, batch_size: 8, validation_split: 0.2, early_stopping: None, ..FitConfig::recommended() };
+    let config = FitConfig {
+        epochs: 3,
+        batch_size: 8,
+        validation_split: 0.2,
+        early_stopping: None,
+        ..FitConfig::recommended()
+    };
     let mut trainer = Trainer::new(&mut model, &data, None, config).unwrap();
     assert_eq!(trainer.batches_per_epoch(), 4);
 

@@ -13,7 +13,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// Fails loudly if the `+simd128` flag of .cargo/config.toml was lost (a RUSTFLAGS variable replaces it).
 #[wasm_bindgen_test]
 fn simd128_is_compiled_in() {
-    assert!(convscope::simd_enabled(), "this wasm build has no SIMD128: is RUSTFLAGS set? It replaces .cargo/config.toml's flags");
+    assert!(
+        convscope::simd_enabled(),
+        "this wasm build has no SIMD128: is RUSTFLAGS set? It replaces .cargo/config.toml's flags"
+    );
 }
 
 #[wasm_bindgen_test]

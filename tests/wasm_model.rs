@@ -12,14 +12,27 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 fn chapter_model_matches_keras_in_wasm() {
-    assert!(convscope::simd_enabled(), "the wasm build lost its +simd128 flag");
+    assert!(
+        convscope::simd_enabled(),
+        "the wasm build lost its +simd128 flag"
+    );
     let report = model_support::compare_with_keras();
-    assert!(report.is_empty(), "differences from Keras beyond tolerance:\n{}", report.join("\n"));
+    assert!(
+        report.is_empty(),
+        "differences from Keras beyond tolerance:\n{}",
+        report.join("\n")
+    );
 }
 
 #[wasm_bindgen_test]
 fn summary_text_is_keras_own_in_wasm() {
-    assert_eq!(Sequential::new(&ModelSpec::chapter(), 0).unwrap().summary().to_text(), model_support::KERAS_SUMMARY);
+    assert_eq!(
+        Sequential::new(&ModelSpec::chapter(), 0)
+            .unwrap()
+            .summary()
+            .to_text(),
+        model_support::KERAS_SUMMARY
+    );
 }
 
 #[wasm_bindgen_test]
@@ -30,7 +43,12 @@ fn seeded_training_is_reproducible_and_learns_in_wasm() {
         .map(|i| {
             let (example, column) = (i / 36, i % 6);
             let noise = ((i * 7919) % 101) as f32 / 202.0;
-            noise + if (column < 3) == (example % 2 == 1) { 0.5 } else { 0.0 }
+            noise
+                + if (column < 3) == (example % 2 == 1) {
+                    0.5
+                } else {
+                    0.0
+                }
         })
         .collect();
     let y: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
@@ -42,15 +60,36 @@ fn seeded_training_is_reproducible_and_learns_in_wasm() {
         {"type": "flatten"}, {"type": "dense", "units": 1, "activation": "sigmoid"}]}"#,
     )
     .unwrap();
-    let config = FitConfig { epochs: 12, batch_size: 8, seed: 3, validation_split: 0.25, early_stopping: None, ..FitConfig::recommended() };
+    let config = FitConfig {
+        epochs: 12,
+        batch_size: 8,
+        seed: 3,
+        validation_split: 0.25,
+        early_stopping: None,
+        ..FitConfig::recommended()
+    };
     let run = || {
         let mut model = Sequential::new(&spec, 3).unwrap();
         fit(&mut model, &data, None, config, &mut Silent).unwrap()
     };
     let (a, b) = (run(), run());
-    let numbers = |h: &convscope::nn::History| h.epochs.iter().map(|e| (e.loss, e.accuracy, e.val_loss, e.val_accuracy)).collect::<Vec<_>>();
+    let numbers = |h: &convscope::nn::History| {
+        h.epochs
+            .iter()
+            .map(|e| (e.loss, e.accuracy, e.val_loss, e.val_accuracy))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(numbers(&a), numbers(&b));
     assert_eq!(a.stop, Some(StopReason::Completed));
-    assert!(a.epochs.iter().all(|e| e.seconds >= 0.0 && e.images_per_second > 0.0), "the wasm clock works");
-    assert!(a.epochs.last().unwrap().val_accuracy.unwrap() >= 0.85, "{:?}", a.epochs.last());
+    assert!(
+        a.epochs
+            .iter()
+            .all(|e| e.seconds >= 0.0 && e.images_per_second > 0.0),
+        "the wasm clock works"
+    );
+    assert!(
+        a.epochs.last().unwrap().val_accuracy.unwrap() >= 0.85,
+        "{:?}",
+        a.epochs.last()
+    );
 }

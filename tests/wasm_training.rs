@@ -22,7 +22,10 @@ fn message(e: JsError) -> String {
 const SIDE: usize = 64;
 
 fn frames(labels: &[u8]) -> Vec<u8> {
-    labels.iter().flat_map(|&l| vec![if l == 1 { 220 } else { 30 }; SIDE * SIDE * 4]).collect()
+    labels
+        .iter()
+        .flat_map(|&l| vec![if l == 1 { 220 } else { 30 }; SIDE * SIDE * 4])
+        .collect()
 }
 
 fn names() -> Vec<String> {
@@ -33,19 +36,31 @@ fn names() -> Vec<String> {
 fn captured_frames_train_data_and_frames_are_predicted() {
     let mut s = TrainingSession::new();
     let labels: Vec<u8> = (0..10).map(|i| (i % 2) as u8).collect();
-    let info = s.load_captured(&frames(&labels), &labels, SIDE, names(), 3).map_err(JsValue::from).unwrap();
+    let info = s
+        .load_captured(&frames(&labels), &labels, SIDE, names(), 3)
+        .map_err(JsValue::from)
+        .unwrap();
     assert_eq!(get(&info, "train").as_f64(), Some(8.0));
     assert_eq!(get(&info, "test").as_f64(), Some(2.0));
     s.build_model(None, 0).map_err(JsValue::from).unwrap();
-    let p = s.predict_rgba(&frames(&[1]), SIDE, SIDE).map_err(JsValue::from).unwrap();
+    let p = s
+        .predict_rgba(&frames(&[1]), SIDE, SIDE)
+        .map_err(JsValue::from)
+        .unwrap();
     assert!((p[0] + p[1] - 1.0).abs() < 1e-5);
 
     // Refusals keep the frames loaded before.
-    let err = message(s.load_captured(&frames(&[1, 1, 1]), &[1, 1, 1], SIDE, names(), 3).unwrap_err());
+    let err = message(
+        s.load_captured(&frames(&[1, 1, 1]), &[1, 1, 1], SIDE, names(), 3)
+            .unwrap_err(),
+    );
     assert!(err.contains("at least two frames of “no smile”"), "{err}");
     let err = message(s.predict_photo(b"not a picture").unwrap_err());
     assert!(err.contains("not a PNG or JPEG"), "{err}");
-    let err = message(s.load_image_folder(vec!["a/x.png".into()], vec![5], b"abc", "a", 0).unwrap_err());
+    let err = message(
+        s.load_image_folder(vec!["a/x.png".into()], vec![5], b"abc", "a", 0)
+            .unwrap_err(),
+    );
     assert!(err.contains("garbled"), "{err}");
     assert_eq!(s.labels("train").map_err(JsValue::from).unwrap().len(), 8);
 }

@@ -11,7 +11,15 @@ use convscope::web::session::{Session, Split, TrainSettings};
 fn trained() -> Session {
     let mut s = Session::new();
     s.load_synthetic(48, 12, 3, "easy").unwrap();
-    s.start_training(&TrainSettings { epochs: 1, batch_size: 16, learning_rate: 1e-3, patience: 0, seed: 1, bn_momentum: None }).unwrap();
+    s.start_training(&TrainSettings {
+        epochs: 1,
+        batch_size: 16,
+        learning_rate: 1e-3,
+        patience: 0,
+        seed: 1,
+        bn_momentum: None,
+    })
+    .unwrap();
     let clock = || 0.0;
     while s.train_for(1e9, &clock).unwrap().finished.is_none() {}
     s
@@ -33,7 +41,11 @@ fn every_layer_and_the_prediction_for_a_test_image() {
         assert_eq!(layer.values.len(), layer.shape.iter().product::<usize>());
     }
     let p = s.predict_index(Split::Test, 2).unwrap();
-    assert!((a.probabilities[0] - p[1]).abs() < 1e-6, "same prediction as the Try-it panel: {:?} vs {p:?}", a.probabilities);
+    assert!(
+        (a.probabilities[0] - p[1]).abs() < 1e-6,
+        "same prediction as the Try-it panel: {:?} vs {p:?}",
+        a.probabilities
+    );
 }
 
 #[test]
@@ -41,38 +53,71 @@ fn a_picture_sent_as_rgba_is_explained_like_the_test_image_it_is() {
     let mut s = trained();
     let rgba = rgba_of(&s, 5);
     for class in [0, 1] {
-        let from_set = s.inside_saliency(Picture::Set(Split::Test, 5), class, false).unwrap();
-        let from_rgba = s.inside_saliency(Picture::Rgba(&rgba), class, false).unwrap();
+        let from_set = s
+            .inside_saliency(Picture::Set(Split::Test, 5), class, false)
+            .unwrap();
+        let from_rgba = s
+            .inside_saliency(Picture::Rgba(&rgba), class, false)
+            .unwrap();
         assert_eq!(from_set.magnitude, from_rgba.magnitude);
-        assert_eq!((from_set.height, from_set.width, from_set.evidence.len()), (64, 64, 64 * 64));
-        let cam_set = s.inside_grad_cam(Picture::Set(Split::Test, 5), class, None).unwrap();
-        let cam_rgba = s.inside_grad_cam(Picture::Rgba(&rgba), class, None).unwrap();
+        assert_eq!(
+            (from_set.height, from_set.width, from_set.evidence.len()),
+            (64, 64, 64 * 64)
+        );
+        let cam_set = s
+            .inside_grad_cam(Picture::Set(Split::Test, 5), class, None)
+            .unwrap();
+        let cam_rgba = s
+            .inside_grad_cam(Picture::Rgba(&rgba), class, None)
+            .unwrap();
         assert_eq!(cam_set.heatmap, cam_rgba.heatmap);
         assert_eq!(cam_set.heatmap.len(), 64 * 64);
     }
     // The two classes' scores are the logit and minus the logit.
-    let smile = s.inside_grad_cam(Picture::Set(Split::Test, 5), 1, None).unwrap();
-    let frown = s.inside_grad_cam(Picture::Set(Split::Test, 5), 0, None).unwrap();
+    let smile = s
+        .inside_grad_cam(Picture::Set(Split::Test, 5), 1, None)
+        .unwrap();
+    let frown = s
+        .inside_grad_cam(Picture::Set(Split::Test, 5), 0, None)
+        .unwrap();
     assert!((smile.score + frown.score).abs() < 1e-5);
 }
 
 #[test]
 fn smoothgrad_differs_from_the_plain_gradient_and_repeats() {
     let mut s = trained();
-    let plain = s.inside_saliency(Picture::Set(Split::Test, 1), 1, false).unwrap();
-    let smooth = s.inside_saliency(Picture::Set(Split::Test, 1), 1, true).unwrap();
-    let again = s.inside_saliency(Picture::Set(Split::Test, 1), 1, true).unwrap();
+    let plain = s
+        .inside_saliency(Picture::Set(Split::Test, 1), 1, false)
+        .unwrap();
+    let smooth = s
+        .inside_saliency(Picture::Set(Split::Test, 1), 1, true)
+        .unwrap();
+    let again = s
+        .inside_saliency(Picture::Set(Split::Test, 1), 1, true)
+        .unwrap();
     assert_ne!(plain.magnitude, smooth.magnitude);
-    assert_eq!(smooth.magnitude, again.magnitude, "a fixed seed: the same map for the same picture");
+    assert_eq!(
+        smooth.magnitude, again.magnitude,
+        "a fixed seed: the same map for the same picture"
+    );
 }
 
 #[test]
 fn filters_and_conv_layers_of_the_chapter_model() {
     let mut s = trained();
     let layers = s.inside_conv_layers().unwrap();
-    assert_eq!(layers.iter().map(|l| (l.index, l.filters)).collect::<Vec<_>>(), [(0, 16), (4, 32)]);
+    assert_eq!(
+        layers
+            .iter()
+            .map(|l| (l.index, l.filters))
+            .collect::<Vec<_>>(),
+        [(0, 16), (4, 32)]
+    );
     let f = s.inside_filters(false).unwrap();
-    assert_eq!((f.kernel_height, f.kernel_width, f.count, f.layer), (5, 5, 16, 0));
+    assert_eq!(
+        (f.kernel_height, f.kernel_width, f.count, f.layer),
+        (5, 5, 16, 0)
+    );
     assert_eq!(f.patches.len(), 16 * 5 * 5 * 3);
     assert!(f.patches.iter().all(|v| (0.0..=1.0).contains(v)));
     let shared = s.inside_filters(true).unwrap();
@@ -82,20 +127,41 @@ fn filters_and_conv_layers_of_the_chapter_model() {
 #[test]
 fn activation_maximization_in_slices_climbs() {
     let mut s = trained();
-    let mut config = ActmaxConfig { max_iter: 10, frame_every: 5, step_size: 0.02, ..ActmaxConfig::default() };
+    let mut config = ActmaxConfig {
+        max_iter: 10,
+        frame_every: 5,
+        step_size: 0.02,
+        ..ActmaxConfig::default()
+    };
     let first = s.inside_actmax(&config).unwrap();
-    assert_eq!(first.frames.iter().map(|f| f.iteration).collect::<Vec<_>>(), [0, 5, 10]);
+    assert_eq!(
+        first.frames.iter().map(|f| f.iteration).collect::<Vec<_>>(),
+        [0, 5, 10]
+    );
     config.start = Start::Image(first.image.clone());
     config.seed = 1;
     let second = s.inside_actmax(&config).unwrap();
-    assert_eq!(second.frames[0].image, first.image, "the second slice starts where the first ended");
-    assert!(second.objective_end > first.objective_start, "the smile score climbs: {} -> {}", first.objective_start, second.objective_end);
+    assert_eq!(
+        second.frames[0].image, first.image,
+        "the second slice starts where the first ended"
+    );
+    assert!(
+        second.objective_end > first.objective_start,
+        "the smile score climbs: {} -> {}",
+        first.objective_start,
+        second.objective_end
+    );
 }
 
 #[test]
 fn the_shortcut_lab_trains_on_the_confound_and_tests_on_clean_faces() {
     let mut s = Session::new();
-    let lab = ShortcutLab { train: 40, test: 20, seed: 7, confound: 0.95 };
+    let lab = ShortcutLab {
+        train: 40,
+        test: 20,
+        seed: 7,
+        confound: 0.95,
+    };
     let info = s.load_shortcut_lab(&lab).unwrap();
     assert_eq!((info.train, info.test), (40, 20));
     assert!(info.description.contains("0.95"));
@@ -106,19 +172,41 @@ fn the_shortcut_lab_trains_on_the_confound_and_tests_on_clean_faces() {
     let clean = s.evaluate_test().unwrap().evaluation.accuracy;
     assert_eq!(acc.clean_test_accuracy, clean);
     assert!((0.0..=1.0).contains(&acc.confounded_test_accuracy));
-    assert!(s.load_shortcut_lab(&ShortcutLab { confound: 1.5, ..lab }).is_err());
+    assert!(s
+        .load_shortcut_lab(&ShortcutLab {
+            confound: 1.5,
+            ..lab
+        })
+        .is_err());
 }
 
 #[test]
 fn requests_the_page_can_get_wrong_are_errors() {
     let mut s = Session::new();
-    assert!(s.inside_activations(Picture::Set(Split::Test, 0)).is_err(), "no model");
+    assert!(
+        s.inside_activations(Picture::Set(Split::Test, 0)).is_err(),
+        "no model"
+    );
     assert!(s.inside_filters(false).is_err());
     let mut s = trained();
-    let e = s.inside_activations(Picture::Set(Split::Test, 99)).unwrap_err().to_string();
+    let e = s
+        .inside_activations(Picture::Set(Split::Test, 99))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no image 99"), "{e}");
-    let e = s.inside_saliency(Picture::Rgba(&[0u8; 12]), 1, false).unwrap_err().to_string();
+    let e = s
+        .inside_saliency(Picture::Rgba(&[0u8; 12]), 1, false)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("64x64"), "{e}");
-    assert!(s.inside_grad_cam(Picture::Set(Split::Test, 0), 2, None).is_err(), "class 2 does not exist");
-    assert!(s.inside_grad_cam(Picture::Set(Split::Test, 0), 1, Some(1)).is_err(), "layer 1 is not a convolution");
+    assert!(
+        s.inside_grad_cam(Picture::Set(Split::Test, 0), 2, None)
+            .is_err(),
+        "class 2 does not exist"
+    );
+    assert!(
+        s.inside_grad_cam(Picture::Set(Split::Test, 0), 1, Some(1))
+            .is_err(),
+        "layer 1 is not a convolution"
+    );
 }

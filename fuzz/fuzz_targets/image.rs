@@ -7,8 +7,21 @@ fuzz_target!(|data: &[u8]| {
     let _ = convscope::web::upload::decode_image(data, 64, true);
     // A two-class folder whose first image is the fuzzed bytes.
     let entries = [
-        FileEntry { path: "a/x.png".into(), bytes: data.to_vec() },
-        FileEntry { path: "b/y.png".into(), bytes: data.to_vec() },
+        FileEntry {
+            path: "a/x.png".into(),
+            bytes: data.to_vec(),
+        },
+        FileEntry {
+            path: "b/y.png".into(),
+            bytes: data.to_vec(),
+        },
     ];
-    let _ = load_image_folder(&entries, &FolderOptions { height: 8, width: 8, channels: 1 });
+    let _ = load_image_folder(
+        &entries,
+        &FolderOptions {
+            height: 8,
+            width: 8,
+            channels: 1,
+        },
+    );
 });

@@ -5,6 +5,13 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(entries) = read_zip_entries(data) {
-        let _ = load_image_folder(&entries, &FolderOptions { height: 8, width: 8, channels: 3 });
+        let _ = load_image_folder(
+            &entries,
+            &FolderOptions {
+                height: 8,
+                width: 8,
+                channels: 3,
+            },
+        );
     }
 });

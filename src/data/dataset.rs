@@ -6,8 +6,8 @@ use rand::seq::SliceRandom;
 use crate::rng::{rng_from_seed, Rng};
 use crate::{invalid, Result};
 
-pub use crate::limits::MAX_IMAGES;
 use crate::limits::MAX_DATASET_VALUES;
+pub use crate::limits::MAX_IMAGES;
 
 /// Where the mouth is in a synthetic image, in pixels: `x0 <= x < x1`, `y0 <= y < y1`.
 /// Explanation methods are checked against it (does the saliency fall on the mouth?).
@@ -79,7 +79,10 @@ impl Dataset {
             ));
         }
         if class_names.len() < 2 || class_names.len() > 256 {
-            return Err(invalid!("a dataset needs 2 to 256 classes, got {}", class_names.len()));
+            return Err(invalid!(
+                "a dataset needs 2 to 256 classes, got {}",
+                class_names.len()
+            ));
         }
         if let Some(bad) = labels.iter().find(|&&l| l as usize >= class_names.len()) {
             return Err(invalid!(
@@ -87,16 +90,35 @@ impl Dataset {
                 class_names.len()
             ));
         }
-        Ok(Dataset { images, labels, height, width, channels, class_names, mouth_boxes: None })
+        Ok(Dataset {
+            images,
+            labels,
+            height,
+            width,
+            channels,
+            class_names,
+            mouth_boxes: None,
+        })
     }
 
     /// Attaches one mouth box per image.
     pub fn with_mouth_boxes(mut self, boxes: Vec<MouthBox>) -> Result<Self> {
         if boxes.len() != self.len() {
-            return Err(invalid!("{} mouth boxes for {} images", boxes.len(), self.len()));
+            return Err(invalid!(
+                "{} mouth boxes for {} images",
+                boxes.len(),
+                self.len()
+            ));
         }
-        if let Some(b) = boxes.iter().find(|b| b.x0 >= b.x1 || b.y0 >= b.y1 || b.x1 > self.width || b.y1 > self.height) {
-            return Err(invalid!("mouth box {b:?} is empty or outside the {}x{} image", self.height, self.width));
+        if let Some(b) = boxes
+            .iter()
+            .find(|b| b.x0 >= b.x1 || b.y0 >= b.y1 || b.x1 > self.width || b.y1 > self.height)
+        {
+            return Err(invalid!(
+                "mouth box {b:?} is empty or outside the {}x{} image",
+                self.height,
+                self.width
+            ));
         }
         self.mouth_boxes = Some(boxes);
         Ok(self)
@@ -154,7 +176,11 @@ impl Dataset {
         let n = self.image_len();
         let mut images = Vec::with_capacity(indices.len() * n);
         for &i in indices {
-            assert!(i < self.len(), "subset index {i} out of range for {} images", self.len());
+            assert!(
+                i < self.len(),
+                "subset index {i} out of range for {} images",
+                self.len()
+            );
             images.extend_from_slice(self.image(i));
         }
         Dataset {
@@ -164,7 +190,10 @@ impl Dataset {
             width: self.width,
             channels: self.channels,
             class_names: self.class_names.clone(),
-            mouth_boxes: self.mouth_boxes.as_ref().map(|b| indices.iter().map(|&i| b[i]).collect()),
+            mouth_boxes: self
+                .mouth_boxes
+                .as_ref()
+                .map(|b| indices.iter().map(|&i| b[i]).collect()),
         }
     }
 
@@ -173,12 +202,16 @@ impl Dataset {
     /// keep the original order.
     pub fn stratified_split(&self, test_fraction: f32, seed: u64) -> Result<(Dataset, Dataset)> {
         if !(test_fraction > 0.0 && test_fraction < 1.0) {
-            return Err(invalid!("the test fraction must be between 0 and 1 (exclusive), got {test_fraction}"));
+            return Err(invalid!(
+                "the test fraction must be between 0 and 1 (exclusive), got {test_fraction}"
+            ));
         }
         let mut rng = rng_from_seed(seed);
         let mut in_test = vec![false; self.len()];
         for class in 0..self.class_names.len() {
-            let mut members: Vec<usize> = (0..self.len()).filter(|&i| self.labels[i] as usize == class).collect();
+            let mut members: Vec<usize> = (0..self.len())
+                .filter(|&i| self.labels[i] as usize == class)
+                .collect();
             members.shuffle(&mut rng);
             let n_test = (members.len() as f32 * test_fraction).round() as usize;
             for &i in &members[..n_test] {
@@ -234,7 +267,10 @@ impl Batches {
     /// Batches in the dataset's own order until [`Batches::shuffle`] is called.
     pub fn new(len: usize, batch_size: usize) -> Self {
         assert!(batch_size > 0, "batch size must be positive");
-        Batches { order: (0..len).collect(), batch_size }
+        Batches {
+            order: (0..len).collect(),
+            batch_size,
+        }
     }
 
     /// A new random order (call once per epoch with the training run's generator).
@@ -264,7 +300,10 @@ impl Batches {
     pub fn fill(&self, b: usize, data: &Dataset, x: &mut [f32], labels: &mut [u8]) -> usize {
         let idx = self.indices(b);
         let n = data.image_len();
-        assert!(x.len() >= idx.len() * n && labels.len() >= idx.len(), "batch buffers too small");
+        assert!(
+            x.len() >= idx.len() * n && labels.len() >= idx.len(),
+            "batch buffers too small"
+        );
         for (k, &i) in idx.iter().enumerate() {
             x[k * n..(k + 1) * n].copy_from_slice(data.image(i));
             labels[k] = data.labels[i];

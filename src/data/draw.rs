@@ -10,7 +10,11 @@ pub type Rgb = [f32; 3];
 
 /// Linear blend from `a` (t = 0) to `b` (t = 1).
 pub fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
-    [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t]
+    [
+        a[0] + (b[0] - a[0]) * t,
+        a[1] + (b[1] - a[1]) * t,
+        a[2] + (b[2] - a[2]) * t,
+    ]
 }
 
 /// `c` with every component multiplied by `k`.
@@ -34,7 +38,11 @@ const SUBSAMPLES: [f32; 2] = [-0.25, 0.25];
 
 impl Canvas {
     pub fn new(width: usize, height: usize) -> Self {
-        Canvas { width, height, rgb: vec![0.0; width * height * 3] }
+        Canvas {
+            width,
+            height,
+            rgb: vec![0.0; width * height * 3],
+        }
     }
 
     /// Sets every pixel to `color(x, y)` at the pixel centre (backgrounds).
@@ -49,7 +57,13 @@ impl Canvas {
 
     /// Paints the shape `sdf` (signed distance in pixels at pixel coordinates) inside
     /// `bounds` with `color(x, y)` at the given opacity, blending by coverage.
-    pub fn paint(&mut self, bounds: Bounds, opacity: f32, sdf: impl Fn(f32, f32) -> f32, color: impl Fn(f32, f32) -> Rgb) {
+    pub fn paint(
+        &mut self,
+        bounds: Bounds,
+        opacity: f32,
+        sdf: impl Fn(f32, f32) -> f32,
+        color: impl Fn(f32, f32) -> Rgb,
+    ) {
         let x0 = bounds[0].floor().max(0.0) as usize;
         let y0 = bounds[1].floor().max(0.0) as usize;
         let x1 = (bounds[2].ceil().max(0.0) as usize).min(self.width);
@@ -92,24 +106,41 @@ pub struct Frame {
 
 impl Frame {
     pub fn new(cx: f32, cy: f32, scale: f32, angle: f32) -> Self {
-        Frame { cx, cy, scale, cos: libm::cosf(angle), sin: libm::sinf(angle) }
+        Frame {
+            cx,
+            cy,
+            scale,
+            cos: libm::cosf(angle),
+            sin: libm::sinf(angle),
+        }
     }
 
     /// Pixel coordinates to the face frame.
     pub fn to_local(&self, x: f32, y: f32) -> (f32, f32) {
         let (dx, dy) = (x - self.cx, y - self.cy);
-        ((self.cos * dx + self.sin * dy) / self.scale, (-self.sin * dx + self.cos * dy) / self.scale)
+        (
+            (self.cos * dx + self.sin * dy) / self.scale,
+            (-self.sin * dx + self.cos * dy) / self.scale,
+        )
     }
 
     /// Face frame to pixel coordinates.
     pub fn to_pixel(&self, u: f32, v: f32) -> (f32, f32) {
         let (dx, dy) = (u * self.scale, v * self.scale);
-        (self.cx + self.cos * dx - self.sin * dy, self.cy + self.sin * dx + self.cos * dy)
+        (
+            self.cx + self.cos * dx - self.sin * dy,
+            self.cy + self.sin * dx + self.cos * dy,
+        )
     }
 
     /// Pixel bounds of a face-frame rectangle (its four corners, rotated), with a margin.
     pub fn bounds(&self, u0: f32, v0: f32, u1: f32, v1: f32) -> Bounds {
-        let mut b = [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY];
+        let mut b = [
+            f32::INFINITY,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NEG_INFINITY,
+        ];
         for (u, v) in [(u0, v0), (u1, v0), (u0, v1), (u1, v1)] {
             let (x, y) = self.to_pixel(u, v);
             b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
@@ -118,7 +149,14 @@ impl Frame {
     }
 
     /// Paints a shape given in the face frame (`sdf` in face units) with a flat colour.
-    pub fn paint(&self, canvas: &mut Canvas, local_bounds: [f32; 4], opacity: f32, color: Rgb, sdf: impl Fn(f32, f32) -> f32) {
+    pub fn paint(
+        &self,
+        canvas: &mut Canvas,
+        local_bounds: [f32; 4],
+        opacity: f32,
+        color: Rgb,
+        sdf: impl Fn(f32, f32) -> f32,
+    ) {
         let [u0, v0, u1, v1] = local_bounds;
         canvas.paint(
             self.bounds(u0, v0, u1, v1),
@@ -153,14 +191,21 @@ pub fn ellipse(u: f32, v: f32, cu: f32, cv: f32, ru: f32, rv: f32) -> f32 {
 pub fn segment(u: f32, v: f32, a: (f32, f32), b: (f32, f32)) -> f32 {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 { (((u - a.0) * dx + (v - a.1) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+    let t = if len2 > 0.0 {
+        (((u - a.0) * dx + (v - a.1) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let (ex, ey) = (u - a.0 - t * dx, v - a.1 - t * dy);
     (ex * ex + ey * ey).sqrt()
 }
 
 /// Distance to a polyline through `points`.
 pub fn polyline(u: f32, v: f32, points: &[(f32, f32)]) -> f32 {
-    points.windows(2).map(|w| segment(u, v, w[0], w[1])).fold(f32::INFINITY, f32::min)
+    points
+        .windows(2)
+        .map(|w| segment(u, v, w[0], w[1]))
+        .fold(f32::INFINITY, f32::min)
 }
 
 /// Signed distance to a rectangle centred at `(cu, cv)` with half sizes and corner radius.
@@ -194,7 +239,10 @@ pub fn polygon(u: f32, v: f32, points: &[(f32, f32)]) -> f32 {
 /// (`lattice` holds `(cells + 1)^2` values), at `(x, y)` in [0, 1)^2.
 pub fn value_noise(lattice: &[f32], cells: usize, x: f32, y: f32) -> f32 {
     let (gx, gy) = (x * cells as f32, y * cells as f32);
-    let (ix, iy) = ((gx.floor() as usize).min(cells - 1), (gy.floor() as usize).min(cells - 1));
+    let (ix, iy) = (
+        (gx.floor() as usize).min(cells - 1),
+        (gy.floor() as usize).min(cells - 1),
+    );
     let smooth = |t: f32| t * t * (3.0 - 2.0 * t);
     let (tx, ty) = (smooth(gx - ix as f32), smooth(gy - iy as f32));
     let at = |i: usize, j: usize| lattice[j * (cells + 1) + i];

@@ -11,7 +11,10 @@ use std::io::{Cursor, Read};
 use image::{ImageFormat, ImageReader, Limits};
 
 use super::{gray_from_rgb_u8, Dataset, MAX_IMAGES};
-use crate::limits::{MAX_DATASET_VALUES, MAX_FOLDER_DECODE_BYTES, MAX_FOLDER_IMAGE_SIDE, MAX_ZIP_BYTES, MAX_ZIP_ENTRIES, MAX_ZIP_FILE_BYTES};
+use crate::limits::{
+    MAX_DATASET_VALUES, MAX_FOLDER_DECODE_BYTES, MAX_FOLDER_IMAGE_SIDE, MAX_ZIP_BYTES,
+    MAX_ZIP_ENTRIES, MAX_ZIP_FILE_BYTES,
+};
 use crate::{invalid, Result};
 
 /// One file of a dropped folder or archive. A path ending in `/` is a folder (listed so
@@ -33,16 +36,26 @@ pub struct FolderOptions {
 
 impl Default for FolderOptions {
     fn default() -> Self {
-        FolderOptions { height: 64, width: 64, channels: 3 }
+        FolderOptions {
+            height: 64,
+            width: 64,
+            channels: 3,
+        }
     }
 }
-
 
 /// Reads an image folder into a dataset (classes in alphabetical order, images in path
 /// order within a class). Split it with [`Dataset::stratified_split`].
 pub fn load_image_folder(entries: &[FileEntry], options: &FolderOptions) -> Result<Dataset> {
-    if options.height == 0 || options.width == 0 || options.height > 1024 || options.width > 1024 || !(options.channels == 1 || options.channels == 3) {
-        return Err(invalid!("images can be resized to 1..1024 pixels a side with 1 or 3 channels, not {options:?}"));
+    if options.height == 0
+        || options.width == 0
+        || options.height > 1024
+        || options.width > 1024
+        || !(options.channels == 1 || options.channels == 3)
+    {
+        return Err(invalid!(
+            "images can be resized to 1..1024 pixels a side with 1 or 3 channels, not {options:?}"
+        ));
     }
     let classes = sort_into_classes(entries)?;
     let total: usize = classes.iter().map(|(_, files)| files.len()).sum();
@@ -61,7 +74,10 @@ pub fn load_image_folder(entries: &[FileEntry], options: &FolderOptions) -> Resu
             if c == 3 {
                 images.extend(rgb.as_raw().iter().map(|&v| v as f32 / 255.0));
             } else {
-                images.extend(rgb.pixels().map(|p| gray_from_rgb_u8(p[0], p[1], p[2]) as f32 / 255.0));
+                images.extend(
+                    rgb.pixels()
+                        .map(|p| gray_from_rgb_u8(p[0], p[1], p[2]) as f32 / 255.0),
+                );
             }
             labels.push(label as u8);
         }
@@ -72,12 +88,15 @@ pub fn load_image_folder(entries: &[FileEntry], options: &FolderOptions) -> Resu
 
 /// Splits a path into its non-empty components (either slash).
 fn components(path: &str) -> Vec<&str> {
-    path.split(['/', '\\']).filter(|p| !p.is_empty() && *p != ".").collect()
+    path.split(['/', '\\'])
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect()
 }
 
 /// Files and folders the operating system or archiver adds, which are not data.
 fn is_hidden(parts: &[&str]) -> bool {
-    parts.iter().any(|p| p.starts_with('.') || *p == "__MACOSX") || matches!(parts.last(), Some(&"Thumbs.db") | Some(&"desktop.ini"))
+    parts.iter().any(|p| p.starts_with('.') || *p == "__MACOSX")
+        || matches!(parts.last(), Some(&"Thumbs.db") | Some(&"desktop.ini"))
 }
 
 /// Groups the files by class folder, sorted; checks the folder is a usable dataset.
@@ -89,7 +108,11 @@ fn sort_into_classes(entries: &[FileEntry]) -> Result<Vec<(String, Vec<&FileEntr
     }
     let mut items: Vec<Item> = entries
         .iter()
-        .map(|e| Item { parts: components(&e.path), entry: e, is_dir: e.path.ends_with('/') || e.path.ends_with('\\') })
+        .map(|e| Item {
+            parts: components(&e.path),
+            entry: e,
+            is_dir: e.path.ends_with('/') || e.path.ends_with('\\'),
+        })
         .filter(|i| !i.parts.is_empty() && !is_hidden(&i.parts))
         .collect();
     if !items.iter().any(|i| !i.is_dir) {
@@ -99,7 +122,8 @@ fn sort_into_classes(entries: &[FileEntry]) -> Result<Vec<(String, Vec<&FileEntr
     // entries share, as long as some file sits below a class folder inside it.
     loop {
         let first = items[0].parts[0];
-        let shared = items.iter().all(|i| i.parts[0] == first) && items.iter().any(|i| !i.is_dir && i.parts.len() >= 3);
+        let shared = items.iter().all(|i| i.parts[0] == first)
+            && items.iter().any(|i| !i.is_dir && i.parts.len() >= 3);
         if !shared {
             break;
         }
@@ -139,7 +163,10 @@ fn sort_into_classes(entries: &[FileEntry]) -> Result<Vec<(String, Vec<&FileEntr
         ));
     }
     if classes.len() > 256 {
-        return Err(bad_input!("the folder has {} class subfolders; at most 256 are supported", classes.len()));
+        return Err(bad_input!(
+            "the folder has {} class subfolders; at most 256 are supported",
+            classes.len()
+        ));
     }
     if let Some((name, _)) = classes.iter().find(|(_, files)| files.is_empty()) {
         return Err(bad_input!("the class folder '{name}' has no images"));
@@ -155,7 +182,9 @@ fn decode_resized(path: &str, bytes: &[u8], options: &FolderOptions) -> Result<i
         _ => return Err(bad_input!("'{path}' is not a PNG or JPEG image")),
     };
     let cannot = |e: image::ImageError| bad_input!("'{path}' could not be read as an image: {e}");
-    let (w, h) = ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(cannot)?;
+    let (w, h) = ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .map_err(cannot)?;
     if w > MAX_FOLDER_IMAGE_SIDE || h > MAX_FOLDER_IMAGE_SIDE {
         return Err(bad_input!(
             "'{path}' is {w}x{h} pixels; images may be at most {MAX_FOLDER_IMAGE_SIDE}x{MAX_FOLDER_IMAGE_SIDE} (shrink it first)"
@@ -175,17 +204,27 @@ fn decode_resized(path: &str, bytes: &[u8], options: &FolderOptions) -> Result<i
         other => cannot(other),
     })?;
     let rgb = decoded.to_rgb8();
-    Ok(image::imageops::resize(&rgb, options.width as u32, options.height as u32, image::imageops::FilterType::Triangle))
+    Ok(image::imageops::resize(
+        &rgb,
+        options.width as u32,
+        options.height as u32,
+        image::imageops::FilterType::Triangle,
+    ))
 }
 
 /// The entries of a zip archive (for example a zipped image folder). Archives that list
 /// too many entries or would unpack to too many bytes are refused from their directory,
 /// before anything is unpacked.
 pub fn read_zip_entries(bytes: &[u8]) -> Result<Vec<FileEntry>> {
-    let damaged = |e: zip::result::ZipError| bad_input!("this zip archive is damaged or not a zip file ({e})");
+    let damaged = |e: zip::result::ZipError| {
+        bad_input!("this zip archive is damaged or not a zip file ({e})")
+    };
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(damaged)?;
     if archive.len() > MAX_ZIP_ENTRIES {
-        return Err(bad_input!("this zip archive lists {} entries, more than the {MAX_ZIP_ENTRIES} accepted", archive.len()));
+        return Err(bad_input!(
+            "this zip archive lists {} entries, more than the {MAX_ZIP_ENTRIES} accepted",
+            archive.len()
+        ));
     }
     let mut total: u64 = 0;
     for i in 0..archive.len() {
@@ -212,7 +251,10 @@ pub fn read_zip_entries(bytes: &[u8]) -> Result<Vec<FileEntry>> {
         let file = archive.by_index(i).map_err(damaged)?;
         let path = file.name().map_err(damaged)?.to_string();
         if file.is_dir() {
-            entries.push(FileEntry { path, bytes: Vec::new() });
+            entries.push(FileEntry {
+                path,
+                bytes: Vec::new(),
+            });
             continue;
         }
         let declared = file.size();
@@ -232,23 +274,45 @@ pub fn read_zip_entries(bytes: &[u8]) -> Result<Vec<FileEntry>> {
 /// The entries of a directory on disk, with paths relative to it (native only; the
 /// browser hands over dropped files itself). Folders are listed with a trailing `/`.
 pub fn read_dir_entries(dir: &std::path::Path) -> Result<Vec<FileEntry>> {
-    fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<FileEntry>, files: &mut usize) -> Result<()> {
+    fn walk(
+        root: &std::path::Path,
+        dir: &std::path::Path,
+        out: &mut Vec<FileEntry>,
+        files: &mut usize,
+    ) -> Result<()> {
         let cannot = |e: std::io::Error| bad_input!("cannot read '{}': {e}", dir.display());
-        let mut children: Vec<_> = std::fs::read_dir(dir).map_err(cannot)?.collect::<std::io::Result<_>>().map_err(cannot)?;
+        let mut children: Vec<_> = std::fs::read_dir(dir)
+            .map_err(cannot)?
+            .collect::<std::io::Result<_>>()
+            .map_err(cannot)?;
         children.sort_by_key(|c| c.file_name());
         for child in children {
             let path = child.path();
-            let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            let relative = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
             if path.is_dir() {
-                out.push(FileEntry { path: format!("{relative}/"), bytes: Vec::new() });
+                out.push(FileEntry {
+                    path: format!("{relative}/"),
+                    bytes: Vec::new(),
+                });
                 walk(root, &path, out, files)?;
             } else {
                 *files += 1;
                 if *files > MAX_IMAGES + 1000 {
-                    return Err(bad_input!("'{}' holds too many files (more than {MAX_IMAGES} images)", root.display()));
+                    return Err(bad_input!(
+                        "'{}' holds too many files (more than {MAX_IMAGES} images)",
+                        root.display()
+                    ));
                 }
-                let bytes = std::fs::read(&path).map_err(|e| bad_input!("cannot read '{}': {e}", path.display()))?;
-                out.push(FileEntry { path: relative, bytes });
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| bad_input!("cannot read '{}': {e}", path.display()))?;
+                out.push(FileEntry {
+                    path: relative,
+                    bytes,
+                });
             }
         }
         Ok(())

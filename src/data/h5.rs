@@ -57,7 +57,14 @@ pub fn read_happy_h5_part(bytes: &[u8], part: HappyPart) -> Result<Dataset> {
 /// Builds a Happy House dataset from 8-bit images `(N, 64, 64, C)` (or `(N, 64, 64)` for
 /// gray) and integer labels `(N,)`, `(N, 1)` or `(1, N)` in {0, 1}. `x_name` and `y_name`
 /// say where the two arrays came from, for messages.
-pub fn happy_from_arrays(pixels: &[u8], x_shape: &[usize], labels: &[i64], y_shape: &[usize], x_name: &str, y_name: &str) -> Result<Dataset> {
+pub fn happy_from_arrays(
+    pixels: &[u8],
+    x_shape: &[usize],
+    labels: &[i64],
+    y_shape: &[usize],
+    x_name: &str,
+    y_name: &str,
+) -> Result<Dataset> {
     let (n, channels) = check_image_shape(x_shape, x_name)?;
     check_label_shape(y_shape, n, y_name)?;
     if pixels.len() != n * HAPPY_SIZE * HAPPY_SIZE * channels || labels.len() != n {
@@ -68,7 +75,9 @@ pub fn happy_from_arrays(pixels: &[u8], x_shape: &[usize], labels: &[i64], y_sha
         .enumerate()
         .map(|(i, &l)| match l {
             0 | 1 => Ok(l as u8),
-            _ => Err(bad_input!("{y_name}: label {l} at position {i} is not 0 (not smiling) or 1 (smiling)")),
+            _ => Err(bad_input!(
+                "{y_name}: label {l} at position {i} is not 0 (not smiling) or 1 (smiling)"
+            )),
         })
         .collect::<Result<Vec<u8>>>()?;
     let images = pixels.iter().map(|&p| p as f32 / 255.0).collect();
@@ -89,7 +98,9 @@ fn check_image_shape(shape: &[usize], source: &str) -> Result<(usize, usize)> {
     };
     match shape[0] {
         0 => Err(bad_input!("{source}: the file holds no images")),
-        n if n > MAX_IMAGES => Err(bad_input!("{source}: the file declares {n} images, more than the {MAX_IMAGES} this page can hold")),
+        n if n > MAX_IMAGES => Err(bad_input!(
+            "{source}: the file declares {n} images, more than the {MAX_IMAGES} this page can hold"
+        )),
         n => Ok((n, channels)),
     }
 }
@@ -97,10 +108,16 @@ fn check_image_shape(shape: &[usize], source: &str) -> Result<(usize, usize)> {
 fn check_label_shape(shape: &[usize], n: usize, source: &str) -> Result<()> {
     let count = match shape {
         [m] | [m, 1] | [1, m] => *m,
-        _ => return Err(bad_input!("{source}: the labels have shape {shape:?}; expected ({n},)")),
+        _ => {
+            return Err(bad_input!(
+                "{source}: the labels have shape {shape:?}; expected ({n},)"
+            ))
+        }
     };
     if count != n {
-        return Err(bad_input!("{source}: there are {n} images but {count} labels; each image needs exactly one label"));
+        return Err(bad_input!(
+            "{source}: there are {n} images but {count} labels; each image needs exactly one label"
+        ));
     }
     Ok(())
 }
@@ -109,7 +126,11 @@ fn open(bytes: &[u8]) -> Result<File> {
     if !hdf5_pure::is_hdf5_bytes(bytes) {
         return Err(bad_input!(
             "this is not an HDF5 (.h5) file: it does not start with the HDF5 signature{}",
-            if bytes.len() < 8 { " (the file is nearly empty)" } else { "" }
+            if bytes.len() < 8 {
+                " (the file is nearly empty)"
+            } else {
+                ""
+            }
         ));
     }
     let file = File::from_bytes(bytes.to_vec()).map_err(|e| damaged(&e))?;
@@ -147,7 +168,11 @@ fn read_part(file: &File, names: &[String], part: HappyPart) -> Result<Dataset> 
         if !names.iter().any(|n| n == key) {
             return Err(bad_input!(
                 "this .h5 file has no '{key}' array (found: {})",
-                if names.is_empty() { "nothing".to_string() } else { names.join(", ") }
+                if names.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    names.join(", ")
+                }
             ));
         }
     }
@@ -160,11 +185,24 @@ fn read_part(file: &File, names: &[String], part: HappyPart) -> Result<Dataset> 
     check_label_shape(&y_shape, n, y_key)?;
     match x.dtype().map_err(|e| damaged(&e))? {
         DType::U8 => {}
-        other => return Err(bad_input!("{x_key}: the pixels are stored as {other}; expected 8-bit unsigned integers (uint8)")),
+        other => return Err(bad_input!(
+            "{x_key}: the pixels are stored as {other}; expected 8-bit unsigned integers (uint8)"
+        )),
     }
     match y.dtype().map_err(|e| damaged(&e))? {
-        DType::I8 | DType::I16 | DType::I32 | DType::I64 | DType::U8 | DType::U16 | DType::U32 | DType::U64 => {}
-        other => return Err(bad_input!("{y_key}: the labels are stored as {other}; expected integers 0 and 1")),
+        DType::I8
+        | DType::I16
+        | DType::I32
+        | DType::I64
+        | DType::U8
+        | DType::U16
+        | DType::U32
+        | DType::U64 => {}
+        other => {
+            return Err(bad_input!(
+                "{y_key}: the labels are stored as {other}; expected integers 0 and 1"
+            ))
+        }
     }
     let pixels = x.read_u8().map_err(|e| damaged(&e))?;
     let labels = y.read_i64().map_err(|e| damaged(&e))?;
@@ -177,7 +215,11 @@ fn shape_of(ds: &hdf5_pure::Dataset) -> Result<Vec<usize>> {
     let shape = ds.shape().map_err(|e| damaged(&e))?;
     shape
         .iter()
-        .map(|&d| usize::try_from(d).map_err(|_| bad_input!("this .h5 file declares an array dimension of {d}, which is absurd")))
+        .map(|&d| {
+            usize::try_from(d).map_err(|_| {
+                bad_input!("this .h5 file declares an array dimension of {d}, which is absurd")
+            })
+        })
         .collect()
 }
 
@@ -189,7 +231,9 @@ fn check_classes(file: &File, names: &[String]) -> Result<()> {
     let classes = file.dataset("list_classes").map_err(|e| damaged(&e))?;
     let shape = shape_of(&classes)?;
     if shape != [2] {
-        return Err(bad_input!("list_classes has shape {shape:?}; a smile dataset has 2 classes"));
+        return Err(bad_input!(
+            "list_classes has shape {shape:?}; a smile dataset has 2 classes"
+        ));
     }
     Ok(())
 }

@@ -41,16 +41,49 @@ impl Difficulty {
     fn variation(self) -> (Variation, Nuisance) {
         match self {
             Difficulty::Easy => (
-                Variation { bend_px: (3.5, 7.5), bend_skew: 1.0, shift_px: 2.0, half_width_px: (18.0, 22.0), max_tilt: 0.1, min_lip_contrast: 0.9 },
-                Nuisance { light: 0.15, noise: 0.01, contrast: 0.1 },
+                Variation {
+                    bend_px: (3.5, 7.5),
+                    bend_skew: 1.0,
+                    shift_px: 2.0,
+                    half_width_px: (18.0, 22.0),
+                    max_tilt: 0.1,
+                    min_lip_contrast: 0.9,
+                },
+                Nuisance {
+                    light: 0.15,
+                    noise: 0.01,
+                    contrast: 0.1,
+                },
             ),
             Difficulty::Normal => (
-                Variation { bend_px: (2.5, 7.0), bend_skew: 1.2, shift_px: 4.0, half_width_px: (16.5, 22.0), max_tilt: 0.2, min_lip_contrast: 0.75 },
-                Nuisance { light: 0.3, noise: 0.035, contrast: 0.2 },
+                Variation {
+                    bend_px: (2.5, 7.0),
+                    bend_skew: 1.2,
+                    shift_px: 4.0,
+                    half_width_px: (16.5, 22.0),
+                    max_tilt: 0.2,
+                    min_lip_contrast: 0.75,
+                },
+                Nuisance {
+                    light: 0.3,
+                    noise: 0.035,
+                    contrast: 0.2,
+                },
             ),
             Difficulty::Hard => (
-                Variation { bend_px: (1.5, 6.0), bend_skew: 1.5, shift_px: 8.0, half_width_px: (13.0, 22.0), max_tilt: 0.4, min_lip_contrast: 0.55 },
-                Nuisance { light: 0.4, noise: 0.05, contrast: 0.3 },
+                Variation {
+                    bend_px: (1.5, 6.0),
+                    bend_skew: 1.5,
+                    shift_px: 8.0,
+                    half_width_px: (13.0, 22.0),
+                    max_tilt: 0.4,
+                    min_lip_contrast: 0.55,
+                },
+                Nuisance {
+                    light: 0.4,
+                    noise: 0.05,
+                    contrast: 0.3,
+                },
             ),
         }
     }
@@ -86,7 +119,13 @@ pub struct SyntheticParams {
 
 impl Default for SyntheticParams {
     fn default() -> Self {
-        SyntheticParams { train: 600, test: 150, seed: 1, difficulty: Difficulty::Normal, confound: None }
+        SyntheticParams {
+            train: 600,
+            test: 150,
+            seed: 1,
+            difficulty: Difficulty::Normal,
+            confound: None,
+        }
     }
 }
 
@@ -101,13 +140,23 @@ pub fn generate(params: &SyntheticParams) -> Result<(Dataset, Dataset)> {
 }
 
 /// `n` images (half smiling, in random order), each with its mouth box.
-pub fn generate_set(n: usize, seed: u64, difficulty: Difficulty, confound: Option<Confound>) -> Result<Dataset> {
+pub fn generate_set(
+    n: usize,
+    seed: u64,
+    difficulty: Difficulty,
+    confound: Option<Confound>,
+) -> Result<Dataset> {
     if n == 0 || n > MAX_IMAGES {
-        return Err(invalid!("the synthetic set size must be between 1 and {MAX_IMAGES}, got {n}"));
+        return Err(invalid!(
+            "the synthetic set size must be between 1 and {MAX_IMAGES}, got {n}"
+        ));
     }
     if let Some(c) = confound {
         if !(0.0..=1.0).contains(&c.probability) {
-            return Err(invalid!("the confound probability must be between 0 and 1, got {}", c.probability));
+            return Err(invalid!(
+                "the confound probability must be between 0 and 1, got {}",
+                c.probability
+            ));
         }
     }
     let mut rng = rng_from_seed(seed);
@@ -130,7 +179,12 @@ pub fn generate_set(n: usize, seed: u64, difficulty: Difficulty, confound: Optio
 /// the mouth's bend, so the same seed with the other label gives the same person, light
 /// and noise with the opposite mouth: a counterfactual pair that differs only inside
 /// the mouth boxes (and in the background, if a confound is planted).
-pub fn render_image(seed: u64, smiling: bool, difficulty: Difficulty, confound: Option<Confound>) -> (Vec<f32>, MouthBox) {
+pub fn render_image(
+    seed: u64,
+    smiling: bool,
+    difficulty: Difficulty,
+    confound: Option<Confound>,
+) -> (Vec<f32>, MouthBox) {
     let rng = &mut rng_from_seed(seed);
     let (variation, nuisance) = difficulty.variation();
     let mut canvas = Canvas::new(SIZE, SIZE);
@@ -144,12 +198,20 @@ pub fn render_image(seed: u64, smiling: bool, difficulty: Difficulty, confound: 
     }
     let mouth = paint_face(&mut canvas, rng, &variation, smiling);
     apply_camera(&mut canvas, rng, &nuisance);
-    let pixels = canvas.rgb.iter().map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() / 255.0).collect();
+    let pixels = canvas
+        .rgb
+        .iter()
+        .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() / 255.0)
+        .collect();
     (pixels, mouth)
 }
 
 fn random_colour(rng: &mut Rng) -> Rgb {
-    hsv(uniform(rng, 0.0, 1.0), uniform(rng, 0.05, 0.6), uniform(rng, 0.25, 0.95))
+    hsv(
+        uniform(rng, 0.0, 1.0),
+        uniform(rng, 0.05, 0.6),
+        uniform(rng, 0.25, 0.95),
+    )
 }
 
 /// A flat wall, a gradient, a soft texture, stripes, tiles, or a room with a door.
@@ -163,11 +225,19 @@ fn paint_background(canvas: &mut Canvas, rng: &mut Rng) {
         1 => {
             let angle = uniform(rng, 0.0, std::f32::consts::TAU);
             let (dx, dy) = (libm::cosf(angle) / size, libm::sinf(angle) / size);
-            canvas.fill(|x, y| mix(a, b, (0.5 + (x - size / 2.0) * dx + (y - size / 2.0) * dy).clamp(0.0, 1.0)));
+            canvas.fill(|x, y| {
+                mix(
+                    a,
+                    b,
+                    (0.5 + (x - size / 2.0) * dx + (y - size / 2.0) * dy).clamp(0.0, 1.0),
+                )
+            });
         }
         2 => {
             let cells = 2 + pick(rng, 7);
-            let lattice: Vec<f32> = (0..(cells + 1) * (cells + 1)).map(|_| rng.random()).collect();
+            let lattice: Vec<f32> = (0..(cells + 1) * (cells + 1))
+                .map(|_| rng.random())
+                .collect();
             canvas.fill(|x, y| mix(a, b, value_noise(&lattice, cells, x / size, y / size)));
         }
         3 => {
@@ -187,7 +257,11 @@ fn paint_background(canvas: &mut Canvas, rng: &mut Rng) {
             let brick = chance(rng, 0.5);
             canvas.fill(|x, y| {
                 let row = ((y + offset.1) / tile).floor();
-                let shift = if brick && row as i64 % 2 == 0 { tile / 2.0 } else { 0.0 };
+                let shift = if brick && row as i64 % 2 == 0 {
+                    tile / 2.0
+                } else {
+                    0.0
+                };
                 let fx = ((x + offset.0 + shift) / tile).fract();
                 let fy = ((y + offset.1) / tile).fract();
                 let edge = fx.min(1.0 - fx).min(fy).min(1.0 - fy) * tile;
@@ -202,10 +276,16 @@ fn paint_background(canvas: &mut Canvas, rng: &mut Rng) {
             let frame = mix(b, [1.0, 1.0, 1.0], 0.4);
             canvas.fill(|x, y| {
                 let in_door = x > door_x && x < door_x + door_w && y > door_top;
-                let near_edge = (x - door_x).abs() < 1.5 || (x - door_x - door_w).abs() < 1.5 || (y - door_top).abs() < 1.5;
+                let near_edge = (x - door_x).abs() < 1.5
+                    || (x - door_x - door_w).abs() < 1.5
+                    || (y - door_top).abs() < 1.5;
                 if in_door && !near_edge && y < floor + 8.0 {
                     b
-                } else if near_edge && x > door_x - 1.5 && x < door_x + door_w + 1.5 && y > door_top - 1.5 {
+                } else if near_edge
+                    && x > door_x - 1.5
+                    && x < door_x + door_w + 1.5
+                    && y > door_top - 1.5
+                {
                     frame
                 } else if y > floor {
                     mix(a, [0.0, 0.0, 0.0], 0.3)
@@ -222,15 +302,23 @@ fn paint_background(canvas: &mut Canvas, rng: &mut Rng) {
 fn apply_camera(canvas: &mut Canvas, rng: &mut Rng, nuisance: &Nuisance) {
     let angle = uniform(rng, 0.0, std::f32::consts::TAU);
     let strength = uniform(rng, 0.0, nuisance.light);
-    let (lx, ly) = (libm::cosf(angle) * strength / SIZE as f32, libm::sinf(angle) * strength / SIZE as f32);
+    let (lx, ly) = (
+        libm::cosf(angle) * strength / SIZE as f32,
+        libm::sinf(angle) * strength / SIZE as f32,
+    );
     let exposure = uniform(rng, 0.8, 1.15);
-    let cast = [uniform(rng, -0.05, 0.05), uniform(rng, -0.05, 0.05), uniform(rng, -0.05, 0.05)];
+    let cast = [
+        uniform(rng, -0.05, 0.05),
+        uniform(rng, -0.05, 0.05),
+        uniform(rng, -0.05, 0.05),
+    ];
     let contrast = uniform(rng, 1.0 - nuisance.contrast, 1.0 + nuisance.contrast * 0.5);
     let sigma = uniform(rng, 0.0, nuisance.noise);
     let half = SIZE as f32 / 2.0;
     for y in 0..canvas.height {
         for x in 0..canvas.width {
-            let light = exposure * (1.0 + (x as f32 + 0.5 - half) * lx + (y as f32 + 0.5 - half) * ly);
+            let light =
+                exposure * (1.0 + (x as f32 + 0.5 - half) * lx + (y as f32 + 0.5 - half) * ly);
             for k in 0..3 {
                 let v = &mut canvas.rgb[(y * canvas.width + x) * 3 + k];
                 let lit = *v * light * (1.0 + cast[k]);

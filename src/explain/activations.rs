@@ -46,5 +46,9 @@ pub fn activations(model: &mut Sequential, image: &[f32]) -> Result<Activations>
             values: model.output(index).to_vec(),
         })
         .collect();
-    Ok(Activations { layers, logits, probabilities: model.probabilities().to_vec() })
+    Ok(Activations {
+        layers,
+        logits,
+        probabilities: model.probabilities().to_vec(),
+    })
 }

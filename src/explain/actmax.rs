@@ -14,7 +14,9 @@
 //! Intermediate pictures are returned every `frame_every` iterations so the page can animate
 //! the convergence; the objective before and after tells how far the ascent got.
 
-use super::target::{check_class, check_conv_layer, check_image, class_score, class_score_gradient};
+use super::target::{
+    check_class, check_conv_layer, check_image, class_score, class_score_gradient,
+};
 use crate::nn::{Mode, Sequential};
 use crate::rng::{rng_from_seed, Rng};
 use crate::{invalid, Result};
@@ -80,7 +82,10 @@ impl Default for ActmaxConfig {
     /// Maximize the "smile" score from noise: 200 iterations of 0.01, mild penalties, jitter 2.
     fn default() -> Self {
         Self {
-            objectives: vec![WeightedObjective { objective: Objective::Class { class: 1 }, weight: 1.0 }],
+            objectives: vec![WeightedObjective {
+                objective: Objective::Class { class: 1 },
+                weight: 1.0,
+            }],
             start: Start::Noise,
             max_iter: 200,
             step_size: 0.01,
@@ -125,18 +130,26 @@ pub struct ActmaxResult {
 }
 
 /// Runs gradient ascent on the input of `model` for `config`.
-pub fn activation_maximization(model: &mut Sequential, config: &ActmaxConfig) -> Result<ActmaxResult> {
+pub fn activation_maximization(
+    model: &mut Sequential,
+    config: &ActmaxConfig,
+) -> Result<ActmaxResult> {
     validate(model, config)?;
     let input = model.spec().input;
     let (h, w, c) = (input.height, input.width, input.channels);
     let mut rng = rng_from_seed(config.seed);
     let mut x: Vec<f32> = match &config.start {
-        Start::Noise => (0..h * w * c).map(|_| 0.375 + 0.25 * rng.random::<f32>()).collect(),
+        Start::Noise => (0..h * w * c)
+            .map(|_| 0.375 + 0.25 * rng.random::<f32>())
+            .collect(),
         Start::Image(pixels) => pixels.clone(),
     }; // (H, W, C)
 
     let (logits_start, objectives_start) = evaluate(model, config, &x);
-    let mut frames = vec![Frame { iteration: 0, image: x.clone() }];
+    let mut frames = vec![Frame {
+        iteration: 0,
+        image: x.clone(),
+    }];
     let mut history = Vec::with_capacity(config.max_iter);
     let mut shifted = vec![0.0f32; x.len()]; // (H, W, C)
     let mut d_shifted = vec![0.0f32; x.len()]; // (H, W, C)
@@ -150,7 +163,10 @@ pub fn activation_maximization(model: &mut Sequential, config: &ActmaxConfig) ->
         d_shifted.fill(0.0);
         for wo in &config.objectives {
             let from = objective_gradient(model, wo.objective, &mut d_out);
-            for (g, &d) in d_shifted.iter_mut().zip(model.backprop(from, &d_out, 0, false)) {
+            for (g, &d) in d_shifted
+                .iter_mut()
+                .zip(model.backprop(from, &d_out, 0, false))
+            {
                 *g += wo.weight * d;
             }
         }
@@ -164,7 +180,10 @@ pub fn activation_maximization(model: &mut Sequential, config: &ActmaxConfig) ->
             }
         }
         if iteration % config.frame_every == 0 || iteration == config.max_iter {
-            frames.push(Frame { iteration, image: x.clone() });
+            frames.push(Frame {
+                iteration,
+                image: x.clone(),
+            });
         }
     }
     let (logits_end, objectives_end) = evaluate(model, config, &x);
@@ -186,11 +205,17 @@ pub fn activation_maximization(model: &mut Sequential, config: &ActmaxConfig) ->
 
 fn validate(model: &Sequential, config: &ActmaxConfig) -> Result<()> {
     if config.objectives.is_empty() || config.objectives.len() > MAX_OBJECTIVES {
-        return Err(invalid!("activation maximization needs between 1 and {MAX_OBJECTIVES} targets (got {})", config.objectives.len()));
+        return Err(invalid!(
+            "activation maximization needs between 1 and {MAX_OBJECTIVES} targets (got {})",
+            config.objectives.len()
+        ));
     }
     for wo in &config.objectives {
         if !wo.weight.is_finite() {
-            return Err(invalid!("a target's weight must be a number (got {})", wo.weight));
+            return Err(invalid!(
+                "a target's weight must be a number (got {})",
+                wo.weight
+            ));
         }
         match wo.objective {
             Objective::Class { class } => check_class(model, class)?,
@@ -203,20 +228,37 @@ fn validate(model: &Sequential, config: &ActmaxConfig) -> Result<()> {
         }
     }
     if config.max_iter > MAX_ITERATIONS {
-        return Err(invalid!("at most {MAX_ITERATIONS} iterations (got {})", config.max_iter));
+        return Err(invalid!(
+            "at most {MAX_ITERATIONS} iterations (got {})",
+            config.max_iter
+        ));
     }
     if !(config.step_size.is_finite() && config.step_size > 0.0) {
-        return Err(invalid!("the step size must be a number above 0 (got {})", config.step_size));
+        return Err(invalid!(
+            "the step size must be a number above 0 (got {})",
+            config.step_size
+        ));
     }
     if !(config.l2.is_finite() && config.l2 >= 0.0 && config.tv.is_finite() && config.tv >= 0.0) {
-        return Err(invalid!("the L2 and total-variation weights must be numbers of at least 0 (got {} and {})", config.l2, config.tv));
+        return Err(invalid!(
+            "the L2 and total-variation weights must be numbers of at least 0 (got {} and {})",
+            config.l2,
+            config.tv
+        ));
     }
     let input = model.spec().input;
     if 2 * config.jitter >= input.height.min(input.width) {
-        return Err(invalid!("a jitter of {} pixels is too large for {}x{} images", config.jitter, input.height, input.width));
+        return Err(invalid!(
+            "a jitter of {} pixels is too large for {}x{} images",
+            config.jitter,
+            input.height,
+            input.width
+        ));
     }
     if config.frame_every == 0 {
-        return Err(invalid!("keep a picture at least every 1 iteration (frame_every is 0)"));
+        return Err(invalid!(
+            "keep a picture at least every 1 iteration (frame_every is 0)"
+        ));
     }
     if config.max_iter / config.frame_every > MAX_FRAMES {
         return Err(invalid!(
@@ -255,7 +297,12 @@ fn objective_values(model: &Sequential, config: &ActmaxConfig) -> Vec<f32> {
 }
 
 fn weighted(config: &ActmaxConfig, values: &[f32]) -> f32 {
-    config.objectives.iter().zip(values).map(|(wo, v)| wo.weight * v).sum()
+    config
+        .objectives
+        .iter()
+        .zip(values)
+        .map(|(wo, v)| wo.weight * v)
+        .sum()
 }
 
 /// Writes d(objective)/d(output of the returned layer) into `d_out` for the last forward.
@@ -271,7 +318,11 @@ fn objective_gradient(model: &Sequential, objective: Objective, d_out: &mut Vec<
             d_out.clear();
             d_out.resize(len, 0.0); // (h, w, K)
             let share = 1.0 / (len / k) as f32;
-            d_out.iter_mut().skip(filter).step_by(k).for_each(|d| *d = share);
+            d_out
+                .iter_mut()
+                .skip(filter)
+                .step_by(k)
+                .for_each(|d| *d = share);
             layer
         }
     }
@@ -294,13 +345,20 @@ fn roll(out: &mut [f32], src: &[f32], (h, w, c): (usize, usize, usize), dy: usiz
         let sy = (y + h - dy % h) % h;
         for x in 0..w {
             let sx = (x + w - dx % w) % w;
-            out[(y * w + x) * c..(y * w + x + 1) * c].copy_from_slice(&src[(sy * w + sx) * c..(sy * w + sx + 1) * c]);
+            out[(y * w + x) * c..(y * w + x + 1) * c]
+                .copy_from_slice(&src[(sy * w + sx) * c..(sy * w + sx + 1) * c]);
         }
     }
 }
 
 /// grad (H, W, C) -= d/dx [l2 * sum((x - 0.5)^2) + tv * sum of squared neighbour differences].
-fn subtract_penalty_gradients(grad: &mut [f32], x: &[f32], (h, w, c): (usize, usize, usize), l2: f32, tv: f32) {
+fn subtract_penalty_gradients(
+    grad: &mut [f32],
+    x: &[f32],
+    (h, w, c): (usize, usize, usize),
+    l2: f32,
+    tv: f32,
+) {
     for (g, &v) in grad.iter_mut().zip(x) {
         *g -= 2.0 * l2 * (v - 0.5);
     }

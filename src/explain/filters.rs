@@ -35,16 +35,31 @@ pub struct FilterPatches {
 
 /// The first convolution's filters, each as a (KH, KW, 3) RGB patch.
 pub fn first_layer_filters(model: &Sequential, scale: FilterScale) -> Result<FilterPatches> {
-    let layer = *conv_layers(model).first().ok_or_else(|| invalid!("this model has no convolution layer, so there are no filters to show"))?;
+    let layer = *conv_layers(model).first().ok_or_else(|| {
+        invalid!("this model has no convolution layer, so there are no filters to show")
+    })?;
     let l = &model.layers()[layer];
-    let kernel = l.tensors().iter().find(|t| t.name == "kernel").expect("a convolution has a kernel");
-    let (kh, kw, c_in, count) = (kernel.dims[0], kernel.dims[1], kernel.dims[2], kernel.dims[3]);
+    let kernel = l
+        .tensors()
+        .iter()
+        .find(|t| t.name == "kernel")
+        .expect("a convolution has a kernel");
+    let (kh, kw, c_in, count) = (
+        kernel.dims[0],
+        kernel.dims[1],
+        kernel.dims[2],
+        kernel.dims[3],
+    );
     if c_in != 1 && c_in != 3 {
         return Err(invalid!("the first layer's filters can be drawn as pictures only for 1 (grayscale) or 3 (RGB) input channels, not {c_in}"));
     }
     let weights = l.tensor(kernel); // (KH, KW, C_in, F)
     let largest = |f: Option<usize>| {
-        weights.iter().enumerate().filter(|(i, _)| f.is_none_or(|f| i % count == f)).fold(0.0f32, |m, (_, w)| m.max(w.abs()))
+        weights
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| f.is_none_or(|f| i % count == f))
+            .fold(0.0f32, |m, (_, w)| m.max(w.abs()))
     };
     let shared = largest(None);
     let mut patches = Vec::with_capacity(count * kh * kw * 3); // (F, KH, KW, 3)
@@ -61,5 +76,12 @@ pub fn first_layer_filters(model: &Sequential, scale: FilterScale) -> Result<Fil
             }
         }
     }
-    Ok(FilterPatches { layer, layer_name: l.name().to_string(), kernel_height: kh, kernel_width: kw, count, patches })
+    Ok(FilterPatches {
+        layer,
+        layer_name: l.name().to_string(),
+        kernel_height: kh,
+        kernel_width: kw,
+        count,
+        patches,
+    })
 }

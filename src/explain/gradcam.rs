@@ -6,7 +6,9 @@
 //! The default layer is the last convolution: the most abstract maps that still have a place.
 
 use super::resize::resize_bilinear;
-use super::target::{check_class, check_conv_layer, class_score, class_score_gradient, conv_layers, forward_logits};
+use super::target::{
+    check_class, check_conv_layer, class_score, class_score_gradient, conv_layers, forward_logits,
+};
 use crate::nn::Sequential;
 use crate::{invalid, Result};
 use serde::Serialize;
@@ -36,11 +38,18 @@ pub struct GradCam {
 
 /// Grad-CAM of `class` for `image` (H, W, C) on convolution `layer` (an index into
 /// `model.layers()`), or on the last convolution when `None`.
-pub fn grad_cam(model: &mut Sequential, image: &[f32], class: usize, layer: Option<usize>) -> Result<GradCam> {
+pub fn grad_cam(
+    model: &mut Sequential,
+    image: &[f32],
+    class: usize,
+    layer: Option<usize>,
+) -> Result<GradCam> {
     check_class(model, class)?;
     let layer = match layer {
         Some(l) => l,
-        None => *conv_layers(model).last().ok_or_else(|| invalid!("Grad-CAM needs a convolution layer, and this model has none"))?,
+        None => *conv_layers(model).last().ok_or_else(|| {
+            invalid!("Grad-CAM needs a convolution layer, and this model has none")
+        })?,
     };
     let (map_height, map_width, k) = check_conv_layer(model, layer)?;
     let kind = model.output_kind();
@@ -61,7 +70,16 @@ pub fn grad_cam(model: &mut Sequential, image: &[f32], class: usize, layer: Opti
             *w += d / positions;
         }
     }
-    let map: Vec<f32> = maps.chunks_exact(k).map(|a| a.iter().zip(&weights).map(|(a, w)| a * w).sum::<f32>().max(0.0)).collect();
+    let map: Vec<f32> = maps
+        .chunks_exact(k)
+        .map(|a| {
+            a.iter()
+                .zip(&weights)
+                .map(|(a, w)| a * w)
+                .sum::<f32>()
+                .max(0.0)
+        })
+        .collect();
     let input = model.spec().input;
     let heatmap = resize_bilinear(&map, map_height, map_width, input.height, input.width);
     Ok(GradCam {

@@ -18,7 +18,12 @@ pub struct Region {
 impl Region {
     /// The box grown by `margin` pixels on every side (it may reach past the image).
     pub fn dilated(&self, margin: usize) -> Region {
-        Region { x0: self.x0.saturating_sub(margin), y0: self.y0.saturating_sub(margin), x1: self.x1 + margin, y1: self.y1 + margin }
+        Region {
+            x0: self.x0.saturating_sub(margin),
+            y0: self.y0.saturating_sub(margin),
+            x1: self.x1 + margin,
+            y1: self.y1 + margin,
+        }
     }
 
     pub fn contains(&self, y: usize, x: usize) -> bool {
@@ -30,7 +35,11 @@ impl Region {
 /// A map that is the same everywhere (all zero: it points nowhere) is a miss; among equal
 /// maxima the first in reading order counts.
 pub fn points_inside(map: &[f32], width: usize, region: Region) -> bool {
-    let Some((first, &top)) = map.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0))) else {
+    let Some((first, &top)) = map
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+    else {
         return false;
     };
     if map.iter().all(|&v| v == top) {
@@ -46,7 +55,12 @@ pub fn mass_inside(map: &[f32], width: usize, region: Region) -> Option<f32> {
     if total <= 0.0 {
         return None;
     }
-    let inside: f64 = map.iter().enumerate().filter(|(i, _)| region.contains(i / width, i % width)).map(|(_, &v)| v as f64).sum();
+    let inside: f64 = map
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| region.contains(i / width, i % width))
+        .map(|(_, &v)| v as f64)
+        .sum();
     Some((inside / total) as f32)
 }
 
@@ -97,10 +111,19 @@ mod tests {
 
     #[test]
     fn spearman_of_hand_checked_samples() {
-        assert_eq!(spearman(&[1.0, 2.0, 3.0, 4.0], &[10.0, 20.0, 30.0, 40.0]), Some(1.0));
-        assert_eq!(spearman(&[1.0, 2.0, 3.0, 4.0], &[4.0, 3.0, 2.0, 1.0]), Some(-1.0));
+        assert_eq!(
+            spearman(&[1.0, 2.0, 3.0, 4.0], &[10.0, 20.0, 30.0, 40.0]),
+            Some(1.0)
+        );
+        assert_eq!(
+            spearman(&[1.0, 2.0, 3.0, 4.0], &[4.0, 3.0, 2.0, 1.0]),
+            Some(-1.0)
+        );
         // Ranks a = 1 2 3 4 5, b = 2 1 4 3 5: d^2 sum 4, rho = 1 - 6*4/(5*24) = 0.8.
-        assert!((spearman(&[1.0, 2.0, 3.0, 4.0, 5.0], &[2.0, 1.0, 4.0, 3.0, 5.0]).unwrap() - 0.8).abs() < 1e-6);
+        assert!(
+            (spearman(&[1.0, 2.0, 3.0, 4.0, 5.0], &[2.0, 1.0, 4.0, 3.0, 5.0]).unwrap() - 0.8).abs()
+                < 1e-6
+        );
         // Ties: b's ranks are 1.5 1.5 3.
         let r = spearman(&[1.0, 2.0, 3.0], &[0.0, 0.0, 1.0]).unwrap();
         assert!((r - 0.866_025_4).abs() < 1e-6, "{r}");
@@ -109,7 +132,12 @@ mod tests {
 
     #[test]
     fn pointing_and_mass() {
-        let region = Region { x0: 1, y0: 1, x1: 2, y1: 2 }; // the centre pixel of 3x3
+        let region = Region {
+            x0: 1,
+            y0: 1,
+            x1: 2,
+            y1: 2,
+        }; // the centre pixel of 3x3
         let mut map = vec![0.0; 9];
         assert!(!points_inside(&map, 3, region), "a flat map points nowhere");
         assert_eq!(mass_inside(&map, 3, region), None);

@@ -22,7 +22,9 @@ pub mod saliency;
 pub mod target;
 
 pub use activations::{activations, Activations, LayerActivation};
-pub use actmax::{activation_maximization, ActmaxConfig, ActmaxResult, Frame, Objective, Start, WeightedObjective};
+pub use actmax::{
+    activation_maximization, ActmaxConfig, ActmaxResult, Frame, Objective, Start, WeightedObjective,
+};
 pub use filters::{first_layer_filters, FilterPatches, FilterScale};
 pub use gradcam::{grad_cam, GradCam};
 pub use measures::{mass_inside, points_inside, spearman, Region};

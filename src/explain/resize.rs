@@ -3,9 +3,18 @@
 //! map is brought up to the input's size so that it can be laid over the picture.
 
 /// `src` (src_h, src_w) to (dst_h, dst_w); both sizes at least 1.
-pub fn resize_bilinear(src: &[f32], src_h: usize, src_w: usize, dst_h: usize, dst_w: usize) -> Vec<f32> {
+pub fn resize_bilinear(
+    src: &[f32],
+    src_h: usize,
+    src_w: usize,
+    dst_h: usize,
+    dst_w: usize,
+) -> Vec<f32> {
     assert_eq!(src.len(), src_h * src_w, "src must be (src_h, src_w)");
-    assert!(src_h > 0 && src_w > 0 && dst_h > 0 && dst_w > 0, "sizes must be positive");
+    assert!(
+        src_h > 0 && src_w > 0 && dst_h > 0 && dst_w > 0,
+        "sizes must be positive"
+    );
     // For each output coordinate: the two source indices and the weight of the second.
     let axis = |src_n: usize, dst_n: usize| -> Vec<(usize, usize, f32)> {
         let scale = src_n as f32 / dst_n as f32;

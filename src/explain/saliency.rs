@@ -55,15 +55,26 @@ pub struct Saliency {
 }
 
 /// The saliency of `class` for `image` (H, W, C); `smooth` for SmoothGrad.
-pub fn saliency(model: &mut Sequential, image: &[f32], class: usize, smooth: Option<SmoothGrad>) -> Result<Saliency> {
+pub fn saliency(
+    model: &mut Sequential,
+    image: &[f32],
+    class: usize,
+    smooth: Option<SmoothGrad>,
+) -> Result<Saliency> {
     check_image(model, image)?;
     check_class(model, class)?;
     if let Some(s) = smooth {
         if s.samples == 0 || s.samples > MAX_SMOOTHGRAD_SAMPLES {
-            return Err(invalid!("SmoothGrad needs between 1 and {MAX_SMOOTHGRAD_SAMPLES} noisy copies (got {})", s.samples));
+            return Err(invalid!(
+                "SmoothGrad needs between 1 and {MAX_SMOOTHGRAD_SAMPLES} noisy copies (got {})",
+                s.samples
+            ));
         }
         if !(s.sigma.is_finite() && s.sigma >= 0.0) {
-            return Err(invalid!("SmoothGrad's noise level must be a number of at least 0 (got {})", s.sigma));
+            return Err(invalid!(
+                "SmoothGrad's noise level must be a number of at least 0 (got {})",
+                s.sigma
+            ));
         }
     }
     let kind = model.output_kind();
@@ -89,7 +100,11 @@ pub fn saliency(model: &mut Sequential, image: &[f32], class: usize, smooth: Opt
                 let n = CHUNK.min(s.samples - done);
                 noisy.clear();
                 for _ in 0..n {
-                    noisy.extend(image.iter().map(|&v| v + s.sigma * standard_normal(&mut rng)));
+                    noisy.extend(
+                        image
+                            .iter()
+                            .map(|&v| v + s.sigma * standard_normal(&mut rng)),
+                    );
                 }
                 gradient_sum(model, &noisy, class, &mut d_logits, &mut gradient);
                 done += n;
@@ -99,11 +114,26 @@ pub fn saliency(model: &mut Sequential, image: &[f32], class: usize, smooth: Opt
         }
     }
     let (evidence, magnitude) = channel_maps(&gradient, input.channels);
-    Ok(Saliency { height: input.height, width: input.width, channels: input.channels, class, score, gradient, evidence, magnitude })
+    Ok(Saliency {
+        height: input.height,
+        width: input.width,
+        channels: input.channels,
+        class,
+        score,
+        gradient,
+        evidence,
+        magnitude,
+    })
 }
 
 /// gradient (H, W, C) += the sum over the images of `batch` (n, H, W, C) of d(score)/d(image).
-fn gradient_sum(model: &mut Sequential, batch: &[f32], class: usize, d_logits: &mut Vec<f32>, gradient: &mut [f32]) {
+fn gradient_sum(
+    model: &mut Sequential,
+    batch: &[f32],
+    class: usize,
+    d_logits: &mut Vec<f32>,
+    gradient: &mut [f32],
+) {
     let len = gradient.len();
     let n = batch.len() / len;
     model.forward(batch, Mode::Infer);
@@ -119,7 +149,15 @@ fn gradient_sum(model: &mut Sequential, batch: &[f32], class: usize, d_logits: &
 
 /// (evidence, magnitude), each (H, W), from a gradient (H, W, C).
 fn channel_maps(gradient: &[f32], channels: usize) -> (Vec<f32>, Vec<f32>) {
-    gradient.chunks_exact(channels).map(|px| (px.iter().fold(0.0f32, |m, &g| m.max(g)), px.iter().fold(0.0f32, |m, &g| m.max(g.abs())))).unzip()
+    gradient
+        .chunks_exact(channels)
+        .map(|px| {
+            (
+                px.iter().fold(0.0f32, |m, &g| m.max(g)),
+                px.iter().fold(0.0f32, |m, &g| m.max(g.abs())),
+            )
+        })
+        .unzip()
 }
 
 /// One draw from N(0, 1) (Box-Muller; `libm` so that wasm and native agree).

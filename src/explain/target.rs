@@ -23,7 +23,9 @@ pub fn check_image(model: &Sequential, image: &[f32]) -> Result<()> {
         ));
     }
     if let Some(p) = image.iter().position(|v| !v.is_finite()) {
-        return Err(invalid!("the image's value at position {p} is not a number"));
+        return Err(invalid!(
+            "the image's value at position {p} is not a number"
+        ));
     }
     Ok(())
 }
@@ -32,7 +34,10 @@ pub fn check_image(model: &Sequential, image: &[f32]) -> Result<()> {
 pub fn check_class(model: &Sequential, class: usize) -> Result<()> {
     let classes = model.output_kind().classes();
     if class >= classes {
-        return Err(invalid!("class {class} does not exist: this model tells {classes} classes apart (0 to {})", classes - 1));
+        return Err(invalid!(
+            "class {class} does not exist: this model tells {classes} classes apart (0 to {})",
+            classes - 1
+        ));
     }
     Ok(())
 }
@@ -40,16 +45,39 @@ pub fn check_class(model: &Sequential, class: usize) -> Result<()> {
 /// Checks that `layer` is a convolution of the model and returns its output (H, W, C).
 pub fn check_conv_layer(model: &Sequential, layer: usize) -> Result<(usize, usize, usize)> {
     let layers = model.layers();
-    let l = layers.get(layer).ok_or_else(|| invalid!("layer {layer} does not exist: the model has {} layers (0 to {})", layers.len(), layers.len() - 1))?;
+    let l = layers.get(layer).ok_or_else(|| {
+        invalid!(
+            "layer {layer} does not exist: the model has {} layers (0 to {})",
+            layers.len(),
+            layers.len() - 1
+        )
+    })?;
     match (&l.plan.spec, l.plan.output) {
-        (LayerSpec::Conv2d { .. }, Shape::Image { height, width, channels }) => Ok((height, width, channels)),
-        (spec, _) => Err(invalid!("layer {layer} ({}) is a {} layer, not a convolution; pick a Conv2D layer", l.name(), spec.type_name())),
+        (
+            LayerSpec::Conv2d { .. },
+            Shape::Image {
+                height,
+                width,
+                channels,
+            },
+        ) => Ok((height, width, channels)),
+        (spec, _) => Err(invalid!(
+            "layer {layer} ({}) is a {} layer, not a convolution; pick a Conv2D layer",
+            l.name(),
+            spec.type_name()
+        )),
     }
 }
 
 /// Indices of the model's convolution layers, in order.
 pub fn conv_layers(model: &Sequential) -> Vec<usize> {
-    model.layers().iter().enumerate().filter(|(_, l)| matches!(l.plan.spec, LayerSpec::Conv2d { .. })).map(|(i, _)| i).collect()
+    model
+        .layers()
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| matches!(l.plan.spec, LayerSpec::Conv2d { .. }))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// The score of `class` from one example's logits (K).

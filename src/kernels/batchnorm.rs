@@ -27,7 +27,10 @@ pub struct BatchNormConfig {
 
 impl Default for BatchNormConfig {
     fn default() -> Self {
-        Self { momentum: 0.99, epsilon: 1e-3 }
+        Self {
+            momentum: 0.99,
+            epsilon: 1e-3,
+        }
     }
 }
 
@@ -35,10 +38,16 @@ impl BatchNormConfig {
     /// Checks settings that come from the user.
     pub fn validate(&self) -> Result<()> {
         if !(0.0..=1.0).contains(&self.momentum) {
-            return Err(invalid!("the batch-norm momentum must be between 0 and 1 (got {})", self.momentum));
+            return Err(invalid!(
+                "the batch-norm momentum must be between 0 and 1 (got {})",
+                self.momentum
+            ));
         }
         if !(self.epsilon > 0.0 && self.epsilon.is_finite()) {
-            return Err(invalid!("the batch-norm epsilon must be a small positive number (got {})", self.epsilon));
+            return Err(invalid!(
+                "the batch-norm epsilon must be a small positive number (got {})",
+                self.epsilon
+            ));
         }
         Ok(())
     }
@@ -58,7 +67,10 @@ const CHANNEL_GROUP: usize = 64;
 const ZEROS: [f32; CHANNEL_GROUP] = [0.0; CHANNEL_GROUP];
 
 fn rows_of(len: usize, channels: usize) -> usize {
-    assert!(channels > 0 && len.is_multiple_of(channels), "buffer length {len} is not a multiple of {channels} channels");
+    assert!(
+        channels > 0 && len.is_multiple_of(channels),
+        "buffer length {len} is not a multiple of {channels} channels"
+    );
     let rows = len / channels;
     assert!(rows > 0, "batch norm needs at least one row");
     rows
@@ -97,8 +109,17 @@ pub fn batchnorm_forward_train(
         // partial sums of raw values would lose the digits that tell the rows apart.
         let mut first_row = [0f32; CHANNEL_GROUP];
         first_row[..w].copy_from_slice(&input[c0..c1]);
-        let origin = Centre { hi: &first_row[..w], lo: &ZEROS[..w] };
-        sum_rows(&mut totals[..w], input, Term::Deviation { centre: origin }, channels, c0);
+        let origin = Centre {
+            hi: &first_row[..w],
+            lo: &ZEROS[..w],
+        };
+        sum_rows(
+            &mut totals[..w],
+            input,
+            Term::Deviation { centre: origin },
+            channels,
+            c0,
+        );
         for k in 0..w {
             // The f64 mean as hi + lo: (x - hi) - lo is exact up to one f32 rounding even when
             // |mean| >> std, where the rounded f32 mean alone would shift every normalized value
@@ -108,8 +129,17 @@ pub fn batchnorm_forward_train(
             mean_lo[k] = (m - mean[c0 + k] as f64) as f32;
         }
         // Two passes (mean, then squared deviations) as jnp.var: no cancellation.
-        let centre = Centre { hi: &mean[c0..c1], lo: &mean_lo[..w] };
-        sum_rows(&mut totals[..w], input, Term::SquaredDeviation { centre }, channels, c0);
+        let centre = Centre {
+            hi: &mean[c0..c1],
+            lo: &mean_lo[..w],
+        };
+        sum_rows(
+            &mut totals[..w],
+            input,
+            Term::SquaredDeviation { centre },
+            channels,
+            c0,
+        );
 
         let mut scale = [0f32; CHANNEL_GROUP];
         let mut shift = [0f32; CHANNEL_GROUP];
@@ -151,7 +181,10 @@ pub fn batchnorm_forward_infer(
         for k in 0..w {
             scale[k] = gamma[c0 + k] / (moving_var[c0 + k] + epsilon).sqrt();
         }
-        let centre = Centre { hi: &moving_mean[c0..c1], lo: &ZEROS[..w] };
+        let centre = Centre {
+            hi: &moving_mean[c0..c1],
+            lo: &ZEROS[..w],
+        };
         affine_rows(out, input, centre, &scale[..w], &beta[c0..c1], channels, c0);
     }
 }
@@ -185,7 +218,19 @@ pub fn batchnorm_backward(
         let mut sum_dy = [0f64; CHANNEL_GROUP];
         let mut sum_dy_centred = [0f64; CHANNEL_GROUP];
         sum_rows(&mut sum_dy[..w], d_out, Term::Value, channels, c0);
-        sum_rows(&mut sum_dy_centred[..w], input, Term::WeightedDeviation { centre: Centre { hi: &mean[c0..c1], lo: &ZEROS[..w] }, weight: d_out }, channels, c0);
+        sum_rows(
+            &mut sum_dy_centred[..w],
+            input,
+            Term::WeightedDeviation {
+                centre: Centre {
+                    hi: &mean[c0..c1],
+                    lo: &ZEROS[..w],
+                },
+                weight: d_out,
+            },
+            channels,
+            c0,
+        );
 
         // d_x = k_dy * dy + k_x * (x - mean) + k_0 per channel, with the constants below.
         let mut k_dy = [0f32; CHANNEL_GROUP];
@@ -205,7 +250,12 @@ pub fn batchnorm_backward(
             k_x[k] = -g * inv_std[c] * mean_dy_xhat;
             k_0[k] = -g * mean_dy;
         }
-        let coefs = BackwardCoefs { k_dy: &k_dy[..w], k_x: &k_x[..w], k_0: &k_0[..w], centre: &mean[c0..c1] };
+        let coefs = BackwardCoefs {
+            k_dy: &k_dy[..w],
+            k_x: &k_x[..w],
+            k_0: &k_0[..w],
+            centre: &mean[c0..c1],
+        };
         backward_rows(d_input, d_out, input, coefs, channels, c0);
     }
 }
@@ -213,7 +263,14 @@ pub fn batchnorm_backward(
 /// Backward of the inference forward (the moving statistics are constants): what saliency and
 /// Grad-CAM need through a trained model. Accumulates into `d_input`.
 /// d_input (rows, C) +=; d_out (rows, C); gamma, moving_var (C).
-pub fn batchnorm_backward_infer(d_input: &mut [f32], d_out: &[f32], gamma: &[f32], moving_var: &[f32], channels: usize, epsilon: f32) {
+pub fn batchnorm_backward_infer(
+    d_input: &mut [f32],
+    d_out: &[f32],
+    gamma: &[f32],
+    moving_var: &[f32],
+    channels: usize,
+    epsilon: f32,
+) {
     rows_of(d_out.len(), channels);
     assert_eq!(d_input.len(), d_out.len());
     assert!(gamma.len() == channels && moving_var.len() == channels);
@@ -224,7 +281,12 @@ pub fn batchnorm_backward_infer(d_input: &mut [f32], d_out: &[f32], gamma: &[f32
         for k in 0..w {
             scale[k] = gamma[c0 + k] / (moving_var[c0 + k] + epsilon).sqrt();
         }
-        let coefs = BackwardCoefs { k_dy: &scale[..w], k_x: &ZEROS[..w], k_0: &ZEROS[..w], centre: &ZEROS[..w] };
+        let coefs = BackwardCoefs {
+            k_dy: &scale[..w],
+            k_x: &ZEROS[..w],
+            k_0: &ZEROS[..w],
+            centre: &ZEROS[..w],
+        };
         backward_rows(d_input, d_out, d_out, coefs, channels, c0);
     }
 }
@@ -255,7 +317,8 @@ pub fn batchnorm_forward_train_reference(
         moving_var[c] = moving_var[c] * cfg.momentum + var as f32 * keep_new;
         for r in 0..rows {
             let i = r * channels + c;
-            out[i] = ((input[i] as f64 - m) * inv_std[c] as f64 * gamma[c] as f64 + beta[c] as f64) as f32;
+            out[i] = ((input[i] as f64 - m) * inv_std[c] as f64 * gamma[c] as f64 + beta[c] as f64)
+                as f32;
         }
     }
 }
@@ -303,7 +366,8 @@ pub fn batchnorm_backward_reference(
         let m = rows as f64;
         for r in 0..rows {
             let g = (gamma[c] * inv_std[c]) as f64;
-            d_input[r * channels + c] += (g * (dy(r) - sum_dy / m - xhat(r) * sum_dy_xhat / m)) as f32;
+            d_input[r * channels + c] +=
+                (g * (dy(r) - sum_dy / m - xhat(r) * sum_dy_xhat / m)) as f32;
         }
     }
 }
@@ -323,7 +387,10 @@ enum Term<'a> {
     /// (x - centre)^2
     SquaredDeviation { centre: Centre<'a> },
     /// (x - centre) * weight, with weight a (rows, C) buffer like x
-    WeightedDeviation { centre: Centre<'a>, weight: &'a [f32] },
+    WeightedDeviation {
+        centre: Centre<'a>,
+        weight: &'a [f32],
+    },
 }
 
 /// totals[k] = sum over rows of the term at channel c0 + k: f32 partial sums per block of rows,
@@ -341,8 +408,12 @@ fn sum_rows(totals: &mut [f64], x: &[f32], term: Term, channels: usize, c0: usiz
             match term {
                 Term::Value => accumulate(&mut partial[..w], xr, None),
                 Term::Deviation { centre } => accumulate(&mut partial[..w], xr, Some(centre)),
-                Term::SquaredDeviation { centre } => accumulate_squared(&mut partial[..w], xr, centre),
-                Term::WeightedDeviation { centre, weight } => accumulate_weighted(&mut partial[..w], xr, &weight[s..s + w], centre),
+                Term::SquaredDeviation { centre } => {
+                    accumulate_squared(&mut partial[..w], xr, centre)
+                }
+                Term::WeightedDeviation { centre, weight } => {
+                    accumulate_weighted(&mut partial[..w], xr, &weight[s..s + w], centre)
+                }
             }
         }
         for (t, &p) in totals.iter_mut().zip(&partial[..w]) {
@@ -434,7 +505,13 @@ fn accumulate_weighted(acc: &mut [f32], x: &[f32], weight: &[f32], centre: Centr
         unsafe {
             let a = acc.as_mut_ptr().add(k) as *mut v128;
             let d = centre.subtract_from(v128_load(x.as_ptr().add(k) as *const v128), k);
-            v128_store(a, f32x4_add(v128_load(a), f32x4_mul(d, v128_load(weight.as_ptr().add(k) as *const v128))));
+            v128_store(
+                a,
+                f32x4_add(
+                    v128_load(a),
+                    f32x4_mul(d, v128_load(weight.as_ptr().add(k) as *const v128)),
+                ),
+            );
         }
         k += 4;
     }
@@ -444,7 +521,15 @@ fn accumulate_weighted(acc: &mut [f32], x: &[f32], weight: &[f32], centre: Centr
 }
 
 /// out = (x - centre) * scale + shift on the channel group of every row.
-fn affine_rows(out: &mut [f32], x: &[f32], centre: Centre, scale: &[f32], shift: &[f32], channels: usize, c0: usize) {
+fn affine_rows(
+    out: &mut [f32],
+    x: &[f32],
+    centre: Centre,
+    scale: &[f32],
+    shift: &[f32],
+    channels: usize,
+    c0: usize,
+) {
     let w = scale.len();
     for r in 0..x.len() / channels {
         let s = r * channels + c0;
@@ -457,7 +542,10 @@ fn affine_rows(out: &mut [f32], x: &[f32], centre: Centre, scale: &[f32], shift:
             unsafe {
                 let ld = |p: &[f32]| v128_load(p.as_ptr().add(k) as *const v128);
                 let d = centre.subtract_from(ld(xr), k);
-                v128_store(o.as_mut_ptr().add(k) as *mut v128, f32x4_add(f32x4_mul(d, ld(scale)), ld(shift)));
+                v128_store(
+                    o.as_mut_ptr().add(k) as *mut v128,
+                    f32x4_add(f32x4_mul(d, ld(scale)), ld(shift)),
+                );
             }
             k += 4;
         }
@@ -478,7 +566,14 @@ struct BackwardCoefs<'a> {
 
 /// d_input += k_dy * dy + k_x * (x - centre) + k_0 on the channel group of every row.
 /// (x - centre) is formed first: folding `centre` into k_0 would cancel badly when |mean| >> std.
-fn backward_rows(d_input: &mut [f32], d_out: &[f32], x: &[f32], f: BackwardCoefs, channels: usize, c0: usize) {
+fn backward_rows(
+    d_input: &mut [f32],
+    d_out: &[f32],
+    x: &[f32],
+    f: BackwardCoefs,
+    channels: usize,
+    c0: usize,
+) {
     let w = f.k_dy.len();
     for r in 0..x.len() / channels {
         let s = r * channels + c0;
@@ -491,7 +586,10 @@ fn backward_rows(d_input: &mut [f32], d_out: &[f32], x: &[f32], f: BackwardCoefs
             unsafe {
                 let ld = |p: &[f32]| v128_load(p.as_ptr().add(k) as *const v128);
                 let centred = f32x4_sub(ld(xr), ld(f.centre));
-                let v = f32x4_add(f32x4_add(f32x4_mul(ld(f.k_dy), ld(dy)), f32x4_mul(ld(f.k_x), centred)), ld(f.k_0));
+                let v = f32x4_add(
+                    f32x4_add(f32x4_mul(ld(f.k_dy), ld(dy)), f32x4_mul(ld(f.k_x), centred)),
+                    ld(f.k_0),
+                );
                 let p = di.as_mut_ptr().add(k) as *mut v128;
                 v128_store(p, f32x4_add(v128_load(p), v));
             }

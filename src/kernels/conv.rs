@@ -52,7 +52,13 @@ pub struct ConvGeometry {
 
 /// Output length along one axis: floor((n + pads - d(k-1) - 1) / s) + 1, or None if the
 /// dilated kernel does not fit in the padded input.
-pub fn output_len(n: usize, k: usize, stride: usize, dilation: usize, pad_total: usize) -> Option<usize> {
+pub fn output_len(
+    n: usize,
+    k: usize,
+    stride: usize,
+    dilation: usize,
+    pad_total: usize,
+) -> Option<usize> {
     let span = dilation * (k - 1) + 1;
     let padded = n + pad_total;
     (padded >= span).then(|| (padded - span) / stride + 1)
@@ -91,7 +97,10 @@ impl ConvGeometry {
         }
         let ((pad_top, pad_bottom), (pad_left, pad_right)) = match padding {
             Padding::Valid => ((0, 0), (0, 0)),
-            Padding::Same => (same_padding(in_h, k_h, stride, dilation), same_padding(in_w, k_w, stride, dilation)),
+            Padding::Same => (
+                same_padding(in_h, k_h, stride, dilation),
+                same_padding(in_w, k_w, stride, dilation),
+            ),
             Padding::Explicit(p) => ((p, p), (p, p)),
         };
         let out_h = output_len(in_h, k_h, stride, dilation, pad_top + pad_bottom);
@@ -105,7 +114,23 @@ impl ConvGeometry {
                 in_w + pad_left + pad_right
             ));
         };
-        Ok(Self { batch, in_h, in_w, in_c, k_h, k_w, out_c, stride, dilation, pad_top, pad_bottom, pad_left, pad_right, out_h, out_w })
+        Ok(Self {
+            batch,
+            in_h,
+            in_w,
+            in_c,
+            k_h,
+            k_w,
+            out_c,
+            stride,
+            dilation,
+            pad_top,
+            pad_bottom,
+            pad_left,
+            pad_right,
+            out_h,
+            out_w,
+        })
     }
 
     pub fn input_len(&self) -> usize {
@@ -148,7 +173,12 @@ impl ConvGeometry {
         if !self.is_padded() {
             return image;
         }
-        pad_image(buffer, image, (self.in_h, self.in_w, self.in_c), (self.pad_top, self.pad_bottom, self.pad_left, self.pad_right));
+        pad_image(
+            buffer,
+            image,
+            (self.in_h, self.in_w, self.in_c),
+            (self.pad_top, self.pad_bottom, self.pad_left, self.pad_right),
+        );
         buffer
     }
 
@@ -157,11 +187,22 @@ impl ConvGeometry {
     /// and the padding (top, bottom, left, right). None for other strides, or when the
     /// forward padding exceeds the span (then the gradient crops instead of pads).
     fn input_gradient_correlation(&self) -> Option<(Correlation, (usize, usize, usize, usize))> {
-        let (span_h, span_w) = (self.dilation * (self.k_h - 1), self.dilation * (self.k_w - 1));
-        if self.stride != 1 || self.pad_top.max(self.pad_bottom) > span_h || self.pad_left.max(self.pad_right) > span_w {
+        let (span_h, span_w) = (
+            self.dilation * (self.k_h - 1),
+            self.dilation * (self.k_w - 1),
+        );
+        if self.stride != 1
+            || self.pad_top.max(self.pad_bottom) > span_h
+            || self.pad_left.max(self.pad_right) > span_w
+        {
             return None;
         }
-        let pads = (span_h - self.pad_top, span_h - self.pad_bottom, span_w - self.pad_left, span_w - self.pad_right);
+        let pads = (
+            span_h - self.pad_top,
+            span_h - self.pad_bottom,
+            span_w - self.pad_left,
+            span_w - self.pad_right,
+        );
         let c = Correlation {
             width: self.out_w + pads.2 + pads.3,
             channels: self.out_c,
@@ -186,17 +227,25 @@ impl ConvGeometry {
         let forward = self.forward_correlation();
         let k = self.patch_len();
         let mut sizes = ScratchSizes {
-            image: if self.is_padded() { (self.in_h + self.pad_top + self.pad_bottom) * forward.width * self.in_c } else { 0 },
+            image: if self.is_padded() {
+                (self.in_h + self.pad_top + self.pad_bottom) * forward.width * self.in_c
+            } else {
+                0
+            },
             panels: k * self.out_c.next_multiple_of(NR),
             offsets: forward.offsets_len(),
             ..ScratchSizes::default()
         };
         if !self.out_c.is_multiple_of(NR) {
-            sizes.panels = sizes.panels.max(forward.pixels() * self.out_c.next_multiple_of(NR));
+            sizes.panels = sizes
+                .panels
+                .max(forward.pixels() * self.out_c.next_multiple_of(NR));
         }
         match self.input_gradient_correlation() {
             Some((c, (top, bottom, _, _))) => {
-                sizes.image = sizes.image.max((self.out_h + top + bottom) * c.width * self.out_c);
+                sizes.image = sizes
+                    .image
+                    .max((self.out_h + top + bottom) * c.width * self.out_c);
                 sizes.panels = sizes.panels.max(c.depth() * self.in_c.next_multiple_of(NR));
                 sizes.offsets = sizes.offsets.max(c.offsets_len());
             }
@@ -211,7 +260,13 @@ impl ConvGeometry {
 
 /// Scalar reference: the definition, written for clarity. Overwrites `out`.
 /// out (N, OH, OW, CO); input (N, H, W, CI); weight (KH, KW, CI, CO); bias (CO) or none.
-pub fn conv2d_forward_reference(out: &mut [f32], input: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &ConvGeometry) {
+pub fn conv2d_forward_reference(
+    out: &mut [f32],
+    input: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    g: &ConvGeometry,
+) {
     assert_eq!(out.len(), g.output_len());
     assert_eq!(input.len(), g.input_len());
     assert_eq!(weight.len(), g.weight_len());
@@ -226,12 +281,15 @@ pub fn conv2d_forward_reference(out: &mut [f32], input: &[f32], weight: &[f32], 
                             continue;
                         }
                         for kx in 0..g.k_w {
-                            let ix = (ox * g.stride + kx * g.dilation) as isize - g.pad_left as isize;
+                            let ix =
+                                (ox * g.stride + kx * g.dilation) as isize - g.pad_left as isize;
                             if ix < 0 || ix >= g.in_w as isize {
                                 continue;
                             }
                             for ci in 0..g.in_c {
-                                let x = input[((n * g.in_h + iy as usize) * g.in_w + ix as usize) * g.in_c + ci];
+                                let x = input[((n * g.in_h + iy as usize) * g.in_w + ix as usize)
+                                    * g.in_c
+                                    + ci];
                                 let w = weight[((ky * g.k_w + kx) * g.in_c + ci) * g.out_c + co];
                                 acc += x * w;
                             }
@@ -245,7 +303,12 @@ pub fn conv2d_forward_reference(out: &mut [f32], input: &[f32], weight: &[f32], 
 }
 
 /// Scalar reference of the input gradient. d_input (N, H, W, CI) +=; d_out (N, OH, OW, CO); weight (KH, KW, CI, CO).
-pub fn conv2d_backward_input_reference(d_input: &mut [f32], d_out: &[f32], weight: &[f32], g: &ConvGeometry) {
+pub fn conv2d_backward_input_reference(
+    d_input: &mut [f32],
+    d_out: &[f32],
+    weight: &[f32],
+    g: &ConvGeometry,
+) {
     assert_eq!(d_input.len(), g.input_len());
     assert_eq!(d_out.len(), g.output_len());
     assert_eq!(weight.len(), g.weight_len());
@@ -258,7 +321,13 @@ pub fn conv2d_backward_input_reference(d_input: &mut [f32], d_out: &[f32], weigh
 
 /// Scalar reference of the weight and bias gradients.
 /// d_weight (KH, KW, CI, CO) +=; d_bias (CO) +=; d_out (N, OH, OW, CO); input (N, H, W, CI).
-pub fn conv2d_backward_weight_reference(d_weight: &mut [f32], d_bias: Option<&mut [f32]>, d_out: &[f32], input: &[f32], g: &ConvGeometry) {
+pub fn conv2d_backward_weight_reference(
+    d_weight: &mut [f32],
+    d_bias: Option<&mut [f32]>,
+    d_out: &[f32],
+    input: &[f32],
+    g: &ConvGeometry,
+) {
     assert_eq!(d_weight.len(), g.weight_len());
     assert_eq!(d_out.len(), g.output_len());
     assert_eq!(input.len(), g.input_len());
@@ -295,7 +364,8 @@ fn for_each_tap(g: &ConvGeometry, mut f: impl FnMut(usize, usize, usize)) {
                             continue;
                         }
                         for ci in 0..g.in_c {
-                            let input_at = ((n * g.in_h + iy as usize) * g.in_w + ix as usize) * g.in_c + ci;
+                            let input_at =
+                                ((n * g.in_h + iy as usize) * g.in_w + ix as usize) * g.in_c + ci;
                             let weight_at = ((ky * g.k_w + kx) * g.in_c + ci) * g.out_c;
                             f(input_at, out_at, weight_at);
                         }
@@ -308,7 +378,15 @@ fn for_each_tap(g: &ConvGeometry, mut f: impl FnMut(usize, usize, usize)) {
 
 /// Fast forward pass; overwrites `out`. With `relu`, out = max(0, conv + bias).
 /// out (N, OH, OW, CO); input (N, H, W, CI); weight (KH, KW, CI, CO); bias (CO) or none.
-pub fn conv2d_forward(out: &mut [f32], input: &[f32], weight: &[f32], bias: Option<&[f32]>, relu: bool, g: &ConvGeometry, scratch: &mut ConvScratch) {
+pub fn conv2d_forward(
+    out: &mut [f32],
+    input: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    relu: bool,
+    g: &ConvGeometry,
+    scratch: &mut ConvScratch,
+) {
     assert_eq!(out.len(), g.output_len());
     assert_eq!(input.len(), g.input_len());
     assert_eq!(weight.len(), g.weight_len());
@@ -319,9 +397,19 @@ pub fn conv2d_forward(out: &mut [f32], input: &[f32], weight: &[f32], bias: Opti
     let c = g.forward_correlation();
     let (k, co) = (g.patch_len(), g.out_c);
     pack_panels(s.panels, k, co, |r, j| weight[r * co + j]);
-    let target = TileTarget { c_rs: co, c_cs: 1, add: false, bias, bias_by_row: false, relu };
+    let target = TileTarget {
+        c_rs: co,
+        c_cs: 1,
+        add: false,
+        bias,
+        bias_by_row: false,
+        relu,
+    };
     let (tables, _) = c.tables(s.offsets);
-    for (image, out) in input.chunks_exact(g.in_h * g.in_w * g.in_c).zip(out.chunks_exact_mut(c.pixels() * co)) {
+    for (image, out) in input
+        .chunks_exact(g.in_h * g.in_w * g.in_c)
+        .zip(out.chunks_exact_mut(c.pixels() * co))
+    {
         let image = g.pad_input(image, s.image);
         c.forward(out, image, s.panels, co, target, &tables);
     }
@@ -329,7 +417,13 @@ pub fn conv2d_forward(out: &mut [f32], input: &[f32], weight: &[f32], bias: Opti
 
 /// Fast input gradient. d_input (N, H, W, CI) +=; d_out (N, OH, OW, CO); weight (KH, KW, CI, CO).
 /// If the forward pass fused a ReLU, `d_out` must already be masked by (out > 0).
-pub fn conv2d_backward_input(d_input: &mut [f32], d_out: &[f32], weight: &[f32], g: &ConvGeometry, scratch: &mut ConvScratch) {
+pub fn conv2d_backward_input(
+    d_input: &mut [f32],
+    d_out: &[f32],
+    weight: &[f32],
+    g: &ConvGeometry,
+    scratch: &mut ConvScratch,
+) {
     assert_eq!(d_input.len(), g.input_len());
     assert_eq!(d_out.len(), g.output_len());
     assert_eq!(weight.len(), g.weight_len());
@@ -346,10 +440,20 @@ pub fn conv2d_backward_input(d_input: &mut [f32], d_out: &[f32], weight: &[f32],
         let (ky, kx) = (k_h - 1 - tap / k_w, k_w - 1 - tap % k_w);
         weight[((ky * k_w + kx) * ci + j) * co + o]
     });
-    let target = TileTarget { c_rs: ci, c_cs: 1, add: true, bias: None, bias_by_row: false, relu: false };
+    let target = TileTarget {
+        c_rs: ci,
+        c_cs: 1,
+        add: true,
+        bias: None,
+        bias_by_row: false,
+        relu: false,
+    };
     let (tables, _) = c.tables(s.offsets);
     let out_image = g.out_h * g.out_w * co;
-    for (d_out, d_input) in d_out.chunks_exact(out_image).zip(d_input.chunks_exact_mut(g.in_h * g.in_w * ci)) {
+    for (d_out, d_input) in d_out
+        .chunks_exact(out_image)
+        .zip(d_input.chunks_exact_mut(g.in_h * g.in_w * ci))
+    {
         pad_image(s.image, d_out, (g.out_h, g.out_w, co), pads);
         c.forward(d_input, s.image, s.panels, ci, target, &tables);
     }
@@ -357,7 +461,14 @@ pub fn conv2d_backward_input(d_input: &mut [f32], d_out: &[f32], weight: &[f32],
 
 /// Fast weight and bias gradients. d_weight (KH, KW, CI, CO) +=; d_bias (CO) +=;
 /// d_out (N, OH, OW, CO) (masked by the fused ReLU if any); input (N, H, W, CI).
-pub fn conv2d_backward_weight(d_weight: &mut [f32], d_bias: Option<&mut [f32]>, d_out: &[f32], input: &[f32], g: &ConvGeometry, scratch: &mut ConvScratch) {
+pub fn conv2d_backward_weight(
+    d_weight: &mut [f32],
+    d_bias: Option<&mut [f32]>,
+    d_out: &[f32],
+    input: &[f32],
+    g: &ConvGeometry,
+    scratch: &mut ConvScratch,
+) {
     assert_eq!(d_weight.len(), g.weight_len());
     assert_eq!(d_out.len(), g.output_len());
     assert_eq!(input.len(), g.input_len());
@@ -366,7 +477,10 @@ pub fn conv2d_backward_weight(d_weight: &mut [f32], d_bias: Option<&mut [f32]>, 
     let co = g.out_c;
     let pixels = c.pixels();
     let (tables, row_segments) = c.tables(s.offsets);
-    for (image, d_out) in input.chunks_exact(g.in_h * g.in_w * g.in_c).zip(d_out.chunks_exact(pixels * co)) {
+    for (image, d_out) in input
+        .chunks_exact(g.in_h * g.in_w * g.in_c)
+        .zip(d_out.chunks_exact(pixels * co))
+    {
         let image = g.pad_input(image, s.image);
         // Columns of d_out are read in place when they fill whole 8-wide panels.
         let columns = if co.is_multiple_of(NR) {
@@ -384,7 +498,14 @@ pub fn conv2d_backward_weight(d_weight: &mut [f32], d_bias: Option<&mut [f32]>, 
 
 /// The input gradient for strides above 1: d_cols = d_out · W^T, a chunk of output pixels
 /// at a time, each row added back onto the input pixels of its patch (col2im).
-fn backward_input_by_columns(d_input: &mut [f32], d_out: &[f32], weight: &[f32], g: &ConvGeometry, cols: &mut [f32], weight_t: &mut [f32]) {
+fn backward_input_by_columns(
+    d_input: &mut [f32],
+    d_out: &[f32],
+    weight: &[f32],
+    g: &ConvGeometry,
+    cols: &mut [f32],
+    weight_t: &mut [f32],
+) {
     let (k, co) = (g.patch_len(), g.out_c);
     // W^T once per call, so that every chunk reads contiguous rows of it.
     let weight_t = &mut weight_t[..k * co];
@@ -396,7 +517,16 @@ fn backward_input_by_columns(d_input: &mut [f32], d_out: &[f32], weight: &[f32],
     for (r0, rows) in chunks(g) {
         let d_cols = &mut cols[..rows * k];
         let d_out = Operand::plain(&d_out[r0 * co..(r0 + rows) * co], co);
-        gemm(d_cols, k, d_out, Operand::plain(weight_t, k), Epilogue::default(), rows, k, co);
+        gemm(
+            d_cols,
+            k,
+            d_out,
+            Operand::plain(weight_t, k),
+            Epilogue::default(),
+            rows,
+            k,
+            co,
+        );
         col2im_add(d_input, d_cols, g, r0);
     }
 }
@@ -404,7 +534,9 @@ fn backward_input_by_columns(d_input: &mut [f32], d_out: &[f32], weight: &[f32],
 /// (first output pixel, pixel count) of each chunk, over the whole batch.
 fn chunks(g: &ConvGeometry) -> impl Iterator<Item = (usize, usize)> {
     let (total, step) = (g.output_pixels(), g.chunk_rows());
-    (0..total).step_by(step).map(move |r0| (r0, step.min(total - r0)))
+    (0..total)
+        .step_by(step)
+        .map(move |r0| (r0, step.min(total - r0)))
 }
 
 /// Where one output pixel's patch starts in the input, and which taps of a kernel row fall inside it.
@@ -418,7 +550,12 @@ struct PatchCursor<'g> {
 impl<'g> PatchCursor<'g> {
     fn at(g: &'g ConvGeometry, pixel: usize) -> Self {
         let per_image = g.out_h * g.out_w;
-        Self { g, n: pixel / per_image, oy: pixel % per_image / g.out_w, ox: pixel % g.out_w }
+        Self {
+            g,
+            n: pixel / per_image,
+            oy: pixel % per_image / g.out_w,
+            ox: pixel % g.out_w,
+        }
     }
 
     fn advance(&mut self) {
@@ -445,7 +582,11 @@ impl<'g> PatchCursor<'g> {
         let x0 = (self.ox * g.stride) as isize - g.pad_left as isize;
         let d = g.dilation as isize;
         // Tap kx lands at x0 + kx * d, inside when 0 <= x0 + kx*d < in_w.
-        let lo = if x0 < 0 { ((-x0 + d - 1) / d) as usize } else { 0 };
+        let lo = if x0 < 0 {
+            ((-x0 + d - 1) / d) as usize
+        } else {
+            0
+        };
         let hi = ((g.in_w as isize - x0 + d - 1) / d).clamp(0, g.k_w as isize) as usize;
         Some((row_at, x0, lo.min(hi), hi))
     }
@@ -458,13 +599,18 @@ fn col2im_add(d_input: &mut [f32], d_cols: &[f32], g: &ConvGeometry, r0: usize) 
     let mut cursor = PatchCursor::at(g, r0);
     for row in d_cols.chunks_exact(g.patch_len()) {
         for (ky, src) in row.chunks_exact(seg).enumerate() {
-            let Some((row_at, x0, lo, hi)) = cursor.row(ky) else { continue };
+            let Some((row_at, x0, lo, hi)) = cursor.row(ky) else {
+                continue;
+            };
             if lo == hi {
                 continue;
             }
             if g.dilation == 1 {
                 let dst = row_at + (x0 + lo as isize) as usize * ci;
-                add(&mut d_input[dst..dst + (hi - lo) * ci], &src[lo * ci..hi * ci]);
+                add(
+                    &mut d_input[dst..dst + (hi - lo) * ci],
+                    &src[lo * ci..hi * ci],
+                );
             } else {
                 for kx in lo..hi {
                     let dst = row_at + (x0 + (kx * g.dilation) as isize) as usize * ci;

@@ -8,7 +8,16 @@ use super::gemm::{add_column_sums, gemm, Epilogue, Operand};
 /// Scalar reference forward; overwrites `out`. With `relu`, out = max(0, input · W + bias).
 /// out (N, O); input (N, I); weight (I, O); bias (O) or none.
 #[allow(clippy::too_many_arguments)]
-pub fn dense_forward_reference(out: &mut [f32], input: &[f32], weight: &[f32], bias: Option<&[f32]>, relu: bool, n: usize, i: usize, o: usize) {
+pub fn dense_forward_reference(
+    out: &mut [f32],
+    input: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    relu: bool,
+    n: usize,
+    i: usize,
+    o: usize,
+) {
     check(out, input, weight, bias, n, i, o);
     for b in 0..n {
         for c in 0..o {
@@ -23,9 +32,31 @@ pub fn dense_forward_reference(out: &mut [f32], input: &[f32], weight: &[f32], b
 
 /// Fast forward; same contract as [`dense_forward_reference`].
 #[allow(clippy::too_many_arguments)]
-pub fn dense_forward(out: &mut [f32], input: &[f32], weight: &[f32], bias: Option<&[f32]>, relu: bool, n: usize, i: usize, o: usize) {
+pub fn dense_forward(
+    out: &mut [f32],
+    input: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    relu: bool,
+    n: usize,
+    i: usize,
+    o: usize,
+) {
     check(out, input, weight, bias, n, i, o);
-    gemm(out, o, Operand::plain(input, i), Operand::plain(weight, o), Epilogue { accumulate: false, bias, relu }, n, o, i);
+    gemm(
+        out,
+        o,
+        Operand::plain(input, i),
+        Operand::plain(weight, o),
+        Epilogue {
+            accumulate: false,
+            bias,
+            relu,
+        },
+        n,
+        o,
+        i,
+    );
 }
 
 /// Scalar reference backward; accumulates (+=) into every gradient given.
@@ -85,20 +116,49 @@ pub fn dense_backward(
     o: usize,
 ) {
     check_backward(&d_input, d_weight, &d_bias, d_out, input, weight, n, i, o);
-    let accumulate = Epilogue { accumulate: true, ..Epilogue::default() };
+    let accumulate = Epilogue {
+        accumulate: true,
+        ..Epilogue::default()
+    };
     if let Some(d_input) = d_input {
         // d_input (N, I) += d_out (N, O) · W^T (O, I)
-        gemm(d_input, i, Operand::plain(d_out, o), Operand::transposed(weight, o), accumulate, n, i, o);
+        gemm(
+            d_input,
+            i,
+            Operand::plain(d_out, o),
+            Operand::transposed(weight, o),
+            accumulate,
+            n,
+            i,
+            o,
+        );
     }
     // d_weight (I, O) += input^T (I, N) · d_out (N, O)
-    gemm(d_weight, o, Operand::transposed(input, i), Operand::plain(d_out, o), accumulate, i, o, n);
+    gemm(
+        d_weight,
+        o,
+        Operand::transposed(input, i),
+        Operand::plain(d_out, o),
+        accumulate,
+        i,
+        o,
+        n,
+    );
     if let Some(d_bias) = d_bias {
         add_column_sums(d_bias, d_out, n, o);
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn check(out: &[f32], input: &[f32], weight: &[f32], bias: Option<&[f32]>, n: usize, i: usize, o: usize) {
+fn check(
+    out: &[f32],
+    input: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    n: usize,
+    i: usize,
+    o: usize,
+) {
     assert_eq!(out.len(), n * o, "dense: out must be (N, O)");
     assert_eq!(input.len(), n * i, "dense: input must be (N, I)");
     assert_eq!(weight.len(), i * o, "dense: weight must be (I, O)");

@@ -20,13 +20,26 @@ pub fn validate_rate(rate: f32) -> Result<()> {
 
 /// Training forward. Draws a fresh mask (each entry 1 / (1 - rate) or 0) into `mask`, the cache
 /// for backward, and writes out = input * mask. out (len); mask (len); input (len).
-pub fn dropout_forward_train(out: &mut [f32], mask: &mut [f32], input: &[f32], rate: f32, rng: &mut Rng) {
-    assert!((0.0..1.0).contains(&rate), "dropout rate {rate} not validated");
+pub fn dropout_forward_train(
+    out: &mut [f32],
+    mask: &mut [f32],
+    input: &[f32],
+    rate: f32,
+    rng: &mut Rng,
+) {
+    assert!(
+        (0.0..1.0).contains(&rate),
+        "dropout rate {rate} not validated"
+    );
     assert!(out.len() == input.len() && mask.len() == input.len());
     let keep_scale = 1.0 / (1.0 - rate);
     for ((y, m), &x) in out.iter_mut().zip(mask.iter_mut()).zip(input) {
         // random::<f32>() is uniform in [0, 1): dropped with probability exactly `rate`.
-        *m = if rng.random::<f32>() < rate { 0.0 } else { keep_scale };
+        *m = if rng.random::<f32>() < rate {
+            0.0
+        } else {
+            keep_scale
+        };
         *y = x * *m;
     }
 }

@@ -37,11 +37,19 @@ pub struct Operand<'a> {
 impl<'a> Operand<'a> {
     /// The stored matrix itself.
     pub fn plain(data: &'a [f32], ld: usize) -> Self {
-        Self { data, ld, transposed: false }
+        Self {
+            data,
+            ld,
+            transposed: false,
+        }
     }
     /// The transpose of the stored matrix.
     pub fn transposed(data: &'a [f32], ld: usize) -> Self {
-        Self { data, ld, transposed: true }
+        Self {
+            data,
+            ld,
+            transposed: true,
+        }
     }
     /// Element (r, c) of the logical matrix.
     fn at(&self, r: usize, c: usize) -> f32 {
@@ -53,12 +61,23 @@ impl<'a> Operand<'a> {
     }
     /// Panics (a programmer error) unless the logical `rows x cols` matrix fits in `data`.
     fn check(&self, rows: usize, cols: usize, name: &str) {
-        let (stored_rows, stored_cols) = if self.transposed { (cols, rows) } else { (rows, cols) };
+        let (stored_rows, stored_cols) = if self.transposed {
+            (cols, rows)
+        } else {
+            (rows, cols)
+        };
         if stored_rows == 0 || stored_cols == 0 {
             return;
         }
-        assert!(self.ld >= stored_cols, "gemm: {name} has ld {} < {stored_cols} columns", self.ld);
-        assert!(self.data.len() >= (stored_rows - 1) * self.ld + stored_cols, "gemm: {name} is too short");
+        assert!(
+            self.ld >= stored_cols,
+            "gemm: {name} has ld {} < {stored_cols} columns",
+            self.ld
+        );
+        assert!(
+            self.data.len() >= (stored_rows - 1) * self.ld + stored_cols,
+            "gemm: {name} is too short"
+        );
     }
 }
 
@@ -76,7 +95,16 @@ pub struct Epilogue<'a> {
 /// Scalar reference: the definition, one dot product per element of C.
 /// c (m, ldc) ; a: op(A) (m, k) ; b: op(B) (k, n) ; bias (n).
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_reference(c: &mut [f32], ldc: usize, a: Operand, b: Operand, epilogue: Epilogue, m: usize, n: usize, k: usize) {
+pub fn gemm_reference(
+    c: &mut [f32],
+    ldc: usize,
+    a: Operand,
+    b: Operand,
+    epilogue: Epilogue,
+    m: usize,
+    n: usize,
+    k: usize,
+) {
     check_args(c, ldc, &a, &b, &epilogue, m, n, k);
     for i in 0..m {
         for j in 0..n {
@@ -99,7 +127,16 @@ pub fn gemm_reference(c: &mut [f32], ldc: usize, a: Operand, b: Operand, epilogu
 /// The fast multiply; same contract as [`gemm_reference`].
 /// c (m, ldc) ; a: op(A) (m, k) ; b: op(B) (k, n) ; bias (n).
 #[allow(clippy::too_many_arguments)]
-pub fn gemm(c: &mut [f32], ldc: usize, a: Operand, b: Operand, epilogue: Epilogue, m: usize, n: usize, k: usize) {
+pub fn gemm(
+    c: &mut [f32],
+    ldc: usize,
+    a: Operand,
+    b: Operand,
+    epilogue: Epilogue,
+    m: usize,
+    n: usize,
+    k: usize,
+) {
     check_args(c, ldc, &a, &b, &epilogue, m, n, k);
     if m == 0 || n == 0 {
         return;
@@ -108,7 +145,16 @@ pub fn gemm(c: &mut [f32], ldc: usize, a: Operand, b: Operand, epilogue: Epilogu
 }
 
 #[allow(clippy::too_many_arguments)]
-fn check_args(c: &[f32], ldc: usize, a: &Operand, b: &Operand, epilogue: &Epilogue, m: usize, n: usize, k: usize) {
+fn check_args(
+    c: &[f32],
+    ldc: usize,
+    a: &Operand,
+    b: &Operand,
+    epilogue: &Epilogue,
+    m: usize,
+    n: usize,
+    k: usize,
+) {
     a.check(m, k, "A");
     b.check(k, n, "B");
     if m > 0 && n > 0 {
@@ -116,7 +162,11 @@ fn check_args(c: &[f32], ldc: usize, a: &Operand, b: &Operand, epilogue: &Epilog
         assert!(c.len() >= (m - 1) * ldc + n, "gemm: C is too short");
     }
     if let Some(bias) = epilogue.bias {
-        assert!(bias.len() >= n, "gemm: bias has {} values for {n} columns", bias.len());
+        assert!(
+            bias.len() >= n,
+            "gemm: bias has {} values for {n} columns",
+            bias.len()
+        );
     }
 }
 
@@ -146,7 +196,15 @@ struct Plan<'a> {
 
 impl<'a> Plan<'a> {
     /// Direct (C = op(A) op(B)) or transposed (C^T = op(B)^T op(A)^T), whichever packs less.
-    fn choose(ldc: usize, a: Operand<'a>, b: Operand<'a>, e: Epilogue<'a>, m: usize, n: usize, k: usize) -> Self {
+    fn choose(
+        ldc: usize,
+        a: Operand<'a>,
+        b: Operand<'a>,
+        e: Epilogue<'a>,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Self {
         // Only a row source that is not contiguous needs packing: op(B) when B is transposed
         // (direct form), op(A)^T when A is not (transposed form).
         let pack_direct = if b.transposed { k * n } else { 0 };
@@ -156,21 +214,41 @@ impl<'a> Plan<'a> {
         if !transposed {
             let (a_rs, a_cs) = strides(&a);
             Self {
-                a: a.data, a_rs, a_cs,
-                b: b.data, b_ld: b.ld, b_rows: !b.transposed,
-                c_rs: ldc, c_cs: 1,
-                bias: e.bias, bias_by_row: false, accumulate: e.accumulate, relu: e.relu,
-                m, n, k,
+                a: a.data,
+                a_rs,
+                a_cs,
+                b: b.data,
+                b_ld: b.ld,
+                b_rows: !b.transposed,
+                c_rs: ldc,
+                c_cs: 1,
+                bias: e.bias,
+                bias_by_row: false,
+                accumulate: e.accumulate,
+                relu: e.relu,
+                m,
+                n,
+                k,
             }
         } else {
             // Broadcast source op(B)^T: element (j, p) = op(B)(p, j).
             let (b_rs, b_cs) = if b.transposed { (b.ld, 1) } else { (1, b.ld) };
             Self {
-                a: b.data, a_rs: b_rs, a_cs: b_cs,
-                b: a.data, b_ld: a.ld, b_rows: a.transposed,
-                c_rs: 1, c_cs: ldc,
-                bias: e.bias, bias_by_row: true, accumulate: e.accumulate, relu: e.relu,
-                m: n, n: m, k,
+                a: b.data,
+                a_rs: b_rs,
+                a_cs: b_cs,
+                b: a.data,
+                b_ld: a.ld,
+                b_rows: a.transposed,
+                c_rs: 1,
+                c_cs: ldc,
+                bias: e.bias,
+                bias_by_row: true,
+                accumulate: e.accumulate,
+                relu: e.relu,
+                m: n,
+                n: m,
+                k,
             }
         }
     }
@@ -207,8 +285,9 @@ impl<'a> Plan<'a> {
                 for i0 in (0..self.m).step_by(MR) {
                     let mr = MR.min(self.m - i0);
                     // Rows past the end repeat the last row; their results are discarded.
-                    let rows: [*const f32; MR] =
-                        std::array::from_fn(|r| self.a[(i0 + r.min(mr - 1)) * self.a_rs + p0 * self.a_cs..].as_ptr());
+                    let rows: [*const f32; MR] = std::array::from_fn(|r| {
+                        self.a[(i0 + r.min(mr - 1)) * self.a_rs + p0 * self.a_cs..].as_ptr()
+                    });
                     // SAFETY: every row pointer reads `kc` elements `a_cs` apart inside `self.a`
                     // (checked in `check_args`), and `b_ptr` reads kc rows of NR floats.
                     let acc = unsafe { tile::multiply(&[0], kc, rows, self.a_cs, b_ptr, b_rs) };
@@ -269,19 +348,44 @@ impl TileTarget<'_> {
     /// Writes the `mr x nr` corner of the tile whose top-left element is (i0, j0).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub(crate) fn write(&self, c: &mut [f32], acc: tile::Acc, i0: usize, j0: usize, mr: usize, nr: usize) {
+    pub(crate) fn write(
+        &self,
+        c: &mut [f32],
+        acc: tile::Acc,
+        i0: usize,
+        j0: usize,
+        mr: usize,
+        nr: usize,
+    ) {
         let at = i0 * self.c_rs + j0 * self.c_cs;
         if mr == MR && nr == NR && (self.c_cs == 1 || self.c_rs == 1) {
-            assert!(at + (MR - 1) * self.c_rs + (NR - 1) * self.c_cs < c.len(), "gemm: tile outside C");
+            assert!(
+                at + (MR - 1) * self.c_rs + (NR - 1) * self.c_cs < c.len(),
+                "gemm: tile outside C"
+            );
             // SAFETY: the assert above bounds the tile's last element; the bias slices are checked.
             unsafe {
                 let at = c.as_mut_ptr().add(at);
                 if self.c_cs == 1 && !self.bias_by_row {
-                    tile::store(acc, at, self.c_rs, self.add, self.bias.map(|b| b[j0..j0 + NR].as_ptr()), self.relu);
+                    tile::store(
+                        acc,
+                        at,
+                        self.c_rs,
+                        self.add,
+                        self.bias.map(|b| b[j0..j0 + NR].as_ptr()),
+                        self.relu,
+                    );
                     return;
                 }
                 if self.c_rs == 1 && self.bias_by_row {
-                    tile::store_transposed(acc, at, self.c_cs, self.add, self.bias.map(|b| b[i0..i0 + MR].as_ptr()), self.relu);
+                    tile::store_transposed(
+                        acc,
+                        at,
+                        self.c_cs,
+                        self.add,
+                        self.bias.map(|b| b[i0..i0 + MR].as_ptr()),
+                        self.relu,
+                    );
                     return;
                 }
             }
@@ -295,7 +399,11 @@ impl TileTarget<'_> {
                     v += *cell;
                 }
                 if let Some(b) = self.bias {
-                    v += if self.bias_by_row { b[i0 + r] } else { b[j0 + j] };
+                    v += if self.bias_by_row {
+                        b[i0 + r]
+                    } else {
+                        b[j0 + j]
+                    };
                 }
                 *cell = if self.relu { relu(v) } else { v };
             }
@@ -336,7 +444,14 @@ pub(crate) mod tile {
     /// # Safety
     /// Every such A address, and `b + t * b_rs + j` for t < segments.len() * seg_len, j < NR, must be readable.
     #[inline(always)]
-    pub unsafe fn multiply(segments: &[usize], seg_len: usize, a: [*const f32; MR], a_cs: usize, b: *const f32, b_rs: usize) -> Acc {
+    pub unsafe fn multiply(
+        segments: &[usize],
+        seg_len: usize,
+        a: [*const f32; MR],
+        a_cs: usize,
+        b: *const f32,
+        b_rs: usize,
+    ) -> Acc {
         let mut c = [f32x4_splat(0.0); 8];
         let mut bp = b;
         // One step per trip: unrolled loops measured slower in V8, because LLVM hoists
@@ -344,7 +459,11 @@ pub(crate) mod tile {
         for &offset in segments {
             let mut rows = a.map(|row| row.add(offset));
             for _ in 0..seg_len {
-                step(&mut c, rows.map(|row| v128_load32_splat(row as *const u32)), bp);
+                step(
+                    &mut c,
+                    rows.map(|row| v128_load32_splat(row as *const u32)),
+                    bp,
+                );
                 rows = rows.map(|row| row.add(a_cs));
                 bp = bp.add(b_rs);
             }
@@ -384,9 +503,19 @@ pub(crate) mod tile {
     /// # Safety
     /// `c + r * ldc + j` must be writable for r < MR, j < NR, and `bias + j` readable for j < NR.
     #[inline(always)]
-    pub unsafe fn store(acc: Acc, c: *mut f32, ldc: usize, add: bool, bias: Option<*const f32>, relu: bool) {
+    pub unsafe fn store(
+        acc: Acc,
+        c: *mut f32,
+        ldc: usize,
+        add: bool,
+        bias: Option<*const f32>,
+        relu: bool,
+    ) {
         let (b0, b1) = match bias {
-            Some(b) => (Some(v128_load(b as *const v128)), Some(v128_load(b.add(4) as *const v128))),
+            Some(b) => (
+                Some(v128_load(b as *const v128)),
+                Some(v128_load(b.add(4) as *const v128)),
+            ),
             None => (None, None),
         };
         for r in 0..MR {
@@ -402,7 +531,14 @@ pub(crate) mod tile {
     /// # Safety
     /// `c + j * ldc + r` must be writable for r < MR, j < NR, and `bias + r` readable for r < MR.
     #[inline(always)]
-    pub unsafe fn store_transposed(acc: Acc, c: *mut f32, ldc: usize, add: bool, bias: Option<*const f32>, relu: bool) {
+    pub unsafe fn store_transposed(
+        acc: Acc,
+        c: *mut f32,
+        ldc: usize,
+        add: bool,
+        bias: Option<*const f32>,
+        relu: bool,
+    ) {
         let bias = bias.map(|b| v128_load(b as *const v128));
         for half in 0..2 {
             let [r0, r1, r2, r3] = [acc[half], acc[2 + half], acc[4 + half], acc[6 + half]];
@@ -450,7 +586,14 @@ pub(crate) mod tile {
     /// # Safety
     /// Every such A address, and `b + t * b_rs + j` for t < segments.len() * seg_len, j < NR, must be readable.
     #[inline(always)]
-    pub unsafe fn multiply(segments: &[usize], seg_len: usize, a: [*const f32; MR], a_cs: usize, b: *const f32, b_rs: usize) -> Acc {
+    pub unsafe fn multiply(
+        segments: &[usize],
+        seg_len: usize,
+        a: [*const f32; MR],
+        a_cs: usize,
+        b: *const f32,
+        b_rs: usize,
+    ) -> Acc {
         let mut acc = [[0.0f32; NR]; MR];
         let mut bp = b;
         for &offset in segments {
@@ -474,7 +617,14 @@ pub(crate) mod tile {
     /// # Safety
     /// `c + r * ldc + j` must be writable for r < MR, j < NR, and `bias + j` readable for j < NR.
     #[inline(always)]
-    pub unsafe fn store(acc: Acc, c: *mut f32, ldc: usize, add: bool, bias: Option<*const f32>, relu_on: bool) {
+    pub unsafe fn store(
+        acc: Acc,
+        c: *mut f32,
+        ldc: usize,
+        add: bool,
+        bias: Option<*const f32>,
+        relu_on: bool,
+    ) {
         for (r, row) in acc.iter().enumerate() {
             for (j, &v) in row.iter().enumerate() {
                 let at = c.add(r * ldc + j);
@@ -490,7 +640,14 @@ pub(crate) mod tile {
     /// # Safety
     /// `c + j * ldc + r` must be writable for r < MR, j < NR, and `bias + r` readable for r < MR.
     #[inline(always)]
-    pub unsafe fn store_transposed(acc: Acc, c: *mut f32, ldc: usize, add: bool, bias: Option<*const f32>, relu_on: bool) {
+    pub unsafe fn store_transposed(
+        acc: Acc,
+        c: *mut f32,
+        ldc: usize,
+        add: bool,
+        bias: Option<*const f32>,
+        relu_on: bool,
+    ) {
         for (r, row) in acc.iter().enumerate() {
             for (j, &v) in row.iter().enumerate() {
                 let at = c.add(j * ldc + r);

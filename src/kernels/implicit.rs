@@ -60,7 +60,9 @@ impl Correlation {
 
     /// Floats of image the correlation reads.
     pub fn image_len(&self) -> usize {
-        ((self.out_h - 1) * self.stride + (self.k_h - 1) * self.dilation + 1) * self.width * self.channels
+        ((self.out_h - 1) * self.stride + (self.k_h - 1) * self.dilation + 1)
+            * self.width
+            * self.channels
     }
 
     /// Output rows per weight-gradient pass.
@@ -70,20 +72,27 @@ impl Correlation {
 
     /// Where output pixel p's receptive field starts in the image.
     fn patch_start(&self, p: usize) -> usize {
-        ((p / self.out_w) * self.stride * self.width + (p % self.out_w) * self.stride) * self.channels
+        ((p / self.out_w) * self.stride * self.width + (p % self.out_w) * self.stride)
+            * self.channels
     }
 
     /// Where value k = (ky, kx, c) of a receptive field sits, relative to its start.
     fn tap_offset(&self, k: usize) -> usize {
         let (tap, c) = (k / self.channels, k % self.channels);
-        ((tap / self.k_w) * self.dilation * self.width + (tap % self.k_w) * self.dilation) * self.channels + c
+        ((tap / self.k_w) * self.dilation * self.width + (tap % self.k_w) * self.dilation)
+            * self.channels
+            + c
     }
 
     /// Builds the index tables in `offsets` (at least [`Correlation::offsets_len`] long), so that
     /// the tile loops do no divisions; returns them and the rest of `offsets`.
     pub fn tables<'a>(&self, offsets: &'a mut [usize]) -> (Tables<'a>, &'a mut [usize]) {
         // A segment per kernel row if its taps are adjacent pixels, else one per tap.
-        let seg_len = if self.dilation == 1 { self.k_w * self.channels } else { self.channels };
+        let seg_len = if self.dilation == 1 {
+            self.k_w * self.channels
+        } else {
+            self.channels
+        };
         let (segments, rest) = offsets.split_at_mut(self.depth() / seg_len);
         let (starts, rest) = rest.split_at_mut(self.pixels());
         let (taps, rest) = rest.split_at_mut(self.depth());
@@ -96,17 +105,39 @@ impl Correlation {
         for (k, tap) in taps.iter_mut().enumerate() {
             *tap = self.tap_offset(k);
         }
-        (Tables { segments, seg_len, starts, taps }, rest)
+        (
+            Tables {
+                segments,
+                seg_len,
+                starts,
+                taps,
+            },
+            rest,
+        )
     }
 
     fn check(&self, image: &[f32]) {
-        assert!((self.out_w - 1) * self.stride + (self.k_w - 1) * self.dilation < self.width, "correlation: kernel overruns the row");
-        assert!(image.len() >= self.image_len(), "correlation: image too short");
+        assert!(
+            (self.out_w - 1) * self.stride + (self.k_w - 1) * self.dilation < self.width,
+            "correlation: kernel overruns the row"
+        );
+        assert!(
+            image.len() >= self.image_len(),
+            "correlation: image too short"
+        );
     }
 
     /// out (pixels, n) (+)= patches (pixels, depth) · B (depth, n), then bias and ReLU as `target` says.
     /// B comes as NR-wide panels (ceil(n / NR), depth, NR) from [`pack_panels`].
-    pub fn forward(&self, out: &mut [f32], image: &[f32], panels: &[f32], n: usize, target: TileTarget, t: &Tables) {
+    pub fn forward(
+        &self,
+        out: &mut [f32],
+        image: &[f32],
+        panels: &[f32],
+        n: usize,
+        target: TileTarget,
+        t: &Tables,
+    ) {
         self.check(image);
         let (pixels, depth) = (self.pixels(), self.depth());
         assert!(out.len() >= pixels * n && panels.len() >= n.div_ceil(NR) * depth * NR);
@@ -117,7 +148,8 @@ impl Correlation {
             for i0 in (0..pixels).step_by(MR) {
                 let mr = MR.min(pixels - i0);
                 // Rows past the end repeat the last pixel; their results are discarded.
-                let rows: [*const f32; MR] = std::array::from_fn(|r| image[t.starts[i0 + r.min(mr - 1)]..].as_ptr());
+                let rows: [*const f32; MR] =
+                    std::array::from_fn(|r| image[t.starts[i0 + r.min(mr - 1)]..].as_ptr());
                 // SAFETY: `check` bounds every receptive field inside `image`; the panel holds depth rows of NR.
                 let acc = unsafe { tile::multiply(t.segments, t.seg_len, rows, 1, b, NR) };
                 target.write(out, acc, i0, j0, mr, NR.min(n - j0));
@@ -127,11 +159,26 @@ impl Correlation {
 
     /// d_weight (depth, n) += patches^T (depth, pixels) · d_out (pixels, n); `row_segments`
     /// is room for a pass's row starts.
-    pub fn weight_gradient(&self, d_weight: &mut [f32], image: &[f32], d_out: Columns, n: usize, t: &Tables, row_segments: &mut [usize]) {
+    pub fn weight_gradient(
+        &self,
+        d_weight: &mut [f32],
+        image: &[f32],
+        d_out: Columns,
+        n: usize,
+        t: &Tables,
+        row_segments: &mut [usize],
+    ) {
         self.check(image);
         let (pixels, depth) = (self.pixels(), self.depth());
         assert!(d_weight.len() >= depth * n && t.taps.len() == depth);
-        let target = TileTarget { c_rs: n, c_cs: 1, add: true, bias: None, bias_by_row: false, relu: false };
+        let target = TileTarget {
+            c_rs: n,
+            c_cs: 1,
+            add: true,
+            bias: None,
+            bias_by_row: false,
+            relu: false,
+        };
         // One pass covers whole output rows: a segment per row, out_w pixels `stride` apart.
         let rows_per_pass = self.rows_per_pass();
         for oy0 in (0..self.out_h).step_by(rows_per_pass) {
@@ -154,9 +201,19 @@ impl Correlation {
                 };
                 for i0 in (0..depth).step_by(MR) {
                     let mr = MR.min(depth - i0);
-                    let rows: [*const f32; MR] = std::array::from_fn(|r| image[t.taps[i0 + r.min(mr - 1)]..].as_ptr());
+                    let rows: [*const f32; MR] =
+                        std::array::from_fn(|r| image[t.taps[i0 + r.min(mr - 1)]..].as_ptr());
                     // SAFETY: `check` bounds every (tap, pixel) inside `image`; B holds a row per pixel of the pass.
-                    let acc = unsafe { tile::multiply(segments, self.out_w, rows, self.stride * self.channels, b, b_rs) };
+                    let acc = unsafe {
+                        tile::multiply(
+                            segments,
+                            self.out_w,
+                            rows,
+                            self.stride * self.channels,
+                            b,
+                            b_rs,
+                        )
+                    };
                     target.write(d_weight, acc, i0, j0, mr, NR.min(n - j0));
                 }
             }
@@ -166,7 +223,12 @@ impl Correlation {
 
 /// Packs B (rows, n), element (r, j) = `get(r, j)`, as NR-wide panels (ceil(n / NR), rows, NR),
 /// zero-padding the last panel.
-pub(crate) fn pack_panels(panels: &mut [f32], rows: usize, n: usize, get: impl Fn(usize, usize) -> f32) {
+pub(crate) fn pack_panels(
+    panels: &mut [f32],
+    rows: usize,
+    n: usize,
+    get: impl Fn(usize, usize) -> f32,
+) {
     for (panel, j0) in (0..n).step_by(NR).enumerate() {
         let dst = &mut panels[panel * rows * NR..(panel + 1) * rows * NR];
         for (r, row) in dst.chunks_exact_mut(NR).enumerate() {
@@ -178,7 +240,12 @@ pub(crate) fn pack_panels(panels: &mut [f32], rows: usize, n: usize, get: impl F
 }
 
 /// Copies an image (h, w, c) into `dst` (h + top + bottom, w + left + right, c) inside a zero border.
-pub(crate) fn pad_image(dst: &mut [f32], src: &[f32], (h, w, c): (usize, usize, usize), (top, bottom, left, right): (usize, usize, usize, usize)) {
+pub(crate) fn pad_image(
+    dst: &mut [f32],
+    src: &[f32],
+    (h, w, c): (usize, usize, usize),
+    (top, bottom, left, right): (usize, usize, usize, usize),
+) {
     let row = (w + left + right) * c;
     let dst = &mut dst[..(h + top + bottom) * row];
     dst[..top * row].fill(0.0);

@@ -28,7 +28,12 @@ pub fn binary_cross_entropy_with_logits_forward(logits: &[f32], labels: &[f32]) 
 
 /// d_logits += d_loss * (sigmoid(z) - y) / N.
 /// d_logits (N) +=; logits (N); labels (N); d_loss: the gradient arriving at the loss (1 to train).
-pub fn binary_cross_entropy_with_logits_backward(d_logits: &mut [f32], logits: &[f32], labels: &[f32], d_loss: f32) {
+pub fn binary_cross_entropy_with_logits_backward(
+    d_logits: &mut [f32],
+    logits: &[f32],
+    labels: &[f32],
+    d_loss: f32,
+) {
     assert!(d_logits.len() == logits.len() && labels.len() == logits.len());
     let scale = d_loss / logits.len() as f32;
     for ((d, &z), &y) in d_logits.iter_mut().zip(logits).zip(labels) {
@@ -56,7 +61,10 @@ pub fn binary_cross_entropy_from_probabilities(probs: &[f32], labels: &[f32]) ->
 /// probs (N, K); logits (N, K).
 pub fn softmax_forward(probs: &mut [f32], logits: &[f32], classes: usize) {
     assert!(classes > 0 && logits.len().is_multiple_of(classes) && probs.len() == logits.len());
-    for (p, z) in probs.chunks_exact_mut(classes).zip(logits.chunks_exact(classes)) {
+    for (p, z) in probs
+        .chunks_exact_mut(classes)
+        .zip(logits.chunks_exact(classes))
+    {
         let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0;
         for (pi, &zi) in p.iter_mut().zip(z) {
@@ -72,15 +80,31 @@ pub fn softmax_forward(probs: &mut [f32], logits: &[f32], classes: usize) {
 /// Mean categorical cross-entropy of softmax(logits) against label distributions (one-hot or
 /// soft), computed as logsumexp(z) - sum(y z) per row. Writes the probabilities into `probs`,
 /// the cache backward needs. probs (N, K); logits (N, K); labels (N, K).
-pub fn categorical_cross_entropy_with_logits_forward(probs: &mut [f32], logits: &[f32], labels: &[f32], classes: usize) -> f32 {
+pub fn categorical_cross_entropy_with_logits_forward(
+    probs: &mut [f32],
+    logits: &[f32],
+    labels: &[f32],
+    classes: usize,
+) -> f32 {
     assert!(labels.len() == logits.len() && !logits.is_empty());
     softmax_forward(probs, logits, classes);
     let mut sum = 0.0f64;
-    for (z, y) in logits.chunks_exact(classes).zip(labels.chunks_exact(classes)) {
+    for (z, y) in logits
+        .chunks_exact(classes)
+        .zip(labels.chunks_exact(classes))
+    {
         let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let log_sum_exp = max as f64 + z.iter().map(|&zi| ((zi - max) as f64).exp()).sum::<f64>().ln();
+        let log_sum_exp = max as f64
+            + z.iter()
+                .map(|&zi| ((zi - max) as f64).exp())
+                .sum::<f64>()
+                .ln();
         let y_sum: f64 = y.iter().map(|&yi| yi as f64).sum();
-        let y_dot_z: f64 = z.iter().zip(y).map(|(&zi, &yi)| zi as f64 * yi as f64).sum();
+        let y_dot_z: f64 = z
+            .iter()
+            .zip(y)
+            .map(|(&zi, &yi)| zi as f64 * yi as f64)
+            .sum();
         sum += y_sum * log_sum_exp - y_dot_z;
     }
     (sum / (logits.len() / classes) as f64) as f32
@@ -88,10 +112,24 @@ pub fn categorical_cross_entropy_with_logits_forward(probs: &mut [f32], logits: 
 
 /// d_logits += d_loss * (sum(y) p - y) / N, i.e. (p - y) / N for labels that sum to 1.
 /// d_logits (N, K) +=; probs (N, K) from the forward; labels (N, K).
-pub fn categorical_cross_entropy_with_logits_backward(d_logits: &mut [f32], probs: &[f32], labels: &[f32], classes: usize, d_loss: f32) {
-    assert!(d_logits.len() == probs.len() && labels.len() == probs.len() && probs.len().is_multiple_of(classes));
+pub fn categorical_cross_entropy_with_logits_backward(
+    d_logits: &mut [f32],
+    probs: &[f32],
+    labels: &[f32],
+    classes: usize,
+    d_loss: f32,
+) {
+    assert!(
+        d_logits.len() == probs.len()
+            && labels.len() == probs.len()
+            && probs.len().is_multiple_of(classes)
+    );
     let scale = d_loss / (probs.len() / classes) as f32;
-    for ((d, p), y) in d_logits.chunks_exact_mut(classes).zip(probs.chunks_exact(classes)).zip(labels.chunks_exact(classes)) {
+    for ((d, p), y) in d_logits
+        .chunks_exact_mut(classes)
+        .zip(probs.chunks_exact(classes))
+        .zip(labels.chunks_exact(classes))
+    {
         let y_sum: f32 = y.iter().sum();
         for ((di, &pi), &yi) in d.iter_mut().zip(p).zip(y) {
             *di += scale * (y_sum * pi - yi);

@@ -24,7 +24,12 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        Self { learning_rate: 1e-3, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 }
+        Self {
+            learning_rate: 1e-3,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+        }
     }
 }
 
@@ -34,11 +39,16 @@ impl AdamConfig {
         check_learning_rate(self.learning_rate)?;
         for (name, b) in [("beta_1", self.beta_1), ("beta_2", self.beta_2)] {
             if !(0.0..1.0).contains(&b) {
-                return Err(invalid!("Adam's {name} must be at least 0 and below 1 (got {b})"));
+                return Err(invalid!(
+                    "Adam's {name} must be at least 0 and below 1 (got {b})"
+                ));
             }
         }
         if !(self.epsilon > 0.0 && self.epsilon.is_finite()) {
-            return Err(invalid!("Adam's epsilon must be a small positive number (got {})", self.epsilon));
+            return Err(invalid!(
+                "Adam's epsilon must be a small positive number (got {})",
+                self.epsilon
+            ));
         }
         Ok(())
     }
@@ -57,7 +67,11 @@ pub struct AdamState {
 impl AdamState {
     /// A fresh state for a tensor of `len` parameters.
     pub fn new(len: usize) -> Self {
-        Self { m: vec![0.0; len], v: vec![0.0; len], step: 0 }
+        Self {
+            m: vec![0.0; len],
+            v: vec![0.0; len],
+            step: 0,
+        }
     }
 }
 
@@ -67,13 +81,27 @@ fn adam_coefficients(step: u32, cfg: &AdamConfig) -> [f32; 4] {
     let t = step as f32;
     let alpha = cfg.learning_rate * (1.0 - cfg.beta_2.powf(t)).sqrt() / (1.0 - cfg.beta_1.powf(t));
     // Keras forms 1 - beta in Python (f64) and casts: do the same, to the last bit.
-    [alpha, (1.0 - cfg.beta_1 as f64) as f32, (1.0 - cfg.beta_2 as f64) as f32, cfg.epsilon]
+    [
+        alpha,
+        (1.0 - cfg.beta_1 as f64) as f32,
+        (1.0 - cfg.beta_2 as f64) as f32,
+        cfg.epsilon,
+    ]
 }
 
 /// One Adam step, element by element: the definition, written for clarity.
 /// params (len) updated; grads (len); state for this tensor.
-pub fn adam_step_reference(params: &mut [f32], grads: &[f32], state: &mut AdamState, cfg: &AdamConfig) {
-    assert!(grads.len() == params.len() && state.m.len() == params.len() && state.v.len() == params.len());
+pub fn adam_step_reference(
+    params: &mut [f32],
+    grads: &[f32],
+    state: &mut AdamState,
+    cfg: &AdamConfig,
+) {
+    assert!(
+        grads.len() == params.len()
+            && state.m.len() == params.len()
+            && state.v.len() == params.len()
+    );
     state.step += 1;
     let [alpha, one_minus_b1, one_minus_b2, eps] = adam_coefficients(state.step, cfg);
     for i in 0..params.len() {
@@ -98,17 +126,27 @@ pub fn adam_step(params: &mut [f32], grads: &[f32], state: &mut AdamState, cfg: 
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         use core::arch::wasm32::*;
-        let (alpha4, b1_4, b2_4, eps4) = (f32x4_splat(alpha), f32x4_splat(one_minus_b1), f32x4_splat(one_minus_b2), f32x4_splat(eps));
+        let (alpha4, b1_4, b2_4, eps4) = (
+            f32x4_splat(alpha),
+            f32x4_splat(one_minus_b1),
+            f32x4_splat(one_minus_b2),
+            f32x4_splat(eps),
+        );
         while done + 4 <= len {
             // SAFETY: done + 4 <= len for all four slices.
             unsafe {
-                let (pp, mp, vp) = (params.as_mut_ptr().add(done) as *mut v128, m.as_mut_ptr().add(done) as *mut v128, v.as_mut_ptr().add(done) as *mut v128);
+                let (pp, mp, vp) = (
+                    params.as_mut_ptr().add(done) as *mut v128,
+                    m.as_mut_ptr().add(done) as *mut v128,
+                    v.as_mut_ptr().add(done) as *mut v128,
+                );
                 let g = v128_load(grads.as_ptr().add(done) as *const v128);
                 let m_old = v128_load(mp);
                 let m_new = f32x4_add(m_old, f32x4_mul(f32x4_sub(g, m_old), b1_4));
                 let v_old = v128_load(vp);
                 let v_new = f32x4_add(v_old, f32x4_mul(f32x4_sub(f32x4_mul(g, g), v_old), b2_4));
-                let update = f32x4_div(f32x4_mul(m_new, alpha4), f32x4_add(f32x4_sqrt(v_new), eps4));
+                let update =
+                    f32x4_div(f32x4_mul(m_new, alpha4), f32x4_add(f32x4_sqrt(v_new), eps4));
                 v128_store(mp, m_new);
                 v128_store(vp, v_new);
                 v128_store(pp, f32x4_sub(v128_load(pp), update));
@@ -134,7 +172,11 @@ pub struct SgdConfig {
 
 impl Default for SgdConfig {
     fn default() -> Self {
-        Self { learning_rate: 0.01, momentum: 0.0, nesterov: false }
+        Self {
+            learning_rate: 0.01,
+            momentum: 0.0,
+            nesterov: false,
+        }
     }
 }
 
@@ -143,7 +185,10 @@ impl SgdConfig {
     pub fn validate(&self) -> Result<()> {
         check_learning_rate(self.learning_rate)?;
         if !(0.0..=1.0).contains(&self.momentum) {
-            return Err(invalid!("the SGD momentum must be between 0 and 1 (got {})", self.momentum));
+            return Err(invalid!(
+                "the SGD momentum must be between 0 and 1 (got {})",
+                self.momentum
+            ));
         }
         Ok(())
     }
@@ -158,7 +203,9 @@ pub struct SgdState {
 impl SgdState {
     /// A fresh state for a tensor of `len` parameters.
     pub fn new(len: usize) -> Self {
-        Self { velocity: vec![0.0; len] }
+        Self {
+            velocity: vec![0.0; len],
+        }
     }
 }
 
@@ -175,7 +222,11 @@ pub fn sgd_step(params: &mut [f32], grads: &[f32], state: &mut SgdState, cfg: &S
     let mu = cfg.momentum;
     for ((p, &g), vel) in params.iter_mut().zip(grads).zip(state.velocity.iter_mut()) {
         *vel = *vel * mu - g * lr;
-        *p += if cfg.nesterov { *vel * mu - g * lr } else { *vel };
+        *p += if cfg.nesterov {
+            *vel * mu - g * lr
+        } else {
+            *vel
+        };
     }
 }
 
@@ -183,6 +234,8 @@ fn check_learning_rate(lr: f32) -> Result<()> {
     if lr > 0.0 && lr.is_finite() {
         Ok(())
     } else {
-        Err(invalid!("the learning rate must be a positive number (got {lr})"))
+        Err(invalid!(
+            "the learning rate must be a positive number (got {lr})"
+        ))
     }
 }

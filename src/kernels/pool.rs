@@ -39,7 +39,13 @@ pub struct PoolGeometry {
 }
 
 impl PoolGeometry {
-    pub fn new(batch: usize, (in_h, in_w, channels): (usize, usize, usize), window: usize, stride: usize, padding: Padding) -> Result<Self> {
+    pub fn new(
+        batch: usize,
+        (in_h, in_w, channels): (usize, usize, usize),
+        window: usize,
+        stride: usize,
+        padding: Padding,
+    ) -> Result<Self> {
         if batch == 0 || in_h == 0 || in_w == 0 || channels == 0 {
             return Err(invalid!("the input must have at least one image, row, column and channel (got {batch}x{in_h}x{in_w}x{channels})"));
         }
@@ -51,7 +57,10 @@ impl PoolGeometry {
         }
         let ((pad_top, pad_bottom), (pad_left, pad_right)) = match padding {
             Padding::Valid => ((0, 0), (0, 0)),
-            Padding::Same => (same_padding(in_h, window, stride, 1), same_padding(in_w, window, stride, 1)),
+            Padding::Same => (
+                same_padding(in_h, window, stride, 1),
+                same_padding(in_w, window, stride, 1),
+            ),
             Padding::Explicit(p) => {
                 if p >= window {
                     return Err(invalid!("pooling padding ({p}) must be smaller than the window ({window}), or some windows would hold only padding"));
@@ -63,9 +72,22 @@ impl PoolGeometry {
             output_len(in_h, window, stride, 1, pad_top + pad_bottom),
             output_len(in_w, window, stride, 1, pad_left + pad_right),
         ) else {
-            return Err(invalid!("the pooling window ({window}x{window}) is larger than the input ({in_h}x{in_w})"));
+            return Err(invalid!(
+                "the pooling window ({window}x{window}) is larger than the input ({in_h}x{in_w})"
+            ));
         };
-        Ok(Self { batch, in_h, in_w, channels, window, stride, pad_top, pad_left, out_h, out_w })
+        Ok(Self {
+            batch,
+            in_h,
+            in_w,
+            channels,
+            window,
+            stride,
+            pad_top,
+            pad_left,
+            out_h,
+            out_w,
+        })
     }
 
     pub fn input_len(&self) -> usize {
@@ -116,7 +138,13 @@ pub fn pool_forward_reference(out: &mut [f32], input: &[f32], kind: PoolKind, g:
 
 /// Scalar reference pooling backward. Accumulates into `d_input`.
 /// d_input (N, H, W, C) +=; d_out (N, OH, OW, C); input (N, H, W, C), searched again for each max.
-pub fn pool_backward_reference(d_input: &mut [f32], d_out: &[f32], input: &[f32], kind: PoolKind, g: &PoolGeometry) {
+pub fn pool_backward_reference(
+    d_input: &mut [f32],
+    d_out: &[f32],
+    input: &[f32],
+    kind: PoolKind,
+    g: &PoolGeometry,
+) {
     assert_eq!(d_input.len(), g.input_len());
     assert_eq!(d_out.len(), g.output_len());
     assert_eq!(input.len(), g.input_len());
@@ -127,7 +155,8 @@ pub fn pool_backward_reference(d_input: &mut [f32], d_out: &[f32], input: &[f32]
                 let cols = g.window_range(ox, g.pad_left, g.in_w);
                 for c in 0..g.channels {
                     let d = d_out[((n * g.out_h + oy) * g.out_w + ox) * g.channels + c];
-                    let index = |iy: usize, ix: usize| ((n * g.in_h + iy) * g.in_w + ix) * g.channels + c;
+                    let index =
+                        |iy: usize, ix: usize| ((n * g.in_h + iy) * g.in_w + ix) * g.channels + c;
                     match kind {
                         PoolKind::Max => {
                             // First strict maximum in scan order; the first cell if none beats -inf.
@@ -161,10 +190,19 @@ pub fn pool_backward_reference(d_input: &mut [f32], d_out: &[f32], input: &[f32]
 /// Fast pooling forward. Overwrites `out`; for max pooling also writes `argmax` when given
 /// (the training cache; inference can pass `None`). Average pooling ignores `argmax`.
 /// out (N, OH, OW, C); argmax (N, OH, OW, C) flat input indices; input (N, H, W, C).
-pub fn pool_forward(out: &mut [f32], mut argmax: Option<&mut [u32]>, input: &[f32], kind: PoolKind, g: &PoolGeometry) {
+pub fn pool_forward(
+    out: &mut [f32],
+    mut argmax: Option<&mut [u32]>,
+    input: &[f32],
+    kind: PoolKind,
+    g: &PoolGeometry,
+) {
     assert_eq!(out.len(), g.output_len());
     assert_eq!(input.len(), g.input_len());
-    assert!(u32::try_from(g.input_len()).is_ok(), "input too large for u32 argmax indices");
+    assert!(
+        u32::try_from(g.input_len()).is_ok(),
+        "input too large for u32 argmax indices"
+    );
     if let Some(a) = argmax.as_deref() {
         assert_eq!(a.len(), g.output_len());
     }
@@ -183,7 +221,12 @@ pub fn pool_forward(out: &mut [f32], mut argmax: Option<&mut [u32]>, input: &[f3
                     channels: c,
                 };
                 match kind {
-                    PoolKind::Max => max_cell(&mut out[o..o + c], argmax.as_deref_mut().map(|a| &mut a[o..o + c]), input, &window),
+                    PoolKind::Max => max_cell(
+                        &mut out[o..o + c],
+                        argmax.as_deref_mut().map(|a| &mut a[o..o + c]),
+                        input,
+                        &window,
+                    ),
                     PoolKind::Average => average_cell(&mut out[o..o + c], input, &window),
                 }
             }
@@ -229,7 +272,11 @@ fn max_cell(best: &mut [f32], arg: Option<&mut [u32]>, input: &[f32], w: &Window
             for r in 0..w.rows {
                 for q in 0..w.cols {
                     let s = w.cell(r, q);
-                    for ((b, a), (k, &x)) in best.iter_mut().zip(arg.iter_mut()).zip(input[s..s + c].iter().enumerate()) {
+                    for ((b, a), (k, &x)) in best
+                        .iter_mut()
+                        .zip(arg.iter_mut())
+                        .zip(input[s..s + c].iter().enumerate())
+                    {
                         if x > *b {
                             *b = x;
                             *a = (s + k) as u32;
@@ -334,10 +381,16 @@ fn average_cell(mean: &mut [f32], input: &[f32], w: &Window) {
             let mut sum = f32x4_splat(0.0);
             for r in 0..w.rows {
                 for q in 0..w.cols {
-                    sum = f32x4_add(sum, v128_load(input.as_ptr().add(w.cell(r, q) + k) as *const v128));
+                    sum = f32x4_add(
+                        sum,
+                        v128_load(input.as_ptr().add(w.cell(r, q) + k) as *const v128),
+                    );
                 }
             }
-            v128_store(mean.as_mut_ptr().add(k) as *mut v128, f32x4_div(sum, f32x4_splat(count)));
+            v128_store(
+                mean.as_mut_ptr().add(k) as *mut v128,
+                f32x4_div(sum, f32x4_splat(count)),
+            );
         }
     }
     for k in vectors..c {
@@ -354,12 +407,19 @@ fn average_cell(mean: &mut [f32], input: &[f32], w: &Window) {
 /// Fast pooling backward. Accumulates into `d_input`. Max pooling needs the `argmax` cache
 /// written by [`pool_forward`]; average pooling needs nothing and ignores it.
 /// d_input (N, H, W, C) +=; d_out (N, OH, OW, C); argmax (N, OH, OW, C).
-pub fn pool_backward(d_input: &mut [f32], d_out: &[f32], argmax: Option<&[u32]>, kind: PoolKind, g: &PoolGeometry) {
+pub fn pool_backward(
+    d_input: &mut [f32],
+    d_out: &[f32],
+    argmax: Option<&[u32]>,
+    kind: PoolKind,
+    g: &PoolGeometry,
+) {
     assert_eq!(d_input.len(), g.input_len());
     assert_eq!(d_out.len(), g.output_len());
     match kind {
         PoolKind::Max => {
-            let argmax = argmax.expect("max pooling backward needs the argmax cache from pool_forward");
+            let argmax =
+                argmax.expect("max pooling backward needs the argmax cache from pool_forward");
             assert_eq!(argmax.len(), g.output_len());
             // A scatter: each output's gradient goes to the one input that won its window.
             for (&d, &i) in d_out.iter().zip(argmax) {
@@ -401,7 +461,10 @@ fn add_divided_into(acc: &mut [f32], d: &[f32], count: f32) {
         // SAFETY: done + 4 <= len for both slices.
         unsafe {
             let a = acc.as_mut_ptr().add(done) as *mut v128;
-            let share = f32x4_div(v128_load(d.as_ptr().add(done) as *const v128), f32x4_splat(count));
+            let share = f32x4_div(
+                v128_load(d.as_ptr().add(done) as *const v128),
+                f32x4_splat(count),
+            );
             v128_store(a, f32x4_add(v128_load(a), share));
         }
         done += 4;

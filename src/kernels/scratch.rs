@@ -72,12 +72,19 @@ impl ConvScratch {
 
     /// Current size in bytes (for memory accounting).
     pub fn len_bytes(&self) -> usize {
-        4 * (self.image.len() + self.panels.len() + self.cols.len() + self.weight_t.len()) + std::mem::size_of::<usize>() * self.offsets.len()
+        4 * (self.image.len() + self.panels.len() + self.cols.len() + self.weight_t.len())
+            + std::mem::size_of::<usize>() * self.offsets.len()
     }
 
     /// All buffers, grown to fit `g` if needed.
     pub(crate) fn parts(&mut self, g: &ConvGeometry) -> ScratchParts<'_> {
         self.reserve(g);
-        ScratchParts { image: &mut self.image, panels: &mut self.panels, offsets: &mut self.offsets, cols: &mut self.cols, weight_t: &mut self.weight_t }
+        ScratchParts {
+            image: &mut self.image,
+            panels: &mut self.panels,
+            offsets: &mut self.offsets,
+            cols: &mut self.cols,
+            weight_t: &mut self.weight_t,
+        }
     }
 }

@@ -55,7 +55,13 @@ pub struct EarlyStopping {
 
 impl Default for EarlyStopping {
     fn default() -> Self {
-        Self { monitor: Monitor::ValLoss, patience: 0, min_delta: 0.0, restore_best_weights: false, start_from_epoch: 0 }
+        Self {
+            monitor: Monitor::ValLoss,
+            patience: 0,
+            min_delta: 0.0,
+            restore_best_weights: false,
+            start_from_epoch: 0,
+        }
     }
 }
 
@@ -72,7 +78,13 @@ pub struct EarlyStoppingState {
 
 impl EarlyStoppingState {
     pub fn new(config: EarlyStopping) -> Self {
-        Self { config, wait: 0, best: None, best_epoch: None, best_weights: None }
+        Self {
+            config,
+            wait: 0,
+            best: None,
+            best_epoch: None,
+            best_weights: None,
+        }
     }
 
     /// 0-based epoch whose weights are (or would be) restored.
@@ -85,7 +97,9 @@ impl EarlyStoppingState {
     }
 
     fn is_improvement(&self, current: f32, reference: Option<f32>) -> bool {
-        let Some(reference) = reference else { return true };
+        let Some(reference) = reference else {
+            return true;
+        };
         let delta = self.config.min_delta.abs();
         if self.config.monitor.higher_is_better() {
             current - delta > reference
@@ -120,7 +134,10 @@ impl EarlyStoppingState {
     /// Keras's `on_train_end`: restores the best weights if asked to. Returns the 0-based epoch
     /// restored, if any.
     pub fn on_train_end(&self, model: &mut Sequential) -> Option<usize> {
-        let weights = self.best_weights.as_ref().filter(|_| self.config.restore_best_weights)?;
+        let weights = self
+            .best_weights
+            .as_ref()
+            .filter(|_| self.config.restore_best_weights)?;
         model.restore(weights).expect("snapshot of this very model");
         self.best_epoch
     }

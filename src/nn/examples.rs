@@ -26,7 +26,11 @@ impl<'a> Examples<'a> {
                 image_len
             ));
         }
-        Ok(Self { images, labels, image_len })
+        Ok(Self {
+            images,
+            labels,
+            image_len,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -55,7 +59,11 @@ impl<'a> Examples<'a> {
 
     /// Examples `start..end`, without copying.
     pub fn range(&self, start: usize, end: usize) -> Examples<'a> {
-        Examples { images: &self.images[start * self.image_len..end * self.image_len], labels: &self.labels[start..end], image_len: self.image_len }
+        Examples {
+            images: &self.images[start * self.image_len..end * self.image_len],
+            labels: &self.labels[start..end],
+            image_len: self.image_len,
+        }
     }
 
     /// Keras's `validation_split`: the last `fraction` of the examples (taken before any
@@ -83,9 +91,17 @@ impl<'a> Examples<'a> {
             return Err(invalid!("{what} are empty"));
         }
         if self.image_len != image_len {
-            return Err(invalid!("{what} have {} values per image, but the model expects {image_len}", self.image_len));
+            return Err(invalid!(
+                "{what} have {} values per image, but the model expects {image_len}",
+                self.image_len
+            ));
         }
-        if let Some((i, &y)) = self.labels.iter().enumerate().find(|(_, &y)| y as usize >= classes) {
+        if let Some((i, &y)) = self
+            .labels
+            .iter()
+            .enumerate()
+            .find(|(_, &y)| y as usize >= classes)
+        {
             return Err(invalid!("{what}: image {i} has label {y}, but the model tells apart {classes} classes (labels 0 to {})", classes - 1));
         }
         Ok(())

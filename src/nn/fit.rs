@@ -80,7 +80,12 @@ impl FitConfig {
             seed: 0,
             validation_split: 0.2,
             optimizer: OptimizerSpec::default(),
-            early_stopping: Some(EarlyStopping { patience: 10, restore_best_weights: true, start_from_epoch: 5, ..EarlyStopping::default() }),
+            early_stopping: Some(EarlyStopping {
+                patience: 10,
+                restore_best_weights: true,
+                start_from_epoch: 5,
+                ..EarlyStopping::default()
+            }),
         }
     }
 
@@ -93,12 +98,18 @@ impl FitConfig {
             return Err(invalid!("the batch size must be at least 1"));
         }
         if !(0.0..1.0).contains(&self.validation_split) {
-            return Err(invalid!("the validation split must be at least 0 and below 1 (got {})", self.validation_split));
+            return Err(invalid!(
+                "the validation split must be at least 0 and below 1 (got {})",
+                self.validation_split
+            ));
         }
         self.optimizer.validate()?;
         if let Some(es) = &self.early_stopping {
             if !(es.min_delta.is_finite()) {
-                return Err(invalid!("early stopping's min_delta must be a number (got {})", es.min_delta));
+                return Err(invalid!(
+                    "early stopping's min_delta must be a number (got {})",
+                    es.min_delta
+                ));
             }
         }
         Ok(())
@@ -147,7 +158,11 @@ pub enum StopReason {
     /// The observer (the user) asked to stop.
     StoppedByUser,
     /// The loss or a gradient stopped being a finite number at this (1-based) epoch and batch.
-    Diverged { epoch: usize, batch: usize, message: String },
+    Diverged {
+        epoch: usize,
+        batch: usize,
+        message: String,
+    },
 }
 
 impl StopReason {
@@ -155,7 +170,9 @@ impl StopReason {
     pub fn describe(&self) -> String {
         match self {
             StopReason::Completed => "trained for all epochs".into(),
-            StopReason::EarlyStopped { epoch } => format!("early stopping ended training after epoch {epoch}"),
+            StopReason::EarlyStopped { epoch } => {
+                format!("early stopping ended training after epoch {epoch}")
+            }
             StopReason::StoppedByUser => "stopped on request".into(),
             StopReason::Diverged { message, .. } => message.clone(),
         }
@@ -227,7 +244,12 @@ pub struct Trainer {
 
 impl Trainer {
     /// Checks data and settings against the model and prepares every buffer.
-    pub fn new(model: &mut Sequential, data: &Examples, validation: Option<&Examples>, config: FitConfig) -> Result<Self> {
+    pub fn new(
+        model: &mut Sequential,
+        data: &Examples,
+        validation: Option<&Examples>,
+        config: FitConfig,
+    ) -> Result<Self> {
         config.validate()?;
         let classes = model.output_kind().classes();
         let (train_len, validation_mode) = match (validation, config.validation_split) {
@@ -271,7 +293,11 @@ impl Trainer {
             batch_y: vec![0; batch],
             saved: model.snapshot(),
             early: config.early_stopping.map(EarlyStoppingState::new),
-            history: History { epochs: Vec::new(), stop: None, restored_epoch: None },
+            history: History {
+                epochs: Vec::new(),
+                stop: None,
+                restored_epoch: None,
+            },
             config,
         })
     }
@@ -299,16 +325,26 @@ impl Trainer {
 
     /// Trains on the next batch; at the end of an epoch also validates and consults early
     /// stopping. Returns what happened; once finished, returns the stop reason again.
-    pub fn step(&mut self, model: &mut Sequential, data: &Examples, validation: Option<&Examples>) -> Result<Step> {
+    pub fn step(
+        &mut self,
+        model: &mut Sequential,
+        data: &Examples,
+        validation: Option<&Examples>,
+    ) -> Result<Step> {
         if let Some(stop) = &self.history.stop {
-            return Ok(Step { batch: None, epoch: None, finished: Some(stop.clone()) });
+            return Ok(Step {
+                batch: None,
+                epoch: None,
+                finished: Some(stop.clone()),
+            });
         }
         if self.next_batch == 0 {
             self.begin_epoch();
         }
         let batches = self.batches_per_epoch();
         let bs = self.config.batch_size;
-        let indices = &self.order[self.next_batch * bs..((self.next_batch + 1) * bs).min(self.order.len())];
+        let indices =
+            &self.order[self.next_batch * bs..((self.next_batch + 1) * bs).min(self.order.len())];
         let n = indices.len();
         let len = model.input_len();
         for (k, &i) in indices.iter().enumerate() {
@@ -323,9 +359,17 @@ impl Trainer {
                 let message = format!(
                     "{what} at epoch {epoch}, batch {batch}; training stopped there and the weights from before that batch are kept. Try a smaller learning rate"
                 );
-                let stop = StopReason::Diverged { epoch, batch, message };
+                let stop = StopReason::Diverged {
+                    epoch,
+                    batch,
+                    message,
+                };
                 self.history.stop = Some(stop.clone());
-                return Ok(Step { batch: None, epoch: None, finished: Some(stop) });
+                return Ok(Step {
+                    batch: None,
+                    epoch: None,
+                    finished: Some(stop),
+                });
             }
         };
         self.train_seconds += now_seconds() - t0;
@@ -342,7 +386,11 @@ impl Trainer {
             accuracy: self.correct as f32 / self.seen as f32,
             images_per_second: self.seen as f64 / self.train_seconds.max(1e-9),
         };
-        let mut step = Step { batch: Some(progress), epoch: None, finished: None };
+        let mut step = Step {
+            batch: Some(progress),
+            epoch: None,
+            finished: None,
+        };
         if self.next_batch == batches {
             let (log, stop) = self.end_epoch(model, data, validation)?;
             step.epoch = Some(log);
@@ -375,40 +423,78 @@ impl Trainer {
 
     /// One optimizer step on the first `n` examples of the batch buffers: (loss, correct), or
     /// what went wrong, with the model as before the batch.
-    fn train_batch(&mut self, model: &mut Sequential, n: usize) -> std::result::Result<(f32, usize), String> {
+    fn train_batch(
+        &mut self,
+        model: &mut Sequential,
+        n: usize,
+    ) -> std::result::Result<(f32, usize), String> {
         let x = &self.batch_x[..n * model.input_len()];
         let y = &self.batch_y[..n];
         model.snapshot_into(&mut self.saved);
         let undo = |model: &mut Sequential, saved: &Weights, what| {
-            model.restore(saved).expect("the snapshot was taken from this model");
+            model
+                .restore(saved)
+                .expect("the snapshot was taken from this model");
             Err(what)
         };
         model.forward(x, Mode::Train);
         let loss = model.loss(y, true);
         if !loss.is_finite() {
-            return undo(model, &self.saved, if loss.is_nan() { "the loss became NaN (not a number)" } else { "the loss became infinite" }.into());
+            return undo(
+                model,
+                &self.saved,
+                if loss.is_nan() {
+                    "the loss became NaN (not a number)"
+                } else {
+                    "the loss became infinite"
+                }
+                .into(),
+            );
         }
         if loss > EXPLODED_LOSS {
-            return undo(model, &self.saved, format!("the loss exploded to {loss:.3e}"));
+            return undo(
+                model,
+                &self.saved,
+                format!("the loss exploded to {loss:.3e}"),
+            );
         }
         let correct = count_correct(model, y);
         model.zero_grads();
         model.backward_loss();
-        if model.layers().iter().any(|l| l.grads().iter().any(|g| !g.is_finite())) {
-            return undo(model, &self.saved, "a gradient became NaN or infinite".into());
+        if model
+            .layers()
+            .iter()
+            .any(|l| l.grads().iter().any(|g| !g.is_finite()))
+        {
+            return undo(
+                model,
+                &self.saved,
+                "a gradient became NaN or infinite".into(),
+            );
         }
         self.optimizer.step(model);
         // A finite gradient times a huge learning rate can still overflow a weight.
-        if model.layers().iter().any(|l| l.params().iter().chain(l.state()).any(|w| !w.is_finite())) {
+        if model
+            .layers()
+            .iter()
+            .any(|l| l.params().iter().chain(l.state()).any(|w| !w.is_finite()))
+        {
             return undo(model, &self.saved, "a weight became NaN or infinite".into());
         }
         Ok((loss, correct))
     }
 
-    fn end_epoch(&mut self, model: &mut Sequential, data: &Examples, validation: Option<&Examples>) -> Result<(EpochLog, Option<StopReason>)> {
+    fn end_epoch(
+        &mut self,
+        model: &mut Sequential,
+        data: &Examples,
+        validation: Option<&Examples>,
+    ) -> Result<(EpochLog, Option<StopReason>)> {
         let val = match (self.validation, validation) {
             (Validation::Separate, Some(v)) => Some(*v),
-            (Validation::Separate, None) => return Err(invalid!("the validation set given at the start is missing")),
+            (Validation::Separate, None) => {
+                return Err(invalid!("the validation set given at the start is missing"))
+            }
             (Validation::SplitAt(at), _) => Some(data.range(at, data.len())),
             (Validation::None, _) => None,
         };
@@ -436,7 +522,9 @@ impl Trainer {
             }
             .expect("checked in Trainer::new that the watched value exists");
             if early.on_epoch_end(self.epoch, value, model) {
-                stop = Some(StopReason::EarlyStopped { epoch: self.epoch + 1 });
+                stop = Some(StopReason::EarlyStopped {
+                    epoch: self.epoch + 1,
+                });
             }
         }
         self.epoch += 1;
@@ -463,7 +551,11 @@ fn check_batch_memory(model: &Sequential, batch: usize) -> Result<()> {
     let needed = model.plan().batch_activation_values(batch);
     if needed > MAX_BATCH_ACTIVATION_VALUES {
         let fits = MAX_BATCH_ACTIVATION_VALUES / model.plan().batch_activation_values(1).max(1);
-        let advice = if fits == 0 { "make the model smaller".to_string() } else { format!("use a batch size of at most {fits}") };
+        let advice = if fits == 0 {
+            "make the model smaller".to_string()
+        } else {
+            format!("use a batch size of at most {fits}")
+        };
         return Err(invalid!(
             "a batch of {batch} images needs {} MB for this model's activations, more than the {} MB the page allows; {advice}",
             needed / MB_OF_F32,
@@ -498,7 +590,13 @@ impl Observer for Silent {}
 /// Keras's `model.fit`: trains until the epochs run out, early stopping ends it, the loss
 /// diverges or the observer says stop. The model ends with the best epoch's weights when early
 /// stopping restores them.
-pub fn fit(model: &mut Sequential, data: &Examples, validation: Option<&Examples>, config: FitConfig, observer: &mut impl Observer) -> Result<History> {
+pub fn fit(
+    model: &mut Sequential,
+    data: &Examples,
+    validation: Option<&Examples>,
+    config: FitConfig,
+    observer: &mut impl Observer,
+) -> Result<History> {
     let mut trainer = Trainer::new(model, data, validation, config)?;
     loop {
         let step = trainer.step(model, data, validation)?;

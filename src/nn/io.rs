@@ -40,13 +40,27 @@ pub fn save_model(model: &Sequential, training: &serde_json::Value) -> Result<Ve
     let mut bytes_by_name = Vec::new();
     for layer in model.layers() {
         for t in layer.tensors() {
-            let bytes: Vec<u8> = layer.tensor(t).iter().flat_map(|v| v.to_le_bytes()).collect();
-            bytes_by_name.push((format!("{}.{}", layer.name(), t.name), t.dims.clone(), bytes));
+            let bytes: Vec<u8> = layer
+                .tensor(t)
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect();
+            bytes_by_name.push((
+                format!("{}.{}", layer.name(), t.name),
+                t.dims.clone(),
+                bytes,
+            ));
         }
     }
     let views = bytes_by_name
         .iter()
-        .map(|(name, dims, bytes)| Ok((name.as_str(), TensorView::new(Dtype::F32, dims.clone(), bytes).map_err(|e| invalid!("cannot store tensor {name}: {e:?}"))?)))
+        .map(|(name, dims, bytes)| {
+            Ok((
+                name.as_str(),
+                TensorView::new(Dtype::F32, dims.clone(), bytes)
+                    .map_err(|e| invalid!("cannot store tensor {name}: {e:?}"))?,
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
     let metadata = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
@@ -54,7 +68,8 @@ pub fn save_model(model: &Sequential, training: &serde_json::Value) -> Result<Ve
         ("model".to_string(), model.spec().to_json()),
         ("training".to_string(), training.to_string()),
     ]);
-    safetensors::serialize(views, Some(metadata)).map_err(|e| invalid!("cannot write the model file: {e:?}"))
+    safetensors::serialize(views, Some(metadata))
+        .map_err(|e| invalid!("cannot write the model file: {e:?}"))
 }
 
 /// A model read back from a file, and the training notes stored with it.
@@ -66,21 +81,39 @@ pub struct LoadedModel {
 
 /// Reads a model file made by [`save_model`], checking every tensor against the description.
 pub fn load_model(bytes: &[u8]) -> Result<LoadedModel> {
-    let file = SafeTensors::deserialize(bytes).map_err(|e| bad(describe_container_error(e, bytes.len())))?;
-    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(describe_container_error(e, bytes.len())))?;
+    let file = SafeTensors::deserialize(bytes)
+        .map_err(|e| bad(describe_container_error(e, bytes.len())))?;
+    let (_, header) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| bad(describe_container_error(e, bytes.len())))?;
     let metadata = header.metadata().clone().unwrap_or_default();
     let field = |key: &str| metadata.get(key).map(String::as_str);
     if field("format") != Some(FORMAT) {
         return Err(bad("this is a safetensors file, but not a convscope model (its header does not say format \"convscope-model\")".into()));
     }
     if field("version") != Some(VERSION) {
-        return Err(bad(format!("this model file has format version {:?}; this convscope reads version {VERSION}", field("version").unwrap_or("none"))));
+        return Err(bad(format!(
+            "this model file has format version {:?}; this convscope reads version {VERSION}",
+            field("version").unwrap_or("none")
+        )));
     }
-    let spec_json = field("model").ok_or_else(|| bad("the model file has no model description in its header".into()))?;
-    let spec = ModelSpec::from_json(spec_json).map_err(|e| bad(format!("the model description in the file cannot be read: {e}")))?;
-    let mut model = Sequential::new(&spec, 0).map_err(|e| bad(format!("the model description in the file is not a valid model: {e}")))?;
+    let spec_json = field("model")
+        .ok_or_else(|| bad("the model file has no model description in its header".into()))?;
+    let spec = ModelSpec::from_json(spec_json).map_err(|e| {
+        bad(format!(
+            "the model description in the file cannot be read: {e}"
+        ))
+    })?;
+    let mut model = Sequential::new(&spec, 0).map_err(|e| {
+        bad(format!(
+            "the model description in the file is not a valid model: {e}"
+        ))
+    })?;
     let training = match field("training") {
-        Some(text) => serde_json::from_str(text).map_err(|e| bad(format!("the training notes in the model file are not valid JSON: {e}")))?,
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            bad(format!(
+                "the training notes in the model file are not valid JSON: {e}"
+            ))
+        })?,
         None => serde_json::Value::Null,
     };
 
@@ -90,12 +123,24 @@ pub fn load_model(bytes: &[u8]) -> Result<LoadedModel> {
         let lname = layer.name().to_string();
         for t in layer.tensors().to_vec() {
             let name = format!("{lname}.{}", t.name);
-            let view = file.tensor(&name).map_err(|_| bad(format!("the model file is missing the tensor {name} (shape {:?})", t.dims)))?;
+            let view = file.tensor(&name).map_err(|_| {
+                bad(format!(
+                    "the model file is missing the tensor {name} (shape {:?})",
+                    t.dims
+                ))
+            })?;
             if view.dtype() != Dtype::F32 {
-                return Err(bad(format!("tensor {name} holds {:?} values; convscope models store F32", view.dtype())));
+                return Err(bad(format!(
+                    "tensor {name} holds {:?} values; convscope models store F32",
+                    view.dtype()
+                )));
             }
             if view.shape() != t.dims.as_slice() {
-                return Err(bad(format!("tensor {name} has shape {:?}, but the model description needs {:?}", view.shape(), t.dims)));
+                return Err(bad(format!(
+                    "tensor {name} has shape {:?}, but the model description needs {:?}",
+                    view.shape(),
+                    t.dims
+                )));
             }
             let target = layer.tensor_mut(&t);
             for (v, b) in target.iter_mut().zip(view.data().chunks_exact(4)) {
@@ -108,7 +153,9 @@ pub fn load_model(bytes: &[u8]) -> Result<LoadedModel> {
         }
     }
     if let Some(extra) = file.names().into_iter().find(|n| !expected.contains(*n)) {
-        return Err(bad(format!("the model file holds a tensor {extra} that the model description does not have")));
+        return Err(bad(format!(
+            "the model file holds a tensor {extra} that the model description does not have"
+        )));
     }
     Ok(LoadedModel { model, training })
 }

@@ -21,10 +21,26 @@ impl Layer {
     pub fn new(plan: LayerPlan) -> Self {
         let kind = LayerKind::from_plan(&plan);
         let tensors = kind.tensors();
-        let size = |s: Storage| tensors.iter().filter(|t| t.storage == s).map(|t| t.len).sum::<usize>();
+        let size = |s: Storage| {
+            tensors
+                .iter()
+                .filter(|t| t.storage == s)
+                .map(|t| t.len)
+                .sum::<usize>()
+        };
         let (trainable, non_trainable) = (size(Storage::Trainable), size(Storage::NonTrainable));
-        debug_assert_eq!((trainable, non_trainable), (plan.trainable_params, plan.non_trainable_params));
-        Self { plan, kind, tensors, params: vec![0.0; trainable], grads: vec![0.0; trainable], state: vec![0.0; non_trainable] }
+        debug_assert_eq!(
+            (trainable, non_trainable),
+            (plan.trainable_params, plan.non_trainable_params)
+        );
+        Self {
+            plan,
+            kind,
+            tensors,
+            params: vec![0.0; trainable],
+            grads: vec![0.0; trainable],
+            state: vec![0.0; non_trainable],
+        }
     }
 
     /// Keras-style name, e.g. `conv2d_1`.
@@ -57,7 +73,11 @@ impl Layer {
 
     /// The gradient of a trainable tensor from the last backward pass.
     pub fn tensor_grad(&self, t: &TensorInfo) -> &[f32] {
-        assert_eq!(t.storage, Storage::Trainable, "only trainable tensors have gradients");
+        assert_eq!(
+            t.storage,
+            Storage::Trainable,
+            "only trainable tensors have gradients"
+        );
         &self.grads[t.offset..t.offset + t.len]
     }
 

@@ -20,7 +20,13 @@ pub struct LogisticConfig {
 
 impl Default for LogisticConfig {
     fn default() -> Self {
-        LogisticConfig { epochs: 100, batch_size: 32, learning_rate: 1e-2, l2: 1e-3, seed: 0 }
+        LogisticConfig {
+            epochs: 100,
+            batch_size: 32,
+            learning_rate: 1e-2,
+            l2: 1e-3,
+            seed: 0,
+        }
     }
 }
 
@@ -49,7 +55,9 @@ fn check_inputs(x: &[f32], labels: &[u8], features: usize) -> Result<()> {
         ));
     }
     if let Some(bad) = labels.iter().find(|&&l| l > 1) {
-        return Err(invalid!("logistic regression separates two classes (labels 0 and 1), found label {bad}"));
+        return Err(invalid!(
+            "logistic regression separates two classes (labels 0 and 1), found label {bad}"
+        ));
     }
     Ok(())
 }
@@ -71,7 +79,10 @@ impl LogisticRegression {
                 *m += v / n as f32;
             }
         }
-        let mut model = LogisticRegression { weights: vec![0.0; features], bias: 0.0 };
+        let mut model = LogisticRegression {
+            weights: vec![0.0; features],
+            bias: 0.0,
+        };
         let mut d_weights = vec![0.0f32; features]; // (F,)
         let mut order: Vec<usize> = (0..n).collect();
         let mut rng = rng_from_seed(config.seed);
@@ -82,7 +93,14 @@ impl LogisticRegression {
                 let mut d_bias = 0.0;
                 for &i in batch {
                     let row = &x[i * features..(i + 1) * features];
-                    let logit = model.weights.iter().zip(row).zip(&mean).map(|((w, v), m)| w * (v - m)).sum::<f32>() + model.bias;
+                    let logit = model
+                        .weights
+                        .iter()
+                        .zip(row)
+                        .zip(&mean)
+                        .map(|((w, v), m)| w * (v - m))
+                        .sum::<f32>()
+                        + model.bias;
                     // d loss / d logit of the cross-entropy is simply p - y.
                     let d_logit = sigmoid(logit) - labels[i] as f32;
                     for ((d, &v), m) in d_weights.iter_mut().zip(row).zip(&mean) {
@@ -98,33 +116,54 @@ impl LogisticRegression {
                 model.bias -= step * d_bias;
             }
         }
-        model.bias -= model.weights.iter().zip(&mean).map(|(w, m)| w * m).sum::<f32>();
+        model.bias -= model
+            .weights
+            .iter()
+            .zip(&mean)
+            .map(|(w, m)| w * m)
+            .sum::<f32>();
         Ok(model)
     }
 
     /// `w . x + b` for one row `(F,)`.
     pub fn logit(&self, row: &[f32]) -> f32 {
-        self.weights.iter().zip(row).map(|(w, v)| w * v).sum::<f32>() + self.bias
+        self.weights
+            .iter()
+            .zip(row)
+            .map(|(w, v)| w * v)
+            .sum::<f32>()
+            + self.bias
     }
 
     /// Mean cross-entropy over `x` `(N, F)` plus the L2 penalty `0.5 * l2 * |w|^2`.
     pub fn loss(&self, x: &[f32], labels: &[u8], l2: f32) -> Result<f32> {
         check_inputs(x, labels, self.weights.len())?;
         let f = self.weights.len();
-        let data: f32 = labels.iter().enumerate().map(|(i, &y)| bce_from_logit(self.logit(&x[i * f..(i + 1) * f]), y as f32)).sum();
+        let data: f32 = labels
+            .iter()
+            .enumerate()
+            .map(|(i, &y)| bce_from_logit(self.logit(&x[i * f..(i + 1) * f]), y as f32))
+            .sum();
         let penalty = 0.5 * l2 * self.weights.iter().map(|w| w * w).sum::<f32>();
         Ok(data / labels.len() as f32 + penalty)
     }
 
     /// Predicted label (probability >= 0.5) per row of `x` `(N, F)`.
     pub fn predict(&self, x: &[f32]) -> Vec<u8> {
-        x.chunks_exact(self.weights.len()).map(|row| (self.logit(row) >= 0.0) as u8).collect()
+        x.chunks_exact(self.weights.len())
+            .map(|row| (self.logit(row) >= 0.0) as u8)
+            .collect()
     }
 
     /// Fraction of rows of `x` `(N, F)` whose predicted label equals `labels`.
     pub fn accuracy(&self, x: &[f32], labels: &[u8]) -> Result<f32> {
         check_inputs(x, labels, self.weights.len())?;
-        let correct = self.predict(x).iter().zip(labels).filter(|(p, y)| p == y).count();
+        let correct = self
+            .predict(x)
+            .iter()
+            .zip(labels)
+            .filter(|(p, y)| p == y)
+            .count();
         Ok(correct as f32 / labels.len() as f32)
     }
 }

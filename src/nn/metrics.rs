@@ -53,7 +53,10 @@ pub fn evaluate(model: &mut Sequential, data: &Examples, batch_size: usize) -> R
 pub fn predict(model: &mut Sequential, images: &[f32], batch_size: usize) -> Result<Vec<f32>> {
     let len = model.input_len();
     if images.is_empty() || !images.len().is_multiple_of(len) {
-        return Err(invalid!("expected whole images of {len} values each, got {} values", images.len()));
+        return Err(invalid!(
+            "expected whole images of {len} values each, got {} values",
+            images.len()
+        ));
     }
     if batch_size == 0 {
         return Err(invalid!("the batch size must be at least 1"));
@@ -81,21 +84,40 @@ pub fn score(loss: f32, labels: &[u8], predictions: Vec<usize>, classes: usize) 
         let predicted: usize = (0..classes).map(|t| confusion[t][c]).sum();
         let actual: usize = confusion[c].iter().sum();
         let (p, r) = (ratio(tp, predicted), ratio(tp, actual));
-        let f1 = if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) };
+        let f1 = if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        };
         (p, r, f1)
     };
     let (precision, recall, f1) = if classes == 2 {
         per_class(1)
     } else {
-        let sums = (0..classes).map(per_class).fold((0.0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+        let sums = (0..classes)
+            .map(per_class)
+            .fold((0.0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
         let k = classes as f32;
         (sums.0 / k, sums.1 / k, sums.2 / k)
     };
     let correct = labels.len() - misclassified.len();
-    Evaluation { loss, accuracy: ratio(correct, labels.len()), precision, recall, f1, confusion, misclassified, predictions }
+    Evaluation {
+        loss,
+        accuracy: ratio(correct, labels.len()),
+        precision,
+        recall,
+        f1,
+        confusion,
+        misclassified,
+        predictions,
+    }
 }
 
 /// Number of examples of the last forward pass whose predicted class equals the label.
 pub fn count_correct(model: &Sequential, labels: &[u8]) -> usize {
-    labels.iter().enumerate().filter(|(i, &y)| model.predicted_class(*i) == y as usize).count()
+    labels
+        .iter()
+        .enumerate()
+        .filter(|(i, &y)| model.predicted_class(*i) == y as usize)
+        .count()
 }

@@ -19,7 +19,10 @@ pub mod summary;
 
 pub use early_stopping::{EarlyStopping, Monitor};
 pub use examples::Examples;
-pub use fit::{fit, BatchProgress, Control, EpochLog, FitConfig, History, Observer, Silent, Step, StopReason, Trainer};
+pub use fit::{
+    fit, BatchProgress, Control, EpochLog, FitConfig, History, Observer, Silent, Step, StopReason,
+    Trainer,
+};
 pub use layer::Layer;
 pub use layers::{Mode, Storage, TensorInfo};
 pub use metrics::{evaluate, predict, Evaluation};

@@ -11,8 +11,8 @@ use super::layers::{Context, Mode};
 use super::plan::{ModelPlan, OutputKind};
 use super::spec::ModelSpec;
 use crate::kernels::loss::{
-    binary_cross_entropy_with_logits_backward, binary_cross_entropy_with_logits_forward, categorical_cross_entropy_with_logits_backward,
-    categorical_cross_entropy_with_logits_forward,
+    binary_cross_entropy_with_logits_backward, binary_cross_entropy_with_logits_forward,
+    categorical_cross_entropy_with_logits_backward, categorical_cross_entropy_with_logits_forward,
 };
 use crate::kernels::scratch::ConvScratch;
 use crate::rng::{rng_from_seed, Rng};
@@ -147,17 +147,36 @@ impl Sequential {
     /// `Mode::Train` uses batch statistics, moves the BN moving statistics and applies dropout.
     pub fn forward(&mut self, x: &[f32], mode: Mode) -> &[f32] {
         let per_example = self.plan.input.len();
-        assert!(!x.is_empty() && x.len().is_multiple_of(per_example), "input length {} is not a whole number of {per_example}-value examples", x.len());
+        assert!(
+            !x.is_empty() && x.len().is_multiple_of(per_example),
+            "input length {} is not a whole number of {per_example}-value examples",
+            x.len()
+        );
         let n = x.len() / per_example;
         self.reserve(n);
         self.batch = n;
         self.input[..x.len()].copy_from_slice(x);
-        let mut ctx = Context { scratch: &mut self.scratch, rng: &mut self.dropout_rng };
+        let mut ctx = Context {
+            scratch: &mut self.scratch,
+            rng: &mut self.dropout_rng,
+        };
         for (i, layer) in self.layers.iter_mut().enumerate() {
             let (before, rest) = self.outputs.split_at_mut(i);
-            let input = if i == 0 { &self.input[..x.len()] } else { &before[i - 1][..n * layer.plan.input.len()] };
+            let input = if i == 0 {
+                &self.input[..x.len()]
+            } else {
+                &before[i - 1][..n * layer.plan.input.len()]
+            };
             let out = &mut rest[0][..n * layer.plan.output.len()];
-            layer.kind.forward(out, input, &layer.params, &mut layer.state, n, mode, &mut ctx);
+            layer.kind.forward(
+                out,
+                input,
+                &layer.params,
+                &mut layer.state,
+                n,
+                mode,
+                &mut ctx,
+            );
         }
         self.probabilities()
     }
@@ -185,7 +204,10 @@ impl Sequential {
 
     /// The output layer's logits (scores before the sigmoid/softmax) of the last forward. (N, K)
     pub fn logits(&self) -> &[f32] {
-        self.layers.last().and_then(|l| l.logits(self.batch)).expect("the plan guarantees a sigmoid or softmax output layer")
+        self.layers
+            .last()
+            .and_then(|l| l.logits(self.batch))
+            .expect("the plan guarantees a sigmoid or softmax output layer")
     }
 
     /// The predicted class of example `i` of the last forward: for one sigmoid unit, 1 when the
@@ -204,9 +226,15 @@ impl Sequential {
     /// `gradient`, also leaves d(loss)/d(logits) ready for [`Sequential::backward_loss`].
     pub fn loss(&mut self, labels: &[u8], gradient: bool) -> f32 {
         let n = self.batch;
-        assert_eq!(labels.len(), n, "one label per example of the last forward pass");
+        assert_eq!(
+            labels.len(),
+            n,
+            "one label per example of the last forward pass"
+        );
         let last = self.layers.len() - 1;
-        let logits = self.layers[last].logits(n).expect("output layer keeps logits");
+        let logits = self.layers[last]
+            .logits(n)
+            .expect("output layer keeps logits");
         let d_logits = &mut self.grad_out[..logits.len()];
         match self.plan.output {
             OutputKind::Binary => {
@@ -229,10 +257,13 @@ impl Sequential {
                     row[y as usize] = 1.0;
                 }
                 let probs = &mut self.loss_probs[..n * classes];
-                let loss = categorical_cross_entropy_with_logits_forward(probs, logits, targets, classes);
+                let loss =
+                    categorical_cross_entropy_with_logits_forward(probs, logits, targets, classes);
                 if gradient {
                     d_logits.fill(0.0);
-                    categorical_cross_entropy_with_logits_backward(d_logits, probs, targets, classes, 1.0);
+                    categorical_cross_entropy_with_logits_backward(
+                        d_logits, probs, targets, classes, 1.0,
+                    );
                 }
                 loss
             }
@@ -259,12 +290,25 @@ impl Sequential {
     /// output layer, where it is the gradient of the logits (explanations work on the logit).
     /// With `param_grads`, parameter gradients accumulate too (zero them first).
     /// Runs in the mode of the last forward pass, on its batch.
-    pub fn backprop(&mut self, from: usize, d_output: &[f32], down_to: usize, param_grads: bool) -> &[f32] {
+    pub fn backprop(
+        &mut self,
+        from: usize,
+        d_output: &[f32],
+        down_to: usize,
+        param_grads: bool,
+    ) -> &[f32] {
         assert!(self.batch > 0, "backprop needs a forward pass first");
-        assert!(down_to <= from && from < self.layers.len(), "backprop goes from a layer down to an earlier one");
+        assert!(
+            down_to <= from && from < self.layers.len(),
+            "backprop goes from a layer down to an earlier one"
+        );
         let n = self.batch;
         let len = n * self.layers[from].plan.output.len();
-        assert_eq!(d_output.len(), len, "d_output must be (N, output shape of layer {from})");
+        assert_eq!(
+            d_output.len(),
+            len,
+            "d_output must be (N, output shape of layer {from})"
+        );
         self.grad_out[..len].copy_from_slice(d_output);
         self.run_backward(from, down_to, param_grads, true);
         &self.grad_out[..n * self.layers[down_to].plan.input.len()]
@@ -272,7 +316,13 @@ impl Sequential {
 
     /// Backward from layer `from` (its output gradient in `grad_out`) down to `down_to`; the
     /// input gradient of `down_to` ends in `grad_out`, if `bottom_input_grad`.
-    fn run_backward(&mut self, from: usize, down_to: usize, param_grads: bool, bottom_input_grad: bool) {
+    fn run_backward(
+        &mut self,
+        from: usize,
+        down_to: usize,
+        param_grads: bool,
+        bottom_input_grad: bool,
+    ) {
         let n = self.batch;
         for i in (down_to..=from).rev() {
             let layer = &mut self.layers[i];
@@ -281,11 +331,26 @@ impl Sequential {
             let want_d_input = i > down_to || bottom_input_grad;
             let d_input = &mut self.grad_in[..in_len];
             d_input.fill(0.0);
-            let input = if i == 0 { &self.input[..in_len] } else { &self.outputs[i - 1][..in_len] };
+            let input = if i == 0 {
+                &self.input[..in_len]
+            } else {
+                &self.outputs[i - 1][..in_len]
+            };
             let out = &self.outputs[i][..out_len];
             let d_params = param_grads.then_some(&mut layer.grads[..]);
             let d_out = &mut self.grad_out[..out_len];
-            layer.kind.backward(d_input, want_d_input, d_out, out, input, &layer.params, &layer.state, d_params, n, &mut self.scratch);
+            layer.kind.backward(
+                d_input,
+                want_d_input,
+                d_out,
+                out,
+                input,
+                &layer.params,
+                &layer.state,
+                d_params,
+                n,
+                &mut self.scratch,
+            );
             std::mem::swap(&mut self.grad_out, &mut self.grad_in);
         }
     }
@@ -300,7 +365,11 @@ impl Sequential {
 
     /// Copies `weights` into the snapshot's buffers, reusing them (no allocation).
     pub fn snapshot_into(&self, weights: &mut Weights) {
-        for (l, (p, s)) in self.layers.iter().zip(weights.params.iter_mut().zip(weights.state.iter_mut())) {
+        for (l, (p, s)) in self
+            .layers
+            .iter()
+            .zip(weights.params.iter_mut().zip(weights.state.iter_mut()))
+        {
             p.copy_from_slice(&l.params);
             s.copy_from_slice(&l.state);
         }
@@ -309,12 +378,24 @@ impl Sequential {
     /// Puts back weights taken with [`Sequential::snapshot`] from a model of the same spec.
     pub fn restore(&mut self, weights: &Weights) -> Result<()> {
         if weights.params.len() != self.layers.len()
-            || self.layers.iter().zip(&weights.params).any(|(l, p)| l.params.len() != p.len())
-            || self.layers.iter().zip(&weights.state).any(|(l, s)| l.state.len() != s.len())
+            || self
+                .layers
+                .iter()
+                .zip(&weights.params)
+                .any(|(l, p)| l.params.len() != p.len())
+            || self
+                .layers
+                .iter()
+                .zip(&weights.state)
+                .any(|(l, s)| l.state.len() != s.len())
         {
             return Err(invalid!("these weights belong to a different model"));
         }
-        for (l, (p, s)) in self.layers.iter_mut().zip(weights.params.iter().zip(&weights.state)) {
+        for (l, (p, s)) in self
+            .layers
+            .iter_mut()
+            .zip(weights.params.iter().zip(&weights.state))
+        {
             l.params.copy_from_slice(p);
             l.state.copy_from_slice(s);
         }
@@ -323,7 +404,9 @@ impl Sequential {
 
     /// Mutable access to each layer's trainable values and their gradients, for the optimizer.
     pub(crate) fn params_and_grads(&mut self) -> impl Iterator<Item = (&mut [f32], &[f32])> {
-        self.layers.iter_mut().map(|l| (&mut l.params[..], &l.grads[..]))
+        self.layers
+            .iter_mut()
+            .map(|l| (&mut l.params[..], &l.grads[..]))
     }
 }
 

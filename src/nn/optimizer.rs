@@ -59,25 +59,55 @@ impl OptimizerSpec {
     /// Adam with Keras's defaults except the learning rate.
     pub fn adam(learning_rate: f32) -> Self {
         let d = AdamConfig::default();
-        OptimizerSpec::Adam { learning_rate, beta_1: d.beta_1, beta_2: d.beta_2, epsilon: d.epsilon }
+        OptimizerSpec::Adam {
+            learning_rate,
+            beta_1: d.beta_1,
+            beta_2: d.beta_2,
+            epsilon: d.epsilon,
+        }
     }
 
     /// SGD with (heavy-ball) momentum.
     pub fn sgd(learning_rate: f32, momentum: f32) -> Self {
-        OptimizerSpec::Sgd { learning_rate, momentum, nesterov: false }
+        OptimizerSpec::Sgd {
+            learning_rate,
+            momentum,
+            nesterov: false,
+        }
     }
 
     pub fn learning_rate(&self) -> f32 {
         match *self {
-            OptimizerSpec::Adam { learning_rate, .. } | OptimizerSpec::Sgd { learning_rate, .. } => learning_rate,
+            OptimizerSpec::Adam { learning_rate, .. }
+            | OptimizerSpec::Sgd { learning_rate, .. } => learning_rate,
         }
     }
 
     /// Checks settings that come from the user.
     pub fn validate(&self) -> Result<()> {
         match *self {
-            OptimizerSpec::Adam { learning_rate, beta_1, beta_2, epsilon } => AdamConfig { learning_rate, beta_1, beta_2, epsilon }.validate(),
-            OptimizerSpec::Sgd { learning_rate, momentum, nesterov } => SgdConfig { learning_rate, momentum, nesterov }.validate(),
+            OptimizerSpec::Adam {
+                learning_rate,
+                beta_1,
+                beta_2,
+                epsilon,
+            } => AdamConfig {
+                learning_rate,
+                beta_1,
+                beta_2,
+                epsilon,
+            }
+            .validate(),
+            OptimizerSpec::Sgd {
+                learning_rate,
+                momentum,
+                nesterov,
+            } => SgdConfig {
+                learning_rate,
+                momentum,
+                nesterov,
+            }
+            .validate(),
         }
     }
 }
@@ -103,14 +133,38 @@ impl Optimizer {
         spec.validate()?;
         let sizes = model.layers().iter().map(|l| l.params().len());
         let states = match spec {
-            OptimizerSpec::Adam { learning_rate, beta_1, beta_2, epsilon } => {
-                States::Adam(AdamConfig { learning_rate, beta_1, beta_2, epsilon }, sizes.map(AdamState::new).collect())
-            }
-            OptimizerSpec::Sgd { learning_rate, momentum, nesterov } => {
-                States::Sgd(SgdConfig { learning_rate, momentum, nesterov }, sizes.map(SgdState::new).collect())
-            }
+            OptimizerSpec::Adam {
+                learning_rate,
+                beta_1,
+                beta_2,
+                epsilon,
+            } => States::Adam(
+                AdamConfig {
+                    learning_rate,
+                    beta_1,
+                    beta_2,
+                    epsilon,
+                },
+                sizes.map(AdamState::new).collect(),
+            ),
+            OptimizerSpec::Sgd {
+                learning_rate,
+                momentum,
+                nesterov,
+            } => States::Sgd(
+                SgdConfig {
+                    learning_rate,
+                    momentum,
+                    nesterov,
+                },
+                sizes.map(SgdState::new).collect(),
+            ),
         };
-        Ok(Self { spec, states, iterations: 0 })
+        Ok(Self {
+            spec,
+            states,
+            iterations: 0,
+        })
     }
 
     pub fn spec(&self) -> OptimizerSpec {

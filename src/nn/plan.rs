@@ -17,7 +17,11 @@ pub use crate::limits::{MAX_PARAMETERS, MAX_VALUES_PER_IMAGE, MAX_WINDOW};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
     /// (H, W, C) feature maps.
-    Image { height: usize, width: usize, channels: usize },
+    Image {
+        height: usize,
+        width: usize,
+        channels: usize,
+    },
     /// A flat vector of features.
     Flat(usize),
 }
@@ -27,7 +31,11 @@ impl Shape {
     /// against the limits instead of overflowing).
     pub fn len(&self) -> usize {
         match *self {
-            Shape::Image { height, width, channels } => height.saturating_mul(width).saturating_mul(channels),
+            Shape::Image {
+                height,
+                width,
+                channels,
+            } => height.saturating_mul(width).saturating_mul(channels),
             Shape::Flat(n) => n,
         }
     }
@@ -47,7 +55,11 @@ impl Shape {
     /// The dimensions without the batch axis, e.g. [64, 64, 16] or [8192].
     pub fn dims(&self) -> Vec<usize> {
         match *self {
-            Shape::Image { height, width, channels } => vec![height, width, channels],
+            Shape::Image {
+                height,
+                width,
+                channels,
+            } => vec![height, width, channels],
             Shape::Flat(n) => vec![n],
         }
     }
@@ -55,14 +67,22 @@ impl Shape {
     /// Keras's notation with the batch axis, e.g. `(None, 64, 64, 16)`.
     pub fn keras(&self) -> String {
         match *self {
-            Shape::Image { height, width, channels } => format!("(None, {height}, {width}, {channels})"),
+            Shape::Image {
+                height,
+                width,
+                channels,
+            } => format!("(None, {height}, {width}, {channels})"),
             Shape::Flat(n) => format!("(None, {n})"),
         }
     }
 
     fn describe(&self) -> String {
         match *self {
-            Shape::Image { height, width, channels } => format!("{height}x{width}x{channels} feature maps"),
+            Shape::Image {
+                height,
+                width,
+                channels,
+            } => format!("{height}x{width}x{channels} feature maps"),
             Shape::Flat(n) => format!("a flat vector of {n} values"),
         }
     }
@@ -117,21 +137,30 @@ pub struct ModelPlan {
 
 impl ModelPlan {
     pub fn trainable_params(&self) -> usize {
-        self.layers.iter().fold(0, |sum, l| sum.saturating_add(l.trainable_params))
+        self.layers
+            .iter()
+            .fold(0, |sum, l| sum.saturating_add(l.trainable_params))
     }
     pub fn non_trainable_params(&self) -> usize {
-        self.layers.iter().fold(0, |sum, l| sum.saturating_add(l.non_trainable_params))
+        self.layers
+            .iter()
+            .fold(0, |sum, l| sum.saturating_add(l.non_trainable_params))
     }
     pub fn total_params(&self) -> usize {
-        self.trainable_params().saturating_add(self.non_trainable_params())
+        self.trainable_params()
+            .saturating_add(self.non_trainable_params())
     }
 
     /// Activation values (`f32`) a batch of `batch` examples needs: the input, every layer's
     /// output and the two gradient buffers as large as the largest of them.
     pub fn batch_activation_values(&self, batch: usize) -> usize {
-        let sizes = std::iter::once(self.input.len()).chain(self.layers.iter().map(|l| l.output.len()));
-        let (sum, largest) = sizes.fold((0usize, 0usize), |(s, m), n| (s.saturating_add(n), m.max(n)));
-        sum.saturating_add(largest.saturating_mul(2)).saturating_mul(batch)
+        let sizes =
+            std::iter::once(self.input.len()).chain(self.layers.iter().map(|l| l.output.len()));
+        let (sum, largest) = sizes.fold((0usize, 0usize), |(s, m), n| {
+            (s.saturating_add(n), m.max(n))
+        });
+        sum.saturating_add(largest.saturating_mul(2))
+            .saturating_mul(batch)
     }
 }
 
@@ -147,7 +176,11 @@ impl ModelSpec {
                 i.channels
             ));
         }
-        let input = Shape::Image { height: i.height, width: i.width, channels: i.channels };
+        let input = Shape::Image {
+            height: i.height,
+            width: i.width,
+            channels: i.channels,
+        };
         check_size(input, "the input images")?;
         if self.layers.is_empty() {
             return Err(invalid!("the model has no layers; it needs at least a final Dense layer that makes the prediction"));
@@ -162,9 +195,20 @@ impl ModelSpec {
                 layer_shape(spec, shape, index == last).map_err(|e| invalid!("{}: {}", at(), e))?;
             check_size(output, &format!("the output of {}", at()))?;
             let count = counts.entry(spec.name_stem()).or_insert(0usize);
-            let name = if *count == 0 { spec.name_stem().to_string() } else { format!("{}_{}", spec.name_stem(), count) };
+            let name = if *count == 0 {
+                spec.name_stem().to_string()
+            } else {
+                format!("{}_{}", spec.name_stem(), count)
+            };
             *count += 1;
-            layers.push(LayerPlan { name, spec: spec.clone(), input: shape, output, trainable_params: trainable, non_trainable_params: non_trainable });
+            layers.push(LayerPlan {
+                name,
+                spec: spec.clone(),
+                input: shape,
+                output,
+                trainable_params: trainable,
+                non_trainable_params: non_trainable,
+            });
             shape = output;
         }
         let output = match self.layers[last] {
@@ -177,7 +221,11 @@ impl ModelSpec {
                 ))
             }
         };
-        let plan = ModelPlan { input, layers, output };
+        let plan = ModelPlan {
+            input,
+            layers,
+            output,
+        };
         if plan.total_params() > MAX_PARAMETERS {
             return Err(invalid!(
                 "the model has {} parameters, more than the {} a browser can train; shrink a Dense layer or pool more before Flatten",
@@ -198,7 +246,10 @@ fn check_size(shape: Shape, what: &str) -> Result<()> {
 
 fn describe_layer(spec: &LayerSpec) -> String {
     match spec {
-        LayerSpec::Dense { units, activation } => format!("a Dense layer with {units} unit(s) and a {} activation", activation.name()),
+        LayerSpec::Dense { units, activation } => format!(
+            "a Dense layer with {units} unit(s) and a {} activation",
+            activation.name()
+        ),
         other => format!("a {} layer", other.type_name()),
     }
 }
@@ -207,7 +258,9 @@ fn describe_layer(spec: &LayerSpec) -> String {
 /// size is computed from it.
 fn check_window(value: usize, what: &str) -> Result<()> {
     if value > MAX_WINDOW {
-        return Err(invalid!("the {what} is {value}, more than the {MAX_WINDOW} allowed"));
+        return Err(invalid!(
+            "the {what} is {value}, more than the {MAX_WINDOW} allowed"
+        ));
     }
     Ok(())
 }
@@ -226,12 +279,21 @@ fn product(factors: &[usize]) -> usize {
 
 /// (output shape, trainable params, non-trainable params) of one layer, or why it cannot work.
 fn layer_shape(spec: &LayerSpec, input: Shape, is_last: bool) -> Result<(Shape, usize, usize)> {
-    let image = |what: &str| match input {
+    let image = |what: &str| {
+        match input {
         Shape::Image { height, width, channels } => Ok((height, width, channels)),
         Shape::Flat(n) => Err(invalid!("{what} works on feature maps (height x width x channels), but its input is a flat vector of {n} values; move it before the Flatten layer")),
+    }
     };
     match *spec {
-        LayerSpec::Conv2d { filters, kernel, stride, padding, dilation, activation } => {
+        LayerSpec::Conv2d {
+            filters,
+            kernel,
+            stride,
+            padding,
+            dilation,
+            activation,
+        } => {
             let (h, w, c) = image("a convolution")?;
             if filters == 0 {
                 return Err(invalid!("a convolution needs at least one filter (got 0)"));
@@ -250,24 +312,58 @@ fn layer_shape(spec: &LayerSpec, input: Shape, is_last: bool) -> Result<(Shape, 
             check_window(dilation, "dilation")?;
             check_padding(padding)?;
             if filters > MAX_VALUES_PER_IMAGE {
-                return Err(invalid!("{filters} filters are more than the {MAX_VALUES_PER_IMAGE} allowed"));
+                return Err(invalid!(
+                    "{filters} filters are more than the {MAX_VALUES_PER_IMAGE} allowed"
+                ));
             }
-            let g = ConvGeometry::new(1, (h, w, c), (kernel, kernel, filters), stride, dilation, padding.to_kernel())?;
+            let g = ConvGeometry::new(
+                1,
+                (h, w, c),
+                (kernel, kernel, filters),
+                stride,
+                dilation,
+                padding.to_kernel(),
+            )?;
             let params = product(&[kernel, kernel, c, filters]).saturating_add(filters);
-            Ok((Shape::Image { height: g.out_h, width: g.out_w, channels: filters }, params, 0))
+            Ok((
+                Shape::Image {
+                    height: g.out_h,
+                    width: g.out_w,
+                    channels: filters,
+                },
+                params,
+                0,
+            ))
         }
         LayerSpec::BatchNorm { momentum, epsilon } => {
             BatchNormConfig { momentum, epsilon }.validate()?;
             let c = input.channels();
             Ok((input, c.saturating_mul(2), c.saturating_mul(2)))
         }
-        LayerSpec::MaxPool { pool, stride, padding } | LayerSpec::AvgPool { pool, stride, padding } => {
+        LayerSpec::MaxPool {
+            pool,
+            stride,
+            padding,
+        }
+        | LayerSpec::AvgPool {
+            pool,
+            stride,
+            padding,
+        } => {
             let (h, w, c) = image("pooling")?;
             check_window(pool, "pooling window")?;
             check_window(stride, "pooling stride")?;
             check_padding(padding)?;
             let g = PoolGeometry::new(1, (h, w, c), pool, stride, padding.to_kernel())?;
-            Ok((Shape::Image { height: g.out_h, width: g.out_w, channels: c }, 0, 0))
+            Ok((
+                Shape::Image {
+                    height: g.out_h,
+                    width: g.out_w,
+                    channels: c,
+                },
+                0,
+                0,
+            ))
         }
         LayerSpec::Dropout { rate } => {
             validate_rate(rate)?;
@@ -302,7 +398,11 @@ fn layer_shape(spec: &LayerSpec, input: Shape, is_last: bool) -> Result<(Shape, 
                 }
                 _ => {}
             }
-            Ok((Shape::Flat(units), product(&[n, units]).saturating_add(units), 0))
+            Ok((
+                Shape::Flat(units),
+                product(&[n, units]).saturating_add(units),
+                0,
+            ))
         }
     }
 }

@@ -162,18 +162,37 @@ impl LayerSpec {
     }
 
     /// The Keras defaults for a convolution: stride 1, no dilation.
-    pub fn conv2d(filters: usize, kernel: usize, padding: PaddingSpec, activation: Activation) -> Self {
-        LayerSpec::Conv2d { filters, kernel, stride: 1, padding, dilation: 1, activation }
+    pub fn conv2d(
+        filters: usize,
+        kernel: usize,
+        padding: PaddingSpec,
+        activation: Activation,
+    ) -> Self {
+        LayerSpec::Conv2d {
+            filters,
+            kernel,
+            stride: 1,
+            padding,
+            dilation: 1,
+            activation,
+        }
     }
 
     /// Batch normalization with Keras's defaults (momentum 0.99, epsilon 1e-3).
     pub fn batch_norm() -> Self {
-        LayerSpec::BatchNorm { momentum: bn_momentum(), epsilon: bn_epsilon() }
+        LayerSpec::BatchNorm {
+            momentum: bn_momentum(),
+            epsilon: bn_epsilon(),
+        }
     }
 
     /// Max pooling with stride = pool and no padding (Keras's defaults).
     pub fn max_pool(pool: usize) -> Self {
-        LayerSpec::MaxPool { pool, stride: pool, padding: PaddingSpec::Valid }
+        LayerSpec::MaxPool {
+            pool,
+            stride: pool,
+            padding: PaddingSpec::Valid,
+        }
     }
 }
 
@@ -213,10 +232,23 @@ impl ModelSpec {
         let mut layers: Vec<LayerSpec> = block(16).into_iter().chain(block(32)).collect();
         layers.extend([
             LayerSpec::Flatten,
-            LayerSpec::Dense { units: 128, activation: Relu },
-            LayerSpec::Dense { units: 1, activation: Sigmoid },
+            LayerSpec::Dense {
+                units: 128,
+                activation: Relu,
+            },
+            LayerSpec::Dense {
+                units: 1,
+                activation: Sigmoid,
+            },
         ]);
-        Self { input: InputShape { height: 64, width: 64, channels }, layers }
+        Self {
+            input: InputShape {
+                height: 64,
+                width: 64,
+                channels,
+            },
+            layers,
+        }
     }
 
     /// The same model with every dropout rate replaced by `rate` (0 turns dropout off, as the
@@ -237,6 +269,7 @@ impl ModelSpec {
     /// Parses a spec from JSON; the error says what is wrong in it. (Run [`ModelSpec::plan`]
     /// to check that the layers fit together.)
     pub fn from_json(text: &str) -> crate::Result<Self> {
-        serde_json::from_str(text).map_err(|e| crate::invalid!("the model description is not valid: {e}"))
+        serde_json::from_str(text)
+            .map_err(|e| crate::invalid!("the model description is not valid: {e}"))
     }
 }

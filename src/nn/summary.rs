@@ -66,14 +66,40 @@ impl Summary {
             if i > 0 {
                 text += &rule("├", "─", "┼", "┤");
             }
-            let shape = format!("(None, {})", r.output_shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
-            text += &row_lines("│", [&format!("{} ({})", r.name, r.type_name), &shape, &thousands(r.params)]);
+            let shape = format!(
+                "(None, {})",
+                r.output_shape
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            text += &row_lines(
+                "│",
+                [
+                    &format!("{} ({})", r.name, r.type_name),
+                    &shape,
+                    &thousands(r.params),
+                ],
+            );
         }
         text += &rule("└", "─", "┴", "┘");
         let bytes = |count: usize| readable_memory_size(count as f64 * 4.0);
-        text += &format!(" Total params: {} ({})\n", thousands(self.total_params), bytes(self.total_params));
-        text += &format!(" Trainable params: {} ({})\n", thousands(self.trainable_params), bytes(self.trainable_params));
-        text += &format!(" Non-trainable params: {} ({})\n", thousands(self.non_trainable_params), bytes(self.non_trainable_params));
+        text += &format!(
+            " Total params: {} ({})\n",
+            thousands(self.total_params),
+            bytes(self.total_params)
+        );
+        text += &format!(
+            " Trainable params: {} ({})\n",
+            thousands(self.trainable_params),
+            bytes(self.trainable_params)
+        );
+        text += &format!(
+            " Non-trainable params: {} ({})\n",
+            thousands(self.non_trainable_params),
+            bytes(self.non_trainable_params)
+        );
         text
     }
 }
@@ -89,7 +115,11 @@ fn row_lines(border: &str, cells: [&str; 3]) -> String {
         for (col, lines) in wrapped.iter().enumerate() {
             let cell = lines.get(line).map(String::as_str).unwrap_or("");
             let w = WIDTHS[col];
-            text += &if col == 2 { format!(" {cell:>w$} ") } else { format!(" {cell:<w$} ") };
+            text += &if col == 2 {
+                format!(" {cell:>w$} ")
+            } else {
+                format!(" {cell:<w$} ")
+            };
             text += border;
         }
         text += "\n";
@@ -103,7 +133,11 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut line = String::new();
     for word in text.split(' ') {
         let mut word: Vec<char> = word.chars().collect();
-        let needed = if line.is_empty() { word.len() } else { line.chars().count() + 1 + word.len() };
+        let needed = if line.is_empty() {
+            word.len()
+        } else {
+            line.chars().count() + 1 + word.len()
+        };
         if needed <= width {
             if !line.is_empty() {
                 line.push(' ');

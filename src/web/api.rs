@@ -13,7 +13,8 @@ fn js_error(e: crate::Error) -> JsError {
 }
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    serde_wasm_bindgen::to_value(value).map_err(|e| JsError::new(&format!("internal error while answering the page: {e}")))
+    serde_wasm_bindgen::to_value(value)
+        .map_err(|e| JsError::new(&format!("internal error while answering the page: {e}")))
 }
 
 /// An input picture: (H, W, C) values the page draws and edits.
@@ -43,13 +44,17 @@ impl InputImage {
 /// A built-in input: `x`, `seven`, `seven14` or `face`.
 #[wasm_bindgen(js_name = inputPreset)]
 pub fn input_preset(name: &str) -> Result<InputImage, JsError> {
-    presets::input_preset(name).map(InputImage).map_err(js_error)
+    presets::input_preset(name)
+        .map(InputImage)
+        .map_err(js_error)
 }
 
 /// Decodes a PNG/JPEG file's bytes and fits it within `maxSide` pixels; see [`upload::decode_image`].
 #[wasm_bindgen(js_name = decodeImage)]
 pub fn decode_image(bytes: &[u8], max_side: usize, colour: bool) -> Result<InputImage, JsError> {
-    upload::decode_image(bytes, max_side, colour).map(InputImage).map_err(js_error)
+    upload::decode_image(bytes, max_side, colour)
+        .map(InputImage)
+        .map_err(js_error)
 }
 
 /// The kernel presets usable with `channels` input channels: `[{id, label, minSize, needsChannels}]`.
@@ -83,9 +88,18 @@ struct SettingsMsg {
 impl SettingsMsg {
     /// The geometry, and whether to apply a ReLU.
     fn read(value: JsValue) -> Result<(ConvSettings, bool), JsError> {
-        let m: SettingsMsg = serde_wasm_bindgen::from_value(value).map_err(|e| JsError::new(&format!("the settings could not be read: {e}")))?;
+        let m: SettingsMsg = serde_wasm_bindgen::from_value(value)
+            .map_err(|e| JsError::new(&format!("the settings could not be read: {e}")))?;
         let padding = explorer::parse_padding(&m.padding, m.pad).map_err(js_error)?;
-        Ok((ConvSettings { kernel: m.kernel, stride: m.stride, padding, dilation: m.dilation }, m.relu))
+        Ok((
+            ConvSettings {
+                kernel: m.kernel,
+                stride: m.stride,
+                padding,
+                dilation: m.dilation,
+            },
+            m.relu,
+        ))
     }
 }
 
@@ -107,10 +121,20 @@ pub struct ConvLab(ConvRun);
 #[wasm_bindgen]
 impl ConvLab {
     #[wasm_bindgen(constructor)]
-    pub fn new(settings: JsValue, height: usize, width: usize, channels: usize, input: &[f32], filters: &[f32], bias: &[f32]) -> Result<ConvLab, JsError> {
+    pub fn new(
+        settings: JsValue,
+        height: usize,
+        width: usize,
+        channels: usize,
+        input: &[f32],
+        filters: &[f32],
+        bias: &[f32],
+    ) -> Result<ConvLab, JsError> {
         let (s, relu) = SettingsMsg::read(settings)?;
         let image = Image::new(height, width, channels, input.to_vec()).map_err(js_error)?;
-        ConvRun::new(image, filters, bias, &s, relu).map(ConvLab).map_err(js_error)
+        ConvRun::new(image, filters, bias, &s, relu)
+            .map(ConvLab)
+            .map_err(js_error)
     }
     #[wasm_bindgen(getter, js_name = outHeight)]
     pub fn out_height(&self) -> usize {
@@ -142,10 +166,20 @@ pub struct PoolLab(PoolRun);
 impl PoolLab {
     /// Pools an (H, W) map: `kind` is `max` or `average`, `padding` `valid` or `same`.
     #[wasm_bindgen(constructor)]
-    pub fn new(map: &[f32], height: usize, width: usize, kind: &str, window: usize, stride: usize, padding: &str) -> Result<PoolLab, JsError> {
+    pub fn new(
+        map: &[f32],
+        height: usize,
+        width: usize,
+        kind: &str,
+        window: usize,
+        stride: usize,
+        padding: &str,
+    ) -> Result<PoolLab, JsError> {
         let kind = explorer::parse_pool_kind(kind).map_err(js_error)?;
         let padding = explorer::parse_padding(padding, 0).map_err(js_error)?;
-        PoolRun::new(map.to_vec(), height, width, kind, window, stride, padding).map(PoolLab).map_err(js_error)
+        PoolRun::new(map.to_vec(), height, width, kind, window, stride, padding)
+            .map(PoolLab)
+            .map_err(js_error)
     }
     #[wasm_bindgen(getter, js_name = outHeight)]
     pub fn out_height(&self) -> usize {
@@ -183,8 +217,16 @@ impl PoolLab {
 
 /// The pooling shape calculator: `[height, width, channels]` after pooling.
 #[wasm_bindgen(js_name = poolShape)]
-pub fn pool_shape(height: usize, width: usize, channels: usize, window: usize, stride: usize, padding: &str) -> Result<Vec<u32>, JsError> {
+pub fn pool_shape(
+    height: usize,
+    width: usize,
+    channels: usize,
+    window: usize,
+    stride: usize,
+    padding: &str,
+) -> Result<Vec<u32>, JsError> {
     let padding = explorer::parse_padding(padding, 0).map_err(js_error)?;
-    let (h, w, c) = explorer::pool_shape(height, width, channels, window, stride, padding).map_err(js_error)?;
+    let (h, w, c) =
+        explorer::pool_shape(height, width, channels, window, stride, padding).map_err(js_error)?;
     Ok(vec![h as u32, w as u32, c as u32])
 }

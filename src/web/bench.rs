@@ -8,7 +8,9 @@
 //! `Instant` natively), so both sides measure the same work the same way.
 
 use crate::data::synthetic::{generate_set, Difficulty};
-use crate::kernels::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry, Padding};
+use crate::kernels::conv::{
+    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry, Padding,
+};
 use crate::kernels::scratch::ConvScratch;
 use crate::nn::examples::Examples;
 use crate::nn::fit::{FitConfig, Trainer};
@@ -38,7 +40,9 @@ impl ConvKernel {
             "fwd" => Ok(Self::Forward),
             "dx" => Ok(Self::BackwardInput),
             "dw" => Ok(Self::BackwardWeight),
-            _ => Err(invalid!("unknown convolution kernel '{name}': use fwd, dx or dw")),
+            _ => Err(invalid!(
+                "unknown convolution kernel '{name}': use fwd, dx or dw"
+            )),
         }
     }
 }
@@ -47,20 +51,24 @@ impl ConvKernel {
 #[derive(Debug)]
 struct KernelCase {
     g: ConvGeometry,
-    input: Vec<f32>,   // (N, H, W, CI)
-    weight: Vec<f32>,  // (KH, KW, CI, CO)
-    bias: Vec<f32>,    // (CO)
-    out: Vec<f32>,     // (N, OH, OW, CO)
-    d_out: Vec<f32>,   // (N, OH, OW, CO)
-    d_input: Vec<f32>, // (N, H, W, CI)
+    input: Vec<f32>,    // (N, H, W, CI)
+    weight: Vec<f32>,   // (KH, KW, CI, CO)
+    bias: Vec<f32>,     // (CO)
+    out: Vec<f32>,      // (N, OH, OW, CO)
+    d_out: Vec<f32>,    // (N, OH, OW, CO)
+    d_input: Vec<f32>,  // (N, H, W, CI)
     d_weight: Vec<f32>, // (KH, KW, CI, CO)
-    d_bias: Vec<f32>,  // (CO)
+    d_bias: Vec<f32>,   // (CO)
 }
 
 impl KernelCase {
     fn new(g: ConvGeometry, seed: u64) -> Self {
         let mut rng = rng_from_seed(seed);
-        let mut values = |len: usize| (0..len).map(|_| rng.random::<f32>() - 0.5).collect::<Vec<f32>>();
+        let mut values = |len: usize| {
+            (0..len)
+                .map(|_| rng.random::<f32>() - 0.5)
+                .collect::<Vec<f32>>()
+        };
         Self {
             input: values(g.input_len()),
             weight: values(g.weight_len()),
@@ -79,18 +87,40 @@ impl KernelCase {
     fn run(&mut self, kernel: ConvKernel, reps: usize, scratch: &mut ConvScratch) {
         for _ in 0..reps {
             match kernel {
-                ConvKernel::Forward => conv2d_forward(&mut self.out, &self.input, &self.weight, Some(&self.bias), true, &self.g, scratch),
-                ConvKernel::BackwardInput => conv2d_backward_input(&mut self.d_input, &self.d_out, &self.weight, &self.g, scratch),
-                ConvKernel::BackwardWeight => {
-                    conv2d_backward_weight(&mut self.d_weight, Some(&mut self.d_bias), &self.d_out, &self.input, &self.g, scratch)
-                }
+                ConvKernel::Forward => conv2d_forward(
+                    &mut self.out,
+                    &self.input,
+                    &self.weight,
+                    Some(&self.bias),
+                    true,
+                    &self.g,
+                    scratch,
+                ),
+                ConvKernel::BackwardInput => conv2d_backward_input(
+                    &mut self.d_input,
+                    &self.d_out,
+                    &self.weight,
+                    &self.g,
+                    scratch,
+                ),
+                ConvKernel::BackwardWeight => conv2d_backward_weight(
+                    &mut self.d_weight,
+                    Some(&mut self.d_bias),
+                    &self.d_out,
+                    &self.input,
+                    &self.g,
+                    scratch,
+                ),
             }
         }
     }
 
     /// A sum over what the last runs wrote, so that no engine can skip the work.
     fn checksum(&self) -> f64 {
-        [&self.out, &self.d_input, &self.d_weight].iter().map(|v| v.iter().map(|&x| x as f64).sum::<f64>()).sum()
+        [&self.out, &self.d_input, &self.d_weight]
+            .iter()
+            .map(|v| v.iter().map(|&x| x as f64).sum::<f64>())
+            .sum()
     }
 }
 
@@ -125,7 +155,9 @@ impl Workload {
     /// epoch is training only, as the figures count it), and kernel cases of that batch.
     pub fn new(images: usize, batch_size: usize, seed: u64) -> Result<Self> {
         if batch_size == 0 || images < batch_size {
-            return Err(invalid!("the bench needs at least one full batch: {images} images, batch size {batch_size}"));
+            return Err(invalid!(
+                "the bench needs at least one full batch: {images} images, batch size {batch_size}"
+            ));
         }
         let data = generate_set(images, seed, Difficulty::Normal, None)?;
         let mut model = Sequential::new(&ModelSpec::chapter(), seed)?;
@@ -143,8 +175,19 @@ impl Workload {
         let trainer = Trainer::new(&mut model, &examples, None, config)?;
         let shapes = chapter_conv_shapes(batch_size)?;
         let scratch = ConvScratch::for_geometries(&shapes);
-        let cases = shapes.iter().enumerate().map(|(i, g)| KernelCase::new(*g, seed + i as u64)).collect();
-        Ok(Self { model, trainer, images: data.images().to_vec(), labels: data.labels().to_vec(), cases, scratch })
+        let cases = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, g)| KernelCase::new(*g, seed + i as u64))
+            .collect();
+        Ok(Self {
+            model,
+            trainer,
+            images: data.images().to_vec(),
+            labels: data.labels().to_vec(),
+            cases,
+            scratch,
+        })
     }
 
     pub fn image_count(&self) -> usize {
@@ -170,7 +213,9 @@ impl Workload {
             let step = self.trainer.step(&mut self.model, &data, None)?;
             match (step.epoch, step.finished) {
                 (Some(log), _) => return Ok(log.loss),
-                (None, Some(stop)) => return Err(invalid!("training stopped: {}", stop.describe())),
+                (None, Some(stop)) => {
+                    return Err(invalid!("training stopped: {}", stop.describe()))
+                }
                 (None, None) => {}
             }
         }
@@ -198,7 +243,10 @@ impl Workload {
     /// Runs `kernel` on conv shape `case` `reps` times; returns a checksum of the results.
     pub fn run_kernel(&mut self, case: usize, kernel: ConvKernel, reps: usize) -> Result<f64> {
         let count = self.cases.len();
-        let c = self.cases.get_mut(case).ok_or_else(|| invalid!("there are {count} conv shapes, no shape {case}"))?;
+        let c = self
+            .cases
+            .get_mut(case)
+            .ok_or_else(|| invalid!("there are {count} conv shapes, no shape {case}"))?;
         c.run(kernel, reps, &mut self.scratch);
         Ok(c.checksum())
     }
@@ -245,8 +293,14 @@ pub fn simd128_mul_add_loop(iterations: u32, seed: f32) -> f32 {
             *v = f32x4_add(*v, minus_a);
         }
     }
-    let total = p.iter().chain(s.iter()).fold(f32x4_splat(0.0), |t, v| f32x4_add(t, *v));
-    f32x4_extract_lane::<0>(total) + f32x4_extract_lane::<1>(total) + f32x4_extract_lane::<2>(total) + f32x4_extract_lane::<3>(total)
+    let total = p
+        .iter()
+        .chain(s.iter())
+        .fold(f32x4_splat(0.0), |t, v| f32x4_add(t, *v));
+    f32x4_extract_lane::<0>(total)
+        + f32x4_extract_lane::<1>(total)
+        + f32x4_extract_lane::<2>(total)
+        + f32x4_extract_lane::<3>(total)
 }
 
 fn js_error(e: crate::Error) -> JsError {
@@ -262,7 +316,9 @@ impl Bench {
     /// See [`Workload::new`].
     #[wasm_bindgen(constructor)]
     pub fn new(images: usize, batch_size: usize, seed: u32) -> std::result::Result<Bench, JsError> {
-        Ok(Bench(Workload::new(images, batch_size, seed as u64).map_err(js_error)?))
+        Ok(Bench(
+            Workload::new(images, batch_size, seed as u64).map_err(js_error)?,
+        ))
     }
 
     #[wasm_bindgen(js_name = imageCount)]
@@ -309,12 +365,18 @@ impl Bench {
             })
             .collect();
         let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-        serde::Serialize::serialize(&shapes, &serializer).map_err(|e| JsError::new(&format!("internal error while answering: {e}")))
+        serde::Serialize::serialize(&shapes, &serializer)
+            .map_err(|e| JsError::new(&format!("internal error while answering: {e}")))
     }
 
     /// Runs kernel `fwd`, `dx` or `dw` on conv shape `shape` `reps` times; returns a checksum.
     #[wasm_bindgen(js_name = runKernel)]
-    pub fn run_kernel(&mut self, shape: usize, kernel: &str, reps: usize) -> std::result::Result<f64, JsError> {
+    pub fn run_kernel(
+        &mut self,
+        shape: usize,
+        kernel: &str,
+        reps: usize,
+    ) -> std::result::Result<f64, JsError> {
         let kernel = ConvKernel::from_name(kernel).map_err(js_error)?;
         self.0.run_kernel(shape, kernel, reps).map_err(js_error)
     }
@@ -330,7 +392,9 @@ impl Bench {
         #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
         {
             let _ = iterations;
-            Err(JsError::new("this module was built without SIMD128, so it cannot measure the SIMD128 peak"))
+            Err(JsError::new(
+                "this module was built without SIMD128, so it cannot measure the SIMD128 peak",
+            ))
         }
     }
 

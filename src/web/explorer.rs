@@ -37,8 +37,12 @@ pub fn parse_padding(mode: &str, pad: usize) -> Result<Padding> {
         "valid" => Ok(Padding::Valid),
         "same" => Ok(Padding::Same),
         "explicit" if pad <= MAX_PADDING => Ok(Padding::Explicit(pad)),
-        "explicit" => Err(invalid!("the padding must be at most {MAX_PADDING} (got {pad})")),
-        _ => Err(invalid!("padding must be 'valid', 'same' or a number (got '{mode}')")),
+        "explicit" => Err(invalid!(
+            "the padding must be at most {MAX_PADDING} (got {pad})"
+        )),
+        _ => Err(invalid!(
+            "padding must be 'valid', 'same' or a number (got '{mode}')"
+        )),
     }
 }
 
@@ -53,30 +57,64 @@ pub struct Diagnostic {
 }
 
 fn error(control: &'static str, message: String) -> Diagnostic {
-    Diagnostic { control, level: "error", message }
+    Diagnostic {
+        control,
+        level: "error",
+        message,
+    }
 }
 fn note(control: &'static str, message: String) -> Diagnostic {
-    Diagnostic { control, level: "note", message }
+    Diagnostic {
+        control,
+        level: "note",
+        message,
+    }
 }
 
 /// Settings outside the sliders' limits (only a hand-edited link can produce them).
 fn limit_errors(height: usize, width: usize, s: &ConvSettings) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     if height == 0 || width == 0 || height > MAX_SIDE || width > MAX_SIDE {
-        out.push(error("input", format!("the input must be between 1x1 and {MAX_SIDE}x{MAX_SIDE} (got {height}x{width})")));
+        out.push(error(
+            "input",
+            format!(
+                "the input must be between 1x1 and {MAX_SIDE}x{MAX_SIDE} (got {height}x{width})"
+            ),
+        ));
     }
     if !(1..=MAX_KERNEL).contains(&s.kernel) {
-        out.push(error("kernel", format!("the kernel size must be between 1 and {MAX_KERNEL} (got {})", s.kernel)));
+        out.push(error(
+            "kernel",
+            format!(
+                "the kernel size must be between 1 and {MAX_KERNEL} (got {})",
+                s.kernel
+            ),
+        ));
     }
     if !(1..=MAX_STRIDE).contains(&s.stride) {
-        out.push(error("stride", format!("the stride must be between 1 and {MAX_STRIDE} (got {})", s.stride)));
+        out.push(error(
+            "stride",
+            format!(
+                "the stride must be between 1 and {MAX_STRIDE} (got {})",
+                s.stride
+            ),
+        ));
     }
     if !(1..=MAX_DILATION).contains(&s.dilation) {
-        out.push(error("dilation", format!("the dilation must be between 1 and {MAX_DILATION} (got {})", s.dilation)));
+        out.push(error(
+            "dilation",
+            format!(
+                "the dilation must be between 1 and {MAX_DILATION} (got {})",
+                s.dilation
+            ),
+        ));
     }
     if let Padding::Explicit(p) = s.padding {
         if p > MAX_PADDING {
-            out.push(error("padding", format!("the padding must be at most {MAX_PADDING} (got {p})")));
+            out.push(error(
+                "padding",
+                format!("the padding must be at most {MAX_PADDING} (got {p})"),
+            ));
         }
     }
     out
@@ -94,7 +132,14 @@ pub fn diagnose(height: usize, width: usize, s: &ConvSettings) -> Vec<Diagnostic
     let (padded_h, padded_w) = (height + pads_h, width + pads_w);
     if span > padded_h.min(padded_w) {
         let control = if s.dilation > 1 { "dilation" } else { "kernel" };
-        let spread = if s.dilation > 1 { format!(" (with dilation {} it spans {span}x{span} cells)", s.dilation) } else { String::new() };
+        let spread = if s.dilation > 1 {
+            format!(
+                " (with dilation {} it spans {span}x{span} cells)",
+                s.dilation
+            )
+        } else {
+            String::new()
+        };
         out.push(error(
             control,
             format!(
@@ -170,13 +215,31 @@ pub struct Description {
 pub fn describe(height: usize, width: usize, s: &ConvSettings) -> Description {
     let diagnostics = diagnose(height, width, s);
     if !limit_errors(height, width, s).is_empty() {
-        return Description { pad_top: 0, pad_bottom: 0, pad_left: 0, pad_right: 0, span: 0, out_height: None, out_width: None, diagnostics };
+        return Description {
+            pad_top: 0,
+            pad_bottom: 0,
+            pad_left: 0,
+            pad_right: 0,
+            span: 0,
+            out_height: None,
+            out_width: None,
+            diagnostics,
+        };
     }
     let (pad_top, pad_bottom, pad_left, pad_right) = paddings(height, width, s);
     let span = s.dilation * (s.kernel - 1) + 1;
     let out_height = output_len(height, s.kernel, s.stride, s.dilation, pad_top + pad_bottom);
     let out_width = output_len(width, s.kernel, s.stride, s.dilation, pad_left + pad_right);
-    Description { pad_top, pad_bottom, pad_left, pad_right, span, out_height, out_width, diagnostics }
+    Description {
+        pad_top,
+        pad_bottom,
+        pad_left,
+        pad_right,
+        span,
+        out_height,
+        out_width,
+        diagnostics,
+    }
 }
 
 /// One convolution as the explorer shows it: its inputs, geometry and activation maps.
@@ -193,17 +256,31 @@ pub struct ConvRun {
 impl ConvRun {
     /// Validates everything and convolves. `filters` holds one filter after another, as the
     /// page edits them: (F, K, K, C); `bias` is (F).
-    pub fn new(input: Image, filters: &[f32], bias: &[f32], s: &ConvSettings, relu: bool) -> Result<Self> {
-        if let Some(d) = diagnose(input.height, input.width, s).into_iter().find(|d| d.level == "error") {
+    pub fn new(
+        input: Image,
+        filters: &[f32],
+        bias: &[f32],
+        s: &ConvSettings,
+        relu: bool,
+    ) -> Result<Self> {
+        if let Some(d) = diagnose(input.height, input.width, s)
+            .into_iter()
+            .find(|d| d.level == "error")
+        {
             return Err(invalid!("{}", d.message));
         }
         if input.channels > MAX_CHANNELS {
-            return Err(invalid!("the input may have at most {MAX_CHANNELS} channels (got {})", input.channels));
+            return Err(invalid!(
+                "the input may have at most {MAX_CHANNELS} channels (got {})",
+                input.channels
+            ));
         }
         let per_filter = s.kernel * s.kernel * input.channels;
         let count = bias.len();
         if count == 0 || count > MAX_FILTERS {
-            return Err(invalid!("use between 1 and {MAX_FILTERS} filters (got {count})"));
+            return Err(invalid!(
+                "use between 1 and {MAX_FILTERS} filters (got {count})"
+            ));
         }
         if filters.len() != count * per_filter {
             return Err(invalid!(
@@ -217,48 +294,112 @@ impl ConvRun {
         if filters.iter().chain(bias).any(|v| !v.is_finite()) {
             return Err(invalid!("a kernel weight or bias is not a finite number"));
         }
-        let geometry = ConvGeometry::new(1, (input.height, input.width, input.channels), (s.kernel, s.kernel, count), s.stride, s.dilation, s.padding)?;
+        let geometry = ConvGeometry::new(
+            1,
+            (input.height, input.width, input.channels),
+            (s.kernel, s.kernel, count),
+            s.stride,
+            s.dilation,
+            s.padding,
+        )?;
         let weight = filters_to_hwio(filters, count, per_filter);
         let mut output = vec![0.0; geometry.output_len()];
         run_conv(&mut output, &input.data, &weight, bias, &geometry);
         if relu {
             output.iter_mut().for_each(|v| *v = v.max(0.0));
         }
-        Ok(Self { input, weight, bias: bias.to_vec(), relu, geometry, output })
+        Ok(Self {
+            input,
+            weight,
+            bias: bias.to_vec(),
+            relu,
+            geometry,
+            output,
+        })
     }
 
     /// Filter `f`'s activation map. Returns (OH, OW).
     pub fn map(&self, f: usize) -> Result<Vec<f32>> {
         let g = &self.geometry;
         if f >= g.out_c {
-            return Err(invalid!("there is no filter number {} (there are {})", f + 1, g.out_c));
+            return Err(invalid!(
+                "there is no filter number {} (there are {})",
+                f + 1,
+                g.out_c
+            ));
         }
-        Ok(self.output.iter().skip(f).step_by(g.out_c).copied().collect())
+        Ok(self
+            .output
+            .iter()
+            .skip(f)
+            .step_by(g.out_c)
+            .copied()
+            .collect())
     }
 
     /// The multiply-adds behind output cell (oy, ox) of filter `f`.
     pub fn cell(&self, oy: usize, ox: usize, f: usize) -> Result<ConvCell> {
         let g = &self.geometry;
         if oy >= g.out_h || ox >= g.out_w || f >= g.out_c {
-            return Err(invalid!("there is no output cell ({oy}, {ox}) of filter {} in a {}x{}x{} output", f + 1, g.out_h, g.out_w, g.out_c));
+            return Err(invalid!(
+                "there is no output cell ({oy}, {ox}) of filter {} in a {}x{}x{} output",
+                f + 1,
+                g.out_h,
+                g.out_w,
+                g.out_c
+            ));
         }
         let mut terms = Vec::with_capacity(g.k_h * g.k_w * g.in_c);
         for ky in 0..g.k_h {
             for kx in 0..g.k_w {
                 // Coordinates on the padded input, where padding starts at row/column 0.
-                let (row, col) = (oy * g.stride + ky * g.dilation, ox * g.stride + kx * g.dilation);
-                let inside = row >= g.pad_top && row < g.pad_top + g.in_h && col >= g.pad_left && col < g.pad_left + g.in_w;
+                let (row, col) = (
+                    oy * g.stride + ky * g.dilation,
+                    ox * g.stride + kx * g.dilation,
+                );
+                let inside = row >= g.pad_top
+                    && row < g.pad_top + g.in_h
+                    && col >= g.pad_left
+                    && col < g.pad_left + g.in_w;
                 for c in 0..g.in_c {
-                    let x = if inside { self.input.data[((row - g.pad_top) * g.in_w + (col - g.pad_left)) * g.in_c + c] } else { 0.0 };
+                    let x = if inside {
+                        self.input.data
+                            [((row - g.pad_top) * g.in_w + (col - g.pad_left)) * g.in_c + c]
+                    } else {
+                        0.0
+                    };
                     let w = self.weight[((ky * g.k_w + kx) * g.in_c + c) * g.out_c + f];
-                    terms.push(Term { ky, kx, c, row, col, x, w, product: x * w, padding: !inside });
+                    terms.push(Term {
+                        ky,
+                        kx,
+                        c,
+                        row,
+                        col,
+                        x,
+                        w,
+                        product: x * w,
+                        padding: !inside,
+                    });
                 }
             }
         }
         let sum = terms.iter().map(|t| t.product).sum::<f32>();
         let bias = self.bias[f];
         let output = self.output[(oy * g.out_w + ox) * g.out_c + f];
-        Ok(ConvCell { oy, ox, filter: f, top: oy * g.stride, left: ox * g.stride, span: g.dilation * (g.k_h - 1) + 1, terms, sum, bias, value: sum + bias, relu: self.relu, output })
+        Ok(ConvCell {
+            oy,
+            ox,
+            filter: f,
+            top: oy * g.stride,
+            left: ox * g.stride,
+            span: g.dilation * (g.k_h - 1) + 1,
+            terms,
+            sum,
+            bias,
+            value: sum + bias,
+            relu: self.relu,
+            output,
+        })
     }
 }
 
@@ -312,7 +453,15 @@ fn filters_to_hwio(filters: &[f32], count: usize, per_filter: usize) -> Vec<f32>
 /// The one place the explorer calls a convolution kernel: the fast (SIMD128) one that
 /// training uses; the page shows its numbers next to the hand-written cell breakdown.
 fn run_conv(out: &mut [f32], input: &[f32], weight: &[f32], bias: &[f32], g: &ConvGeometry) {
-    conv2d_forward(out, input, weight, Some(bias), false, g, &mut ConvScratch::new());
+    conv2d_forward(
+        out,
+        input,
+        weight,
+        Some(bias),
+        false,
+        g,
+        &mut ConvScratch::new(),
+    );
 }
 
 /// The one place the explorer calls a pooling kernel.
@@ -325,7 +474,9 @@ pub fn parse_pool_kind(kind: &str) -> Result<PoolKind> {
     match kind {
         "max" => Ok(PoolKind::Max),
         "average" | "avg" => Ok(PoolKind::Average),
-        _ => Err(invalid!("pooling must be 'max' or 'average' (got '{kind}')")),
+        _ => Err(invalid!(
+            "pooling must be 'max' or 'average' (got '{kind}')"
+        )),
     }
 }
 
@@ -342,38 +493,77 @@ pub struct PoolRun {
 
 impl PoolRun {
     /// Pools one (H, W) map; `window` and `stride` as the sliders give them.
-    pub fn new(input: Vec<f32>, height: usize, width: usize, kind: PoolKind, window: usize, stride: usize, padding: Padding) -> Result<Self> {
+    pub fn new(
+        input: Vec<f32>,
+        height: usize,
+        width: usize,
+        kind: PoolKind,
+        window: usize,
+        stride: usize,
+        padding: Padding,
+    ) -> Result<Self> {
         if height > MAX_SIDE || width > MAX_SIDE {
-            return Err(invalid!("the map must be at most {MAX_SIDE}x{MAX_SIDE} (got {height}x{width})"));
+            return Err(invalid!(
+                "the map must be at most {MAX_SIDE}x{MAX_SIDE} (got {height}x{width})"
+            ));
         }
         if window > MAX_KERNEL || stride > MAX_STRIDE {
             return Err(invalid!("the pooling window must be at most {MAX_KERNEL} and the stride at most {MAX_STRIDE}"));
         }
         if input.len() != height * width {
-            return Err(invalid!("the map has {} values but {height}x{width} needs {}", input.len(), height * width));
+            return Err(invalid!(
+                "the map has {} values but {height}x{width} needs {}",
+                input.len(),
+                height * width
+            ));
         }
         let geometry = PoolGeometry::new(1, (height, width, 1), window, stride, padding)?;
         let mut output = vec![0.0; geometry.output_len()];
         run_pool(&mut output, &input, kind, &geometry);
-        let after = |out: usize, pad: usize, n: usize| ((out - 1) * stride + window).saturating_sub(n + pad);
+        let after = |out: usize, pad: usize, n: usize| {
+            ((out - 1) * stride + window).saturating_sub(n + pad)
+        };
         let pad_bottom = after(geometry.out_h, geometry.pad_top, height);
         let pad_right = after(geometry.out_w, geometry.pad_left, width);
-        Ok(Self { input, kind, geometry, pad_bottom, pad_right, output })
+        Ok(Self {
+            input,
+            kind,
+            geometry,
+            pad_bottom,
+            pad_right,
+            output,
+        })
     }
 
     /// The window behind output cell (oy, ox) and how it became one number.
     pub fn cell(&self, oy: usize, ox: usize) -> Result<PoolCell> {
         let g = &self.geometry;
         if oy >= g.out_h || ox >= g.out_w {
-            return Err(invalid!("there is no pooled cell ({oy}, {ox}) in a {}x{} output", g.out_h, g.out_w));
+            return Err(invalid!(
+                "there is no pooled cell ({oy}, {ox}) in a {}x{} output",
+                g.out_h,
+                g.out_w
+            ));
         }
         let mut cells = Vec::with_capacity(g.window * g.window);
         for dy in 0..g.window {
             for dx in 0..g.window {
                 let (row, col) = (oy * g.stride + dy, ox * g.stride + dx);
-                let inside = row >= g.pad_top && row < g.pad_top + g.in_h && col >= g.pad_left && col < g.pad_left + g.in_w;
-                let x = if inside { self.input[(row - g.pad_top) * g.in_w + col - g.pad_left] } else { 0.0 };
-                cells.push(PoolTerm { row, col, x, padding: !inside });
+                let inside = row >= g.pad_top
+                    && row < g.pad_top + g.in_h
+                    && col >= g.pad_left
+                    && col < g.pad_left + g.in_w;
+                let x = if inside {
+                    self.input[(row - g.pad_top) * g.in_w + col - g.pad_left]
+                } else {
+                    0.0
+                };
+                cells.push(PoolTerm {
+                    row,
+                    col,
+                    x,
+                    padding: !inside,
+                });
             }
         }
         let output = self.output[oy * g.out_w + ox];
@@ -383,8 +573,23 @@ impl PoolRun {
             PoolKind::Average => None,
         };
         let count = cells.iter().filter(|t| !t.padding).count();
-        let kind = if self.kind == PoolKind::Max { "max" } else { "average" };
-        Ok(PoolCell { oy, ox, top: oy * g.stride, left: ox * g.stride, window: g.window, kind, cells, count, winner, output })
+        let kind = if self.kind == PoolKind::Max {
+            "max"
+        } else {
+            "average"
+        };
+        Ok(PoolCell {
+            oy,
+            ox,
+            top: oy * g.stride,
+            left: ox * g.stride,
+            window: g.window,
+            kind,
+            cells,
+            count,
+            winner,
+            output,
+        })
     }
 }
 
@@ -414,10 +619,19 @@ pub struct PoolCell {
 }
 
 /// The shape calculator: (H, W, C) after pooling with this window, stride and padding.
-pub fn pool_shape(height: usize, width: usize, channels: usize, window: usize, stride: usize, padding: Padding) -> Result<(usize, usize, usize)> {
+pub fn pool_shape(
+    height: usize,
+    width: usize,
+    channels: usize,
+    window: usize,
+    stride: usize,
+    padding: Padding,
+) -> Result<(usize, usize, usize)> {
     const LARGE: usize = 1 << 20;
     if height > LARGE || width > LARGE || channels > LARGE || window > LARGE || stride > LARGE {
-        return Err(invalid!("these numbers are too large for the calculator (at most {LARGE})"));
+        return Err(invalid!(
+            "these numbers are too large for the calculator (at most {LARGE})"
+        ));
     }
     let g = PoolGeometry::new(1, (height, width, channels), window, stride, padding)?;
     Ok((g.out_h, g.out_w, g.channels))

@@ -19,7 +19,12 @@ pub struct Recipe {
 }
 
 const fn recipe(id: &'static str, label: &'static str, min_size: usize) -> Recipe {
-    Recipe { id, label, min_size, needs_channels: None }
+    Recipe {
+        id,
+        label,
+        min_size,
+        needs_channels: None,
+    }
 }
 
 /// Every recipe, in the order the page offers them.
@@ -38,12 +43,21 @@ pub const RECIPES: [Recipe; 15] = [
     recipe("gaussian", "Blur (Gaussian)", 2),
     recipe("sharpen", "Sharpen", 3),
     recipe("outline", "Outline (Laplacian)", 3),
-    Recipe { id: "redness", label: "Redness (R − (G+B)/2)", min_size: 1, needs_channels: Some(3) },
+    Recipe {
+        id: "redness",
+        label: "Redness (R − (G+B)/2)",
+        min_size: 1,
+        needs_channels: Some(3),
+    },
 ];
 
 /// The recipes usable with inputs of `channels` channels.
 pub fn recipes_for(channels: usize) -> Vec<Recipe> {
-    RECIPES.iter().copied().filter(|r| r.needs_channels.is_none_or(|c| c == channels)).collect()
+    RECIPES
+        .iter()
+        .copied()
+        .filter(|r| r.needs_channels.is_none_or(|c| c == channels))
+        .collect()
 }
 
 /// One filter's weights for a recipe. Returns (K, K, C). Recipes that look at one channel's
@@ -54,25 +68,44 @@ pub fn kernel_preset(id: &str, size: usize, channels: usize) -> Result<Vec<f32>>
         return Err(invalid!("there is no kernel preset called '{id}'"));
     };
     if !(1..=super::explorer::MAX_KERNEL).contains(&size) {
-        return Err(invalid!("the kernel size must be between 1 and {} (got {size})", super::explorer::MAX_KERNEL));
+        return Err(invalid!(
+            "the kernel size must be between 1 and {} (got {size})",
+            super::explorer::MAX_KERNEL
+        ));
     }
     if !(1..=super::explorer::MAX_CHANNELS).contains(&channels) {
-        return Err(invalid!("the kernel depth must be between 1 and {} channels (got {channels})", super::explorer::MAX_CHANNELS));
+        return Err(invalid!(
+            "the kernel depth must be between 1 and {} channels (got {channels})",
+            super::explorer::MAX_CHANNELS
+        ));
     }
     if size < r.min_size {
-        return Err(invalid!("the '{}' kernel needs a size of at least {}x{}", r.label, r.min_size, r.min_size));
+        return Err(invalid!(
+            "the '{}' kernel needs a size of at least {}x{}",
+            r.label,
+            r.min_size,
+            r.min_size
+        ));
     }
     if let Some(need) = r.needs_channels {
         if need != channels {
-            return Err(invalid!("the '{}' kernel needs an input with {need} channels (this one has {channels})", r.label));
+            return Err(invalid!(
+                "the '{}' kernel needs an input with {need} channels (this one has {channels})",
+                r.label
+            ));
         }
     }
     if id == "redness" {
         let area = (size * size) as f32;
-        return Ok((0..size * size).flat_map(|_| [1.0 / area, -0.5 / area, -0.5 / area]).collect());
+        return Ok((0..size * size)
+            .flat_map(|_| [1.0 / area, -0.5 / area, -0.5 / area])
+            .collect());
     }
     let plane = pattern(id, size);
-    Ok(plane.iter().flat_map(|&w| std::iter::repeat_n(w / channels as f32, channels)).collect())
+    Ok(plane
+        .iter()
+        .flat_map(|&w| std::iter::repeat_n(w / channels as f32, channels))
+        .collect())
 }
 
 /// The 2-D pattern of a single-channel recipe. Returns (K, K).
@@ -91,9 +124,27 @@ fn pattern(id: &str, k: usize) -> Vec<f32> {
             "edge_right" => sign(centre - fx),
             "sobel_x" => (fx - centre) * binomial[y],
             "sobel_y" => (fy - centre) * binomial[x],
-            "diag_down" => if y == x { 1.0 } else { -1.0 },
-            "diag_up" => if y + x == k - 1 { 1.0 } else { -1.0 },
-            "cross" => if y == x || y + x == k - 1 { 1.0 } else { -1.0 },
+            "diag_down" => {
+                if y == x {
+                    1.0
+                } else {
+                    -1.0
+                }
+            }
+            "diag_up" => {
+                if y + x == k - 1 {
+                    1.0
+                } else {
+                    -1.0
+                }
+            }
+            "cross" => {
+                if y == x || y + x == k - 1 {
+                    1.0
+                } else {
+                    -1.0
+                }
+            }
             "box_blur" => 1.0 / (k * k) as f32,
             "gaussian" => {
                 let total: f32 = binomial.iter().sum();
@@ -105,11 +156,20 @@ fn pattern(id: &str, k: usize) -> Vec<f32> {
                 (0, 1) | (1, 0) => -1.0,
                 _ => 0.0,
             },
-            "outline" => if y == mid && x == mid { (k * k - 1) as f32 } else { -1.0 },
+            "outline" => {
+                if y == mid && x == mid {
+                    (k * k - 1) as f32
+                } else {
+                    -1.0
+                }
+            }
             _ => unreachable!("recipe ids are checked against RECIPES"),
         }
     };
-    (0..k).flat_map(|y| (0..k).map(move |x| (y, x))).map(|(y, x)| cell(y, x)).collect()
+    (0..k)
+        .flat_map(|y| (0..k).map(move |x| (y, x)))
+        .map(|(y, x)| cell(y, x))
+        .collect()
 }
 
 fn binomial(n: usize, k: usize) -> f32 {

@@ -8,8 +8,13 @@ use super::session::{DataInfo, Session, Split};
 use crate::data::synthetic::{generate, Confound, Difficulty, SyntheticParams};
 use crate::data::{gray_from_rgb_u8, Dataset};
 use crate::explain::target::conv_layers;
-use crate::explain::{activation_maximization, activations, first_layer_filters, grad_cam, saliency};
-use crate::explain::{ActmaxConfig, ActmaxResult, Activations, FilterPatches, FilterScale, GradCam, Saliency, SmoothGrad};
+use crate::explain::{
+    activation_maximization, activations, first_layer_filters, grad_cam, saliency,
+};
+use crate::explain::{
+    Activations, ActmaxConfig, ActmaxResult, FilterPatches, FilterScale, GradCam, Saliency,
+    SmoothGrad,
+};
 use crate::nn::metrics::evaluate;
 use crate::nn::{Examples, Sequential};
 use crate::{invalid, Result};
@@ -17,7 +22,11 @@ use serde::{Deserialize, Serialize};
 
 /// SmoothGrad as the page offers it: 24 noisy copies at 15% of the pixel range (the paper's
 /// 10-20%), a fixed seed so that the same picture gives the same map.
-pub const PAGE_SMOOTHGRAD: SmoothGrad = SmoothGrad { samples: 24, sigma: 0.15, seed: 0 };
+pub const PAGE_SMOOTHGRAD: SmoothGrad = SmoothGrad {
+    samples: 24,
+    sigma: 0.15,
+    seed: 0,
+};
 
 /// The picture to explain.
 #[derive(Debug, Clone, Copy)]
@@ -53,10 +62,22 @@ impl ShortcutLab {
     /// set too (the same faces: the sets come from the same seed).
     fn generate(&self, confound_in_test: bool) -> Result<(Dataset, Dataset)> {
         if !(0.0..=1.0).contains(&self.confound) {
-            return Err(invalid!("the confound's probability must be between 0 and 1 (got {})", self.confound));
+            return Err(invalid!(
+                "the confound's probability must be between 0 and 1 (got {})",
+                self.confound
+            ));
         }
-        let confound = Some(Confound { probability: self.confound, in_test: confound_in_test });
-        generate(&SyntheticParams { train: self.train, test: self.test, seed: self.seed, difficulty: Difficulty::Easy, confound })
+        let confound = Some(Confound {
+            probability: self.confound,
+            in_test: confound_in_test,
+        });
+        generate(&SyntheticParams {
+            train: self.train,
+            test: self.test,
+            seed: self.seed,
+            difficulty: Difficulty::Easy,
+            confound,
+        })
     }
 }
 
@@ -78,17 +99,32 @@ impl Session {
                 let (train, test) = data.ok_or_else(|| invalid!("load some data first"))?;
                 let set = if split == Split::Train { train } else { test };
                 if index >= set.len() {
-                    return Err(invalid!("there is no image {index}: the set has {} images", set.len()));
+                    return Err(invalid!(
+                        "there is no image {index}: the set has {} images",
+                        set.len()
+                    ));
                 }
                 set.image(index).to_vec()
             }
             Picture::Rgba(rgba) => {
                 let input = model.spec().input;
                 if rgba.len() != input.height * input.width * 4 {
-                    return Err(invalid!("the model takes {}x{} pictures ({} RGBA bytes), not {} bytes", input.height, input.width, input.height * input.width * 4, rgba.len()));
+                    return Err(invalid!(
+                        "the model takes {}x{} pictures ({} RGBA bytes), not {} bytes",
+                        input.height,
+                        input.width,
+                        input.height * input.width * 4,
+                        rgba.len()
+                    ));
                 }
                 rgba.chunks_exact(4)
-                    .flat_map(|px| if input.channels == 1 { vec![gray_from_rgb_u8(px[0], px[1], px[2]) as f32 / 255.0] } else { px[..3].iter().map(|&v| v as f32 / 255.0).collect() })
+                    .flat_map(|px| {
+                        if input.channels == 1 {
+                            vec![gray_from_rgb_u8(px[0], px[1], px[2]) as f32 / 255.0]
+                        } else {
+                            px[..3].iter().map(|&v| v as f32 / 255.0).collect()
+                        }
+                    })
                     .collect()
             }
         };
@@ -96,7 +132,9 @@ impl Session {
     }
 
     fn model(&mut self) -> Result<&mut Sequential> {
-        self.model_and_data().0.ok_or_else(|| invalid!("build or train a model first"))
+        self.model_and_data()
+            .0
+            .ok_or_else(|| invalid!("build or train a model first"))
     }
 
     /// Every layer's output and the prediction for `picture`.
@@ -106,20 +144,37 @@ impl Session {
     }
 
     /// The saliency of `class` for `picture`, with SmoothGrad ([`PAGE_SMOOTHGRAD`]) if `smooth`.
-    pub fn inside_saliency(&mut self, picture: Picture, class: usize, smooth: bool) -> Result<Saliency> {
+    pub fn inside_saliency(
+        &mut self,
+        picture: Picture,
+        class: usize,
+        smooth: bool,
+    ) -> Result<Saliency> {
         let (model, image) = self.model_and_picture(picture)?;
         saliency(model, &image, class, smooth.then_some(PAGE_SMOOTHGRAD))
     }
 
     /// Grad-CAM of `class` for `picture` on convolution `layer` (the last one when `None`).
-    pub fn inside_grad_cam(&mut self, picture: Picture, class: usize, layer: Option<usize>) -> Result<GradCam> {
+    pub fn inside_grad_cam(
+        &mut self,
+        picture: Picture,
+        class: usize,
+        layer: Option<usize>,
+    ) -> Result<GradCam> {
         let (model, image) = self.model_and_picture(picture)?;
         grad_cam(model, &image, class, layer)
     }
 
     /// The first convolution's filters as RGB patches, each on its own scale or all on one.
     pub fn inside_filters(&mut self, shared_scale: bool) -> Result<FilterPatches> {
-        first_layer_filters(self.model()?, if shared_scale { FilterScale::Shared } else { FilterScale::PerFilter })
+        first_layer_filters(
+            self.model()?,
+            if shared_scale {
+                FilterScale::Shared
+            } else {
+                FilterScale::PerFilter
+            },
+        )
     }
 
     /// The model's convolution layers, in order.
@@ -129,7 +184,11 @@ impl Session {
             .into_iter()
             .map(|index| {
                 let layer = &model.layers()[index];
-                ConvLayer { index, name: layer.name().to_string(), filters: layer.plan.output.dims().last().copied().unwrap_or(0) }
+                ConvLayer {
+                    index,
+                    name: layer.name().to_string(),
+                    filters: layer.plan.output.dims().last().copied().unwrap_or(0),
+                }
             })
             .collect())
     }
@@ -147,7 +206,10 @@ impl Session {
         let description = if lab.confound > 0.0 {
             format!("shortcut lab: synthetic smiles on brighter backgrounds with probability {} (seed {})", lab.confound, lab.seed)
         } else {
-            format!("shortcut lab: clean synthetic smiles, no confound (seed {})", lab.seed)
+            format!(
+                "shortcut lab: clean synthetic smiles, no confound (seed {})",
+                lab.seed
+            )
         };
         Ok(self.set_data(train, test, description))
     }
@@ -160,7 +222,17 @@ impl Session {
         if model.input_len() != clean.image_len() {
             return Err(invalid!("the shortcut lab's faces are 64x64x3, and this model takes other images: build the chapter's model"));
         }
-        let mut accuracy = |set: &Dataset| -> Result<f32> { Ok(evaluate(model, &Examples::new(set.images(), set.labels(), set.image_len())?, 64)?.accuracy) };
-        Ok(ShortcutAccuracies { confounded_test_accuracy: accuracy(&confounded)?, clean_test_accuracy: accuracy(&clean)? })
+        let mut accuracy = |set: &Dataset| -> Result<f32> {
+            Ok(evaluate(
+                model,
+                &Examples::new(set.images(), set.labels(), set.image_len())?,
+                64,
+            )?
+            .accuracy)
+        };
+        Ok(ShortcutAccuracies {
+            confounded_test_accuracy: accuracy(&confounded)?,
+            clean_test_accuracy: accuracy(&clean)?,
+        })
     }
 }

@@ -16,11 +16,15 @@ fn js_error(e: crate::Error) -> JsError {
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    value.serialize(&serializer).map_err(|e| JsError::new(&format!("internal error while answering the page: {e}")))
+    value
+        .serialize(&serializer)
+        .map_err(|e| JsError::new(&format!("internal error while answering the page: {e}")))
 }
 
 fn set(target: &JsValue, key: &str, value: &JsValue) -> Result<(), JsError> {
-    js_sys::Reflect::set(target, &JsValue::from_str(key), value).map(|_| ()).map_err(|_| JsError::new("internal error while answering the page"))
+    js_sys::Reflect::set(target, &JsValue::from_str(key), value)
+        .map(|_| ())
+        .map_err(|_| JsError::new("internal error while answering the page"))
 }
 
 fn floats(values: &[f32]) -> JsValue {
@@ -48,9 +52,18 @@ impl TrainingSession {
     /// Every layer's output for a picture: `{layers: [{index, name, kind, shape, values}],
     /// logits, probabilities}`, each `values` a Float32Array in its shape (channels last).
     #[wasm_bindgen(js_name = insideActivations)]
-    pub fn inside_activations(&mut self, split: &str, index: usize, rgba: Option<Vec<u8>>) -> Result<JsValue, JsError> {
-        let a = self.session_mut().inside_activations(picture(split, index, rgba.as_deref())?).map_err(js_error)?;
-        let answer = to_js(&serde_json::json!({ "logits": a.logits, "probabilities": a.probabilities }))?;
+    pub fn inside_activations(
+        &mut self,
+        split: &str,
+        index: usize,
+        rgba: Option<Vec<u8>>,
+    ) -> Result<JsValue, JsError> {
+        let a = self
+            .session_mut()
+            .inside_activations(picture(split, index, rgba.as_deref())?)
+            .map_err(js_error)?;
+        let answer =
+            to_js(&serde_json::json!({ "logits": a.logits, "probabilities": a.probabilities }))?;
         let layers = js_sys::Array::new();
         for layer in &a.layers {
             let shape = serde_json::json!({ "index": layer.index, "name": layer.name, "kind": layer.kind, "shape": layer.shape });
@@ -63,17 +76,40 @@ impl TrainingSession {
     /// Saliency of `class` (SmoothGrad when `smooth`): `{height, width, channels, class, score,
     /// evidence, magnitude}`, the maps (H, W) as Float32Arrays.
     #[wasm_bindgen(js_name = insideSaliency)]
-    pub fn inside_saliency(&mut self, split: &str, index: usize, rgba: Option<Vec<u8>>, class: usize, smooth: bool) -> Result<JsValue, JsError> {
-        let s = self.session_mut().inside_saliency(picture(split, index, rgba.as_deref())?, class, smooth).map_err(js_error)?;
+    pub fn inside_saliency(
+        &mut self,
+        split: &str,
+        index: usize,
+        rgba: Option<Vec<u8>>,
+        class: usize,
+        smooth: bool,
+    ) -> Result<JsValue, JsError> {
+        let s = self
+            .session_mut()
+            .inside_saliency(picture(split, index, rgba.as_deref())?, class, smooth)
+            .map_err(js_error)?;
         let meta = serde_json::json!({ "height": s.height, "width": s.width, "channels": s.channels, "class": s.class, "score": s.score });
-        with_arrays(&meta, &[("evidence", &s.evidence), ("magnitude", &s.magnitude)])
+        with_arrays(
+            &meta,
+            &[("evidence", &s.evidence), ("magnitude", &s.magnitude)],
+        )
     }
 
     /// Grad-CAM of `class` on convolution `layer` (the last when undefined): `{layer, layerName,
     /// class, score, mapHeight, mapWidth, height, width, map, heatmap}`.
     #[wasm_bindgen(js_name = insideGradCam)]
-    pub fn inside_grad_cam(&mut self, split: &str, index: usize, rgba: Option<Vec<u8>>, class: usize, layer: Option<usize>) -> Result<JsValue, JsError> {
-        let g = self.session_mut().inside_grad_cam(picture(split, index, rgba.as_deref())?, class, layer).map_err(js_error)?;
+    pub fn inside_grad_cam(
+        &mut self,
+        split: &str,
+        index: usize,
+        rgba: Option<Vec<u8>>,
+        class: usize,
+        layer: Option<usize>,
+    ) -> Result<JsValue, JsError> {
+        let g = self
+            .session_mut()
+            .inside_grad_cam(picture(split, index, rgba.as_deref())?, class, layer)
+            .map_err(js_error)?;
         let meta = serde_json::json!({
             "layer": g.layer, "layerName": g.layer_name, "class": g.class, "score": g.score,
             "mapHeight": g.map_height, "mapWidth": g.map_width, "height": g.height, "width": g.width,
@@ -85,7 +121,10 @@ impl TrainingSession {
     /// patches}`, patches (count, KH, KW, 3) in [0, 1].
     #[wasm_bindgen(js_name = insideFilters)]
     pub fn inside_filters(&mut self, shared_scale: bool) -> Result<JsValue, JsError> {
-        let f = self.session_mut().inside_filters(shared_scale).map_err(js_error)?;
+        let f = self
+            .session_mut()
+            .inside_filters(shared_scale)
+            .map_err(js_error)?;
         let meta = serde_json::json!({ "layer": f.layer, "layerName": f.layer_name, "kernelHeight": f.kernel_height, "kernelWidth": f.kernel_width, "count": f.count });
         with_arrays(&meta, &[("patches", &f.patches)])
     }
@@ -101,12 +140,23 @@ impl TrainingSession {
     /// Returns `{height, width, channels, objectiveStart, objectiveEnd, logitsStart, logitsEnd,
     /// image, frames: [{iteration, image}]}`.
     #[wasm_bindgen(js_name = insideActmax)]
-    pub fn inside_actmax(&mut self, config: &str, start: Option<Vec<f32>>) -> Result<JsValue, JsError> {
-        let mut config: ActmaxConfig = serde_json::from_str(config).map_err(|e| JsError::new(&format!("the activation-maximization settings could not be read: {e}")))?;
+    pub fn inside_actmax(
+        &mut self,
+        config: &str,
+        start: Option<Vec<f32>>,
+    ) -> Result<JsValue, JsError> {
+        let mut config: ActmaxConfig = serde_json::from_str(config).map_err(|e| {
+            JsError::new(&format!(
+                "the activation-maximization settings could not be read: {e}"
+            ))
+        })?;
         if let Some(pixels) = start {
             config.start = crate::explain::actmax::Start::Image(pixels);
         }
-        let r = self.session_mut().inside_actmax(&config).map_err(js_error)?;
+        let r = self
+            .session_mut()
+            .inside_actmax(&config)
+            .map_err(js_error)?;
         let meta = serde_json::json!({
             "height": r.height, "width": r.width, "channels": r.channels,
             "objectiveStart": r.objective_start, "objectiveEnd": r.objective_end,
@@ -115,7 +165,10 @@ impl TrainingSession {
         let answer = with_arrays(&meta, &[("image", &r.image)])?;
         let frames = js_sys::Array::new();
         for f in &r.frames {
-            frames.push(&with_arrays(&serde_json::json!({ "iteration": f.iteration }), &[("image", &f.image)])?);
+            frames.push(&with_arrays(
+                &serde_json::json!({ "iteration": f.iteration }),
+                &[("image", &f.image)],
+            )?);
         }
         set(&answer, "frames", &frames)?;
         Ok(answer)
@@ -125,17 +178,31 @@ impl TrainingSession {
     #[wasm_bindgen(js_name = loadShortcutLab)]
     pub fn load_shortcut_lab(&mut self, lab: JsValue) -> Result<JsValue, JsError> {
         let lab = read_lab(lab)?;
-        to_js(&self.session_mut().load_shortcut_lab(&lab).map_err(js_error)?)
+        to_js(
+            &self
+                .session_mut()
+                .load_shortcut_lab(&lab)
+                .map_err(js_error)?,
+        )
     }
 
     /// `{confoundedTestAccuracy, cleanTestAccuracy}` of the model on the lab `{train, test, seed, confound}`.
     #[wasm_bindgen(js_name = shortcutAccuracies)]
     pub fn shortcut_accuracies(&mut self, lab: JsValue) -> Result<JsValue, JsError> {
         let lab = read_lab(lab)?;
-        to_js(&self.session_mut().shortcut_accuracies(&lab).map_err(js_error)?)
+        to_js(
+            &self
+                .session_mut()
+                .shortcut_accuracies(&lab)
+                .map_err(js_error)?,
+        )
     }
 }
 
 fn read_lab(lab: JsValue) -> Result<ShortcutLab, JsError> {
-    serde_wasm_bindgen::from_value(lab).map_err(|e| JsError::new(&format!("the shortcut lab's settings could not be read: {e}")))
+    serde_wasm_bindgen::from_value(lab).map_err(|e| {
+        JsError::new(&format!(
+            "the shortcut lab's settings could not be read: {e}"
+        ))
+    })
 }

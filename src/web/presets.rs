@@ -26,9 +26,16 @@ impl Image {
             ));
         }
         if data.iter().any(|v| !v.is_finite()) {
-            return Err(invalid!("the input contains a value that is not a finite number"));
+            return Err(invalid!(
+                "the input contains a value that is not a finite number"
+            ));
         }
-        Ok(Self { height, width, channels, data })
+        Ok(Self {
+            height,
+            width,
+            channels,
+            data,
+        })
     }
 }
 
@@ -43,7 +50,10 @@ pub fn input_preset(name: &str) -> Result<Image> {
         "seven" => Ok(digit_seven(28)),
         "seven14" => Ok(digit_seven(14)),
         "face" => Ok(face_rgb(64)),
-        _ => Err(invalid!("there is no built-in input called '{name}' (try one of: {})", INPUT_PRESETS.join(", "))),
+        _ => Err(invalid!(
+            "there is no built-in input called '{name}' (try one of: {})",
+            INPUT_PRESETS.join(", ")
+        )),
     }
 }
 
@@ -55,25 +65,47 @@ pub fn letter_x() -> Image {
         data[i * N + i] = 1.0;
         data[i * N + (N - 1 - i)] = 1.0;
     }
-    Image { height: N, width: N, channels: 1, data }
+    Image {
+        height: N,
+        width: N,
+        channels: 1,
+        data,
+    }
 }
 
 /// A handwritten-style 7: ink 1 on paper 0, with soft (anti-aliased) stroke edges. (size, size, 1)
 pub fn digit_seven(size: usize) -> Image {
     // The pen path in unit coordinates (x right, y down): a slightly rising top bar, then a
     // gently curved down-stroke, the way people write a 7.
-    const PATH: [(f32, f32); 7] = [(0.20, 0.27), (0.45, 0.235), (0.73, 0.215), (0.68, 0.32), (0.59, 0.49), (0.51, 0.66), (0.46, 0.82)];
+    const PATH: [(f32, f32); 7] = [
+        (0.20, 0.27),
+        (0.45, 0.235),
+        (0.73, 0.215),
+        (0.68, 0.32),
+        (0.59, 0.49),
+        (0.51, 0.66),
+        (0.46, 0.82),
+    ];
     let s = size as f32;
     let radius = 0.075 * s; // about 4 px wide at 28x28, like MNIST strokes
     let mut data = vec![0.0; size * size];
     for y in 0..size {
         for x in 0..size {
             let p = ((x as f32 + 0.5) / s, (y as f32 + 0.5) / s);
-            let d = PATH.windows(2).map(|seg| segment_distance(p, seg[0], seg[1])).fold(f32::INFINITY, f32::min) * s;
+            let d = PATH
+                .windows(2)
+                .map(|seg| segment_distance(p, seg[0], seg[1]))
+                .fold(f32::INFINITY, f32::min)
+                * s;
             data[y * size + x] = coverage(radius - d);
         }
     }
-    Image { height: size, width: size, channels: 1, data }
+    Image {
+        height: size,
+        width: size,
+        channels: 1,
+        data,
+    }
 }
 
 /// A friendly cartoon face in RGB, values in [0, 1]. (size, size, 3)
@@ -104,7 +136,8 @@ pub fn face_rgb(size: usize) -> Image {
             paint(SKIN, ellipse(p, (0.81, 0.54), (0.05, 0.08), s));
             // The face, slightly darker towards its edge so that it looks round.
             let face = ellipse(p, (0.5, 0.53), (0.30, 0.36), s);
-            let shade = 1.0 - 0.10 * (((p.0 - 0.5) / 0.30).powi(2) + ((p.1 - 0.53) / 0.36).powi(2)).min(1.0);
+            let shade = 1.0
+                - 0.10 * (((p.0 - 0.5) / 0.30).powi(2) + ((p.1 - 0.53) / 0.36).powi(2)).min(1.0);
             paint(SKIN.map(|v| v * shade), face);
             paint(HAIR, ellipse(p, (0.5, 0.20), (0.31, 0.11), s));
             paint(BLUSH, 0.45 * ellipse(p, (0.32, 0.63), (0.06, 0.04), s));
@@ -113,9 +146,18 @@ pub fn face_rgb(size: usize) -> Image {
                 paint(EYE_WHITE, ellipse(p, (cx, 0.48), (0.07, 0.045), s));
                 paint(IRIS, ellipse(p, (cx, 0.485), (0.032, 0.032), s));
             }
-            paint(HAIR, stroke(p, &[(0.30, 0.405), (0.37, 0.39), (0.44, 0.40)], 0.014, s));
-            paint(HAIR, stroke(p, &[(0.56, 0.40), (0.63, 0.39), (0.70, 0.405)], 0.014, s));
-            paint(SKIN.map(|v| v * 0.82), stroke(p, &[(0.50, 0.52), (0.48, 0.59), (0.51, 0.60)], 0.012, s));
+            paint(
+                HAIR,
+                stroke(p, &[(0.30, 0.405), (0.37, 0.39), (0.44, 0.40)], 0.014, s),
+            );
+            paint(
+                HAIR,
+                stroke(p, &[(0.56, 0.40), (0.63, 0.39), (0.70, 0.405)], 0.014, s),
+            );
+            paint(
+                SKIN.map(|v| v * 0.82),
+                stroke(p, &[(0.50, 0.52), (0.48, 0.59), (0.51, 0.60)], 0.012, s),
+            );
             let smile: Vec<(f32, f32)> = (0..=12)
                 .map(|i| {
                     let a = (25.0 + 130.0 * i as f32 / 12.0).to_radians();
@@ -127,7 +169,12 @@ pub fn face_rgb(size: usize) -> Image {
             data[i..i + 3].copy_from_slice(&c.map(|v| v.clamp(0.0, 1.0)));
         }
     }
-    Image { height: size, width: size, channels: 3, data }
+    Image {
+        height: size,
+        width: size,
+        channels: 3,
+        data,
+    }
 }
 
 /// How much of a pixel a shape covers, given the signed distance (in pixels) from the shape's
@@ -144,7 +191,10 @@ fn ellipse(p: (f32, f32), centre: (f32, f32), radii: (f32, f32), size: f32) -> f
 
 /// Coverage of a pen stroke of the given radius along a polyline.
 fn stroke(p: (f32, f32), path: &[(f32, f32)], radius: f32, size: f32) -> f32 {
-    let d = path.windows(2).map(|seg| segment_distance(p, seg[0], seg[1])).fold(f32::INFINITY, f32::min);
+    let d = path
+        .windows(2)
+        .map(|seg| segment_distance(p, seg[0], seg[1]))
+        .fold(f32::INFINITY, f32::min);
     coverage((radius - d) * size)
 }
 
@@ -152,6 +202,10 @@ fn stroke(p: (f32, f32), path: &[(f32, f32)], radius: f32, size: f32) -> f32 {
 fn segment_distance(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let len2 = dx * dx + dy * dy;
-    let t = if len2 == 0.0 { 0.0 } else { (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0) };
+    let t = if len2 == 0.0 {
+        0.0
+    } else {
+        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+    };
     ((p.0 - a.0 - t * dx).powi(2) + (p.1 - a.1 - t * dy).powi(2)).sqrt()
 }

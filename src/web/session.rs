@@ -11,7 +11,10 @@ use crate::data::synthetic::{generate, Difficulty, SyntheticParams};
 use crate::data::Dataset;
 use crate::nn::io::{load_model, save_model};
 use crate::nn::metrics::{evaluate, predict};
-use crate::nn::{BatchProgress, EarlyStopping, EpochLog, Evaluation, Examples, FitConfig, LayerSpec, ModelSpec, OptimizerSpec, Sequential, StopReason, Summary, Trainer};
+use crate::nn::{
+    BatchProgress, EarlyStopping, EpochLog, Evaluation, Examples, FitConfig, LayerSpec, ModelSpec,
+    OptimizerSpec, Sequential, StopReason, Summary, Trainer,
+};
 use crate::{invalid, Result};
 use serde::{Deserialize, Serialize};
 
@@ -42,13 +45,22 @@ impl TrainSettings {
     fn fit_config(&self) -> Result<FitConfig> {
         // Up to 10: a student may try a rate that diverges and see it explained.
         if !(self.learning_rate > 0.0 && self.learning_rate <= MAX_LEARNING_RATE) {
-            return Err(invalid!("the learning rate must be above 0 and at most {MAX_LEARNING_RATE} (got {})", self.learning_rate));
+            return Err(invalid!(
+                "the learning rate must be above 0 and at most {MAX_LEARNING_RATE} (got {})",
+                self.learning_rate
+            ));
         }
         if self.epochs > 1000 {
-            return Err(invalid!("at most 1000 epochs, please (got {})", self.epochs));
+            return Err(invalid!(
+                "at most 1000 epochs, please (got {})",
+                self.epochs
+            ));
         }
         if self.batch_size > 1024 {
-            return Err(invalid!("the batch size can be at most 1024 (got {})", self.batch_size));
+            return Err(invalid!(
+                "the batch size can be at most 1024 (got {})",
+                self.batch_size
+            ));
         }
         let recommended = FitConfig::recommended();
         // Early stopping watches from a fifth of the run on: batch-norm's moving statistics
@@ -163,16 +175,36 @@ impl Session {
     }
 
     /// Generates the synthetic smiles; `difficulty` is easy, normal or hard.
-    pub fn load_synthetic(&mut self, train: usize, test: usize, seed: u64, difficulty: &str) -> Result<DataInfo> {
+    pub fn load_synthetic(
+        &mut self,
+        train: usize,
+        test: usize,
+        seed: u64,
+        difficulty: &str,
+    ) -> Result<DataInfo> {
         let difficulty = match difficulty {
             "easy" => Difficulty::Easy,
             "normal" => Difficulty::Normal,
             "hard" => Difficulty::Hard,
-            other => return Err(invalid!("the difficulty must be easy, normal or hard (got '{other}')")),
+            other => {
+                return Err(invalid!(
+                    "the difficulty must be easy, normal or hard (got '{other}')"
+                ))
+            }
         };
-        let (train_set, test_set) = generate(&SyntheticParams { train, test, seed, difficulty, confound: None })?;
+        let (train_set, test_set) = generate(&SyntheticParams {
+            train,
+            test,
+            seed,
+            difficulty,
+            confound: None,
+        })?;
         let description = format!("synthetic smiles ({difficulty:?}, seed {seed})").to_lowercase();
-        Ok(self.replace_data(Data { train: train_set, test: test_set, description }))
+        Ok(self.replace_data(Data {
+            train: train_set,
+            test: test_set,
+            description,
+        }))
     }
 
     /// Reads a Happy House `.h5` file (train or test part). The first file of a pair is kept
@@ -187,17 +219,35 @@ impl Session {
         let data = match (&happy_train, &happy_test) {
             (Some(train), Some(test)) => {
                 if train.image_len() != test.image_len() {
-                    return Err(invalid!("{file_name}: its images are {}x{}x{}, but the other file's are {}x{}x{}", test.height(), test.width(), test.channels(), train.height(), train.width(), train.channels()));
+                    return Err(invalid!(
+                        "{file_name}: its images are {}x{}x{}, but the other file's are {}x{}x{}",
+                        test.height(),
+                        test.width(),
+                        test.channels(),
+                        train.height(),
+                        train.width(),
+                        train.channels()
+                    ));
                 }
-                Data { train: train.clone(), test: test.clone(), description: "Happy House (train and test files)".into() }
+                Data {
+                    train: train.clone(),
+                    test: test.clone(),
+                    description: "Happy House (train and test files)".into(),
+                }
             }
             (Some(train), None) => {
                 let (train, test) = train.stratified_split(0.2, 0)?;
-                Data { train, test, description: "Happy House training file (a fifth kept for testing)".into() }
+                Data {
+                    train,
+                    test,
+                    description: "Happy House training file (a fifth kept for testing)".into(),
+                }
             }
             (None, Some(_)) => {
                 self.happy_test = happy_test;
-                return Err(invalid!("{file_name} is the test file: drop the training file (train_happy.h5) too"));
+                return Err(invalid!(
+                    "{file_name} is the test file: drop the training file (train_happy.h5) too"
+                ));
             }
             (None, None) => unreachable!("one part was just read"),
         };
@@ -208,47 +258,104 @@ impl Session {
 
     /// Reads a folder of images, one subfolder per class (the files of a dropped folder with
     /// their relative paths), resized to 64x64 RGB and split into train and test by `seed`.
-    pub fn load_image_folder(&mut self, entries: &[FileEntry], description: &str, seed: u64) -> Result<DataInfo> {
-        let options = FolderOptions { height: IMAGE_SIDE, width: IMAGE_SIDE, channels: 3 };
+    pub fn load_image_folder(
+        &mut self,
+        entries: &[FileEntry],
+        description: &str,
+        seed: u64,
+    ) -> Result<DataInfo> {
+        let options = FolderOptions {
+            height: IMAGE_SIDE,
+            width: IMAGE_SIDE,
+            channels: 3,
+        };
         let set = load_image_folder(entries, &options)?;
         let (train, test) = set.stratified_split(TEST_FRACTION, seed)?;
         let counts = set.class_counts();
-        let classes: Vec<String> = set.class_names().iter().zip(&counts).map(|(c, n)| format!("{n} {c}")).collect();
-        let description = format!("{description} ({}; a fifth of each class kept for testing)", classes.join(", "));
-        Ok(self.replace_data(Data { train, test, description }))
+        let classes: Vec<String> = set
+            .class_names()
+            .iter()
+            .zip(&counts)
+            .map(|(c, n)| format!("{n} {c}"))
+            .collect();
+        let description = format!(
+            "{description} ({}; a fifth of each class kept for testing)",
+            classes.join(", ")
+        );
+        Ok(self.replace_data(Data {
+            train,
+            test,
+            description,
+        }))
     }
 
     /// Reads a zip archive of an image folder (see [`Session::load_image_folder`]).
     pub fn load_zip(&mut self, bytes: &[u8], file_name: &str, seed: u64) -> Result<DataInfo> {
         let entries = read_zip_entries(bytes).map_err(|e| invalid!("{file_name}: {e}"))?;
-        self.load_image_folder(&entries, &format!("images from {file_name}"), seed).map_err(|e| invalid!("{file_name}: {e}"))
+        self.load_image_folder(&entries, &format!("images from {file_name}"), seed)
+            .map_err(|e| invalid!("{file_name}: {e}"))
     }
 
     /// Makes a dataset of webcam frames: `rgba` holds (N, side, side, 4) bytes, `labels` the
     /// class of each frame (0: `class_names[0]`, ...); split into train and test by `seed`.
-    pub fn load_captured(&mut self, rgba: &[u8], labels: &[u8], side: usize, class_names: &[String], seed: u64) -> Result<DataInfo> {
+    pub fn load_captured(
+        &mut self,
+        rgba: &[u8],
+        labels: &[u8],
+        side: usize,
+        class_names: &[String],
+        seed: u64,
+    ) -> Result<DataInfo> {
         if side == 0 || side > 1024 {
-            return Err(invalid!("captured frames must be 1 to 1024 pixels a side (got {side})"));
+            return Err(invalid!(
+                "captured frames must be 1 to 1024 pixels a side (got {side})"
+            ));
         }
         if rgba.len() != labels.len() * side * side * 4 {
-            return Err(invalid!("{} frames of {side}x{side} pixels need {} bytes, not {}", labels.len(), labels.len() * side * side * 4, rgba.len()));
+            return Err(invalid!(
+                "{} frames of {side}x{side} pixels need {} bytes, not {}",
+                labels.len(),
+                labels.len() * side * side * 4,
+                rgba.len()
+            ));
         }
         if class_names.len() < 2 {
-            return Err(invalid!("a classifier needs frames of at least two classes"));
+            return Err(invalid!(
+                "a classifier needs frames of at least two classes"
+            ));
         }
-        let counts: Vec<usize> = (0..class_names.len()).map(|c| labels.iter().filter(|&&l| l as usize == c).count()).collect();
+        let counts: Vec<usize> = (0..class_names.len())
+            .map(|c| labels.iter().filter(|&&l| l as usize == c).count())
+            .collect();
         if let Some(c) = counts.iter().position(|&n| n < 2) {
             return Err(invalid!("capture at least two frames of “{}” (there are {}), so that one can be kept for testing", class_names[c], counts[c]));
         }
         if labels.iter().any(|&l| l as usize >= class_names.len()) {
-            return Err(invalid!("a frame has a class that is not one of {}", class_names.join(", ")));
+            return Err(invalid!(
+                "a frame has a class that is not one of {}",
+                class_names.join(", ")
+            ));
         }
-        let images = rgba.chunks_exact(4).flat_map(|px| [px[0], px[1], px[2]].map(|v| v as f32 / 255.0)).collect();
+        let images = rgba
+            .chunks_exact(4)
+            .flat_map(|px| [px[0], px[1], px[2]].map(|v| v as f32 / 255.0))
+            .collect();
         let set = Dataset::new(images, labels.to_vec(), side, side, 3, class_names.to_vec())?;
         let (train, test) = set.stratified_split(TEST_FRACTION, seed)?;
-        let described: Vec<String> = class_names.iter().zip(&counts).map(|(c, n)| format!("{n} {c}")).collect();
-        let description = format!("webcam frames ({}; a fifth of each class kept for testing)", described.join(", "));
-        Ok(self.replace_data(Data { train, test, description }))
+        let described: Vec<String> = class_names
+            .iter()
+            .zip(&counts)
+            .map(|(c, n)| format!("{n} {c}"))
+            .collect();
+        let description = format!(
+            "webcam frames ({}; a fifth of each class kept for testing)",
+            described.join(", ")
+        );
+        Ok(self.replace_data(Data {
+            train,
+            test,
+            description,
+        }))
     }
 
     fn replace_data(&mut self, data: Data) -> DataInfo {
@@ -281,14 +388,20 @@ impl Session {
     }
 
     fn data(&self) -> Result<&Data> {
-        self.data.as_ref().ok_or_else(|| invalid!("load some data first"))
+        self.data
+            .as_ref()
+            .ok_or_else(|| invalid!("load some data first"))
     }
 
     /// The chapter's model for the loaded images' channels.
     pub fn chapter_spec(&self) -> Result<ModelSpec> {
         let d = self.data()?;
         if d.train.height() != 64 || d.train.width() != 64 {
-            return Err(invalid!("the chapter's model takes 64x64 images; these are {}x{}", d.train.height(), d.train.width()));
+            return Err(invalid!(
+                "the chapter's model takes 64x64 images; these are {}x{}",
+                d.train.height(),
+                d.train.width()
+            ));
         }
         Ok(ModelSpec::chapter_with_channels(d.train.channels()))
     }
@@ -301,10 +414,17 @@ impl Session {
         };
         if let Some(d) = &self.data {
             let i = spec.input;
-            if (i.height, i.width, i.channels) != (d.train.height(), d.train.width(), d.train.channels()) {
+            if (i.height, i.width, i.channels)
+                != (d.train.height(), d.train.width(), d.train.channels())
+            {
                 return Err(invalid!(
                     "the model takes {}x{}x{} images, but the loaded ones are {}x{}x{}",
-                    i.height, i.width, i.channels, d.train.height(), d.train.width(), d.train.channels()
+                    i.height,
+                    i.width,
+                    i.channels,
+                    d.train.height(),
+                    d.train.width(),
+                    d.train.channels()
                 ));
             }
         }
@@ -334,7 +454,9 @@ impl Session {
         };
         if let Some(m) = settings.bn_momentum {
             if !(0.0..1.0).contains(&m) {
-                return Err(invalid!("the batch-norm momentum must be at least 0 and below 1 (got {m})"));
+                return Err(invalid!(
+                    "the batch-norm momentum must be at least 0 and below 1 (got {m})"
+                ));
             }
             for layer in &mut spec.layers {
                 if let LayerSpec::BatchNorm { momentum, .. } = layer {
@@ -356,13 +478,25 @@ impl Session {
     /// Trains batches until `budget_ms` milliseconds have passed (at least one batch) or the
     /// run ends. Short calls keep the worker able to hear Pause and Stop.
     pub fn train_for(&mut self, budget_ms: f64, now_ms: &dyn Fn() -> f64) -> Result<TrainReport> {
-        let Session { data, model, trainer, .. } = self;
-        let (Some(d), Some(model), Some(trainer)) = (data.as_ref(), model.as_mut(), trainer.as_mut()) else {
+        let Session {
+            data,
+            model,
+            trainer,
+            ..
+        } = self;
+        let (Some(d), Some(model), Some(trainer)) =
+            (data.as_ref(), model.as_mut(), trainer.as_mut())
+        else {
             return Err(invalid!("press Train to start a training run first"));
         };
         let train = examples(&d.train)?;
         let start = now_ms();
-        let mut report = TrainReport { batch: None, batches_trained: 0, epochs: Vec::new(), finished: None };
+        let mut report = TrainReport {
+            batch: None,
+            batches_trained: 0,
+            epochs: Vec::new(),
+            finished: None,
+        };
         loop {
             let step = trainer.step(model, &train, None)?;
             if let Some(b) = step.batch {
@@ -383,39 +517,80 @@ impl Session {
 
     /// Ends the run between batches (restoring the best epoch's weights, as early stopping does).
     pub fn stop_training(&mut self) -> Option<Finished> {
-        let (Some(model), Some(trainer)) = (self.model.as_mut(), self.trainer.as_mut()) else { return None };
+        let (Some(model), Some(trainer)) = (self.model.as_mut(), self.trainer.as_mut()) else {
+            return None;
+        };
         trainer.stop(model);
         let h = trainer.history();
-        Some(finished(h.stop.clone().expect("stop() sets the reason"), h.restored_epoch))
+        Some(finished(
+            h.stop.clone().expect("stop() sets the reason"),
+            h.restored_epoch,
+        ))
     }
 
     fn model_mut(&mut self) -> Result<&mut Sequential> {
-        self.model.as_mut().ok_or_else(|| invalid!("build or load a model first"))
+        self.model
+            .as_mut()
+            .ok_or_else(|| invalid!("build or load a model first"))
     }
 
     fn check_fits(&self, set: &Dataset) -> Result<()> {
-        let model = self.model.as_ref().ok_or_else(|| invalid!("build or load a model first"))?;
+        let model = self
+            .model
+            .as_ref()
+            .ok_or_else(|| invalid!("build or load a model first"))?;
         if model.input_len() != set.image_len() {
             let i = model.spec().input;
-            return Err(invalid!("the model takes {}x{}x{} images, but the loaded ones are {}x{}x{}", i.height, i.width, i.channels, set.height(), set.width(), set.channels()));
+            return Err(invalid!(
+                "the model takes {}x{}x{} images, but the loaded ones are {}x{}x{}",
+                i.height,
+                i.width,
+                i.channels,
+                set.height(),
+                set.width(),
+                set.channels()
+            ));
         }
         Ok(())
     }
 
     /// Scores the model on the test set.
     pub fn evaluate_test(&mut self) -> Result<TestResults> {
-        let d = self.data.as_ref().ok_or_else(|| invalid!("load some data first"))?;
+        let d = self
+            .data
+            .as_ref()
+            .ok_or_else(|| invalid!("load some data first"))?;
         self.check_fits(&d.test)?;
         let test = examples(&d.test)?;
         let model = self.model.as_mut().expect("checked above");
         let evaluation = evaluate(model, &test, 64)?;
         let probs = predict(model, d.test.images(), 64)?;
         let units = model.output_kind().units();
-        let class_prob = |i: usize, c: usize| if units == 1 { if c == 1 { probs[i] } else { 1.0 - probs[i] } } else { probs[i * units + c] };
+        let class_prob = |i: usize, c: usize| {
+            if units == 1 {
+                if c == 1 {
+                    probs[i]
+                } else {
+                    1.0 - probs[i]
+                }
+            } else {
+                probs[i * units + c]
+            }
+        };
         let classes = d.test.class_names().len();
-        let confidence = (0..d.test.len()).map(|i| class_prob(i, evaluation.predictions[i])).collect();
-        let probability = (0..d.test.len()).map(|i| class_prob(i, classes - 1)).collect();
-        Ok(TestResults { evaluation, labels: d.test.labels().to_vec(), confidence, probability, class_names: d.test.class_names().to_vec() })
+        let confidence = (0..d.test.len())
+            .map(|i| class_prob(i, evaluation.predictions[i]))
+            .collect();
+        let probability = (0..d.test.len())
+            .map(|i| class_prob(i, classes - 1))
+            .collect();
+        Ok(TestResults {
+            evaluation,
+            labels: d.test.labels().to_vec(),
+            confidence,
+            probability,
+            class_names: d.test.class_names().to_vec(),
+        })
     }
 
     /// Class probabilities for one image of a set.
@@ -426,7 +601,10 @@ impl Session {
             Split::Test => &d.test,
         };
         if index >= set.len() {
-            return Err(invalid!("there is no image {index}: the set has {} images", set.len()));
+            return Err(invalid!(
+                "there is no image {index}: the set has {} images",
+                set.len()
+            ));
         }
         self.check_fits(set)?;
         let image = set.image(index).to_vec();
@@ -438,25 +616,56 @@ impl Session {
     /// Class probabilities for a photo (PNG or JPEG bytes, decoded here and cut to the model's
     /// input) and the model's view of it as RGBA bytes.
     pub fn predict_photo(&mut self, bytes: &[u8]) -> Result<PhotoPrediction> {
-        let input = self.model.as_ref().ok_or_else(|| invalid!("build or load a model first"))?.spec().input;
+        let input = self
+            .model
+            .as_ref()
+            .ok_or_else(|| invalid!("build or load a model first"))?
+            .spec()
+            .input;
         let rgb = crate::web::upload::decode_for_model(bytes, input.height, input.width)?;
-        let image = if input.channels == 1 { rgb.chunks_exact(3).map(gray).collect() } else { rgb.clone() };
+        let image = if input.channels == 1 {
+            rgb.chunks_exact(3).map(gray).collect()
+        } else {
+            rgb.clone()
+        };
         let probabilities = self.predict_pixels(&image)?;
-        let rgba = rgb.chunks_exact(3).flat_map(|p| [byte(p[0]), byte(p[1]), byte(p[2]), 255]).collect();
-        Ok(PhotoPrediction { probabilities, rgba, height: input.height, width: input.width })
+        let rgba = rgb
+            .chunks_exact(3)
+            .flat_map(|p| [byte(p[0]), byte(p[1]), byte(p[2]), 255])
+            .collect();
+        Ok(PhotoPrediction {
+            probabilities,
+            rgba,
+            height: input.height,
+            width: input.width,
+        })
     }
 
     /// Class probabilities for one (H, W, 4) RGBA frame of the model's input size (a webcam frame).
     pub fn predict_rgba(&mut self, rgba: &[u8], height: usize, width: usize) -> Result<Vec<f32>> {
-        let input = self.model.as_ref().ok_or_else(|| invalid!("build or load a model first"))?.spec().input;
+        let input = self
+            .model
+            .as_ref()
+            .ok_or_else(|| invalid!("build or load a model first"))?
+            .spec()
+            .input;
         if (height, width) != (input.height, input.width) || rgba.len() != height * width * 4 {
-            return Err(invalid!("the model takes {}x{} pictures, not {height}x{width} ({} bytes)", input.height, input.width, rgba.len()));
+            return Err(invalid!(
+                "the model takes {}x{} pictures, not {height}x{width} ({} bytes)",
+                input.height,
+                input.width,
+                rgba.len()
+            ));
         }
         let image: Vec<f32> = rgba
             .chunks_exact(4)
             .flat_map(|px| {
                 let rgb = [px[0], px[1], px[2]].map(|v| v as f32 / 255.0);
-                if input.channels == 1 { vec![gray(&rgb)] } else { rgb.to_vec() }
+                if input.channels == 1 {
+                    vec![gray(&rgb)]
+                } else {
+                    rgb.to_vec()
+                }
             })
             .collect();
         self.predict_pixels(&image)
@@ -470,7 +679,10 @@ impl Session {
 
     /// The model file: weights, description and the settings it was trained with.
     pub fn save(&self, notes: &serde_json::Value) -> Result<Vec<u8>> {
-        let model = self.model.as_ref().ok_or_else(|| invalid!("there is no model to save yet"))?;
+        let model = self
+            .model
+            .as_ref()
+            .ok_or_else(|| invalid!("there is no model to save yet"))?;
         save_model(model, notes)
     }
 
@@ -504,10 +716,17 @@ impl Session {
         let mut out = Vec::with_capacity(indices.len() * set.height() * set.width() * 4);
         for &i in indices {
             if i >= set.len() {
-                return Err(invalid!("there is no image {i}: the set has {} images", set.len()));
+                return Err(invalid!(
+                    "there is no image {i}: the set has {} images",
+                    set.len()
+                ));
             }
             for px in set.image(i).chunks_exact(c) {
-                let (r, g, b) = if c == 1 { (px[0], px[0], px[0]) } else { (px[0], px[1], px[2]) };
+                let (r, g, b) = if c == 1 {
+                    (px[0], px[0], px[0])
+                } else {
+                    (px[0], px[1], px[2])
+                };
                 out.extend_from_slice(&[byte(r), byte(g), byte(b), 255]);
             }
         }
@@ -527,12 +746,26 @@ impl Session {
 /// What the explanations ([`super::inside`]) need: the model and the loaded sets, and a way
 /// to put in the shortcut lab's data.
 impl Session {
-    pub(crate) fn model_and_data(&mut self) -> (Option<&mut Sequential>, Option<(&Dataset, &Dataset)>) {
-        (self.model.as_mut(), self.data.as_ref().map(|d| (&d.train, &d.test)))
+    pub(crate) fn model_and_data(
+        &mut self,
+    ) -> (Option<&mut Sequential>, Option<(&Dataset, &Dataset)>) {
+        (
+            self.model.as_mut(),
+            self.data.as_ref().map(|d| (&d.train, &d.test)),
+        )
     }
 
-    pub(crate) fn set_data(&mut self, train: Dataset, test: Dataset, description: String) -> DataInfo {
-        self.replace_data(Data { train, test, description })
+    pub(crate) fn set_data(
+        &mut self,
+        train: Dataset,
+        test: Dataset,
+        description: String,
+    ) -> DataInfo {
+        self.replace_data(Data {
+            train,
+            test,
+            description,
+        })
     }
 }
 
@@ -564,7 +797,11 @@ fn examples(set: &Dataset) -> Result<Examples<'_>> {
 
 fn finished(stop: StopReason, restored_epoch: Option<usize>) -> Finished {
     let message = stop.describe();
-    Finished { stop, message, restored_epoch }
+    Finished {
+        stop,
+        message,
+        restored_epoch,
+    }
 }
 
 /// One sigmoid output p becomes [1 - p, p]; softmax outputs are already per class.

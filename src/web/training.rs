@@ -15,7 +15,9 @@ fn js_error(e: crate::Error) -> JsError {
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     // Maps become plain objects, so the page reads fields by name.
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    value.serialize(&serializer).map_err(|e| JsError::new(&format!("internal error while answering the page: {e}")))
+    value
+        .serialize(&serializer)
+        .map_err(|e| JsError::new(&format!("internal error while answering the page: {e}")))
 }
 
 fn now_ms() -> f64 {
@@ -36,8 +38,19 @@ impl TrainingSession {
     /// Generates the synthetic smiles: `difficulty` is `easy`, `normal` or `hard`. Returns the data info
     /// `{description, train, test, height, width, channels, classNames, trainCounts, testCounts}`.
     #[wasm_bindgen(js_name = loadSynthetic)]
-    pub fn load_synthetic(&mut self, train: usize, test: usize, seed: u32, difficulty: &str) -> Result<JsValue, JsError> {
-        to_js(&self.0.load_synthetic(train, test, seed as u64, difficulty).map_err(js_error)?)
+    pub fn load_synthetic(
+        &mut self,
+        train: usize,
+        test: usize,
+        seed: u32,
+        difficulty: &str,
+    ) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .0
+                .load_synthetic(train, test, seed as u64, difficulty)
+                .map_err(js_error)?,
+        )
     }
 
     /// Reads a Happy House `.h5` file's bytes (train or test part); returns the data info.
@@ -49,41 +62,90 @@ impl TrainingSession {
     /// Reads a dropped image folder, one subfolder per class: `paths[i]` is file i's relative
     /// path and its bytes are the next `lengths[i]` bytes of `bytes`. Returns the data info.
     #[wasm_bindgen(js_name = loadImageFolder)]
-    pub fn load_image_folder(&mut self, paths: Vec<String>, lengths: Vec<u32>, bytes: &[u8], name: &str, seed: u32) -> Result<JsValue, JsError> {
-        if paths.len() != lengths.len() || lengths.iter().map(|&n| n as usize).sum::<usize>() != bytes.len() {
-            return Err(JsError::new("the dropped files arrived garbled (sizes do not add up)"));
+    pub fn load_image_folder(
+        &mut self,
+        paths: Vec<String>,
+        lengths: Vec<u32>,
+        bytes: &[u8],
+        name: &str,
+        seed: u32,
+    ) -> Result<JsValue, JsError> {
+        if paths.len() != lengths.len()
+            || lengths.iter().map(|&n| n as usize).sum::<usize>() != bytes.len()
+        {
+            return Err(JsError::new(
+                "the dropped files arrived garbled (sizes do not add up)",
+            ));
         }
         let mut offset = 0;
         let entries: Vec<FileEntry> = paths
             .into_iter()
             .zip(lengths)
             .map(|(path, n)| {
-                let entry = FileEntry { path, bytes: bytes[offset..offset + n as usize].to_vec() };
+                let entry = FileEntry {
+                    path,
+                    bytes: bytes[offset..offset + n as usize].to_vec(),
+                };
                 offset += n as usize;
                 entry
             })
             .collect();
-        to_js(&self.0.load_image_folder(&entries, &format!("images from the folder {name}"), seed as u64).map_err(js_error)?)
+        to_js(
+            &self
+                .0
+                .load_image_folder(
+                    &entries,
+                    &format!("images from the folder {name}"),
+                    seed as u64,
+                )
+                .map_err(js_error)?,
+        )
     }
 
     /// Reads a zip archive of an image folder; returns the data info.
     #[wasm_bindgen(js_name = loadZip)]
-    pub fn load_zip(&mut self, bytes: &[u8], file_name: &str, seed: u32) -> Result<JsValue, JsError> {
-        to_js(&self.0.load_zip(bytes, file_name, seed as u64).map_err(js_error)?)
+    pub fn load_zip(
+        &mut self,
+        bytes: &[u8],
+        file_name: &str,
+        seed: u32,
+    ) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .0
+                .load_zip(bytes, file_name, seed as u64)
+                .map_err(js_error)?,
+        )
     }
 
     /// Makes a dataset of webcam frames: (N, side, side, 4) RGBA bytes, a class index per
     /// frame and the class names; returns the data info.
     #[wasm_bindgen(js_name = loadCaptured)]
-    pub fn load_captured(&mut self, rgba: &[u8], labels: &[u8], side: usize, class_names: Vec<String>, seed: u32) -> Result<JsValue, JsError> {
-        to_js(&self.0.load_captured(rgba, labels, side, &class_names, seed as u64).map_err(js_error)?)
+    pub fn load_captured(
+        &mut self,
+        rgba: &[u8],
+        labels: &[u8],
+        side: usize,
+        class_names: Vec<String>,
+        seed: u32,
+    ) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .0
+                .load_captured(rgba, labels, side, &class_names, seed as u64)
+                .map_err(js_error)?,
+        )
     }
 
     /// Builds a model from a JSON ModelSpec, or the chapter's model when `spec` is undefined;
     /// returns its summary `{rows: [{name, typeName, outputShape, params, trainableParams}], totalParams, ...}`.
     #[wasm_bindgen(js_name = buildModel)]
     pub fn build_model(&mut self, spec: Option<String>, seed: u32) -> Result<JsValue, JsError> {
-        to_js(&SummaryMsg::from(self.0.build_model(spec.as_deref(), seed as u64).map_err(js_error)?))
+        to_js(&SummaryMsg::from(
+            self.0
+                .build_model(spec.as_deref(), seed as u64)
+                .map_err(js_error)?,
+        ))
     }
 
     /// The model description as JSON (undefined before a model exists).
@@ -96,7 +158,8 @@ impl TrainingSession {
     /// number of batches per epoch.
     #[wasm_bindgen(js_name = startTraining)]
     pub fn start_training(&mut self, settings: JsValue) -> Result<usize, JsError> {
-        let s: TrainSettings = serde_wasm_bindgen::from_value(settings).map_err(|e| JsError::new(&format!("the training settings could not be read: {e}")))?;
+        let s: TrainSettings = serde_wasm_bindgen::from_value(settings)
+            .map_err(|e| JsError::new(&format!("the training settings could not be read: {e}")))?;
         self.0.start_training(&s).map_err(js_error)
     }
 
@@ -131,13 +194,19 @@ impl TrainingSession {
         let p = self.0.predict_photo(bytes).map_err(js_error)?;
         let answer = to_js(&p)?;
         let rgba = js_sys::Uint8Array::from(p.rgba.as_slice());
-        js_sys::Reflect::set(&answer, &JsValue::from_str("rgba"), &rgba).map_err(|_| JsError::new("internal error while answering the page"))?;
+        js_sys::Reflect::set(&answer, &JsValue::from_str("rgba"), &rgba)
+            .map_err(|_| JsError::new("internal error while answering the page"))?;
         Ok(answer)
     }
 
     /// Class probabilities of one (height, width, 4) RGBA frame of the model's input size.
     #[wasm_bindgen(js_name = predictRgba)]
-    pub fn predict_rgba(&mut self, rgba: &[u8], height: usize, width: usize) -> Result<Vec<f32>, JsError> {
+    pub fn predict_rgba(
+        &mut self,
+        rgba: &[u8],
+        height: usize,
+        width: usize,
+    ) -> Result<Vec<f32>, JsError> {
         self.0.predict_rgba(rgba, height, width).map_err(js_error)
     }
 
@@ -150,7 +219,10 @@ impl TrainingSession {
     /// Loads a model file; returns `{summary, notes}`. On failure the current model stays.
     pub fn load(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
         let (summary, notes) = self.0.load(bytes).map_err(js_error)?;
-        to_js(&LoadedMsg { summary: summary.into(), notes })
+        to_js(&LoadedMsg {
+            summary: summary.into(),
+            notes,
+        })
     }
 
     /// Images `indices` of `split` as RGBA bytes, (H, W, 4) each, one after another.
@@ -163,7 +235,9 @@ impl TrainingSession {
 
     /// Class index of every image of `split`.
     pub fn labels(&self, split: &str) -> Result<Vec<u8>, JsError> {
-        self.0.labels(Split::parse(split).map_err(js_error)?).map_err(js_error)
+        self.0
+            .labels(Split::parse(split).map_err(js_error)?)
+            .map_err(js_error)
     }
 }
 
@@ -202,7 +276,16 @@ struct RowMsg {
 impl From<crate::nn::Summary> for SummaryMsg {
     fn from(s: crate::nn::Summary) -> Self {
         Self {
-            rows: s.rows.into_iter().map(|r| RowMsg { name: r.name, type_name: r.type_name, output_shape: r.output_shape, params: r.params }).collect(),
+            rows: s
+                .rows
+                .into_iter()
+                .map(|r| RowMsg {
+                    name: r.name,
+                    type_name: r.type_name,
+                    output_shape: r.output_shape,
+                    params: r.params,
+                })
+                .collect(),
             total_params: s.total_params,
             trainable_params: s.trainable_params,
             non_trainable_params: s.non_trainable_params,

@@ -14,12 +14,18 @@ use std::io::Cursor;
 /// has 3 channels (R, G, B), otherwise 1 (brightness); values are in [0, 1]. Returns (H, W, C).
 pub fn decode_image(bytes: &[u8], max_side: usize, colour: bool) -> Result<Image> {
     if !(1..=super::explorer::MAX_SIDE).contains(&max_side) {
-        return Err(Error::BadInput(format!("the picture size must be between 1 and {} pixels", super::explorer::MAX_SIDE)));
+        return Err(Error::BadInput(format!(
+            "the picture size must be between 1 and {} pixels",
+            super::explorer::MAX_SIDE
+        )));
     }
     let decoded = decode_checked(bytes)?;
     let (w, h) = (decoded.width(), decoded.height());
     let scale = (max_side as f32 / w.max(h) as f32).min(1.0);
-    let (out_w, out_h) = (((w as f32 * scale).round() as u32).max(1), ((h as f32 * scale).round() as u32).max(1));
+    let (out_w, out_h) = (
+        ((w as f32 * scale).round() as u32).max(1),
+        ((h as f32 * scale).round() as u32).max(1),
+    );
     let small = image::imageops::resize(&decoded.to_rgba32f(), out_w, out_h, FilterType::Triangle);
     let channels = if colour { 3 } else { 1 };
     let mut data = Vec::with_capacity((out_w * out_h) as usize * channels);
@@ -44,12 +50,22 @@ fn decode_checked(bytes: &[u8]) -> Result<image::DynamicImage> {
             .map_err(|e| Error::BadInput(format!("could not read the file: {e}")))
     };
     match reader()?.format() {
-        None => return Err(Error::BadInput("this file is not a PNG or JPEG picture".into())),
+        None => {
+            return Err(Error::BadInput(
+                "this file is not a PNG or JPEG picture".into(),
+            ))
+        }
         Some(ImageFormat::Png | ImageFormat::Jpeg) => {}
-        Some(other) => return Err(Error::BadInput(format!("this is a {other:?} picture; only PNG or JPEG pictures can be read"))),
+        Some(other) => {
+            return Err(Error::BadInput(format!(
+                "this is a {other:?} picture; only PNG or JPEG pictures can be read"
+            )))
+        }
     }
     // Read only the header first, so that the message can give the picture's size.
-    let (w, h) = reader()?.into_dimensions().map_err(|e| Error::BadInput(format!("this picture could not be read: {e}")))?;
+    let (w, h) = reader()?
+        .into_dimensions()
+        .map_err(|e| Error::BadInput(format!("this picture could not be read: {e}")))?;
     if w > MAX_UPLOAD_SIDE || h > MAX_UPLOAD_SIDE {
         return Err(Error::BadInput(format!(
             "this picture is too large ({w}x{h} pixels); please use one of at most {MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE}"
@@ -71,12 +87,15 @@ fn decode_checked(bytes: &[u8]) -> Result<image::DynamicImage> {
 /// proportions) and resized to `height` x `width`; RGB in [0, 1], (H, W, 3).
 pub fn decode_for_model(bytes: &[u8], height: usize, width: usize) -> Result<Vec<f32>> {
     if !(1..=1024).contains(&height) || !(1..=1024).contains(&width) {
-        return Err(Error::BadInput(format!("a model input of {height}x{width} pixels is not supported")));
+        return Err(Error::BadInput(format!(
+            "a model input of {height}x{width} pixels is not supported"
+        )));
     }
     let decoded = decode_checked(bytes)?.to_rgb8();
     let (w, h) = decoded.dimensions();
     let side = w.min(h);
-    let square = image::imageops::crop_imm(&decoded, (w - side) / 2, (h - side) / 2, side, side).to_image();
+    let square =
+        image::imageops::crop_imm(&decoded, (w - side) / 2, (h - side) / 2, side, side).to_image();
     let small = image::imageops::resize(&square, width as u32, height as u32, FilterType::Triangle);
     Ok(small.as_raw().iter().map(|&v| v as f32 / 255.0).collect())
 }

@@ -8,8 +8,16 @@ use std::path::PathBuf;
 /// else `<repo>/../shared`, else `/work/shared`. `None` (with a printed note) if absent.
 pub fn happy_house_dir() -> Option<PathBuf> {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [std::env::var("CONVSCOPE_SHARED").ok().map(PathBuf::from), Some(repo.join("../shared")), Some("/work/shared".into())];
-    let found = candidates.into_iter().flatten().map(|d| d.join("data/happy_house")).find(|d| d.join("test_happy.h5").is_file());
+    let candidates = [
+        std::env::var("CONVSCOPE_SHARED").ok().map(PathBuf::from),
+        Some(repo.join("../shared")),
+        Some("/work/shared".into()),
+    ];
+    let found = candidates
+        .into_iter()
+        .flatten()
+        .map(|d| d.join("data/happy_house"))
+        .find(|d| d.join("test_happy.h5").is_file());
     if found.is_none() {
         println!("skipped: the shared Happy House data (../shared/data/happy_house) is not here");
     }
@@ -19,8 +27,15 @@ pub fn happy_house_dir() -> Option<PathBuf> {
 /// A NumPy format 1.0 file with the given dtype string, shape and raw little-endian data.
 pub fn npy_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_text = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
-    npy_with_header(&format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}"), data)
+    let shape_text = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    npy_with_header(
+        &format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}"),
+        data,
+    )
 }
 
 /// A `.npy` file with a given header dict text (padded as NumPy pads it).
@@ -50,7 +65,9 @@ pub fn fingerprint(d: &convscope::data::Dataset) -> u64 {
         h ^= b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     };
-    d.images().iter().for_each(|&v| eat((v * 255.0).round() as u8));
+    d.images()
+        .iter()
+        .for_each(|&v| eat((v * 255.0).round() as u8));
     d.labels().iter().for_each(|&l| eat(l));
     for b in d.mouth_boxes().unwrap_or(&[]) {
         [b.x0, b.y0, b.x1, b.y1].iter().for_each(|&v| eat(v as u8));

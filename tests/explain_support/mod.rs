@@ -14,9 +14,17 @@ pub fn conv(filters: usize, kernel: usize) -> LayerSpec {
 /// 7x6x2 input (odd sizes) -> conv 4@3x3 relu -> BN -> max pool 2 -> dropout 0.3 ->
 /// conv 3@3x3 relu -> flatten -> dense 5 relu -> dense `units` (sigmoid for 1, else softmax).
 pub fn small_spec(units: usize) -> ModelSpec {
-    let activation = if units == 1 { Activation::Sigmoid } else { Activation::Softmax };
+    let activation = if units == 1 {
+        Activation::Sigmoid
+    } else {
+        Activation::Softmax
+    };
     ModelSpec {
-        input: InputShape { height: 7, width: 6, channels: 2 },
+        input: InputShape {
+            height: 7,
+            width: 6,
+            channels: 2,
+        },
         layers: vec![
             conv(4, 3),
             LayerSpec::batch_norm(),
@@ -24,7 +32,10 @@ pub fn small_spec(units: usize) -> ModelSpec {
             LayerSpec::Dropout { rate: 0.3 },
             conv(3, 3),
             LayerSpec::Flatten,
-            LayerSpec::Dense { units: 5, activation: Activation::Relu },
+            LayerSpec::Dense {
+                units: 5,
+                activation: Activation::Relu,
+            },
             LayerSpec::Dense { units, activation },
         ],
     }
@@ -84,7 +95,12 @@ pub fn finite_differences(x: &[f32], eps: f32, mut f: impl FnMut(&[f32]) -> f64)
 
 /// ||a - b|| / ||b||.
 pub fn relative_error(a: &[f32], b: &[f32]) -> f32 {
-    let diff: f32 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt();
+    let diff: f32 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f32>()
+        .sqrt();
     let norm: f32 = b.iter().map(|y| y * y).sum::<f32>().sqrt();
     diff / norm
 }
@@ -94,7 +110,14 @@ pub fn relative_error(a: &[f32], b: &[f32]) -> f32 {
 /// the full model's backprop.
 pub fn head_after(model: &Sequential, layer: usize) -> Sequential {
     let dims = model.layers()[layer].plan.output.dims();
-    let spec = ModelSpec { input: InputShape { height: dims[0], width: dims[1], channels: dims[2] }, layers: model.spec().layers[layer + 1..].to_vec() };
+    let spec = ModelSpec {
+        input: InputShape {
+            height: dims[0],
+            width: dims[1],
+            channels: dims[2],
+        },
+        layers: model.spec().layers[layer + 1..].to_vec(),
+    };
     let mut head = Sequential::new(&spec, 0).unwrap();
     for (i, src) in model.layers()[layer + 1..].iter().enumerate() {
         let dst = head.layer_mut(i);

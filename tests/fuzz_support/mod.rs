@@ -14,7 +14,9 @@ pub fn small_h5(n: usize) -> Vec<u8> {
     let x: Vec<u8> = (0..n * 64 * 64 * 3).map(|i| (i * 7 % 256) as u8).collect();
     let y: Vec<i64> = (0..n as i64).map(|i| i % 2).collect();
     let mut b = FileBuilder::new();
-    b.create_dataset("train_set_x").with_u8_data(&x).with_shape(&[n as u64, 64, 64, 3]);
+    b.create_dataset("train_set_x")
+        .with_u8_data(&x)
+        .with_shape(&[n as u64, 64, 64, 3]);
     b.create_dataset("train_set_y").with_i64_data(&y);
     b.create_dataset("list_classes").with_i64_data(&[0, 1]);
     b.finish().expect("hdf5-pure writes a small file")
@@ -23,8 +25,13 @@ pub fn small_h5(n: usize) -> Vec<u8> {
 /// A NumPy format 1.0 file with the given dtype string, shape and raw little-endian data.
 pub fn npy_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_text = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
+    let shape_text = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
@@ -40,39 +47,56 @@ pub fn npy_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
 pub fn small_npy_pair(n: usize) -> (Vec<u8>, Vec<u8>) {
     let x: Vec<u8> = (0..n * 64 * 64).map(|i| (i * 13 % 256) as u8).collect();
     let y: Vec<u8> = (0..n as i64).flat_map(|i| (i % 2).to_le_bytes()).collect();
-    (npy_bytes("|u1", &[n, 64, 64], &x), npy_bytes("<i8", &[n], &y))
+    (
+        npy_bytes("|u1", &[n, 64, 64], &x),
+        npy_bytes("<i8", &[n], &y),
+    )
 }
 
 /// A small RGB picture with a gradient (so that compression has something to do).
 fn picture(w: u32, h: u32) -> image::RgbImage {
-    image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 20) as u8, (y * 20) as u8, ((x + y) * 9) as u8]))
+    image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x * 20) as u8, (y * 20) as u8, ((x + y) * 9) as u8])
+    })
 }
 
 pub fn png(w: u32, h: u32) -> Vec<u8> {
     let mut out = Vec::new();
-    picture(w, h).write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png).expect("png encodes");
+    picture(w, h)
+        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+        .expect("png encodes");
     out
 }
 
 pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
     let mut out = Vec::new();
-    picture(w, h).write_to(&mut Cursor::new(&mut out), image::ImageFormat::Jpeg).expect("jpeg encodes");
+    picture(w, h)
+        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Jpeg)
+        .expect("jpeg encodes");
     out
 }
 
 pub fn entry(path: &str, bytes: Vec<u8>) -> FileEntry {
-    FileEntry { path: path.to_string(), bytes }
+    FileEntry {
+        path: path.to_string(),
+        bytes,
+    }
 }
 
 /// A zip of the entries (deflated; a path ending in `/` becomes a folder).
 pub fn zip_of(entries: &[FileEntry]) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
     for e in entries {
         if e.path.ends_with('/') {
-            writer.add_directory(e.path.trim_end_matches('/'), options).expect("zip folder");
+            writer
+                .add_directory(e.path.trim_end_matches('/'), options)
+                .expect("zip folder");
         } else {
-            writer.start_file(e.path.as_str(), options).expect("zip file");
+            writer
+                .start_file(e.path.as_str(), options)
+                .expect("zip file");
             writer.write_all(&e.bytes).expect("zip write");
         }
     }
@@ -112,7 +136,11 @@ pub fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -131,5 +159,8 @@ pub fn png_claiming(w: u32, h: u32) -> Vec<u8> {
 /// Where the little-endian `u64` dims first occur in `bytes` (an h5 dataspace).
 pub fn find_dims(bytes: &[u8], dims: &[u64]) -> usize {
     let pattern: Vec<u8> = dims.iter().flat_map(|d| d.to_le_bytes()).collect();
-    bytes.windows(pattern.len()).position(|w| w == pattern).expect("the dataspace is in the file")
+    bytes
+        .windows(pattern.len())
+        .position(|w| w == pattern)
+        .expect("the dataspace is in the file")
 }

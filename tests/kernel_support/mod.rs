@@ -21,7 +21,10 @@ pub fn assert_close(got: &[f32], want: &[f32], abs: f32, rel: f32, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: lengths differ");
     for (idx, (&g, &w)) in got.iter().zip(want).enumerate() {
         let tol = abs + rel * w.abs();
-        assert!((g - w).abs() <= tol && g.is_finite(), "{what}: index {idx}: got {g}, want {w} (tolerance {tol})");
+        assert!(
+            (g - w).abs() <= tol && g.is_finite(),
+            "{what}: index {idx}: got {g}, want {w} (tolerance {tol})"
+        );
     }
 }
 
@@ -42,7 +45,14 @@ pub fn random_geometry(rng: &mut Rng) -> ConvGeometry {
             1 => Padding::Same,
             _ => Padding::Explicit(rng.random_range(0..=2)),
         };
-        if let Ok(g) = ConvGeometry::new(batch, (in_h, in_w, in_c), (k_h, k_w, out_c), stride, dilation, padding) {
+        if let Ok(g) = ConvGeometry::new(
+            batch,
+            (in_h, in_w, in_c),
+            (k_h, k_w, out_c),
+            stride,
+            dilation,
+            padding,
+        ) {
             return g;
         }
     }
@@ -56,7 +66,6 @@ pub fn seeded(seed: u64) -> Rng {
 pub fn assert_matches_fixture(got: &[f32], want: &[f32], what: &str) {
     assert_close(got, want, 1e-5, 1e-4, what);
 }
-
 
 /// One case of `tests/fixtures/conv/conv_cases.json` (see make_fixtures.py there).
 #[derive(Deserialize)]
@@ -92,8 +101,21 @@ impl ConvCase {
             serde_json::Value::Number(p) => Padding::Explicit(p.as_u64().unwrap() as usize),
             other => panic!("{}: unknown padding {other}", self.name),
         };
-        let g = ConvGeometry::new(self.batch, (self.in_h, self.in_w, self.in_c), (self.k_h, self.k_w, self.out_c), self.stride, self.dilation, padding).unwrap();
-        assert_eq!((g.out_h, g.out_w), (self.out_h, self.out_w), "{}: output size differs from the framework's", self.name);
+        let g = ConvGeometry::new(
+            self.batch,
+            (self.in_h, self.in_w, self.in_c),
+            (self.k_h, self.k_w, self.out_c),
+            self.stride,
+            self.dilation,
+            padding,
+        )
+        .unwrap();
+        assert_eq!(
+            (g.out_h, g.out_w),
+            (self.out_h, self.out_w),
+            "{}: output size differs from the framework's",
+            self.name
+        );
         g
     }
 }
@@ -103,7 +125,8 @@ pub fn conv_cases() -> Vec<ConvCase> {
     struct File {
         cases: Vec<ConvCase>,
     }
-    let file: File = serde_json::from_str(include_str!("../fixtures/conv/conv_cases.json")).unwrap();
+    let file: File =
+        serde_json::from_str(include_str!("../fixtures/conv/conv_cases.json")).unwrap();
     assert!(file.cases.len() >= 15, "the fixture file lost cases");
     file.cases
 }
@@ -130,7 +153,8 @@ pub fn dense_cases() -> Vec<DenseCase> {
     struct File {
         cases: Vec<DenseCase>,
     }
-    let file: File = serde_json::from_str(include_str!("../fixtures/conv/dense_cases.json")).unwrap();
+    let file: File =
+        serde_json::from_str(include_str!("../fixtures/conv/dense_cases.json")).unwrap();
     assert!(file.cases.len() >= 5, "the fixture file lost cases");
     file.cases
 }
@@ -142,12 +166,36 @@ pub fn check_conv_forward_fixtures() {
         let g = case.geometry();
         let mut out = vec![f32::NAN; g.output_len()];
         conv2d_forward_reference(&mut out, &case.input, &case.weight, Some(&case.bias), &g);
-        assert_matches_fixture(&out, &case.out, &format!("{}: reference forward", case.name));
-        conv2d_forward(&mut out, &case.input, &case.weight, Some(&case.bias), false, &g, &mut scratch);
+        assert_matches_fixture(
+            &out,
+            &case.out,
+            &format!("{}: reference forward", case.name),
+        );
+        conv2d_forward(
+            &mut out,
+            &case.input,
+            &case.weight,
+            Some(&case.bias),
+            false,
+            &g,
+            &mut scratch,
+        );
         assert_matches_fixture(&out, &case.out, &format!("{}: fast forward", case.name));
         let relu: Vec<f32> = case.out.iter().map(|v| v.max(0.0)).collect();
-        conv2d_forward(&mut out, &case.input, &case.weight, Some(&case.bias), true, &g, &mut scratch);
-        assert_matches_fixture(&out, &relu, &format!("{}: fast forward with ReLU", case.name));
+        conv2d_forward(
+            &mut out,
+            &case.input,
+            &case.weight,
+            Some(&case.bias),
+            true,
+            &g,
+            &mut scratch,
+        );
+        assert_matches_fixture(
+            &out,
+            &relu,
+            &format!("{}: fast forward with ReLU", case.name),
+        );
     }
 }
 
@@ -157,16 +205,35 @@ pub fn check_conv_gradient_fixtures() {
     for case in conv_cases() {
         let g = case.geometry();
         for fast in [false, true] {
-            let what = |t: &str| format!("{}: {} {t}", case.name, if fast { "fast" } else { "reference" });
+            let what = |t: &str| {
+                format!(
+                    "{}: {} {t}",
+                    case.name,
+                    if fast { "fast" } else { "reference" }
+                )
+            };
             let mut d_input = vec![0.0; g.input_len()];
             let mut d_weight = vec![0.0; g.weight_len()];
             let mut d_bias = vec![0.0; g.out_c];
             if fast {
                 conv2d_backward_input(&mut d_input, &case.d_out, &case.weight, &g, &mut scratch);
-                conv2d_backward_weight(&mut d_weight, Some(&mut d_bias), &case.d_out, &case.input, &g, &mut scratch);
+                conv2d_backward_weight(
+                    &mut d_weight,
+                    Some(&mut d_bias),
+                    &case.d_out,
+                    &case.input,
+                    &g,
+                    &mut scratch,
+                );
             } else {
                 conv2d_backward_input_reference(&mut d_input, &case.d_out, &case.weight, &g);
-                conv2d_backward_weight_reference(&mut d_weight, Some(&mut d_bias), &case.d_out, &case.input, &g);
+                conv2d_backward_weight_reference(
+                    &mut d_weight,
+                    Some(&mut d_bias),
+                    &case.d_out,
+                    &case.input,
+                    &g,
+                );
             }
             assert_matches_fixture(&d_input, &case.d_input, &what("d_input"));
             assert_matches_fixture(&d_weight, &case.d_weight, &what("d_weight"));
@@ -181,16 +248,41 @@ pub fn check_dense_fixtures() {
         let (n, i, o) = (c.n, c.i, c.o);
         let relu_out: Vec<f32> = c.out.iter().map(|v| v.max(0.0)).collect();
         for fast in [false, true] {
-            let what = |t: &str| format!("{}: {} {t}", c.name, if fast { "fast" } else { "reference" });
-            let forward = if fast { dense_forward } else { dense_forward_reference };
-            let backward = if fast { dense_backward } else { dense_backward_reference };
+            let what = |t: &str| {
+                format!(
+                    "{}: {} {t}",
+                    c.name,
+                    if fast { "fast" } else { "reference" }
+                )
+            };
+            let forward = if fast {
+                dense_forward
+            } else {
+                dense_forward_reference
+            };
+            let backward = if fast {
+                dense_backward
+            } else {
+                dense_backward_reference
+            };
             let mut out = vec![f32::NAN; n * o];
             forward(&mut out, &c.input, &c.weight, Some(&c.bias), false, n, i, o);
             assert_matches_fixture(&out, &c.out, &what("forward"));
             forward(&mut out, &c.input, &c.weight, Some(&c.bias), true, n, i, o);
             assert_matches_fixture(&out, &relu_out, &what("forward with ReLU"));
-            let (mut d_input, mut d_weight, mut d_bias) = (vec![0.0; n * i], vec![0.0; i * o], vec![0.0; o]);
-            backward(Some(&mut d_input), &mut d_weight, Some(&mut d_bias), &c.d_out, &c.input, &c.weight, n, i, o);
+            let (mut d_input, mut d_weight, mut d_bias) =
+                (vec![0.0; n * i], vec![0.0; i * o], vec![0.0; o]);
+            backward(
+                Some(&mut d_input),
+                &mut d_weight,
+                Some(&mut d_bias),
+                &c.d_out,
+                &c.input,
+                &c.weight,
+                n,
+                i,
+                o,
+            );
             assert_matches_fixture(&d_input, &c.d_input, &what("d_input"));
             assert_matches_fixture(&d_weight, &c.d_weight, &what("d_weight"));
             assert_matches_fixture(&d_bias, &c.d_bias, &what("d_bias"));
@@ -233,8 +325,21 @@ pub fn check_conv_random_geometries(seed: u64, cases: usize) {
         let start_b = random_vec(&mut rng, g.out_c);
         let (mut want_w, mut got_w) = (start_w.clone(), start_w);
         let (mut want_b, mut got_b) = (start_b.clone(), start_b);
-        conv2d_backward_weight_reference(&mut want_w, with_bias.then_some(&mut want_b[..]), &d_out, &input, &g);
-        conv2d_backward_weight(&mut got_w, with_bias.then_some(&mut got_b[..]), &d_out, &input, &g, &mut scratch);
+        conv2d_backward_weight_reference(
+            &mut want_w,
+            with_bias.then_some(&mut want_b[..]),
+            &d_out,
+            &input,
+            &g,
+        );
+        conv2d_backward_weight(
+            &mut got_w,
+            with_bias.then_some(&mut got_b[..]),
+            &d_out,
+            &input,
+            &g,
+            &mut scratch,
+        );
         assert_close(&got_w, &want_w, 1e-4, 1e-5, &format!("d_weight, {what}"));
         assert_close(&got_b, &want_b, 1e-4, 1e-5, &format!("d_bias, {what}"));
     }
@@ -259,9 +364,21 @@ pub fn check_gemm_odd_sizes() {
                 let b = random_vec(&mut rng, if tb { n * ldb } else { k * ldb });
                 let bias = random_vec(&mut rng, n);
                 let start = random_vec(&mut rng, m * ldc);
-                let a_op = Operand { data: &a, ld: lda, transposed: ta };
-                let b_op = Operand { data: &b, ld: ldb, transposed: tb };
-                let epilogue = Epilogue { accumulate, bias: with_bias.then_some(&bias[..]), relu };
+                let a_op = Operand {
+                    data: &a,
+                    ld: lda,
+                    transposed: ta,
+                };
+                let b_op = Operand {
+                    data: &b,
+                    ld: ldb,
+                    transposed: tb,
+                };
+                let epilogue = Epilogue {
+                    accumulate,
+                    bias: with_bias.then_some(&bias[..]),
+                    relu,
+                };
                 let (mut want, mut got) = (start.clone(), start);
                 gemm_reference(&mut want, ldc, a_op, b_op, epilogue, m, n, k);
                 gemm(&mut got, ldc, a_op, b_op, epilogue, m, n, k);
@@ -275,7 +392,15 @@ pub fn check_gemm_odd_sizes() {
 /// Dense fast against reference on odd sizes, with and without bias, ReLU and d_input.
 pub fn check_dense_odd_sizes() {
     let mut rng = seeded(12);
-    for &(n, i, o) in &[(1, 1, 1), (3, 5, 7), (2, 17, 9), (5, 33, 1), (32, 300, 13), (4, 8, 8), (7, 129, 130)] {
+    for &(n, i, o) in &[
+        (1, 1, 1),
+        (3, 5, 7),
+        (2, 17, 9),
+        (5, 33, 1),
+        (32, 300, 13),
+        (4, 8, 8),
+        (7, 129, 130),
+    ] {
         for &(relu, with_bias) in &[(false, true), (true, true), (true, false)] {
             let input = random_vec(&mut rng, n * i);
             let weight = random_vec(&mut rng, i * o);
@@ -296,8 +421,28 @@ pub fn check_dense_odd_sizes() {
             let (mut want_w, mut got_w) = (start_w.clone(), start_w);
             let (mut want_b, mut got_b) = (start_b.clone(), start_b);
             let first_layer = with_bias && relu; // also cover d_input = None
-            dense_backward_reference((!first_layer).then_some(&mut want_x[..]), &mut want_w, with_bias.then_some(&mut want_b[..]), &d_out, &input, &weight, n, i, o);
-            dense_backward((!first_layer).then_some(&mut got_x[..]), &mut got_w, with_bias.then_some(&mut got_b[..]), &d_out, &input, &weight, n, i, o);
+            dense_backward_reference(
+                (!first_layer).then_some(&mut want_x[..]),
+                &mut want_w,
+                with_bias.then_some(&mut want_b[..]),
+                &d_out,
+                &input,
+                &weight,
+                n,
+                i,
+                o,
+            );
+            dense_backward(
+                (!first_layer).then_some(&mut got_x[..]),
+                &mut got_w,
+                with_bias.then_some(&mut got_b[..]),
+                &d_out,
+                &input,
+                &weight,
+                n,
+                i,
+                o,
+            );
             assert_close(&got_x, &want_x, 1e-5, 1e-5, &format!("d_input {what}"));
             assert_close(&got_w, &want_w, 1e-5, 1e-5, &format!("d_weight {what}"));
             assert_close(&got_b, &want_b, 1e-5, 1e-5, &format!("d_bias {what}"));

@@ -11,13 +11,26 @@ use std::sync::OnceLock;
 /// compiled in so that the wasm tests, which have no file system, check them too.
 pub fn fixtures() -> &'static Value {
     static FIXTURES: OnceLock<Value> = OnceLock::new();
-    FIXTURES.get_or_init(|| serde_json::from_str(include_str!("../fixtures/layers/layers.json")).expect("layers.json is valid JSON"))
+    FIXTURES.get_or_init(|| {
+        serde_json::from_str(include_str!("../fixtures/layers/layers.json"))
+            .expect("layers.json is valid JSON")
+    })
 }
 
 /// A stored array: (shape, flat data).
 pub fn array(v: &Value) -> (Vec<usize>, Vec<f32>) {
-    let shape = v["shape"].as_array().expect("shape").iter().map(|d| d.as_u64().unwrap() as usize).collect();
-    let data = v["data"].as_array().expect("data").iter().map(|x| x.as_f64().unwrap() as f32).collect();
+    let shape = v["shape"]
+        .as_array()
+        .expect("shape")
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    let data = v["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect();
     (shape, data)
 }
 
@@ -37,7 +50,11 @@ pub fn assert_close(actual: &[f32], expected: &[f32], what: &str) {
 pub fn assert_close_tol(actual: &[f32], expected: &[f32], abs: f32, rel: f32, what: &str) {
     assert_eq!(actual.len(), expected.len(), "{what}: lengths differ");
     for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
-        assert!((a - e).abs() <= abs + rel * e.abs(), "{what}: element {i} is {a}, expected {e} (|diff| {})", (a - e).abs());
+        assert!(
+            (a - e).abs() <= abs + rel * e.abs(),
+            "{what}: element {i} is {a}, expected {e} (|diff| {})",
+            (a - e).abs()
+        );
     }
 }
 

@@ -13,7 +13,10 @@ const SAMPLE_STRIDE: usize = 97;
 fn hash_uniform(n: usize, salt: u32) -> Vec<f32> {
     (0..n as u32)
         .map(|i| {
-            let mut x = i.wrapping_mul(0x9E37_79B1).wrapping_add(salt.wrapping_mul(0x85EB_CA77)).wrapping_add(0x1656_67B1);
+            let mut x = i
+                .wrapping_mul(0x9E37_79B1)
+                .wrapping_add(salt.wrapping_mul(0x85EB_CA77))
+                .wrapping_add(0x1656_67B1);
             x ^= x >> 15;
             x = x.wrapping_mul(0x2C1B_3C6D);
             x ^= x >> 12;
@@ -26,7 +29,10 @@ fn hash_uniform(n: usize, salt: u32) -> Vec<f32> {
 }
 
 fn scaled(n: usize, salt: u32, scale: f32, offset: f32) -> Vec<f32> {
-    hash_uniform(n, salt).into_iter().map(|v| offset + scale * v).collect()
+    hash_uniform(n, salt)
+        .into_iter()
+        .map(|v| offset + scale * v)
+        .collect()
 }
 
 fn glorot_limit(fan_in: usize, fan_out: usize) -> f32 {
@@ -41,7 +47,9 @@ fn set_fixture_weights(model: &mut Sequential) {
         let salt = 10 * i as u32;
         for (k, t) in tensors.iter().enumerate() {
             let values = match (t.name, t.dims.as_slice()) {
-                ("kernel", [kh, kw, ci, co]) => scaled(t.len, salt, glorot_limit(kh * kw * ci, kh * kw * co), 0.0),
+                ("kernel", [kh, kw, ci, co]) => {
+                    scaled(t.len, salt, glorot_limit(kh * kw * ci, kh * kw * co), 0.0)
+                }
                 ("kernel", [n_in, n_out]) => scaled(t.len, salt, glorot_limit(*n_in, *n_out), 0.0),
                 ("bias", _) => scaled(t.len, salt + 1, 0.05, 0.0),
                 ("gamma", _) => scaled(t.len, salt, 0.2, 1.0),
@@ -56,7 +64,10 @@ fn set_fixture_weights(model: &mut Sequential) {
 }
 
 fn fixture_input() -> Vec<f32> {
-    hash_uniform(4 * 64 * 64 * 3, 1000).into_iter().map(|v| v * 0.5 + 0.5).collect()
+    hash_uniform(4 * 64 * 64 * 3, 1000)
+        .into_iter()
+        .map(|v| v * 0.5 + 0.5)
+        .collect()
 }
 
 /// The reference tensors, compiled in (so that the wasm test has them too).
@@ -75,8 +86,14 @@ impl Fixture {
 
     fn get(&self, name: &str) -> (Vec<usize>, Vec<f32>) {
         let st = SafeTensors::deserialize(self.bytes).expect("valid fixture file");
-        let t = st.tensor(name).unwrap_or_else(|_| panic!("fixture tensor {name}"));
-        let data = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let t = st
+            .tensor(name)
+            .unwrap_or_else(|_| panic!("fixture tensor {name}"));
+        let data = t
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
         (t.shape().to_vec(), data)
     }
 }
@@ -98,7 +115,11 @@ fn check(what: &str, ours: &[f32], keras: &[f32], tolerance: Tolerance, report: 
     let norm = |v: &mut dyn Iterator<Item = f32>| v.map(|x| (x as f64).powi(2)).sum::<f64>().sqrt();
     let diff = norm(&mut ours.iter().zip(keras).map(|(a, b)| a - b));
     let reference = norm(&mut keras.iter().copied());
-    let norm_rel = if reference == 0.0 { diff } else { diff / reference };
+    let norm_rel = if reference == 0.0 {
+        diff
+    } else {
+        diff / reference
+    };
     // Element-wise: the error in units of its allowance (<= 1 passes), and where it is worst.
     let (mut worst, mut at) = (0.0f32, 0);
     for (i, (&a, &b)) in ours.iter().zip(keras).enumerate() {
@@ -110,35 +131,80 @@ fn check(what: &str, ours: &[f32], keras: &[f32], tolerance: Tolerance, report: 
     }
     println!("{what:<44} norm-relative {norm_rel:.2e}, worst element {worst:.3} of its allowance (ours {:e}, keras {:e})", ours[at], keras[at]);
     if norm_rel.is_nan() || norm_rel > RTOL as f64 {
-        report.push(format!("{what}: norm-relative error {norm_rel:.3e} > {RTOL}"));
+        report.push(format!(
+            "{what}: norm-relative error {norm_rel:.3e} > {RTOL}"
+        ));
     }
     if tolerance == Tolerance::Elementwise && (worst.is_nan() || worst > 1.0) {
-        report.push(format!("{what}: element {at} off by {worst:.2} x its allowance: ours {} vs keras {}", ours[at], keras[at]));
+        report.push(format!(
+            "{what}: element {at} off by {worst:.2} x its allowance: ours {} vs keras {}",
+            ours[at], keras[at]
+        ));
     }
 }
 
 /// The stored images' rows of a batch tensor (N, ...) .
 fn stored_rows(all: &[f32], batch: usize) -> Vec<f32> {
     let per = all.len() / batch;
-    STORED_IMAGES.iter().flat_map(|&i| all[i * per..(i + 1) * per].iter().copied()).collect()
+    STORED_IMAGES
+        .iter()
+        .flat_map(|&i| all[i * per..(i + 1) * per].iter().copied())
+        .collect()
 }
 
 /// Row sums, column sums and every 97th entry of an (rows, cols) matrix, as the script stores.
 fn digest(m: &[f32], cols: usize) -> [Vec<f32>; 3] {
-    let rows: Vec<f32> = m.chunks_exact(cols).map(|r| r.iter().map(|&v| v as f64).sum::<f64>() as f32).collect();
-    let col_sums: Vec<f32> = (0..cols).map(|c| m.iter().skip(c).step_by(cols).map(|&v| v as f64).sum::<f64>() as f32).collect();
+    let rows: Vec<f32> = m
+        .chunks_exact(cols)
+        .map(|r| r.iter().map(|&v| v as f64).sum::<f64>() as f32)
+        .collect();
+    let col_sums: Vec<f32> = (0..cols)
+        .map(|c| {
+            m.iter()
+                .skip(c)
+                .step_by(cols)
+                .map(|&v| v as f64)
+                .sum::<f64>() as f32
+        })
+        .collect();
     let sampled: Vec<f32> = m.iter().step_by(SAMPLE_STRIDE).copied().collect();
     [rows, col_sums, sampled]
 }
 
 /// Compares a trainable tensor stored in full or, for the dense kernel, as a digest.
-fn check_tensor(fx: &Fixture, prefix: &str, layer: &str, t: &convscope::nn::TensorInfo, ours: &[f32], tolerance: Tolerance, report: &mut Vec<String>) {
+fn check_tensor(
+    fx: &Fixture,
+    prefix: &str,
+    layer: &str,
+    t: &convscope::nn::TensorInfo,
+    ours: &[f32],
+    tolerance: Tolerance,
+    report: &mut Vec<String>,
+) {
     let name = format!("{prefix}.{layer}.{}", t.name);
     if t.len > 100_000 {
         let [rows, cols, sampled] = digest(ours, t.dims[1]);
-        check(&format!("{name}.row_sums"), &rows, &fx.get(&format!("{name}.row_sums")).1, tolerance, report);
-        check(&format!("{name}.col_sums"), &cols, &fx.get(&format!("{name}.col_sums")).1, tolerance, report);
-        check(&format!("{name}.sampled"), &sampled, &fx.get(&format!("{name}.sampled")).1, tolerance, report);
+        check(
+            &format!("{name}.row_sums"),
+            &rows,
+            &fx.get(&format!("{name}.row_sums")).1,
+            tolerance,
+            report,
+        );
+        check(
+            &format!("{name}.col_sums"),
+            &cols,
+            &fx.get(&format!("{name}.col_sums")).1,
+            tolerance,
+            report,
+        );
+        check(
+            &format!("{name}.sampled"),
+            &sampled,
+            &fx.get(&format!("{name}.sampled")).1,
+            tolerance,
+            report,
+        );
     } else {
         let (shape, keras) = fx.get(&name);
         assert_eq!(shape, t.dims, "{name} shape");
@@ -160,36 +226,104 @@ pub fn compare_with_keras() -> Vec<String> {
     let last = model.layers().len() - 1;
     for (i, layer) in model.layers().iter().enumerate() {
         let name = format!("infer.out.{}", layer.name());
-        let ours = if i == last { model.logits() } else { model.output(i) };
+        let ours = if i == last {
+            model.logits()
+        } else {
+            model.output(i)
+        };
         let per = ours.len() / 4;
-        check(&name, &ours[3 * per..], &fx.get(&name).1, Tolerance::Elementwise, &mut report);
+        check(
+            &name,
+            &ours[3 * per..],
+            &fx.get(&name).1,
+            Tolerance::Elementwise,
+            &mut report,
+        );
     }
-    check("infer.logit", model.logits(), &fx.get("infer.logit").1, Tolerance::Elementwise, &mut report);
+    check(
+        "infer.logit",
+        model.logits(),
+        &fx.get("infer.logit").1,
+        Tolerance::Elementwise,
+        &mut report,
+    );
 
-    check("input (images 0 and 3)", &stored_rows(&x, 4), &fx.get("input").1, Tolerance::Elementwise, &mut report);
+    check(
+        "input (images 0 and 3)",
+        &stored_rows(&x, 4),
+        &fx.get("input").1,
+        Tolerance::Elementwise,
+        &mut report,
+    );
     model.forward(&x, Mode::Train);
     for (i, layer) in model.layers().iter().enumerate() {
         let name = format!("out.{}", layer.name());
         let (shape, keras) = fx.get(&name);
-        assert_eq!(&shape[1..], layer.plan.output.dims().as_slice(), "{name} shape");
+        assert_eq!(
+            &shape[1..],
+            layer.plan.output.dims().as_slice(),
+            "{name} shape"
+        );
         // Keras's fixture model ends without the sigmoid: its last output is the logit.
-        let ours = if i == last { model.logits() } else { model.output(i) };
-        check(&name, &stored_rows(ours, 4), &keras, Tolerance::Elementwise, &mut report);
+        let ours = if i == last {
+            model.logits()
+        } else {
+            model.output(i)
+        };
+        check(
+            &name,
+            &stored_rows(ours, 4),
+            &keras,
+            Tolerance::Elementwise,
+            &mut report,
+        );
     }
-    check("logit", model.logits(), &fx.get("logit").1, Tolerance::Elementwise, &mut report);
-    check("probability", model.probabilities(), &fx.get("probability").1, Tolerance::Elementwise, &mut report);
+    check(
+        "logit",
+        model.logits(),
+        &fx.get("logit").1,
+        Tolerance::Elementwise,
+        &mut report,
+    );
+    check(
+        "probability",
+        model.probabilities(),
+        &fx.get("probability").1,
+        Tolerance::Elementwise,
+        &mut report,
+    );
 
     let loss = model.loss(&labels, true);
-    check("loss", &[loss], &fx.get("loss").1, Tolerance::Elementwise, &mut report);
+    check(
+        "loss",
+        &[loss],
+        &fx.get("loss").1,
+        Tolerance::Elementwise,
+        &mut report,
+    );
     model.zero_grads();
     model.backward_loss();
     for layer in model.layers() {
         for t in layer.tensors() {
             match t.storage {
-                Storage::Trainable => check_tensor(&fx, "grad", layer.name(), t, layer.tensor_grad(t), Tolerance::Elementwise, &mut report),
+                Storage::Trainable => check_tensor(
+                    &fx,
+                    "grad",
+                    layer.name(),
+                    t,
+                    layer.tensor_grad(t),
+                    Tolerance::Elementwise,
+                    &mut report,
+                ),
                 Storage::NonTrainable => {
                     let name = format!("moving.{}.{}", layer.name(), t.name);
-                    check(&name, layer.tensor(t), &fx.get(&name).1, Tolerance::Elementwise, &mut report);
+                    check(
+                        &name,
+                        layer.tensor(t),
+                        &fx.get(&name).1,
+                        Tolerance::Elementwise,
+                        &mut report,
+                    );
                 }
             }
         }
@@ -198,8 +332,20 @@ pub fn compare_with_keras() -> Vec<String> {
     let mut adam = Optimizer::new(OptimizerSpec::default(), &model).unwrap();
     adam.step(&mut model);
     for layer in model.layers() {
-        for t in layer.tensors().iter().filter(|t| t.storage == Storage::Trainable) {
-            check_tensor(&fx, "adam", layer.name(), t, layer.tensor(t), Tolerance::Norm, &mut report);
+        for t in layer
+            .tensors()
+            .iter()
+            .filter(|t| t.storage == Storage::Trainable)
+        {
+            check_tensor(
+                &fx,
+                "adam",
+                layer.name(),
+                t,
+                layer.tensor(t),
+                Tolerance::Norm,
+                &mut report,
+            );
         }
     }
     report

@@ -4,12 +4,19 @@ use crate::{data_source, explain_check, report};
 
 use clap::{Parser, Subcommand};
 use convscope::nn::io::{load_model, save_model};
-use convscope::nn::{evaluate, fit, EarlyStopping, Examples, FitConfig, ModelSpec, Monitor, OptimizerSpec, Sequential, StopReason};
+use convscope::nn::{
+    evaluate, fit, EarlyStopping, Examples, FitConfig, ModelSpec, Monitor, OptimizerSpec,
+    Sequential, StopReason,
+};
 use convscope::{invalid, Error, Result};
 use serde_json::json;
 
 #[derive(Parser)]
-#[command(name = "convscope", version, about = "Train and evaluate the chapter's smile CNN natively")]
+#[command(
+    name = "convscope",
+    version,
+    about = "Train and evaluate the chapter's smile CNN natively"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -97,11 +104,14 @@ struct TrainArgs {
 }
 
 fn recommended_early_stopping() -> EarlyStopping {
-    FitConfig::recommended().early_stopping.expect("the recommended settings use early stopping")
+    FitConfig::recommended()
+        .early_stopping
+        .expect("the recommended settings use early stopping")
 }
 
 fn read_spec(path: &str) -> Result<ModelSpec> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::BadInput(format!("cannot read '{path}': {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::BadInput(format!("cannot read '{path}': {e}")))?;
     ModelSpec::from_json(&text)
 }
 
@@ -116,27 +126,45 @@ fn train(args: TrainArgs) -> Result<()> {
         None => ModelSpec::chapter_with_channels(data.train.channels()),
     };
     let mut model = Sequential::new(&spec, args.seed)?;
-    let monitor: Monitor = serde_json::from_value(json!(args.monitor)).map_err(|_| invalid!("--monitor must be val_loss, val_accuracy, loss or accuracy"))?;
+    let monitor: Monitor = serde_json::from_value(json!(args.monitor))
+        .map_err(|_| invalid!("--monitor must be val_loss, val_accuracy, loss or accuracy"))?;
     let config = FitConfig {
         epochs: args.epochs,
         batch_size: args.batch_size,
         seed: args.seed,
         validation_split: args.validation_split,
         optimizer: OptimizerSpec::adam(args.lr),
-        early_stopping: (!args.no_early_stopping).then_some(EarlyStopping { monitor, patience: args.patience, start_from_epoch: args.start_from_epoch, ..recommended_early_stopping() }),
+        early_stopping: (!args.no_early_stopping).then_some(EarlyStopping {
+            monitor,
+            patience: args.patience,
+            start_from_epoch: args.start_from_epoch,
+            ..recommended_early_stopping()
+        }),
         ..FitConfig::recommended()
     };
     if !args.json {
-        println!("data: {} ({} train, {} test)", data.description, data.train.len(), data.test.len());
+        println!(
+            "data: {} ({} train, {} test)",
+            data.description,
+            data.train.len(),
+            data.test.len()
+        );
         print!("{}", model.summary().to_text());
     }
     let mut progress = report::Progress::new(args.json);
-    let history = fit(&mut model, &examples(&data.train)?, None, config, &mut progress)?;
+    let history = fit(
+        &mut model,
+        &examples(&data.train)?,
+        None,
+        config,
+        &mut progress,
+    )?;
     let test = evaluate(&mut model, &examples(&data.test)?, config.batch_size)?;
     let stop = history.stop.clone().unwrap_or(StopReason::Completed);
     if let Some(path) = &args.save {
         let notes = json!({ "data": data.description, "config": config, "history": history, "test": report::evaluation_json(&test) });
-        std::fs::write(path, save_model(&model, &notes)?).map_err(|e| Error::BadInput(format!("cannot write '{path}': {e}")))?;
+        std::fs::write(path, save_model(&model, &notes)?)
+            .map_err(|e| Error::BadInput(format!("cannot write '{path}': {e}")))?;
     }
     if args.json {
         println!(
@@ -162,7 +190,11 @@ fn train(args: TrainArgs) -> Result<()> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Summary { channels, spec, json } => {
+        Command::Summary {
+            channels,
+            spec,
+            json,
+        } => {
             let spec = match spec {
                 Some(path) => read_spec(&path)?,
                 None => ModelSpec::chapter_with_channels(channels),
@@ -177,13 +209,23 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Train(args) => train(args),
         Command::ExplainCheck(args) => explain_check::run(args),
-        Command::Evaluate { model, data, test_split, seed, json } => {
-            let bytes = std::fs::read(&model).map_err(|e| Error::BadInput(format!("cannot read '{model}': {e}")))?;
+        Command::Evaluate {
+            model,
+            data,
+            test_split,
+            seed,
+            json,
+        } => {
+            let bytes = std::fs::read(&model)
+                .map_err(|e| Error::BadInput(format!("cannot read '{model}': {e}")))?;
             let mut loaded = load_model(&bytes)?.model;
             let data = data_source::load(&data, test_split, seed, loaded.spec().input.channels)?;
             let test = evaluate(&mut loaded, &examples(&data.test)?, 32)?;
             if json {
-                println!("{}", json!({ "event": "result", "data": data.description, "test": report::evaluation_json(&test) }));
+                println!(
+                    "{}",
+                    json!({ "event": "result", "data": data.description, "test": report::evaluation_json(&test) })
+                );
             } else {
                 report::print_evaluation(&test, data.test.class_names());
             }

@@ -31,7 +31,14 @@ fn read(path: &str) -> Result<Vec<u8>> {
 fn files(spec: &str, kind: &str, counts: &[usize]) -> Result<Vec<String>> {
     let list: Vec<String> = spec.split(',').map(str::to_string).collect();
     if !counts.contains(&list.len()) || list.iter().any(String::is_empty) {
-        return Err(invalid!("--data {kind}: expects {} comma-separated file names, got '{spec}'", counts.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" or ")));
+        return Err(invalid!(
+            "--data {kind}: expects {} comma-separated file names, got '{spec}'",
+            counts
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ));
     }
     Ok(list)
 }
@@ -42,7 +49,14 @@ pub fn load(spec: &str, test_split: f32, seed: u64, channels: usize) -> Result<D
     let (kind, rest) = spec.split_once(':').unwrap_or((spec, ""));
     let split = |all: Dataset, what: String| -> Result<Data> {
         let (train, test) = all.stratified_split(test_split, seed)?;
-        Ok(Data { train, test, description: format!("{what}, split {:.0}% test (seed {seed})", test_split * 100.0) })
+        Ok(Data {
+            train,
+            test,
+            description: format!(
+                "{what}, split {:.0}% test (seed {seed})",
+                test_split * 100.0
+            ),
+        })
     };
     match kind {
         "synthetic" => {

@@ -17,9 +17,14 @@
 use clap::Args;
 use convscope::data::synthetic::{generate, Confound, SyntheticParams};
 use convscope::data::{Dataset, MouthBox};
-use convscope::explain::{activation_maximization, grad_cam, mass_inside, points_inside, saliency, spearman, ActmaxConfig, Objective, Region, WeightedObjective};
+use convscope::explain::{
+    activation_maximization, grad_cam, mass_inside, points_inside, saliency, spearman,
+    ActmaxConfig, Objective, Region, WeightedObjective,
+};
 use convscope::nn::io::{load_model, save_model};
-use convscope::nn::{evaluate, fit, Control, EpochLog, Examples, FitConfig, Mode, ModelSpec, Observer, Sequential};
+use convscope::nn::{
+    evaluate, fit, Control, EpochLog, Examples, FitConfig, Mode, ModelSpec, Observer, Sequential,
+};
 use convscope::{invalid, Error, Result};
 use serde::Serialize;
 use serde_json::json;
@@ -98,26 +103,57 @@ struct Report {
 }
 
 pub fn run(args: ExplainCheckArgs) -> Result<()> {
-    let params = SyntheticParams { train: args.train_size, test: args.test_size, seed: args.seed, ..SyntheticParams::default() };
+    let params = SyntheticParams {
+        train: args.train_size,
+        test: args.test_size,
+        seed: args.seed,
+        ..SyntheticParams::default()
+    };
     let (train, test) = generate(&params)?;
-    let confound = |in_test| Some(Confound { probability: args.confound, in_test });
-    let (confounded_train, _) = generate(&SyntheticParams { confound: confound(false), ..params.clone() })?;
-    let (_, confounded_test) = generate(&SyntheticParams { confound: confound(true), ..params.clone() })?;
+    let confound = |in_test| {
+        Some(Confound {
+            probability: args.confound,
+            in_test,
+        })
+    };
+    let (confounded_train, _) = generate(&SyntheticParams {
+        confound: confound(false),
+        ..params.clone()
+    })?;
+    let (_, confounded_test) = generate(&SyntheticParams {
+        confound: confound(true),
+        ..params.clone()
+    })?;
     let boxes = regions(&test)?;
 
     let mut clean = obtain(&args, args.model.as_deref(), &train, "clean")?;
-    let mut shortcut = obtain(&args, args.confounded_model.as_deref(), &confounded_train, "confounded")?;
+    let mut shortcut = obtain(
+        &args,
+        args.confounded_model.as_deref(),
+        &confounded_train,
+        "confounded",
+    )?;
     let clean_acc = accuracy(&mut clean, &test)?;
 
     let predictions = predictions(&mut clean, &test);
-    let correct: Vec<usize> = (0..test.len()).filter(|&i| predictions[i] == test.labels()[i] as usize).collect();
+    let correct: Vec<usize> = (0..test.len())
+        .filter(|&i| predictions[i] == test.labels()[i] as usize)
+        .collect();
     let (mut cam_hits, mut saliency_hits) = (0, 0);
     let width = test.width();
     for &i in &correct {
         let class = test.labels()[i] as usize;
         let target = boxes[i].dilated(DILATION);
-        cam_hits += usize::from(points_inside(&grad_cam(&mut clean, test.image(i), class, args.grad_cam_layer)?.heatmap, width, target));
-        saliency_hits += usize::from(points_inside(&saliency(&mut clean, test.image(i), class, None)?.evidence, width, target));
+        cam_hits += usize::from(points_inside(
+            &grad_cam(&mut clean, test.image(i), class, args.grad_cam_layer)?.heatmap,
+            width,
+            target,
+        ));
+        saliency_hits += usize::from(points_inside(
+            &saliency(&mut clean, test.image(i), class, None)?.evidence,
+            width,
+            target,
+        ));
     }
     let share = |hits: usize| (!correct.is_empty()).then(|| hits as f32 / correct.len() as f32);
     let grad_cam_layer = grad_cam(&mut clean, test.image(0), 1, args.grad_cam_layer)?.layer_name;
@@ -142,7 +178,10 @@ pub fn run(args: ExplainCheckArgs) -> Result<()> {
 
     let gain = |model: &mut Sequential, class| -> Result<f32> {
         let config = ActmaxConfig {
-            objectives: vec![WeightedObjective { objective: Objective::Class { class }, weight: 1.0 }],
+            objectives: vec![WeightedObjective {
+                objective: Objective::Class { class },
+                weight: 1.0,
+            }],
             max_iter: args.actmax_iter,
             frame_every: args.actmax_iter.max(1),
             seed: args.seed,
@@ -179,9 +218,15 @@ pub fn run(args: ExplainCheckArgs) -> Result<()> {
 
 /// Loads the model at `path`, or trains the chapter's model on `train` with the recommended
 /// settings (and saves it with `--save-models`).
-fn obtain(args: &ExplainCheckArgs, path: Option<&str>, train: &Dataset, label: &str) -> Result<Sequential> {
+fn obtain(
+    args: &ExplainCheckArgs,
+    path: Option<&str>,
+    train: &Dataset,
+    label: &str,
+) -> Result<Sequential> {
     if let Some(path) = path {
-        let bytes = std::fs::read(path).map_err(|e| Error::BadInput(format!("cannot read '{path}': {e}")))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::BadInput(format!("cannot read '{path}': {e}")))?;
         let model = load_model(&bytes)?.model;
         let i = model.spec().input;
         if (i.height, i.width, i.channels) != (train.height(), train.width(), train.channels()) {
@@ -200,14 +245,28 @@ fn obtain(args: &ExplainCheckArgs, path: Option<&str>, train: &Dataset, label: &
     let spec = ModelSpec::chapter_with_channels(train.channels());
     let mut model = Sequential::new(&spec, args.seed)?;
     let recommended = FitConfig::recommended();
-    let config = FitConfig { seed: args.seed, epochs: args.epochs.unwrap_or(recommended.epochs), ..recommended };
+    let config = FitConfig {
+        seed: args.seed,
+        epochs: args.epochs.unwrap_or(recommended.epochs),
+        ..recommended
+    };
     let examples = Examples::new(train.images(), train.labels(), train.image_len())?;
-    let history = fit(&mut model, &examples, None, config, &mut EpochLines { label: label.to_string() })?;
+    let history = fit(
+        &mut model,
+        &examples,
+        None,
+        config,
+        &mut EpochLines {
+            label: label.to_string(),
+        },
+    )?;
     if let Some(dir) = &args.save_models {
-        std::fs::create_dir_all(dir).map_err(|e| Error::BadInput(format!("cannot create '{dir}': {e}")))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::BadInput(format!("cannot create '{dir}': {e}")))?;
         let path = std::path::Path::new(dir).join(format!("{label}.safetensors"));
         let notes = json!({ "data": format!("synthetic faces, seed {}, {label}", args.seed), "config": config, "history": history });
-        std::fs::write(&path, save_model(&model, &notes)?).map_err(|e| Error::BadInput(format!("cannot write '{}': {e}", path.display())))?;
+        std::fs::write(&path, save_model(&model, &notes)?)
+            .map_err(|e| Error::BadInput(format!("cannot write '{}': {e}", path.display())))?;
     }
     Ok(model)
 }
@@ -232,12 +291,22 @@ impl Observer for EpochLines {
 }
 
 fn regions(data: &Dataset) -> Result<Vec<Region>> {
-    let boxes = data.mouth_boxes().ok_or_else(|| invalid!("the synthetic test set has no mouth boxes"))?;
-    Ok(boxes.iter().map(|&MouthBox { x0, y0, x1, y1 }| Region { x0, y0, x1, y1 }).collect())
+    let boxes = data
+        .mouth_boxes()
+        .ok_or_else(|| invalid!("the synthetic test set has no mouth boxes"))?;
+    Ok(boxes
+        .iter()
+        .map(|&MouthBox { x0, y0, x1, y1 }| Region { x0, y0, x1, y1 })
+        .collect())
 }
 
 fn accuracy(model: &mut Sequential, data: &Dataset) -> Result<f32> {
-    Ok(evaluate(model, &Examples::new(data.images(), data.labels(), data.image_len())?, 32)?.accuracy)
+    Ok(evaluate(
+        model,
+        &Examples::new(data.images(), data.labels(), data.image_len())?,
+        32,
+    )?
+    .accuracy)
 }
 
 fn predictions(model: &mut Sequential, data: &Dataset) -> Vec<usize> {
@@ -251,7 +320,12 @@ fn predictions(model: &mut Sequential, data: &Dataset) -> Vec<usize> {
 
 /// Mean share of the Grad-CAM mass (for the predicted class) inside the mouth box, over the
 /// test images whose map is not zero everywhere.
-fn mouth_mass(model: &mut Sequential, data: &Dataset, boxes: &[Region], layer: Option<usize>) -> Result<Option<f32>> {
+fn mouth_mass(
+    model: &mut Sequential,
+    data: &Dataset,
+    boxes: &[Region],
+    layer: Option<usize>,
+) -> Result<Option<f32>> {
     let predicted = predictions(model, data);
     let mut shares = Vec::new();
     for i in 0..data.len() {
@@ -278,9 +352,18 @@ fn targets(r: &Report) -> serde_json::Value {
 
 fn print_report(r: &Report) {
     let f = |v: Option<f32>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
-    let met = |key: &str| if r.targets_met[key].as_bool() == Some(true) { "met" } else { "MISSED" };
+    let met = |key: &str| {
+        if r.targets_met[key].as_bool() == Some(true) {
+            "met"
+        } else {
+            "MISSED"
+        }
+    };
     let s = &r.shortcut;
-    println!("seed {}: clean model test accuracy {:.3}", r.seed, r.clean_model_test_acc);
+    println!(
+        "seed {}: clean model test accuracy {:.3}",
+        r.seed, r.clean_model_test_acc
+    );
     println!(
         "pointing game on {} correctly classified test images (mouth box + {DILATION} px): Grad-CAM ({}) {} [target >= {POINTING_TARGET}: {}], saliency {}",
         r.pointing_game_images,

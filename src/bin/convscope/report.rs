@@ -18,8 +18,15 @@ impl Progress {
 
     fn bar(&mut self, progress: &BatchProgress) -> &ProgressBar {
         self.bar.get_or_insert_with(|| {
-            let bar = ProgressBar::with_draw_target(Some(progress.batches as u64), ProgressDrawTarget::stderr());
-            bar.set_style(ProgressStyle::with_template("epoch {prefix:>3} [{bar:30}] {pos}/{len} {msg}").expect("valid template").progress_chars("=> "));
+            let bar = ProgressBar::with_draw_target(
+                Some(progress.batches as u64),
+                ProgressDrawTarget::stderr(),
+            );
+            bar.set_style(
+                ProgressStyle::with_template("epoch {prefix:>3} [{bar:30}] {pos}/{len} {msg}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
             bar.set_prefix(progress.epoch.to_string());
             bar
         })
@@ -31,7 +38,10 @@ impl Observer for Progress {
         if !self.json {
             let bar = self.bar(p);
             bar.set_position(p.batch as u64);
-            bar.set_message(format!("loss {:.4} acc {:.4} ({:.0} img/s)", p.loss, p.accuracy, p.images_per_second));
+            bar.set_message(format!(
+                "loss {:.4} acc {:.4} ({:.0} img/s)",
+                p.loss, p.accuracy, p.images_per_second
+            ));
         }
         Control::Continue
     }
@@ -68,10 +78,20 @@ pub fn evaluation_json(e: &Evaluation) -> serde_json::Value {
 
 /// The test metrics for a person.
 pub fn print_evaluation(e: &Evaluation, class_names: &[String]) {
-    println!("test loss {:.4}  accuracy {:.4}  precision {:.4}  recall {:.4}  F1 {:.4}", e.loss, e.accuracy, e.precision, e.recall, e.f1);
+    println!(
+        "test loss {:.4}  accuracy {:.4}  precision {:.4}  recall {:.4}  F1 {:.4}",
+        e.loss, e.accuracy, e.precision, e.recall, e.f1
+    );
     println!("confusion matrix (rows: true class, columns: predicted):");
     for (name, row) in class_names.iter().zip(&e.confusion) {
-        println!("  {name:>14}: {}", row.iter().map(|c| format!("{c:>5}")).collect::<String>());
+        println!(
+            "  {name:>14}: {}",
+            row.iter().map(|c| format!("{c:>5}")).collect::<String>()
+        );
     }
-    println!("misclassified ({}): {:?}", e.misclassified.len(), e.misclassified);
+    println!(
+        "misclassified ({}): {:?}",
+        e.misclassified.len(),
+        e.misclassified
+    );
 }

@@ -3,7 +3,10 @@
 //! 1/std of the last training forward are cached for backward.
 
 use super::{Mode, Storage, TensorInfo};
-use crate::kernels::batchnorm::{batchnorm_backward, batchnorm_backward_infer, batchnorm_forward_infer, batchnorm_forward_train, BatchNormConfig};
+use crate::kernels::batchnorm::{
+    batchnorm_backward, batchnorm_backward_infer, batchnorm_forward_infer, batchnorm_forward_train,
+    BatchNormConfig,
+};
 use crate::kernels::init::{ones, zeros};
 
 #[derive(Debug)]
@@ -50,13 +53,40 @@ impl BatchNorm {
 
     /// out (rows, C); input (rows, C); params = gamma (C) ++ beta (C);
     /// state = moving_mean (C) ++ moving_var (C), moved toward the batch statistics in training.
-    pub fn forward(&mut self, out: &mut [f32], input: &[f32], params: &[f32], state: &mut [f32], mode: Mode) {
+    pub fn forward(
+        &mut self,
+        out: &mut [f32],
+        input: &[f32],
+        params: &[f32],
+        state: &mut [f32],
+        mode: Mode,
+    ) {
         let c = self.channels;
         let (gamma, beta) = params.split_at(c);
         let (moving_mean, moving_var) = state.split_at_mut(c);
         match mode {
-            Mode::Train => batchnorm_forward_train(out, &mut self.mean, &mut self.inv_std, moving_mean, moving_var, input, gamma, beta, c, self.config),
-            Mode::Infer => batchnorm_forward_infer(out, input, gamma, beta, moving_mean, moving_var, c, self.config.epsilon),
+            Mode::Train => batchnorm_forward_train(
+                out,
+                &mut self.mean,
+                &mut self.inv_std,
+                moving_mean,
+                moving_var,
+                input,
+                gamma,
+                beta,
+                c,
+                self.config,
+            ),
+            Mode::Infer => batchnorm_forward_infer(
+                out,
+                input,
+                gamma,
+                beta,
+                moving_mean,
+                moving_var,
+                c,
+                self.config.epsilon,
+            ),
         }
         self.last_mode = mode;
     }
@@ -64,7 +94,15 @@ impl BatchNorm {
     /// d_input (rows, C) +=; d_out (rows, C); input (rows, C); d_params (gamma ++ beta) +=.
     /// After an inference forward the moving statistics are constants and only d_input is
     /// computed (what saliency and Grad-CAM need).
-    pub fn backward(&mut self, d_input: &mut [f32], d_out: &[f32], input: &[f32], params: &[f32], state: &[f32], d_params: Option<&mut [f32]>) {
+    pub fn backward(
+        &mut self,
+        d_input: &mut [f32],
+        d_out: &[f32],
+        input: &[f32],
+        params: &[f32],
+        state: &[f32],
+        d_params: Option<&mut [f32]>,
+    ) {
         let c = self.channels;
         let gamma = &params[..c];
         match self.last_mode {
@@ -74,9 +112,21 @@ impl BatchNorm {
                     None => &mut self.discard[..],
                 };
                 let (d_gamma, d_beta) = d_params.split_at_mut(c);
-                batchnorm_backward(d_input, d_gamma, d_beta, d_out, &self.mean, &self.inv_std, input, gamma, c);
+                batchnorm_backward(
+                    d_input,
+                    d_gamma,
+                    d_beta,
+                    d_out,
+                    &self.mean,
+                    &self.inv_std,
+                    input,
+                    gamma,
+                    c,
+                );
             }
-            Mode::Infer => batchnorm_backward_infer(d_input, d_out, gamma, &state[c..], c, self.config.epsilon),
+            Mode::Infer => {
+                batchnorm_backward_infer(d_input, d_out, gamma, &state[c..], c, self.config.epsilon)
+            }
         }
     }
 }

@@ -2,7 +2,9 @@
 //! ReLU fused into the forward kernel (Keras's `Conv2D(..., activation="relu")`).
 
 use super::{mask_by_relu, Storage, TensorInfo};
-use crate::kernels::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry, Padding};
+use crate::kernels::conv::{
+    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry, Padding,
+};
 use crate::kernels::init::{conv_fans, glorot_uniform, zeros};
 use crate::kernels::scratch::ConvScratch;
 use crate::rng::Rng;
@@ -22,8 +24,15 @@ pub struct Conv2d {
 impl Conv2d {
     /// The geometry for a batch of `batch` examples; the plan validated it for any batch.
     pub fn geometry(&self, batch: usize) -> ConvGeometry {
-        ConvGeometry::new(batch, self.input, (self.kernel, self.kernel, self.filters), self.stride, self.dilation, self.padding)
-            .expect("the model plan validated this convolution")
+        ConvGeometry::new(
+            batch,
+            self.input,
+            (self.kernel, self.kernel, self.filters),
+            self.stride,
+            self.dilation,
+            self.padding,
+        )
+        .expect("the model plan validated this convolution")
     }
 
     fn kernel_len(&self) -> usize {
@@ -33,8 +42,18 @@ impl Conv2d {
     pub fn tensors(&self) -> Vec<TensorInfo> {
         let k = self.kernel;
         vec![
-            TensorInfo::new("kernel", vec![k, k, self.input.2, self.filters], Storage::Trainable, 0),
-            TensorInfo::new("bias", vec![self.filters], Storage::Trainable, self.kernel_len()),
+            TensorInfo::new(
+                "kernel",
+                vec![k, k, self.input.2, self.filters],
+                Storage::Trainable,
+                0,
+            ),
+            TensorInfo::new(
+                "bias",
+                vec![self.filters],
+                Storage::Trainable,
+                self.kernel_len(),
+            ),
         ]
     }
 
@@ -50,9 +69,24 @@ impl Conv2d {
     }
 
     /// out (N, OH, OW, CO); input (N, H, W, CI); params = kernel (KH, KW, CI, CO) ++ bias (CO).
-    pub fn forward(&self, out: &mut [f32], input: &[f32], params: &[f32], batch: usize, scratch: &mut ConvScratch) {
+    pub fn forward(
+        &self,
+        out: &mut [f32],
+        input: &[f32],
+        params: &[f32],
+        batch: usize,
+        scratch: &mut ConvScratch,
+    ) {
         let (kernel, bias) = params.split_at(self.kernel_len());
-        conv2d_forward(out, input, kernel, Some(bias), self.relu, &self.geometry(batch), scratch);
+        conv2d_forward(
+            out,
+            input,
+            kernel,
+            Some(bias),
+            self.relu,
+            &self.geometry(batch),
+            scratch,
+        );
     }
 
     /// d_input (N, H, W, CI) +=; d_out (N, OH, OW, CO), masked in place by the fused ReLU;

@@ -22,7 +22,12 @@ pub struct Dense {
 
 impl Dense {
     pub fn new(inputs: usize, units: usize, activation: Activation) -> Self {
-        Self { inputs, units, activation, logits: Vec::new() }
+        Self {
+            inputs,
+            units,
+            activation,
+            logits: Vec::new(),
+        }
     }
 
     fn kernel_len(&self) -> usize {
@@ -42,8 +47,18 @@ impl Dense {
 
     pub fn tensors(&self) -> Vec<TensorInfo> {
         vec![
-            TensorInfo::new("kernel", vec![self.inputs, self.units], Storage::Trainable, 0),
-            TensorInfo::new("bias", vec![self.units], Storage::Trainable, self.kernel_len()),
+            TensorInfo::new(
+                "kernel",
+                vec![self.inputs, self.units],
+                Storage::Trainable,
+                0,
+            ),
+            TensorInfo::new(
+                "bias",
+                vec![self.units],
+                Storage::Trainable,
+                self.kernel_len(),
+            ),
         ]
     }
 
@@ -65,7 +80,16 @@ impl Dense {
         let (kernel, bias) = params.split_at(self.kernel_len());
         let (n, i, o) = (batch, self.inputs, self.units);
         match self.activation {
-            Activation::Linear | Activation::Relu => dense_forward(out, input, kernel, Some(bias), self.activation == Activation::Relu, n, i, o),
+            Activation::Linear | Activation::Relu => dense_forward(
+                out,
+                input,
+                kernel,
+                Some(bias),
+                self.activation == Activation::Relu,
+                n,
+                i,
+                o,
+            ),
             Activation::Sigmoid | Activation::Softmax => {
                 let logits = &mut self.logits[..n * o];
                 dense_forward(logits, input, kernel, Some(bias), false, n, i, o);
@@ -102,7 +126,17 @@ impl Dense {
         match d_params {
             Some(d_params) => {
                 let (d_kernel, d_bias) = d_params.split_at_mut(self.kernel_len());
-                dense_backward(d_input, d_kernel, Some(d_bias), d_out, input, kernel, n, i, o);
+                dense_backward(
+                    d_input,
+                    d_kernel,
+                    Some(d_bias),
+                    d_out,
+                    input,
+                    kernel,
+                    n,
+                    i,
+                    o,
+                );
             }
             None => {
                 if let Some(d_input) = d_input {
@@ -115,7 +149,26 @@ impl Dense {
 
 /// d_input (N, I) += d_out (N, O) · kernel^T; kernel (I, O). The input half of
 /// `dense_backward`, for explanations, which need no weight gradient.
-fn input_gradient(d_input: &mut [f32], d_out: &[f32], kernel: &[f32], n: usize, i: usize, o: usize) {
-    let accumulate = Epilogue { accumulate: true, ..Epilogue::default() };
-    gemm(d_input, i, Operand::plain(d_out, o), Operand::transposed(kernel, o), accumulate, n, i, o);
+fn input_gradient(
+    d_input: &mut [f32],
+    d_out: &[f32],
+    kernel: &[f32],
+    n: usize,
+    i: usize,
+    o: usize,
+) {
+    let accumulate = Epilogue {
+        accumulate: true,
+        ..Epilogue::default()
+    };
+    gemm(
+        d_input,
+        i,
+        Operand::plain(d_out, o),
+        Operand::transposed(kernel, o),
+        accumulate,
+        n,
+        i,
+        o,
+    );
 }

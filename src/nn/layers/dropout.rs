@@ -18,7 +18,12 @@ pub struct Dropout {
 
 impl Dropout {
     pub fn new(rate: f32, per_example: usize) -> Self {
-        Self { rate, per_example, mask: Vec::new(), masked: false }
+        Self {
+            rate,
+            per_example,
+            mask: Vec::new(),
+            masked: false,
+        }
     }
 
     pub fn reserve(&mut self, batch: usize) {

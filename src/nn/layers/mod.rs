@@ -63,7 +63,13 @@ pub struct TensorInfo {
 impl TensorInfo {
     fn new(name: &'static str, dims: Vec<usize>, storage: Storage, offset: usize) -> Self {
         let len = dims.iter().product();
-        Self { name, dims, storage, offset, len }
+        Self {
+            name,
+            dims,
+            storage,
+            offset,
+            len,
+        }
     }
 }
 
@@ -83,11 +89,22 @@ impl LayerKind {
     /// The runtime layer for one checked layer plan.
     pub fn from_plan(plan: &LayerPlan) -> Self {
         let image = |s: Shape| match s {
-            Shape::Image { height, width, channels } => (height, width, channels),
+            Shape::Image {
+                height,
+                width,
+                channels,
+            } => (height, width, channels),
             Shape::Flat(_) => unreachable!("the plan checked that this layer gets feature maps"),
         };
         match plan.spec {
-            LayerSpec::Conv2d { filters, kernel, stride, padding, dilation, activation } => LayerKind::Conv2d(Conv2d {
+            LayerSpec::Conv2d {
+                filters,
+                kernel,
+                stride,
+                padding,
+                dilation,
+                activation,
+            } => LayerKind::Conv2d(Conv2d {
                 input: image(plan.input),
                 filters,
                 kernel,
@@ -96,16 +113,36 @@ impl LayerKind {
                 padding: padding.to_kernel(),
                 relu: activation == Activation::Relu,
             }),
-            LayerSpec::BatchNorm { momentum, epsilon } => LayerKind::BatchNorm(BatchNorm::new(plan.input.channels(), momentum, epsilon)),
-            LayerSpec::MaxPool { pool, stride, padding } => {
-                LayerKind::Pooling(Pooling::new(crate::kernels::pool::PoolKind::Max, image(plan.input), pool, stride, padding.to_kernel()))
+            LayerSpec::BatchNorm { momentum, epsilon } => {
+                LayerKind::BatchNorm(BatchNorm::new(plan.input.channels(), momentum, epsilon))
             }
-            LayerSpec::AvgPool { pool, stride, padding } => {
-                LayerKind::Pooling(Pooling::new(crate::kernels::pool::PoolKind::Average, image(plan.input), pool, stride, padding.to_kernel()))
-            }
+            LayerSpec::MaxPool {
+                pool,
+                stride,
+                padding,
+            } => LayerKind::Pooling(Pooling::new(
+                crate::kernels::pool::PoolKind::Max,
+                image(plan.input),
+                pool,
+                stride,
+                padding.to_kernel(),
+            )),
+            LayerSpec::AvgPool {
+                pool,
+                stride,
+                padding,
+            } => LayerKind::Pooling(Pooling::new(
+                crate::kernels::pool::PoolKind::Average,
+                image(plan.input),
+                pool,
+                stride,
+                padding.to_kernel(),
+            )),
             LayerSpec::Dropout { rate } => LayerKind::Dropout(Dropout::new(rate, plan.input.len())),
             LayerSpec::Flatten => LayerKind::Flatten,
-            LayerSpec::Dense { units, activation } => LayerKind::Dense(Dense::new(plan.input.len(), units, activation)),
+            LayerSpec::Dense { units, activation } => {
+                LayerKind::Dense(Dense::new(plan.input.len(), units, activation))
+            }
         }
     }
 
@@ -143,7 +180,16 @@ impl LayerKind {
 
     /// out (N, out shape) overwritten; input (N, in shape).
     #[allow(clippy::too_many_arguments)]
-    pub fn forward(&mut self, out: &mut [f32], input: &[f32], params: &[f32], state: &mut [f32], batch: usize, mode: Mode, ctx: &mut Context) {
+    pub fn forward(
+        &mut self,
+        out: &mut [f32],
+        input: &[f32],
+        params: &[f32],
+        state: &mut [f32],
+        batch: usize,
+        mode: Mode,
+        ctx: &mut Context,
+    ) {
         match self {
             LayerKind::Conv2d(l) => l.forward(out, input, params, batch, ctx.scratch),
             LayerKind::BatchNorm(l) => l.forward(out, input, params, state, mode),
@@ -172,12 +218,31 @@ impl LayerKind {
         scratch: &mut ConvScratch,
     ) {
         match self {
-            LayerKind::Conv2d(l) => l.backward(d_input, want_d_input, d_out, out, input, params, d_params, batch, scratch),
+            LayerKind::Conv2d(l) => l.backward(
+                d_input,
+                want_d_input,
+                d_out,
+                out,
+                input,
+                params,
+                d_params,
+                batch,
+                scratch,
+            ),
             LayerKind::BatchNorm(l) => l.backward(d_input, d_out, input, params, state, d_params),
             LayerKind::Pooling(l) => l.backward(d_input, d_out, batch),
             LayerKind::Dropout(l) => l.backward(d_input, d_out),
             LayerKind::Flatten => add_into(d_input, d_out),
-            LayerKind::Dense(l) => l.backward(d_input, want_d_input, d_out, out, input, params, d_params, batch),
+            LayerKind::Dense(l) => l.backward(
+                d_input,
+                want_d_input,
+                d_out,
+                out,
+                input,
+                params,
+                d_params,
+                batch,
+            ),
         }
     }
 }

@@ -17,12 +17,26 @@ pub struct Pooling {
 }
 
 impl Pooling {
-    pub fn new(kind: PoolKind, input: (usize, usize, usize), pool: usize, stride: usize, padding: Padding) -> Self {
-        Self { kind, input, pool, stride, padding, argmax: Vec::new() }
+    pub fn new(
+        kind: PoolKind,
+        input: (usize, usize, usize),
+        pool: usize,
+        stride: usize,
+        padding: Padding,
+    ) -> Self {
+        Self {
+            kind,
+            input,
+            pool,
+            stride,
+            padding,
+            argmax: Vec::new(),
+        }
     }
 
     pub fn geometry(&self, batch: usize) -> PoolGeometry {
-        PoolGeometry::new(batch, self.input, self.pool, self.stride, self.padding).expect("the model plan validated this pooling")
+        PoolGeometry::new(batch, self.input, self.pool, self.stride, self.padding)
+            .expect("the model plan validated this pooling")
     }
 
     pub fn reserve(&mut self, batch: usize) {
