@@ -185,9 +185,11 @@ fn read_part(file: &File, names: &[String], part: HappyPart) -> Result<Dataset> 
     check_label_shape(&y_shape, n, y_key)?;
     match x.dtype().map_err(|e| damaged(&e))? {
         DType::U8 => {}
-        other => return Err(bad_input!(
+        other => {
+            return Err(bad_input!(
             "{x_key}: the pixels are stored as {other}; expected 8-bit unsigned integers (uint8)"
-        )),
+        ))
+        }
     }
     match y.dtype().map_err(|e| damaged(&e))? {
         DType::I8
