@@ -1,12 +1,15 @@
 //! Image folders (Keras's image_dataset_from_directory convention), zip archives and
 //! directories on disk: layouts, resizing, gray conversion, and every refusal.
 
-use std::io::{Cursor, Write};
+mod data_support;
+
+use std::io::Cursor;
 
 use convscope::data::folder::{
     load_image_folder, read_dir_entries, read_zip_entries, FileEntry, FolderOptions,
 };
 use convscope::data::gray_from_rgb_u8;
+use data_support::{crc32, zip_of};
 
 /// A solid-colour PNG of the given size (RGB).
 fn png(w: u32, h: u32, rgb: [u8; 3]) -> Vec<u8> {
@@ -221,22 +224,6 @@ fn loose_files_at_the_top_are_refused() {
     );
 }
 
-/// CRC-32 (IEEE), to patch a PNG header.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 #[test]
 fn a_huge_png_is_refused_from_its_header() {
     // A real 1x1 PNG whose header is rewritten to claim 30000x30000 (2.7 GB of pixels).
@@ -252,23 +239,6 @@ fn a_huge_png_is_refused_from_its_header() {
         err.contains("'smiling/huge.png' is 30000x30000") && err.contains("8192x8192"),
         "{err}"
     );
-}
-
-fn zip_of(entries: &[FileEntry]) -> Vec<u8> {
-    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for e in entries {
-        if e.path.ends_with('/') {
-            writer
-                .add_directory(e.path.trim_end_matches('/'), options)
-                .unwrap();
-        } else {
-            writer.start_file(e.path.as_str(), options).unwrap();
-            writer.write_all(&e.bytes).unwrap();
-        }
-    }
-    writer.finish().unwrap().into_inner()
 }
 
 #[test]

@@ -9,6 +9,7 @@
 // compiles every test target for wasm32.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod data_support;
 mod fuzz_support;
 
 use std::alloc::{GlobalAlloc, Layout, System};

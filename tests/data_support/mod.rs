@@ -1,7 +1,9 @@
-//! Helpers shared by the data tests: where the reference Happy House files are, and a
-//! writer of small `.npy` files.
+//! Helpers shared by the data tests: where the reference Happy House files are, and
+//! writers of small `.npy` and zip files.
 #![allow(dead_code)] // each test file uses a different part
 
+use convscope::data::folder::FileEntry;
+use std::io::{Cursor, Write};
 use std::path::PathBuf;
 
 /// `../shared/data/happy_house` resolved as the project's tests do: `$CONVSCOPE_SHARED`,
@@ -78,3 +80,39 @@ pub fn fingerprint(d: &convscope::data::Dataset) -> u64 {
 /// Fingerprint of `generate_set(16, 7, Difficulty::Normal, None)`, as generated natively.
 /// A deliberate change to the generator changes it; the wasm test must then agree again.
 pub const SYNTHETIC_FINGERPRINT: u64 = 8_624_134_258_434_826_593;
+
+/// A zip of the entries (deflated; a path ending in `/` becomes a folder).
+pub fn zip_of(entries: &[FileEntry]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for e in entries {
+        if e.path.ends_with('/') {
+            writer
+                .add_directory(e.path.trim_end_matches('/'), options)
+                .expect("zip folder");
+        } else {
+            writer
+                .start_file(e.path.as_str(), options)
+                .expect("zip file");
+            writer.write_all(&e.bytes).expect("zip write");
+        }
+    }
+    writer.finish().expect("zip finishes").into_inner()
+}
+
+/// CRC-32 (IEEE), to patch a PNG header after changing its size.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}

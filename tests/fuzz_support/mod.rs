@@ -2,12 +2,14 @@
 //! to seed the `cargo fuzz` corpora (see `write_fuzz_seed_corpus` in tests/fuzz_loaders.rs).
 #![allow(dead_code)] // each test file uses a different part
 
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 
 use convscope::data::folder::FileEntry;
 use convscope::nn::io::save_model;
 use convscope::nn::{ModelSpec, Sequential};
 use hdf5_pure::FileBuilder;
+
+pub use crate::data_support::{crc32, npy_bytes, zip_of};
 
 /// A Happy House `.h5` training file of `n` 64x64 RGB images with labels 0, 1, 0, ...
 pub fn small_h5(n: usize) -> Vec<u8> {
@@ -20,27 +22,6 @@ pub fn small_h5(n: usize) -> Vec<u8> {
     b.create_dataset("train_set_y").with_i64_data(&y);
     b.create_dataset("list_classes").with_i64_data(&[0, 1]);
     b.finish().expect("hdf5-pure writes a small file")
-}
-
-/// A NumPy format 1.0 file with the given dtype string, shape and raw little-endian data.
-pub fn npy_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_text = if dims.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
-    };
-    let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(data);
-    out
 }
 
 /// Happy House as two `.npy` files: `n` gray 64x64 images (uint8) and their int64 labels.
@@ -83,26 +64,6 @@ pub fn entry(path: &str, bytes: Vec<u8>) -> FileEntry {
     }
 }
 
-/// A zip of the entries (deflated; a path ending in `/` becomes a folder).
-pub fn zip_of(entries: &[FileEntry]) -> Vec<u8> {
-    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for e in entries {
-        if e.path.ends_with('/') {
-            writer
-                .add_directory(e.path.trim_end_matches('/'), options)
-                .expect("zip folder");
-        } else {
-            writer
-                .start_file(e.path.as_str(), options)
-                .expect("zip file");
-            writer.write_all(&e.bytes).expect("zip write");
-        }
-    }
-    writer.finish().expect("zip finishes").into_inner()
-}
-
 /// A zipped two-class image folder: two PNGs and a JPEG.
 pub fn small_zip() -> Vec<u8> {
     zip_of(&[
@@ -128,22 +89,6 @@ pub fn small_spec() -> ModelSpec {
 pub fn small_model_file() -> Vec<u8> {
     let model = Sequential::new(&small_spec(), 1).expect("a valid model");
     save_model(&model, &serde_json::json!({"epochs": 1})).expect("saves")
-}
-
-/// CRC-32 (IEEE), to patch a PNG header after changing its size.
-pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 /// A real PNG whose header claims `w` x `h` pixels (with a valid header checksum).
