@@ -23,12 +23,33 @@ fn bad_requests_are_explained() {
     assert!(message(saliency(&mut model, &short, 1, None))
         .contains("has 10 values, but this model takes 7x6x2 images (84 values)"));
     assert!(message(activations(&mut model, &short)).contains("84 values"));
-    assert!(message(grad_cam(&mut model, &nan, 1, None)).contains("position 7 is not a number"));
+    assert!(
+        message(grad_cam(&mut model, &nan, 1, None, CamWeighting::default()))
+            .contains("position 7 is not a number")
+    );
     assert!(message(saliency(&mut model, &good, 2, None)).contains("class 2 does not exist"));
-    assert!(message(grad_cam(&mut model, &good, 1, Some(99)))
-        .contains("layer 99 does not exist: the model has 8 layers"));
-    assert!(message(grad_cam(&mut model, &good, 1, Some(1)))
-        .contains("BatchNormalization layer, not a convolution"));
+    assert!(message(CamWeighting::parse("average"))
+        .contains("'average' is not a Grad-CAM weighting: use per-position or channel-mean"));
+    assert_eq!(
+        CamWeighting::parse("channel-mean").unwrap(),
+        CamWeighting::ChannelMean
+    );
+    assert!(message(grad_cam(
+        &mut model,
+        &good,
+        1,
+        Some(99),
+        CamWeighting::default()
+    ))
+    .contains("layer 99 does not exist: the model has 8 layers"));
+    assert!(message(grad_cam(
+        &mut model,
+        &good,
+        1,
+        Some(1),
+        CamWeighting::default()
+    ))
+    .contains("BatchNormalization layer, not a convolution"));
     assert!(message(saliency(
         &mut model,
         &good,
@@ -161,7 +182,14 @@ fn bad_requests_are_explained() {
         ],
     };
     let mut plain = random_model(&dense_only, 1);
-    assert!(message(grad_cam(&mut plain, &good, 1, None)).contains("has none"));
+    assert!(message(grad_cam(
+        &mut plain,
+        &good,
+        1,
+        None,
+        CamWeighting::default()
+    ))
+    .contains("has none"));
     assert!(message(first_layer_filters(&plain, FilterScale::PerFilter)).contains("no convolution"));
     // Two input channels are not a picture.
     assert!(message(first_layer_filters(&model, FilterScale::Shared)).contains("not 2"));

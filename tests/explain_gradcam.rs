@@ -1,20 +1,22 @@
-//! Grad-CAM against a reference computed another way: alpha_k by finite differences of the
-//! logit with respect to the convolution's output (through a copy of the layers after it, as
-//! a model of its own), the map as ReLU(sum alpha_k A_k), and the bilinear up-sampling by a
-//! direct formula.
+//! Grad-CAM against a reference computed another way: the gradient of the logit with respect
+//! to the convolution's output by finite differences (through a copy of the layers after it,
+//! as a model of its own), alpha_k its spatial mean, the maps as ReLU(sum alpha_k A_k)
+//! (channel-mean weighting) and ReLU(sum_k d_k(x) A_k(x)) (per-position weighting), and the
+//! bilinear up-sampling by a direct formula.
 
 mod explain_support;
 
-use convscope::explain::grad_cam;
+use convscope::explain::{grad_cam, CamWeighting};
 use convscope::nn::Mode;
 use explain_support::*;
 
-/// alpha (K) and ReLU(sum alpha_k A_k) (h, w) for `class` (0 or 1 of a sigmoid model).
+/// alpha (K) and the map (h, w) of `weighting` for `class` (0 or 1 of a sigmoid model).
 fn reference(
     model: &mut convscope::nn::Sequential,
     image: &[f32],
     layer: usize,
     class: usize,
+    weighting: CamWeighting,
 ) -> (Vec<f32>, Vec<f32>) {
     model.forward(image, Mode::Infer);
     let maps = model.output(layer).to_vec(); // (h, w, K)
@@ -28,9 +30,14 @@ fn reference(
         .collect();
     let cam = maps
         .chunks_exact(k)
-        .map(|a| {
+        .zip(d.chunks_exact(k))
+        .map(|(a, d)| {
+            let weights = match weighting {
+                CamWeighting::ChannelMean => &alpha[..],
+                CamWeighting::PerPosition => d,
+            };
             a.iter()
-                .zip(&alpha)
+                .zip(weights)
                 .map(|(a, w)| a * w)
                 .sum::<f32>()
                 .max(0.0)
@@ -61,7 +68,7 @@ fn bilinear_at(
 }
 
 #[test]
-fn grad_cam_matches_finite_differences_on_every_conv_layer_and_class() {
+fn grad_cam_matches_finite_differences_on_every_conv_layer_class_and_weighting() {
     let mut model = random_model(&small_spec(1), 11);
     // The first convolution feeds a max pool: where its ReLU is off, a pool window holds equal
     // zeros, a tie that finite differences split among them while the gradient (like
@@ -71,11 +78,18 @@ fn grad_cam_matches_finite_differences_on_every_conv_layer_and_class() {
     let mut nonzero = 0;
     for seed in [1, 2] {
         let image = random_image(model.input_len(), seed);
-        for layer in [0, 4] {
-            for class in [0, 1] {
-                let cam = grad_cam(&mut model, &image, class, Some(layer)).unwrap();
-                let (alpha, map) = reference(&mut model, &image, layer, class);
-                assert_eq!((cam.layer, cam.class), (layer, class));
+        for (layer, class, weighting) in [0, 4].into_iter().flat_map(|l| {
+            [0, 1].into_iter().flat_map(move |c| {
+                [CamWeighting::ChannelMean, CamWeighting::PerPosition].map(|w| (l, c, w))
+            })
+        }) {
+            {
+                let cam = grad_cam(&mut model, &image, class, Some(layer), weighting).unwrap();
+                let (alpha, map) = reference(&mut model, &image, layer, class, weighting);
+                assert_eq!(
+                    (cam.layer, cam.class, cam.weighting),
+                    (layer, class, weighting)
+                );
                 let err = relative_error(&cam.weights, &alpha);
                 assert!(
                     err < 1e-2,
@@ -84,7 +98,7 @@ fn grad_cam_matches_finite_differences_on_every_conv_layer_and_class() {
                 for (a, b) in cam.map.iter().zip(&map) {
                     assert!(
                         (a - b).abs() < 1e-2 * (1.0 + b.abs()),
-                        "layer {layer} class {class}: map {a} vs {b}"
+                        "layer {layer} class {class} {weighting:?}: map {a} vs {b}"
                     );
                 }
                 nonzero += usize::from(map.iter().any(|&v| v > 0.0));
@@ -100,7 +114,7 @@ fn grad_cam_matches_finite_differences_on_every_conv_layer_and_class() {
         }
     }
     assert!(
-        nonzero >= 4,
+        nonzero >= 8,
         "the comparison must not be between all-zero maps ({nonzero} non-zero)"
     );
 }
@@ -109,7 +123,7 @@ fn grad_cam_matches_finite_differences_on_every_conv_layer_and_class() {
 fn grad_cam_defaults_to_the_last_convolution_and_classes_have_opposite_weights() {
     let mut model = random_model(&small_spec(1), 12);
     let image = random_image(model.input_len(), 3);
-    let default = grad_cam(&mut model, &image, 1, None).unwrap();
+    let default = grad_cam(&mut model, &image, 1, None, CamWeighting::ChannelMean).unwrap();
     assert_eq!(
         (default.layer, default.layer_name.as_str()),
         (4, "conv2d_1")
@@ -118,8 +132,17 @@ fn grad_cam_defaults_to_the_last_convolution_and_classes_have_opposite_weights()
         (default.map_height, default.map_width, default.weights.len()),
         (3, 3, 3)
     );
-    assert_eq!(default, grad_cam(&mut model, &image, 1, Some(4)).unwrap());
-    let frown = grad_cam(&mut model, &image, 0, None).unwrap();
+    assert_eq!(
+        default,
+        grad_cam(&mut model, &image, 1, Some(4), CamWeighting::ChannelMean).unwrap()
+    );
+    assert_eq!(
+        grad_cam(&mut model, &image, 1, None, CamWeighting::default())
+            .unwrap()
+            .weighting,
+        CamWeighting::PerPosition
+    );
+    let frown = grad_cam(&mut model, &image, 0, None, CamWeighting::ChannelMean).unwrap();
     assert!(frown
         .weights
         .iter()

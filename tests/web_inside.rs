@@ -4,6 +4,7 @@
 //! the page can get wrong answered with errors.
 
 use convscope::explain::actmax::{ActmaxConfig, Start};
+use convscope::explain::CamWeighting;
 use convscope::web::inside::{Picture, ShortcutLab};
 use convscope::web::session::{Session, Split, TrainSettings};
 
@@ -65,20 +66,35 @@ fn a_picture_sent_as_rgba_is_explained_like_the_test_image_it_is() {
             (64, 64, 64 * 64)
         );
         let cam_set = s
-            .inside_grad_cam(Picture::Set(Split::Test, 5), class, None)
+            .inside_grad_cam(
+                Picture::Set(Split::Test, 5),
+                class,
+                None,
+                CamWeighting::default(),
+            )
             .unwrap();
         let cam_rgba = s
-            .inside_grad_cam(Picture::Rgba(&rgba), class, None)
+            .inside_grad_cam(Picture::Rgba(&rgba), class, None, CamWeighting::default())
             .unwrap();
         assert_eq!(cam_set.heatmap, cam_rgba.heatmap);
         assert_eq!(cam_set.heatmap.len(), 64 * 64);
     }
     // The two classes' scores are the logit and minus the logit.
     let smile = s
-        .inside_grad_cam(Picture::Set(Split::Test, 5), 1, None)
+        .inside_grad_cam(
+            Picture::Set(Split::Test, 5),
+            1,
+            None,
+            CamWeighting::default(),
+        )
         .unwrap();
     let frown = s
-        .inside_grad_cam(Picture::Set(Split::Test, 5), 0, None)
+        .inside_grad_cam(
+            Picture::Set(Split::Test, 5),
+            0,
+            None,
+            CamWeighting::default(),
+        )
         .unwrap();
     assert!((smile.score + frown.score).abs() < 1e-5);
 }
@@ -200,13 +216,23 @@ fn requests_the_page_can_get_wrong_are_errors() {
         .to_string();
     assert!(e.contains("64x64"), "{e}");
     assert!(
-        s.inside_grad_cam(Picture::Set(Split::Test, 0), 2, None)
-            .is_err(),
+        s.inside_grad_cam(
+            Picture::Set(Split::Test, 0),
+            2,
+            None,
+            CamWeighting::default()
+        )
+        .is_err(),
         "class 2 does not exist"
     );
     assert!(
-        s.inside_grad_cam(Picture::Set(Split::Test, 0), 1, Some(1))
-            .is_err(),
+        s.inside_grad_cam(
+            Picture::Set(Split::Test, 0),
+            1,
+            Some(1),
+            CamWeighting::default()
+        )
+        .is_err(),
         "layer 1 is not a convolution"
     );
 }

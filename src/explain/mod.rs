@@ -26,6 +26,6 @@ pub use actmax::{
     activation_maximization, ActmaxConfig, ActmaxResult, Frame, Objective, Start, WeightedObjective,
 };
 pub use filters::{first_layer_filters, FilterPatches, FilterScale};
-pub use gradcam::{grad_cam, GradCam};
+pub use gradcam::{grad_cam, CamWeighting, GradCam};
 pub use measures::{mass_inside, points_inside, spearman, Region};
 pub use saliency::{saliency, Saliency, SmoothGrad};

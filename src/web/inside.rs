@@ -12,8 +12,8 @@ use crate::explain::{
     activation_maximization, activations, first_layer_filters, grad_cam, saliency,
 };
 use crate::explain::{
-    Activations, ActmaxConfig, ActmaxResult, FilterPatches, FilterScale, GradCam, Saliency,
-    SmoothGrad,
+    Activations, ActmaxConfig, ActmaxResult, CamWeighting, FilterPatches, FilterScale, GradCam,
+    Saliency, SmoothGrad,
 };
 use crate::nn::metrics::evaluate;
 use crate::nn::{Examples, Sequential};
@@ -160,9 +160,10 @@ impl Session {
         picture: Picture,
         class: usize,
         layer: Option<usize>,
+        weighting: CamWeighting,
     ) -> Result<GradCam> {
         let (model, image) = self.model_and_picture(picture)?;
-        grad_cam(model, &image, class, layer)
+        grad_cam(model, &image, class, layer, weighting)
     }
 
     /// The first convolution's filters as RGB patches, each on its own scale or all on one.

@@ -6,7 +6,7 @@
 use super::inside::{Picture, ShortcutLab};
 use super::session::Split;
 use super::training::TrainingSession;
-use crate::explain::ActmaxConfig;
+use crate::explain::{ActmaxConfig, CamWeighting};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -95,8 +95,9 @@ impl TrainingSession {
         )
     }
 
-    /// Grad-CAM of `class` on convolution `layer` (the last when undefined): `{layer, layerName,
-    /// class, score, mapHeight, mapWidth, height, width, map, heatmap}`.
+    /// Grad-CAM of `class` on convolution `layer` (the last when undefined), weighted
+    /// "per-position" (the default) or "channel-mean": `{layer, layerName, class, score,
+    /// weighting, mapHeight, mapWidth, height, width, map, heatmap}`.
     #[wasm_bindgen(js_name = insideGradCam)]
     pub fn inside_grad_cam(
         &mut self,
@@ -105,13 +106,24 @@ impl TrainingSession {
         rgba: Option<Vec<u8>>,
         class: usize,
         layer: Option<usize>,
+        weighting: Option<String>,
     ) -> Result<JsValue, JsError> {
+        let weighting = match weighting {
+            Some(name) => CamWeighting::parse(&name).map_err(js_error)?,
+            None => CamWeighting::default(),
+        };
         let g = self
             .session_mut()
-            .inside_grad_cam(picture(split, index, rgba.as_deref())?, class, layer)
+            .inside_grad_cam(
+                picture(split, index, rgba.as_deref())?,
+                class,
+                layer,
+                weighting,
+            )
             .map_err(js_error)?;
         let meta = serde_json::json!({
             "layer": g.layer, "layerName": g.layer_name, "class": g.class, "score": g.score,
+            "weighting": g.weighting,
             "mapHeight": g.map_height, "mapWidth": g.map_width, "height": g.height, "width": g.width,
         });
         with_arrays(&meta, &[("map", &g.map), ("heatmap", &g.heatmap)])

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, SINGLE_FILE_URL, launchBrowser, startServer } from './harness.mjs';
+import { FAKE_CAMERA, ROOT, SINGLE_FILE_URL, launchBrowser, startServer } from './harness.mjs';
 import { TINY, checkLog, openTraining, region, train } from './training-page.mjs';
 
 const SHOTS = path.join(ROOT, 'build', 'screenshots');
@@ -19,7 +19,7 @@ let browser;
 before(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
   server = await startServer();
-  browser = await launchBrowser();
+  browser = await launchBrowser(FAKE_CAMERA);
 });
 after(async () => {
   await browser?.close();
@@ -70,7 +70,18 @@ for (const target of ['http', 'file']) {
       await region(page, 'Where the network looks').getByLabel(/SmoothGrad/).check();
       await page.waitForFunction((n) => Number(document.body.dataset.insideShown) > n, shown, { timeout: 60_000 });
       await region(page, 'Every layer').getByLabel('Colour scale').selectOption('map');
-      assert.match(await page.locator('#inside-gradcam-caption').textContent(), /no smile/);
+      assert.match(await page.locator('#inside-gradcam-caption').textContent(), /per place.*no smile/);
+      // The original Grad-CAM weighting, one switch away.
+      const shown2 = Number(await page.evaluate(() => document.body.dataset.insideShown));
+      await region(page, 'Where the network looks').getByLabel('Grad-CAM weights').selectOption('channel-mean');
+      await page.waitForFunction((n) => Number(document.body.dataset.insideShown) > n, shown2, { timeout: 60_000 });
+      assert.match(await page.locator('#inside-gradcam-caption').textContent(), /one weight per map/);
+      assert.ok(await drawn(page, '#inside #inside-gradcam'));
+      // A frame of (Chromium's fake) camera is explained like a test image.
+      const shown3 = Number(await page.evaluate(() => document.body.dataset.insideShown));
+      await region(page, 'Picture').getByRole('button', { name: 'Use a camera frame' }).click();
+      await page.waitForFunction((n) => Number(document.body.dataset.insideShown) > n, shown3, { timeout: 60_000 });
+      await checkView(page);
       assert.equal(await page.locator('#msg-inside').textContent(), '');
       checkLog(log, target === 'http' ? server.origin : 'file');
     } finally {

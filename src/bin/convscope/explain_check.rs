@@ -19,7 +19,7 @@ use convscope::data::synthetic::{generate, Confound, SyntheticParams};
 use convscope::data::{Dataset, MouthBox};
 use convscope::explain::{
     activation_maximization, grad_cam, mass_inside, points_inside, saliency, spearman,
-    ActmaxConfig, Objective, Region, WeightedObjective,
+    ActmaxConfig, CamWeighting, Objective, Region, WeightedObjective,
 };
 use convscope::nn::io::{load_model, save_model};
 use convscope::nn::{
@@ -70,6 +70,18 @@ pub struct ExplainCheckArgs {
     /// to see how the figures depend on the layer.
     #[arg(long)]
     grad_cam_layer: Option<usize>,
+    /// Grad-CAM's weighting of the feature maps: per-position (HiResCAM, the default) or
+    /// channel-mean (the original); the report gives the other's figures too.
+    #[arg(long, default_value = "per-position")]
+    grad_cam_weighting: String,
+}
+
+/// The Grad-CAM figures of one weighting.
+#[derive(Serialize)]
+struct CamFigures {
+    pointing_game: Option<f32>,
+    mouth_mass_clean_model: Option<f32>,
+    mouth_mass_confounded_model: Option<f32>,
 }
 
 #[derive(Serialize)]
@@ -86,6 +98,7 @@ struct Report {
     seed: u64,
     clean_model_test_acc: f32,
     grad_cam_layer: String,
+    grad_cam_weighting: CamWeighting,
     /// Correctly classified clean test images the pointing game ran on.
     pointing_game_images: usize,
     pointing_game_gradcam: Option<f32>,
@@ -95,6 +108,8 @@ struct Report {
     /// The same with the class-evidence maps (positive part of the class score's gradient).
     randomization_rank_corr_evidence: Option<f32>,
     shortcut: Shortcut,
+    /// The Grad-CAM figures under both weightings, side by side.
+    grad_cam_by_weighting: serde_json::Value,
     /// The smaller of the two class gains.
     actmax_logit_gain: f32,
     actmax_logit_gain_smile: f32,
@@ -135,28 +150,53 @@ pub fn run(args: ExplainCheckArgs) -> Result<()> {
     )?;
     let clean_acc = accuracy(&mut clean, &test)?;
 
+    let weighting = CamWeighting::parse(&args.grad_cam_weighting)?;
     let predictions = predictions(&mut clean, &test);
     let correct: Vec<usize> = (0..test.len())
         .filter(|&i| predictions[i] == test.labels()[i] as usize)
         .collect();
-    let (mut cam_hits, mut saliency_hits) = (0, 0);
-    let width = test.width();
+    let mut saliency_hits = 0;
     for &i in &correct {
         let class = test.labels()[i] as usize;
-        let target = boxes[i].dilated(DILATION);
-        cam_hits += usize::from(points_inside(
-            &grad_cam(&mut clean, test.image(i), class, args.grad_cam_layer)?.heatmap,
-            width,
-            target,
-        ));
         saliency_hits += usize::from(points_inside(
             &saliency(&mut clean, test.image(i), class, None)?.evidence,
-            width,
-            target,
+            test.width(),
+            boxes[i].dilated(DILATION),
         ));
     }
     let share = |hits: usize| (!correct.is_empty()).then(|| hits as f32 / correct.len() as f32);
-    let grad_cam_layer = grad_cam(&mut clean, test.image(0), 1, args.grad_cam_layer)?.layer_name;
+    let layer = args.grad_cam_layer;
+    let grad_cam_layer = grad_cam(&mut clean, test.image(0), 1, layer, weighting)?.layer_name;
+    let mut cam_figures = |w: CamWeighting| -> Result<CamFigures> {
+        let mut hits = 0;
+        for &i in &correct {
+            let class = test.labels()[i] as usize;
+            let cam = grad_cam(&mut clean, test.image(i), class, layer, w)?;
+            hits += usize::from(points_inside(
+                &cam.heatmap,
+                test.width(),
+                boxes[i].dilated(DILATION),
+            ));
+        }
+        Ok(CamFigures {
+            pointing_game: share(hits),
+            mouth_mass_clean_model: mouth_mass(&mut clean, &test, &boxes, layer, w)?,
+            mouth_mass_confounded_model: mouth_mass(&mut shortcut, &test, &boxes, layer, w)?,
+        })
+    };
+    let per_position = cam_figures(CamWeighting::PerPosition)?;
+    let channel_mean = cam_figures(CamWeighting::ChannelMean)?;
+    let chosen = match weighting {
+        CamWeighting::PerPosition => &per_position,
+        CamWeighting::ChannelMean => &channel_mean,
+    };
+    let (pointing_game_gradcam, mouth_mass_clean, mouth_mass_confounded) = (
+        chosen.pointing_game,
+        chosen.mouth_mass_clean_model,
+        chosen.mouth_mass_confounded_model,
+    );
+    let grad_cam_by_weighting =
+        json!({ "per-position": per_position, "channel-mean": channel_mean });
 
     let mut randomized = Sequential::new(clean.spec(), args.seed.wrapping_add(1_000_003))?;
     let (mut magnitude_corr, mut evidence_corr) = (Vec::new(), Vec::new());
@@ -172,8 +212,8 @@ pub fn run(args: ExplainCheckArgs) -> Result<()> {
         confound_probability: args.confound,
         confounded_test_acc: accuracy(&mut shortcut, &confounded_test)?,
         clean_test_acc: accuracy(&mut shortcut, &test)?,
-        mouth_mass_clean_model: mouth_mass(&mut clean, &test, &boxes, args.grad_cam_layer)?,
-        mouth_mass_confounded_model: mouth_mass(&mut shortcut, &test, &boxes, args.grad_cam_layer)?,
+        mouth_mass_clean_model: mouth_mass_clean,
+        mouth_mass_confounded_model: mouth_mass_confounded,
     };
 
     let gain = |model: &mut Sequential, class| -> Result<f32> {
@@ -196,12 +236,14 @@ pub fn run(args: ExplainCheckArgs) -> Result<()> {
         seed: args.seed,
         clean_model_test_acc: clean_acc,
         grad_cam_layer,
+        grad_cam_weighting: weighting,
         pointing_game_images: correct.len(),
-        pointing_game_gradcam: share(cam_hits),
+        pointing_game_gradcam,
         pointing_game_saliency: share(saliency_hits),
         randomization_rank_corr: mean(&magnitude_corr),
         randomization_rank_corr_evidence: mean(&evidence_corr),
         shortcut: shortcut_report,
+        grad_cam_by_weighting,
         actmax_logit_gain: gain_smile.min(gain_no_smile),
         actmax_logit_gain_smile: gain_smile,
         actmax_logit_gain_no_smile: gain_no_smile,
@@ -325,11 +367,12 @@ fn mouth_mass(
     data: &Dataset,
     boxes: &[Region],
     layer: Option<usize>,
+    weighting: CamWeighting,
 ) -> Result<Option<f32>> {
     let predicted = predictions(model, data);
     let mut shares = Vec::new();
     for i in 0..data.len() {
-        let cam = grad_cam(model, data.image(i), predicted[i], layer)?;
+        let cam = grad_cam(model, data.image(i), predicted[i], layer, weighting)?;
         shares.extend(mass_inside(&cam.heatmap, cam.width, boxes[i]));
     }
     Ok(mean(&shares))
@@ -365,9 +408,10 @@ fn print_report(r: &Report) {
         r.seed, r.clean_model_test_acc
     );
     println!(
-        "pointing game on {} correctly classified test images (mouth box + {DILATION} px): Grad-CAM ({}) {} [target >= {POINTING_TARGET}: {}], saliency {}",
+        "pointing game on {} correctly classified test images (mouth box + {DILATION} px): Grad-CAM ({}, {:?} weighting) {} [target >= {POINTING_TARGET}: {}], saliency {}",
         r.pointing_game_images,
         r.grad_cam_layer,
+        r.grad_cam_weighting,
         f(r.pointing_game_gradcam),
         met("pointing_game_gradcam"),
         f(r.pointing_game_saliency)
@@ -390,6 +434,10 @@ fn print_report(r: &Report) {
         f(s.mouth_mass_clean_model),
         f(s.mouth_mass_confounded_model),
         met("shortcut_mouth_mass_halved")
+    );
+    println!(
+        "  Grad-CAM under both weightings (pointing game, mouth mass clean / confounded): {}",
+        r.grad_cam_by_weighting
     );
     println!(
         "activation maximization from noise: smile score gain {:.2}, no-smile score gain {:.2} [target >= {ACTMAX_GAIN_TARGET}: {}]",

@@ -1,9 +1,10 @@
-// The "Look inside" section: for a test image or a photo, the prediction, every layer's maps,
+// The "Look inside" section: for a test image, a photo or a camera frame, the prediction, every layer's maps,
 // saliency beside the Grad-CAM overlay, the first layer's filters; activation maximization
 // and the shortcut lab in their own modules. Everything is computed in the training worker;
 // explanations can follow a training run every N batches.
 
 import { $, pct, say } from '../train/dom.js';
+import { FRAME_SIDE, grabFrame, openCamera } from '../train/webcam.js';
 import { createActmax } from './actmax.js';
 import { createLab } from './lab.js';
 import { drawFilters, drawHeat, drawLayers, drawOverlay, drawRgba } from './maps.js';
@@ -11,7 +12,7 @@ import { drawFilters, drawHeat, drawLayers, drawOverlay, drawRgba } from './maps
 export function startInside(training) {
   const { worker } = training;
   const message = $('msg-inside');
-  let photo = null; // {rgba, height, width} of an uploaded photo, when it is the picture
+  let photo = null; // {rgba, height, width} of an uploaded photo or camera frame, when it is the picture
   let busy = false;
   let again = false; // a request came while busy: explain once more after
   let batchesSinceRefresh = 0;
@@ -61,9 +62,10 @@ export function startInside(training) {
     const layer = Number($('inside-cam-layer').value);
     const sal = await worker.call('insideSaliency', { ...args, cls, smooth: $('inside-smooth').checked });
     drawHeat($('inside-saliency'), sal.magnitude, sal.height, sal.width);
-    const cam = await worker.call('insideGradCam', { ...args, cls, layer: Number.isInteger(layer) ? layer : null });
+    const weighting = $('inside-cam-weighting').value;
+    const cam = await worker.call('insideGradCam', { ...args, cls, layer: Number.isInteger(layer) ? layer : null, weighting });
     drawOverlay($('inside-gradcam'), rgba, cam.heatmap, cam.height, cam.width);
-    $('inside-gradcam-caption').textContent = `Grad-CAM on ${cam.layerName}: places it finds evidence for “${cls ? 'smile' : 'no smile'}” in`;
+    $('inside-gradcam-caption').textContent = `Grad-CAM (${cam.weighting === 'channel-mean' ? 'one weight per map' : 'per place'}) on ${cam.layerName}: places it finds evidence for “${cls ? 'smile' : 'no smile'}” in`;
     const filters = await worker.call('insideFilters', { which: w, shared: $('inside-filter-shared').checked });
     drawFilters($('inside-filters'), filters);
     $('inside-filters-caption').textContent = `${filters.count} filters of ${filters.layerName}, ${filters.kernelHeight}×${filters.kernelWidth} RGB; grey is zero`;
@@ -110,7 +112,17 @@ export function startInside(training) {
       say(message, `${file.name}: ${err.message}`);
     }
   });
-  for (const id of ['inside-class', 'inside-smooth', 'inside-cam-layer', 'inside-filter-shared', 'inside-lab-model']) $(id).addEventListener('change', explain);
+  // One frame of the camera the data section shares (the browser asks for permission once).
+  $('inside-camera').addEventListener('click', async () => {
+    try {
+      await openCamera($('cam-video'));
+      photo = { rgba: grabFrame($('cam-video'), FRAME_SIDE), height: FRAME_SIDE, width: FRAME_SIDE };
+      explain();
+    } catch (err) {
+      say(message, `The camera: ${err.message}`);
+    }
+  });
+  for (const id of ['inside-class', 'inside-smooth', 'inside-cam-layer', 'inside-cam-weighting', 'inside-filter-shared', 'inside-lab-model']) $(id).addEventListener('change', explain);
   $('inside-scale').addEventListener('change', () => lastActivations && drawLayers($('inside-maps'), lastActivations.layers, $('inside-scale').value === 'map'));
 
   const actmax = createActmax(ctx);

@@ -8,6 +8,9 @@ import { drawHeat, drawOverlay, drawRgba } from './maps.js';
 
 const CONFOUND = 0.95;
 const SHOWN = 4; // clean test faces explained
+// A few epochs are only a few dozen batches: with Keras's 0.99 the batch-norm averages used at
+// test time still remember the untrained start, and even the clean model scores near chance.
+const LAB_BN_MOMENTUM = 0.9;
 
 export function createLab(ctx) {
   const { worker } = ctx;
@@ -66,7 +69,7 @@ export function createLab(ctx) {
     status.textContent = `Training on ${confound ? 'confounded' : 'clean'} faces…`;
     delete document.body.dataset.labDone;
     try {
-      await worker.call('labTrain', { lab, settings: { epochs, batchSize: 32, learningRate: 1e-3, patience: 0, seed: 0 } });
+      await worker.call('labTrain', { lab, settings: { epochs, batchSize: 32, learningRate: 1e-3, patience: 0, seed: 0, bnMomentum: LAB_BN_MOMENTUM } });
     } catch (e) {
       running = false;
       setButtons();

@@ -169,8 +169,8 @@ Object.assign(ops, {
     const s = sessionFor(which).insideSaliency(split, index, rgbaArg(rgba), cls, smooth);
     return { ...s, transfer: [s.evidence.buffer, s.magnitude.buffer] };
   },
-  insideGradCam({ which, split, index, rgba, cls, layer }) {
-    const g = sessionFor(which).insideGradCam(split, index, rgbaArg(rgba), cls, layer ?? undefined);
+  insideGradCam({ which, split, index, rgba, cls, layer, weighting }) {
+    const g = sessionFor(which).insideGradCam(split, index, rgbaArg(rgba), cls, layer ?? undefined, weighting ?? undefined);
     return { ...g, transfer: [g.map.buffer, g.heatmap.buffer] };
   },
   insideFilters: ({ which, shared }) => sessionFor(which).insideFilters(shared),
