@@ -236,3 +236,43 @@ fn requests_the_page_can_get_wrong_are_errors() {
         "layer 1 is not a convolution"
     );
 }
+
+/// The lab as the page runs it by default (600 faces, 4 epochs, the lab's settings in
+/// www/js/inside/lab.js): the clean control must learn the smile, or the side-by-side says
+/// nothing; the confounded model must lean on the background.
+#[test]
+fn the_shortcut_lab_with_the_page_defaults_separates_clean_from_confounded() {
+    let train_lab = |confound: f32| {
+        let lab = ShortcutLab {
+            train: 600,
+            test: 200,
+            seed: 11,
+            confound,
+        };
+        let mut s = Session::new();
+        s.load_shortcut_lab(&lab).unwrap();
+        s.build_model(None, 0).unwrap();
+        s.start_training(&TrainSettings {
+            epochs: 4,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            patience: 0,
+            seed: 0,
+            bn_momentum: Some(0.9),
+        })
+        .unwrap();
+        let clock = || 0.0;
+        while s.train_for(1e9, &clock).unwrap().finished.is_none() {}
+        s.shortcut_accuracies(&lab).unwrap()
+    };
+    let clean = train_lab(0.0);
+    assert!(
+        clean.clean_test_accuracy >= 0.9,
+        "the clean control learns the smile: {clean:?}"
+    );
+    let confounded = train_lab(0.95);
+    assert!(
+        confounded.confounded_test_accuracy - confounded.clean_test_accuracy >= 0.2,
+        "the confounded model leans on the background: {confounded:?}"
+    );
+}
