@@ -69,6 +69,7 @@ export function startInside(training) {
     const filters = await worker.call('insideFilters', { which: w, shared: $('inside-filter-shared').checked });
     drawFilters($('inside-filters'), filters);
     $('inside-filters-caption').textContent = `${filters.count} filters of ${filters.layerName}, ${filters.kernelHeight}×${filters.kernelWidth} RGB; grey is zero`;
+    document.body.dataset.insidePicture = photo ? photo.source : `test ${index}`;
     document.body.dataset.insideShown = String(Number(document.body.dataset.insideShown ?? 0) + 1);
   }
 
@@ -106,7 +107,7 @@ export function startInside(training) {
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
       const p = await worker.call('predictPhoto', { bytes });
-      photo = { rgba: p.rgba, height: p.height, width: p.width };
+      photo = { rgba: p.rgba, height: p.height, width: p.width, source: 'photo' };
       explain();
     } catch (err) {
       say(message, `${file.name}: ${err.message}`);
@@ -116,7 +117,7 @@ export function startInside(training) {
   $('inside-camera').addEventListener('click', async () => {
     try {
       await openCamera($('cam-video'));
-      photo = { rgba: grabFrame($('cam-video'), FRAME_SIDE), height: FRAME_SIDE, width: FRAME_SIDE };
+      photo = { rgba: grabFrame($('cam-video'), FRAME_SIDE), height: FRAME_SIDE, width: FRAME_SIDE, source: 'camera' };
       explain();
     } catch (err) {
       say(message, `The camera: ${err.message}`);
