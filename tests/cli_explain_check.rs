@@ -72,6 +72,19 @@ fn explain_check_prints_one_json_object_with_every_figure() {
         "ascent raises the scores: {v}"
     );
     assert_eq!(v["grad_cam_layer"], "conv2d_1");
+    assert_eq!(v["grad_cam_weighting"], "per-position");
+    // The headline figures are the chosen weighting's; the other's stand beside them.
+    let by = &v["grad_cam_by_weighting"];
+    let chosen = by["per-position"]["pointing_game"].as_f64();
+    assert_eq!(
+        chosen,
+        v["pointing_game_gradcam"].as_f64().map(|p| p as f32 as f64),
+        "{v}"
+    );
+    assert!(
+        by["channel-mean"]["pointing_game"].is_number()
+            || by["channel-mean"]["pointing_game"].is_null()
+    );
     assert_eq!(v["targets_met"].as_object().unwrap().len(), 5);
 
     // The saved models load back and give the same figures.
@@ -122,6 +135,11 @@ fn explain_check_refuses_bad_inputs() {
     ]);
     assert!(
         !ok && err.contains("confound probability must be between 0 and 1"),
+        "{err}"
+    );
+    let (ok, _, err) = convscope(&["explain-check", "--grad-cam-weighting", "average"]);
+    assert!(
+        !ok && err.contains("'average' is not a Grad-CAM weighting"),
         "{err}"
     );
 }

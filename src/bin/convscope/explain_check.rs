@@ -118,6 +118,7 @@ struct Report {
 }
 
 pub fn run(args: ExplainCheckArgs) -> Result<()> {
+    let weighting = CamWeighting::parse(&args.grad_cam_weighting)?;
     let params = SyntheticParams {
         train: args.train_size,
         test: args.test_size,
@@ -150,7 +151,6 @@ pub fn run(args: ExplainCheckArgs) -> Result<()> {
     )?;
     let clean_acc = accuracy(&mut clean, &test)?;
 
-    let weighting = CamWeighting::parse(&args.grad_cam_weighting)?;
     let predictions = predictions(&mut clean, &test);
     let correct: Vec<usize> = (0..test.len())
         .filter(|&i| predictions[i] == test.labels()[i] as usize)
