@@ -32,7 +32,7 @@ export function createLab(ctx) {
     const figures = [];
     for (const [k, index] of pick.entries()) {
       const face = rgba.subarray(k * 64 * 64 * 4, (k + 1) * 64 * 64 * 4);
-      const args = { which: 'lab', split: 'test', index, cls: 1 };
+      const args = { which: 'lab', split: 'test', index, cls: labels[index] }; // evidence for its own class
       const sal = await worker.call('insideSaliency', { ...args, smooth: false });
       const cam = await worker.call('insideGradCam', args);
       const fig = document.createElement('figure');
