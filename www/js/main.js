@@ -79,12 +79,24 @@ async function main() {
   });
 
   // The section links scroll; the fragment holds the setup, not a place on the page.
-  for (const a of document.querySelectorAll('.sections a')) {
+  const links = [...document.querySelectorAll('.sections a')];
+  for (const a of links) {
     a.addEventListener('click', (e) => {
       e.preventDefault();
       document.querySelector(a.getAttribute('href')).scrollIntoView({ behavior: 'smooth' });
     });
   }
+  // The link of the section under the header is marked as the current one.
+  const markCurrent = () => {
+    const under = links.filter((a) => document.querySelector(a.getAttribute('href')).getBoundingClientRect().top <= 80).pop() ?? links[0];
+    for (const a of links) {
+      a.classList.toggle('current', a === under);
+      if (a === under) a.setAttribute('aria-current', 'location');
+      else a.removeAttribute('aria-current');
+    }
+  };
+  window.addEventListener('scroll', markCurrent, { passive: true });
+  markCurrent();
 
   $('copy-link').addEventListener('click', async () => {
     try {
