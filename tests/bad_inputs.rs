@@ -334,6 +334,7 @@ fn a_huge_learning_rate_diverges_and_says_where_keeping_the_last_good_weights() 
         epoch,
         batch,
         message,
+        ..
     } = stop
     else {
         panic!("expected divergence, got {stop:?}")

@@ -305,12 +305,18 @@ fn a_diverging_loss_stops_with_the_last_good_weights() {
     let Some(StopReason::Diverged {
         epoch,
         batch,
+        cause,
         message,
     }) = history.stop.clone()
     else {
         panic!("{history:?}")
     };
     assert_eq!((epoch, batch), (1, 3));
+    assert!(
+        cause.starts_with("the loss")
+            && message.starts_with(&format!("{cause} at epoch 1, batch 3")),
+        "{cause} / {message}"
+    );
     assert!(
         message.contains("epoch 1, batch 3") && message.contains("kept"),
         "{message}"
@@ -366,6 +372,7 @@ fn an_exploding_but_finite_loss_also_stops_the_run() {
         epoch,
         batch,
         message,
+        ..
     }) = history.stop.clone()
     else {
         panic!("{history:?}")

@@ -161,6 +161,9 @@ pub enum StopReason {
     Diverged {
         epoch: usize,
         batch: usize,
+        /// What went wrong, e.g. "the loss became infinite" (the page words its own sentence).
+        cause: String,
+        /// The whole sentence: the cause, where, what was kept, what to try.
         message: String,
     },
 }
@@ -362,6 +365,7 @@ impl Trainer {
                 let stop = StopReason::Diverged {
                     epoch,
                     batch,
+                    cause: what,
                     message,
                 };
                 self.history.stop = Some(stop.clone());

@@ -4,9 +4,9 @@
 
 import { $, formatSeconds, pct, say } from './dom.js';
 
-// "the loss became NaN (not a number) at epoch 2, batch 5; training stopped there ..." → the page's sentence.
-function divergedMessage(stop, message) {
-  const what = /^(.*?)( \(not a number\))? at epoch \d+/.exec(message)?.[1] ?? 'the loss stopped being a number';
+// The stop's cause ("the loss became infinite") at its epoch and batch → the page's sentence.
+function divergedMessage(stop) {
+  const what = stop.cause.replace(' (not a number)', '');
   const [first, ...rest] = what.split(' ');
   const subject = `${first[0].toUpperCase()}${first.slice(1)} ${rest.join(' ')}`;
   return `${subject} at epoch ${stop.epoch}, batch ${stop.batch}; try a smaller learning rate. The weights from before that batch and the curves so far are kept.`;
@@ -49,7 +49,7 @@ export function createRunPanel(ctx) {
     run = null;
     const kept = finished.restoredEpoch;
     if (finished.stop.reason === 'diverged') {
-      say(message, divergedMessage(finished.stop, finished.message));
+      say(message, divergedMessage(finished.stop));
       status.textContent = `Stopped: the run diverged at epoch ${finished.stop.epoch}, batch ${finished.stop.batch}.`;
     } else {
       $('train-progress').value = 1;
