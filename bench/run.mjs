@@ -146,6 +146,10 @@ function benchNative() {
 }
 
 // ---------------------------------------------------------------- Keras 3 on JAX, one core
+// One thread for XLA, and its classic CPU runtime: the newer "thunk" runtime (JAX 0.4.32 on)
+// took twice as long per epoch on this model here (13.4 vs 6.5 s, same run, same load).
+const KERAS_XLA_FLAGS = '--xla_cpu_multi_thread_eigen=false --xla_cpu_use_thunk_runtime=false';
+
 function benchKeras(images, labels) {
   if (!opts.kerasPython) return null;
   say('Keras 3 on JAX, native, pinned to one core');
@@ -158,7 +162,7 @@ function benchKeras(images, labels) {
   const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
   const [cmd, args] = hasTaskset ? ['taskset', ['-c', '0', opts.kerasPython, ...script]] : [opts.kerasPython, script];
   if (!hasTaskset) note('taskset is missing: Keras is limited to one thread by XLA flags only');
-  const env = { ...process.env, KERAS_BACKEND: 'jax', XLA_FLAGS: '--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1', TF_CPP_MIN_LOG_LEVEL: '2' };
+  const env = { ...process.env, KERAS_BACKEND: 'jax', XLA_FLAGS: KERAS_XLA_FLAGS, TF_CPP_MIN_LOG_LEVEL: '2' };
   const p = spawnSync(cmd, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
   if (p.status !== 0) throw new Error(`the Keras bench failed:\n${p.stderr}`);
   const r = JSON.parse(p.stdout.trim().split('\n').pop());
@@ -360,7 +364,7 @@ async function main() {
     notes: [
       'wasm: one warm-up epoch, then the timed ones; Node without --no-liftoff',
       'kernel GFLOP/s: 2 * N*OH*OW*KH*KW*CI*CO flops per call, summed over the two conv shapes, over the summed median times',
-      keras ? `Keras ${keras.version} on JAX, taskset to ${keras.cpus} cpu, XLA Eigen threads off` : 'Keras/JAX skipped: run ./build.sh bench --with-keras',
+      keras ? `Keras ${keras.version} on JAX, taskset to ${keras.cpus} cpu, XLA_FLAGS ${KERAS_XLA_FLAGS}` : 'Keras/JAX skipped: run ./build.sh bench --with-keras',
       native ? null : 'native skipped (no --native binary)',
       chromium ? null : 'Chromium worker skipped (run with --chromium)',
     ].filter(Boolean),
