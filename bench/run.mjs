@@ -148,15 +148,16 @@ function benchTrainMemory() {
 
 // ---------------------------------------------------------------- the page's size
 function pageSizes() {
-  // The site's wasm (pkg/, what the page ships) when it is built, else the Node build's (the same code).
-  const wasm = [path.join(ROOT, 'pkg/convscope_bg.wasm'), path.join(ROOT, 'build/pkg-node/convscope_bg.wasm')].find((f) => fs.existsSync(f));
+  // With --chromium, build.sh has just built the site: the page's own wasm and single file.
+  // Otherwise only the Node build is fresh (the same code; dist/ may be stale, so no page size).
+  const wasm = path.join(ROOT, opts.chromium ? 'pkg/convscope_bg.wasm' : 'build/pkg-node/convscope_bg.wasm');
   const html = path.join(ROOT, 'dist/convscope.html');
   const bytes = fs.readFileSync(wasm);
   return {
     wasm_file: path.relative(ROOT, wasm),
     wasm_bytes: bytes.length,
     wasm_gzip_bytes: zlib.gzipSync(bytes, { level: 9 }).length,
-    page_html_bytes: fs.existsSync(html) ? fs.statSync(html).size : null,
+    page_html_bytes: opts.chromium ? fs.statSync(html).size : null,
   };
 }
 
@@ -420,7 +421,7 @@ function table(r) {
   const tm = r.train_memory;
   lines.push(`training peak wasm memory (fresh instance, the page worker's path, ${tm.train_images} images, ${tm.batches_trained} batches): ${f(r.train_peak_memory_mb, 1)} MB; after the first batch ${f(tm.after_first_batch_mb, 1)} MB${tm.grew_after_first_batch ? ' (it GREW after the first batch)' : ' (no growth after it)'}`);
   lines.push(`  (the bench workload's own instance, which also holds the kernel cases and a copy of the images: ${f(r.bench_workload_memory_mb, 1)} MB)`);
-  lines.push(`wasm (${r.wasm_file}): ${r.wasm_bytes} bytes, ${f(r.wasm_gzip_bytes / 1024, 1)} KB gzip -9; dist/convscope.html: ${r.page_html_bytes == null ? 'not built' : `${f(r.page_html_bytes / 1024, 1)} KB`}; from file:// in Chromium, Train enabled after ${r.page_interactive_s == null ? '- (run with --chromium)' : `${range(d.chromium.interactive)} s, the explorer ready after ${range(d.chromium.explorerReady)} s (medians of ${d.chromium.interactive.runs.length} cold opens)`}`);
+  lines.push(`wasm (${r.wasm_file}): ${r.wasm_bytes} bytes, ${f(r.wasm_gzip_bytes / 1024, 1)} KB gzip -9; dist/convscope.html: ${r.page_html_bytes == null ? 'not measured (run with --chromium)' : `${f(r.page_html_bytes / 1024, 1)} KB`}; from file:// in Chromium, Train enabled after ${r.page_interactive_s == null ? '- (run with --chromium)' : `${range(d.chromium.interactive)} s, the explorer ready after ${range(d.chromium.explorerReady)} s (medians of ${d.chromium.interactive.runs.length} cold opens)`}`);
   lines.push('');
   lines.push('| ratio | value |');
   lines.push('|---|---|');
