@@ -142,7 +142,7 @@ function benchTrainMemory() {
   const script = path.join(ROOT, 'bench/train_memory.mjs');
   const out = execFileSync(process.execPath, [script, path.join(ROOT, 'build/pkg-node'), C.images, C.batch, C.memoryEpochs].map(String), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const r = JSON.parse(out);
-  note(`MB after data ${r.after_data_mb.toFixed(1)}, model ${r.after_model_mb.toFixed(1)}, first batch ${r.after_first_batch_mb.toFixed(1)}, ${r.batches_trained} batches ${r.after_epochs_mb.toFixed(1)}`);
+  note(`MB after data ${r.after_data_mb.toFixed(1)}, model ${r.after_model_mb.toFixed(1)}, first batch ${r.after_first_batch_mb.toFixed(1)}, ${r.batches_trained} batches ${r.after_epochs_mb.toFixed(1)}, test-set scoring ${r.after_evaluate_mb.toFixed(1)}`);
   return r;
 }
 
@@ -419,7 +419,7 @@ function table(r) {
     lines.push(`| ${k} | ${f(r.kernel_gflops[k], 1)} | ${r.kernel_gflops_per_shape[k].map((g) => f(g, 1)).join(', ')} | ${f(r.kernel_fraction_of_peak[k], 2)} | ${f(r.native_kernel_gflops?.[k], 1)} |`);
   }
   const tm = r.train_memory;
-  lines.push(`training peak wasm memory (fresh instance, the page worker's path, ${tm.train_images} images, ${tm.batches_trained} batches): ${f(r.train_peak_memory_mb, 1)} MB; after the first batch ${f(tm.after_first_batch_mb, 1)} MB${tm.grew_after_first_batch ? ' (it GREW after the first batch)' : ' (no growth after it)'}`);
+  lines.push(`training peak wasm memory (fresh instance, the page worker's path: ${tm.train_images} images, ${tm.batches_trained} batches, then scoring the test set): ${f(r.train_peak_memory_mb, 1)} MB; after the first batch ${f(tm.after_first_batch_mb, 1)} MB${tm.grew_after_first_batch ? ' (it GREW after the first batch)' : ' (no growth after it)'}`);
   lines.push(`  (the bench workload's own instance, which also holds the kernel cases and a copy of the images: ${f(r.bench_workload_memory_mb, 1)} MB)`);
   lines.push(`wasm (${r.wasm_file}): ${r.wasm_bytes} bytes, ${f(r.wasm_gzip_bytes / 1024, 1)} KB gzip -9; dist/convscope.html: ${r.page_html_bytes == null ? 'not measured (run with --chromium)' : `${f(r.page_html_bytes / 1024, 1)} KB`}; from file:// in Chromium, Train enabled after ${r.page_interactive_s == null ? '- (run with --chromium)' : `${range(d.chromium.interactive)} s, the explorer ready after ${range(d.chromium.explorerReady)} s (medians of ${d.chromium.interactive.runs.length} cold opens)`}`);
   lines.push('');

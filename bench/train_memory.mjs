@@ -1,8 +1,9 @@
 // The training memory of issue 6, measured honestly: a fresh wasm instance (this process) that
 // does only what the page's training worker does (www/js/train/worker.js): a TrainingSession,
-// the synthetic smiles, the chapter's model, a training run driven by trainFor. It prints one
-// JSON object: the wasm linear memory (which only grows) after each stage, so
-// `after_epochs_mb` is the training peak, and whether memory grew after the first batch.
+// the synthetic smiles, the chapter's model, a training run driven by trainFor, then the
+// test-set scoring the page asks for when a run ends. It prints one JSON object: the wasm
+// linear memory (which only grows) after each stage, so `after_evaluate_mb` is the peak, and
+// whether memory grew during training after the first batch.
 //
 // Usage: node bench/train_memory.mjs PKG_NODE_DIR [train_images] [batch] [epochs]
 // (bench/run.mjs runs it as a child process, so that nothing else has touched the instance.)
@@ -38,6 +39,8 @@ do {
   done += 1;
 } while (!report.finished);
 stages.after_epochs_mb = mb();
+session.evaluate();
+stages.after_evaluate_mb = mb();
 session.free();
 
 console.log(
@@ -48,7 +51,7 @@ console.log(
     batches_per_epoch: batches,
     batches_trained: done,
     ...stages,
-    train_peak_memory_mb: stages.after_epochs_mb,
+    train_peak_memory_mb: stages.after_evaluate_mb,
     grew_after_first_batch: stages.after_epochs_mb > stages.after_first_batch_mb,
   }),
 );
