@@ -7,7 +7,8 @@
 #   bench  the performance benchmark (issue 6): convscope wasm in Node and native, TensorFlow.js,
 #          and Keras/JAX on one core.  Options: --json, --quick (one tiny iteration),
 #          --with-keras (a virtualenv: $CONVSCOPE_REF_VENV, else build/venv-ref, created if
-#          missing), --chromium (also the training epoch in a headless Chromium worker)
+#          missing), --chromium (also the training epoch in a headless Chromium worker, and
+#          the time until the single-file page is interactive from file://)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD

@@ -2,11 +2,13 @@
 // playwright-core; no browser download): the no-modules build in pkg/ that the page ships,
 // served over http on 127.0.0.1, runs `Bench.trainEpoch` as bench/run.mjs does in Node
 // (one warm-up epoch, then the timed ones, timed with the worker's performance.now()).
+// It also times how long the single-file page takes to become interactive when opened from
+// disk (see `pageInteractive`).
 
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -65,4 +67,43 @@ export async function runInChromium({ images, batch, epochs }) {
     await browser.close();
     server.close();
   }
+}
+
+// The page is interactive when the student can press Train: the explorer has drawn with the
+// wasm core (body[data-ready]), the training worker has started its own wasm instance and
+// generated the default data (body[data-training-ready]), and #train-start is enabled.
+// The explorer's own readiness (the first section answers input) is recorded too.
+// Both are read inside the page with performance.now(), whose origin is the navigation's
+// start, polled every 5 ms; each open is cold: a fresh browser, so no compiled code is reused.
+const EXPLORER_READY = () => (document.body?.dataset.ready === 'true' ? performance.now() : 0);
+const TRAIN_READY = () =>
+  document.body?.dataset.trainingReady === 'true' && !document.getElementById('train-start').disabled ? performance.now() : 0;
+
+// Returns {seconds: [Train enabled, one per cold open of dist/convscope.html from file://],
+// explorerSeconds: [the explorer ready, per open], htmlBytes}.
+export async function pageInteractive({ opens }) {
+  const file = path.join(ROOT, 'dist', 'convscope.html');
+  if (!fs.existsSync(file)) throw new Error('dist/convscope.html is missing: run ./build.sh build');
+  const seconds = [];
+  const explorerSeconds = [];
+  for (let i = 0; i < opens; i++) {
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    try {
+      const page = await browser.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(pathToFileURL(file).href, { waitUntil: 'commit' });
+      const at = async (ready) => {
+        const handle = await page.waitForFunction(ready, null, { polling: 5, timeout: 60_000 }).catch((e) => {
+          throw new Error(`the page did not become interactive: ${e.message}; page errors: ${errors.join(' | ')}`);
+        });
+        return (await handle.jsonValue()) / 1000;
+      };
+      explorerSeconds.push(await at(EXPLORER_READY));
+      seconds.push(await at(TRAIN_READY));
+    } finally {
+      await browser.close();
+    }
+  }
+  return { seconds, explorerSeconds, htmlBytes: fs.statSync(file).size };
 }

@@ -1,7 +1,7 @@
 // Builds dist/ from www/ and wasm-pack's pkg/ (called by `./build.sh build`):
 //   dist/index.html, app.js, style.css, pkg/   the static site (the page fetches pkg/convscope_bg.wasm)
 //   dist/convscope.html                        one self-contained file that works from file://:
-//                                              wasm as base64, glue, app and CSS inlined.
+//                                              the gzipped wasm as base64, glue, app and CSS inlined.
 // Both pages run the same app code: it takes the wasm bytes from the embedded base64 block
 // when there is one, and fetches them otherwise. Each page carries a Content-Security-Policy
 // that allows no other origin.
@@ -10,6 +10,7 @@ import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -93,7 +94,9 @@ fs.writeFileSync(
 
 // The single file: inline scripts are allowed by their hashes only. The glue script keeps an
 // id so that a Blob-URL worker can be started later from its text.
-const base64 = wasm.toString('base64');
+// Gzipped first (www/js/wasm.js inflates it with the browser's DecompressionStream): the
+// module compresses to ~40%, and base64 adds a third to whatever it carries.
+const base64 = zlib.gzipSync(wasm, { level: 9 }).toString('base64');
 fs.writeFileSync(
   path.join(dist, 'convscope.html'),
   page({

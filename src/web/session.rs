@@ -25,6 +25,20 @@ pub const TEST_FRACTION: f32 = 0.2;
 /// Side of the images a folder or a capture becomes (the chapter's model input).
 pub const IMAGE_SIDE: usize = 64;
 
+/// Largest batch the test set is scored in.
+const SCORE_BATCH: usize = 64;
+
+/// A trained model already holds buffers for its training batch; scoring in batches no larger
+/// keeps the worker's memory where training left it (64 after training in batches of 32 would
+/// grow it by ~50 MB, past the 128 MB budget of issue 6). Inference gives the same
+/// probabilities in any batch size.
+fn score_batch(model: &Sequential) -> usize {
+    match model.capacity() {
+        0 => SCORE_BATCH,
+        c => c.min(SCORE_BATCH),
+    }
+}
+
 /// The hyper-parameters the page offers (the rest are [`FitConfig::recommended`]).
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -563,8 +577,9 @@ impl Session {
         self.check_fits(&d.test)?;
         let test = examples(&d.test)?;
         let model = self.model.as_mut().expect("checked above");
-        let evaluation = evaluate(model, &test, 64)?;
-        let probs = predict(model, d.test.images(), 64)?;
+        let batch = score_batch(model);
+        let evaluation = evaluate(model, &test, batch)?;
+        let probs = predict(model, d.test.images(), batch)?;
         let units = model.output_kind().units();
         let class_prob = |i: usize, c: usize| {
             if units == 1 {

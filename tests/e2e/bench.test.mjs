@@ -20,5 +20,8 @@ test('the quick bench runs every runner and reports every key', () => {
   for (const k of ['conv_fwd', 'conv_dx', 'conv_dw']) assert.ok(r.kernel_fraction_of_peak[k] > 0, `kernel_fraction_of_peak.${k}`);
   assert.ok(r.train_peak_memory_mb > 1 && r.train_peak_memory_mb < 4096, `${r.train_peak_memory_mb} MB`);
   assert.ok(r.details.wasm.losses.every(Number.isFinite));
+  // The memory figure comes from a fresh instance that trained like the page's worker.
+  assert.ok(r.train_memory.batches_trained >= 2 && r.train_memory.after_epochs_mb >= r.train_memory.after_first_batch_mb);
+  assert.ok(r.wasm_gzip_bytes > 1000 && r.wasm_gzip_bytes < r.wasm_bytes);
   assert.ok(Object.keys(r.goals).length >= 9);
 });

@@ -1,5 +1,7 @@
 // Loads the Rust core. One code path for the served site and the single-file page: the wasm
-// bytes come from an embedded base64 block when the page has one, otherwise from pkg/.
+// bytes come from an embedded base64 block of the gzipped module when the page has one
+// (gzip: the single file stays small; the browser's DecompressionStream undoes it),
+// otherwise from pkg/.
 
 const WASM_URL = 'pkg/convscope_bg.wasm';
 const GLUE_URL = 'pkg/convscope.js';
@@ -11,9 +13,14 @@ function base64ToBytes(text) {
   return bytes;
 }
 
+async function gunzip(bytes) {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
 async function wasmBytes() {
   const embedded = document.getElementById('convscope-wasm');
-  if (embedded) return base64ToBytes(embedded.textContent);
+  if (embedded) return gunzip(base64ToBytes(embedded.textContent));
   const res = await fetch(WASM_URL);
   if (!res.ok) throw new Error(`could not load ${WASM_URL} (HTTP ${res.status})`);
   return new Uint8Array(await res.arrayBuffer());
