@@ -477,9 +477,25 @@ pub(crate) mod tile {
         let b0 = v128_load(b as *const v128);
         let b1 = v128_load(b.add(4) as *const v128);
         for r in 0..MR {
-            c[2 * r] = f32x4_add(c[2 * r], f32x4_mul(x[r], b0));
-            c[2 * r + 1] = f32x4_add(c[2 * r + 1], f32x4_mul(x[r], b1));
+            c[2 * r] = madd(x[r], b0, c[2 * r]);
+            c[2 * r + 1] = madd(x[r], b1, c[2 * r + 1]);
         }
+    }
+
+    /// acc + x * b. The relaxed-SIMD build (`+relaxed-simd`) uses one multiply-add, which
+    /// the engine may or may not fuse (one rounding or two): both are within the tests'
+    /// tolerance, and an FMA unit does the work of two instructions.
+    #[cfg(target_feature = "relaxed-simd")]
+    #[inline(always)]
+    fn madd(x: v128, b: v128, acc: v128) -> v128 {
+        f32x4_relaxed_madd(x, b, acc)
+    }
+
+    /// acc + x * b: a multiply, then an add (plain SIMD128; every engine with SIMD has them).
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    #[inline(always)]
+    fn madd(x: v128, b: v128, acc: v128) -> v128 {
+        f32x4_add(acc, f32x4_mul(x, b))
     }
 
     /// (old + ) v (+ bias), then ReLU (negative and NaN lanes become 0, like `super::relu`).
