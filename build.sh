@@ -91,7 +91,10 @@ run_tests() {
   CARGO_PROFILE_TEST_OPT_LEVEL=1 wasm-pack test --headless --chrome -- \
     --test wasm_kernels --test wasm_layer_kernels --test wasm_web --test wasm_training --test wasm_model --test data_wasm
   say "wasm kernel tests again, relaxed-SIMD build"
-  CONVSCOPE_EXPECT_RELAXED_SIMD=1 CARGO_PROFILE_TEST_OPT_LEVEL=1 relaxed wasm-pack test --headless --chrome -- \
+  # cargo test with the wasm-bindgen-test-runner of .cargo/config.toml (it finds chromedriver on
+  # PATH and runs Chromium headless): unlike wasm-pack test, it does not first build the crate a
+  # second time in the dev profile, which would cost minutes in the fresh target folder.
+  CONVSCOPE_EXPECT_RELAXED_SIMD=1 CARGO_PROFILE_TEST_OPT_LEVEL=1 relaxed cargo test --target wasm32-unknown-unknown \
     --test wasm_kernels --test wasm_layer_kernels
   build
   say "browser end-to-end tests (Playwright, over http and from file://)"
