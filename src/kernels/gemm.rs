@@ -17,6 +17,10 @@
 //! peak. Each step is 16 vector mul/add and about 18 other instructions (6 loads, address
 //! arithmetic, V8's loop interrupt check); unrolling does not help, because LLVM then
 //! schedules every load of a trip first and V8 spills the accumulators.
+//!
+//! Built with `+relaxed-simd` (the page's second wasm build), each mul+add pair of the tile
+//! becomes one `f32x4.relaxed_madd`; where V8 emits an FMA that took about a quarter off the
+//! CPU time of a training epoch in Node 20.
 
 /// Rows of C in one register tile.
 pub const MR: usize = 4;
