@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # convscope's one entry point.  ./build.sh [setup|build|serve|test|bench]
 #   setup  install what is missing (and nothing else)
-#   build  pkg/ (wasm-pack) and the static site in dist/, plus the single file dist/convscope.html
+#   build  pkg/ (wasm-pack: the SIMD128 module and the relaxed-SIMD one beside it) and the
+#          static site in dist/, plus the single file dist/convscope.html
 #   serve  build, then serve dist/ on http://127.0.0.1:8000
-#   test   every test: native cargo test, wasm tests in headless Chromium, Playwright end-to-end
+#   test   every test: native cargo test, wasm tests in headless Chromium (the kernel suites
+#          twice: SIMD128 and relaxed SIMD), Playwright end-to-end
 #   bench  the performance benchmark (issue 6): convscope wasm in Node and native, TensorFlow.js,
 #          and Keras/JAX on one core.  Options: --json, --quick (one tiny iteration),
 #          --with-keras (a virtualenv: $CONVSCOPE_REF_VENV, else build/venv-ref, created if
@@ -53,9 +55,23 @@ setup() {
   fi
 }
 
+# The relaxed-SIMD build (the register tile's multiply-add) has its own target folder, so that
+# it and the plain build do not recompile each other; wasm cannot detect features at run time,
+# so the page ships both and loads the relaxed one where the engine validates it.
+RELAXED_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd"
+relaxed() { RUSTFLAGS=$RELAXED_RUSTFLAGS CARGO_TARGET_DIR=$ROOT/target/relaxed "$@"; }
+
 build() {
   say "building the wasm module (release, SIMD128)"
   wasm-pack --quiet build --target no-modules --release --out-dir pkg --no-typescript
+  say "building the wasm module (release, SIMD128 + relaxed SIMD)"
+  relaxed wasm-pack --quiet build --target no-modules --release --out-dir build/pkg-relaxed --no-typescript
+  # One glue serves both modules: same crate, same exports (the page passes the bytes itself).
+  if ! cmp -s pkg/convscope.js build/pkg-relaxed/convscope.js; then
+    echo "build.sh: the relaxed build's JS glue differs from the plain one's" >&2
+    exit 1
+  fi
+  cp build/pkg-relaxed/convscope_bg.wasm pkg/convscope_relaxed_bg.wasm
   say "building the site in dist/"
   node tools/build-site.mjs
 }
@@ -75,6 +91,12 @@ run_tests() {
   # Only the wasm suites: the native suites read files and train, which is cargo test's job.
   CARGO_PROFILE_TEST_OPT_LEVEL=1 wasm-pack test --headless --chrome -- \
     --test wasm_kernels --test wasm_layer_kernels --test wasm_web --test wasm_training --test wasm_model --test data_wasm
+  say "wasm kernel tests again, relaxed-SIMD build"
+  # cargo test with the wasm-bindgen-test-runner of .cargo/config.toml (it finds chromedriver on
+  # PATH and runs Chromium headless): unlike wasm-pack test, it does not first build the crate a
+  # second time in the dev profile, which would cost minutes in the fresh target folder.
+  CONVSCOPE_EXPECT_RELAXED_SIMD=1 CARGO_PROFILE_TEST_OPT_LEVEL=1 relaxed cargo test --target wasm32-unknown-unknown \
+    --test wasm_kernels --test wasm_layer_kernels
   build
   say "browser end-to-end tests (Playwright, over http and from file://)"
   node --test tests/e2e/
@@ -102,6 +124,8 @@ bench() {
   done
   say "building the wasm module for Node (release, SIMD128) in build/pkg-node"
   wasm-pack --quiet build --target nodejs --release --out-dir build/pkg-node --no-typescript
+  say "building the wasm module for Node (release, SIMD128 + relaxed SIMD) in build/pkg-node-relaxed"
+  relaxed wasm-pack --quiet build --target nodejs --release --out-dir build/pkg-node-relaxed --no-typescript
   say "building the native bench (release)"
   cargo build --release --quiet --example bench_native
   args+=(--native target/release/examples/bench_native)

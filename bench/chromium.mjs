@@ -1,7 +1,9 @@
 // The bench's training epoch in a Web Worker of headless Chromium (Debian's, through
 // playwright-core; no browser download): the no-modules build in pkg/ that the page ships,
 // served over http on 127.0.0.1, runs `Bench.trainEpoch` as bench/run.mjs does in Node
-// (one warm-up epoch, then the timed ones, timed with the worker's performance.now()).
+// (one warm-up epoch, then the timed ones, timed with the worker's performance.now()). Like
+// the page (www/js/wasm.js), the worker loads the relaxed-SIMD build when a probe module with a
+// relaxed-SIMD instruction validates, else the SIMD128 one, and reports which it used.
 // It also times how long the single-file page takes to become interactive when opened from
 // disk (see `pageInteractive`).
 
@@ -17,7 +19,9 @@ const WORKER = `importScripts('/pkg/convscope.js');
 onmessage = async (e) => {
   const { images, batch, epochs } = e.data;
   try {
-    await wasm_bindgen({ module_or_path: '/pkg/convscope_bg.wasm' });
+    const probe = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 10, 13, 1, 11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x85, 0x02, 0x0b]);
+    const wasm = WebAssembly.validate(probe) ? 'convscope_relaxed_bg.wasm' : 'convscope_bg.wasm';
+    await wasm_bindgen({ module_or_path: '/pkg/' + wasm });
     const bench = new wasm_bindgen.Bench(images, batch, 1);
     bench.trainEpoch();
     const times = [];
@@ -26,7 +30,7 @@ onmessage = async (e) => {
       bench.trainEpoch();
       times.push((performance.now() - t) / 1000);
     }
-    postMessage({ times, simd: wasm_bindgen.simdEnabled() });
+    postMessage({ times, simd: wasm_bindgen.simdEnabled(), relaxed: wasm_bindgen.relaxedSimdEnabled() });
   } catch (err) {
     postMessage({ error: String(err) });
   }
@@ -51,9 +55,11 @@ function serve() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-// Returns {epochs: [seconds...], version}.
+// Returns {epochs: [seconds...], version, build: 'relaxed-simd' | 'simd128'}.
 export async function runInChromium({ images, batch, epochs }) {
-  if (!fs.existsSync(path.join(ROOT, 'pkg', 'convscope_bg.wasm'))) throw new Error('pkg/ is missing: run ./build.sh build');
+  for (const f of ['convscope_bg.wasm', 'convscope_relaxed_bg.wasm']) {
+    if (!fs.existsSync(path.join(ROOT, 'pkg', f))) throw new Error(`pkg/${f} is missing: run ./build.sh build`);
+  }
   const server = await serve();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
   try {
@@ -62,7 +68,7 @@ export async function runInChromium({ images, batch, epochs }) {
     const r = await page.evaluate((config) => window.runBench(config), { images, batch, epochs });
     if (r.error) throw new Error(`the bench failed in Chromium's worker: ${r.error}`);
     if (!r.simd) throw new Error("the page's wasm build lacks SIMD128");
-    return { epochs: r.times, version: browser.version() };
+    return { epochs: r.times, version: browser.version(), build: r.relaxed ? 'relaxed-simd' : 'simd128' };
   } finally {
     await browser.close();
     server.close();

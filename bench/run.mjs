@@ -12,6 +12,12 @@
 // (one whole training epoch; warm-up calls of the peak loop followed by a pause that lets the
 // optimizing compiler finish). Node runs without --no-liftoff, as a browser would.
 //
+// convscope has two wasm builds (build/pkg-node and build/pkg-node-relaxed): SIMD128, and
+// SIMD128 + relaxed SIMD (the register tile's multiply-add), which the page loads wherever the
+// engine validates it, as Chromium does. Node 20 needs --experimental-wasm-relaxed-simd for
+// it, so the bench re-runs itself with that flag when relaxed SIMD does not validate, and
+// measures both builds; `convscope_wasm` is the build the page would use in Chromium.
+//
 // Options (build.sh passes the paths):
 //   --json            one JSON object on stdout (the table and everything else go to stderr)
 //   --quick           one tiny iteration of everything (checks that the bench runs, measures nothing)
@@ -33,6 +39,16 @@ import { filterGradientCase, maxDifference, patchConv2dFilterGradient } from './
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
+
+// (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd),
+// the probe www/js/wasm.js uses.
+const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 10, 13, 1, 11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x85, 0x02, 0x0b]);
+const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
+const relaxedSimd = WebAssembly.validate(RELAXED_PROBE);
+if (!relaxedSimd && !process.execArgv.includes(RELAXED_FLAG)) {
+  const r = spawnSync(process.execPath, [RELAXED_FLAG, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
 
 // Libraries print on console.log (TF.js greets Node users); keep stdout for the report.
 const print = console.log.bind(console);
@@ -83,12 +99,14 @@ async function secondsAsync(f) {
 const say = (s) => console.error(`\x1b[1m--> ${s}\x1b[0m`);
 
 // ---------------------------------------------------------------- convscope, wasm in Node
-async function benchWasm() {
-  say(`convscope wasm in Node: chapter model, ${C.images} images, batch ${C.batch}`);
-  const pkg = path.join(ROOT, 'build/pkg-node/convscope.js');
-  if (!fs.existsSync(pkg)) throw new Error('build/pkg-node is missing: run ./build.sh bench');
+// One wasm build: `dir` is build/pkg-node (SIMD128) or build/pkg-node-relaxed (relaxed SIMD).
+async function benchWasm(dir, relaxed) {
+  say(`convscope wasm (${relaxed ? 'relaxed SIMD' : 'SIMD128'}) in Node: chapter model, ${C.images} images, batch ${C.batch}`);
+  const pkg = path.join(ROOT, dir, 'convscope.js');
+  if (!fs.existsSync(pkg)) throw new Error(`${dir} is missing: run ./build.sh bench`);
   const cs = require(pkg);
   if (!cs.simdEnabled()) throw new Error('the Node wasm build lacks SIMD128');
+  if (cs.relaxedSimdEnabled() !== relaxed) throw new Error(`${dir} is ${relaxed ? 'not ' : ''}the relaxed-SIMD build`);
   const bench = new cs.Bench(C.images, C.batch, 1);
   if (bench.paramCount() !== PARAMS) throw new Error(`the model has ${bench.paramCount()} params, not ${PARAMS}`);
   const losses = [bench.trainEpoch()]; // warm-up epoch (Liftoff -> TurboFan)
@@ -120,6 +138,19 @@ async function benchWasm() {
     peak.push(flops / s / 1e9);
   }
   const peakGflops = Math.max(...peak); // a peak: the best run is the least disturbed one
+  // The relaxed build's multiply-add peak, timed the same way.
+  let relaxedPeakGflops = null;
+  if (relaxed) {
+    for (let i = 0; i < 20; i++) cs.Bench.relaxedPeakLoop(1e5);
+    await sleep(300);
+    const madd = [];
+    for (let r = 0; r < C.reps; r++) {
+      let flops = 0;
+      const s = seconds(() => ([flops] = cs.Bench.relaxedPeakLoop(C.peakIterations)));
+      madd.push(flops / s / 1e9);
+    }
+    relaxedPeakGflops = Math.max(...madd);
+  }
 
   const shapes = bench.convShapes();
   const kernels = {};
@@ -132,7 +163,7 @@ async function benchWasm() {
     });
   }
   bench.free();
-  return { epoch: stats(epochs), losses, memoryBytes, infer: stats(infer), single: stats(single), peak: stats(peak), peakGflops, kernels };
+  return { build: relaxed ? 'relaxed-simd' : 'simd128', epoch: stats(epochs), losses, memoryBytes, infer: stats(infer), single: stats(single), peak: stats(peak), peakGflops, relaxedPeakGflops, kernels };
 }
 
 // ---------------------------------------------------------------- training memory, page worker's path
@@ -303,11 +334,11 @@ async function benchChromium() {
   say('convscope wasm in a Web Worker of headless Chromium');
   const { runInChromium, pageInteractive } = await import('./chromium.mjs');
   const r = await runInChromium({ images: C.images, batch: C.batch, epochs: C.epochs });
-  note(`epochs (s): ${r.epochs.map((s) => s.toFixed(3)).join(' ')}`);
+  note(`${r.build} build; epochs (s): ${r.epochs.map((s) => s.toFixed(3)).join(' ')}`);
   say(`dist/convscope.html from file://: ${C.pageOpens} cold open(s) until the Train button is enabled`);
   const page = await pageInteractive({ opens: C.pageOpens });
   note(`Train enabled after (s): ${page.seconds.map((s) => s.toFixed(3)).join(' ')}; the explorer ready after ${page.explorerSeconds.map((s) => s.toFixed(3)).join(' ')}`);
-  return { epoch: stats(r.epochs), chromium: r.version, interactive: stats(page.seconds), explorerReady: stats(page.explorerSeconds) };
+  return { epoch: stats(r.epochs), chromium: r.version, build: r.build, interactive: stats(page.seconds), explorerReady: stats(page.explorerSeconds) };
 }
 
 // ---------------------------------------------------------------- report
@@ -334,7 +365,10 @@ function kernelSummary(kernels, peak) {
 
 async function main() {
   const m0 = machine();
-  const wasm = await benchWasm();
+  const wasmSimd128 = await benchWasm('build/pkg-node', false);
+  const wasmRelaxed = relaxedSimd ? await benchWasm('build/pkg-node-relaxed', true) : null;
+  // The figures of the build the page loads in Chromium: relaxed SIMD when this Node has it.
+  const wasm = wasmRelaxed ?? wasmSimd128;
   // The other runners train on the very images convscope generated.
   const cs = require(path.join(ROOT, 'build/pkg-node/convscope.js'));
   const dataHandle = new cs.Bench(C.images, C.batch, 1);
@@ -349,10 +383,13 @@ async function main() {
   const tfjs = await benchTfjs(images, labels);
   const m1 = machine();
 
-  const kernels = kernelSummary(wasm.kernels, wasm.peakGflops);
+  // Kernels of the page's build, as fractions of the SIMD128 mul+add peak (the issue's yardstick).
+  const kernels = kernelSummary(wasm.kernels, wasmSimd128.peakGflops);
+  const relaxedKernels = wasmRelaxed ? kernelSummary(wasmRelaxed.kernels, wasmRelaxed.relaxedPeakGflops) : null;
   const e = wasm.epoch.median;
   const ratios = {
     wasm_epoch_over_keras_1core: keras ? e / keras.epoch.median : null,
+    wasm_simd128_epoch_over_relaxed: wasmRelaxed ? wasmSimd128.epoch.median / wasmRelaxed.epoch.median : null,
     tfjs_fastest_trainable_over_wasm: tfjs.wasmPatchedEpoch.median / e,
     tfjs_cpu_over_wasm: tfjs.cpuEpoch.median / e,
     infer150_tfjs_wasm_over_convscope_wasm: tfjs.wasmInfer.median / wasm.infer.median,
@@ -378,8 +415,10 @@ async function main() {
     quick: opts.quick,
     workload: { params: PARAMS, images: C.images, batch: C.batch, timed_epochs: C.epochs, warmup_epochs: 1, infer_images: C.infer, reps: C.reps },
     machine: { ...m0, loadavg_end: m1.loadavg },
+    wasm_build: wasm.build,
     epoch_s: {
       convscope_wasm: e,
+      convscope_wasm_simd128: wasmSimd128.epoch.median,
       convscope_native: native ? native.epoch.median : null,
       tfjs_fastest_trainable: tfjs.wasmPatchedEpoch.median,
       tfjs_wasm_patched: tfjs.wasmPatchedEpoch.median,
@@ -388,12 +427,15 @@ async function main() {
       ...(chromium ? { convscope_wasm_chromium_worker: chromium.epoch.median } : {}),
     },
     tfjs_fastest_trainable_is: `wasm SIMD backend with the filter gradient patched in (bench/tfjs_filter_grad.mjs; largest difference from TF.js's own gradient ${tfjs.patchError.toExponential(1)}), ${C.epochs} epochs after a warm-up; as shipped it cannot train: ${tfjs.wasmTrainError ?? 'it did train'}. TF.js cpu: ${C.tfjsBatches} batch(es) of ${C.tfjsTrainImages} timed, extrapolated per image to ${C.images} images`,
-    infer150_s: { convscope_wasm: wasm.infer.median, tfjs_wasm_simd: tfjs.wasmInfer.median, tfjs_cpu: tfjs.cpuInfer.median, convscope_native: native?.infer.median ?? null, ...(keras ? { keras_1core: keras.infer.median } : {}) },
+    infer150_s: { convscope_wasm: wasm.infer.median, convscope_wasm_simd128: wasmSimd128.infer.median, tfjs_wasm_simd: tfjs.wasmInfer.median, tfjs_cpu: tfjs.cpuInfer.median, convscope_native: native?.infer.median ?? null, ...(keras ? { keras_1core: keras.infer.median } : {}) },
     single_image_s: { convscope_wasm: wasm.single.median, convscope_native: native?.single.median ?? null },
-    simd128_peak_gflops: wasm.peakGflops,
+    simd128_peak_gflops: wasmSimd128.peakGflops,
+    relaxed_simd_peak_gflops: wasmRelaxed?.relaxedPeakGflops ?? null,
     kernel_gflops: Object.fromEntries(Object.entries(kernels).map(([k, v]) => [`conv_${k}`, v.gflops])),
     kernel_gflops_per_shape: Object.fromEntries(Object.entries(kernels).map(([k, v]) => [`conv_${k}`, v.per_shape_gflops])),
     kernel_fraction_of_peak: Object.fromEntries(Object.entries(kernels).map(([k, v]) => [`conv_${k}`, v.fraction])),
+    kernel_fraction_of_relaxed_peak: relaxedKernels ? Object.fromEntries(Object.entries(relaxedKernels).map(([k, v]) => [`conv_${k}`, v.fraction])) : null,
+    kernel_gflops_simd128: Object.fromEntries(Object.entries(kernelSummary(wasmSimd128.kernels, null)).map(([k, v]) => [`conv_${k}`, v.gflops])),
     native_kernel_gflops: native ? Object.fromEntries(Object.entries(kernelSummary(native.kernels, null)).map(([k, v]) => [`conv_${k}`, v.gflops])) : null,
     train_peak_memory_mb: memory.train_peak_memory_mb,
     train_memory: memory,
@@ -408,9 +450,12 @@ async function main() {
     page_explorer_ready_s: chromium ? chromium.explorerReady.median : null,
     ratios,
     goals,
-    details: { wasm, native, keras, tfjs, chromium },
+    details: { wasm, wasm_simd128: wasmSimd128, wasm_relaxed: wasmRelaxed, native, keras, tfjs, chromium },
     notes: [
       'wasm: one warm-up epoch, then the timed ones; Node without --no-liftoff',
+      wasmRelaxed
+        ? `convscope wasm = the relaxed-SIMD build (Node ${RELAXED_FLAG}), the one Chromium's page loads; kernels are those of that build, as fractions of the SIMD128 mul+add peak`
+        : 'relaxed SIMD does not validate in this Node: convscope wasm = the SIMD128 build',
       'kernel GFLOP/s: 2 * N*OH*OW*KH*KW*CI*CO flops per call, summed over the two conv shapes, over the summed median times',
       keras ? `Keras ${keras.version} on JAX, taskset to ${keras.cpus} cpu, XLA_FLAGS ${KERAS_XLA_FLAGS}` : 'Keras/JAX skipped: run ./build.sh bench --with-keras',
       native ? null : 'native skipped (no --native binary)',
@@ -428,9 +473,10 @@ function table(r) {
   const range = (st, d = 3) => (st ? `${f(st.median, d)} (${f(st.min, d)}-${f(st.max, d)})` : '-');
   const d = r.details;
   const rows = [
-    ['convscope wasm, Node, 1 thread', range(d.wasm.epoch), range(d.wasm.infer), range(d.wasm.single, 5)],
+    [`convscope wasm (${d.wasm.build}), Node, 1 thread`, range(d.wasm.epoch), range(d.wasm.infer), range(d.wasm.single, 5)],
+    ...(d.wasm_relaxed ? [['convscope wasm (simd128), Node, 1 thread', range(d.wasm_simd128.epoch), range(d.wasm_simd128.infer), range(d.wasm_simd128.single, 5)]] : []),
     ['convscope native, release', range(d.native?.epoch), range(d.native?.infer), range(d.native?.single, 5)],
-    ['convscope wasm, Chromium worker', range(d.chromium?.epoch), '-', '-'],
+    [`convscope wasm, Chromium worker${d.chromium ? ` (${d.chromium.build})` : ''}`, range(d.chromium?.epoch), '-', '-'],
     ['Keras 3 / JAX, 1 core', range(d.keras?.epoch), range(d.keras?.infer), '-'],
     [`TF.js ${d.tfjs.version} cpu (extrapolated)`, range(d.tfjs.cpuEpoch, 1), range(d.tfjs.cpuInfer, 2), '-'],
     [`TF.js ${d.tfjs.version} wasm SIMD=${d.tfjs.wasmSimd}, filter gradient patched in`, range(d.tfjs.wasmPatchedEpoch), range(d.tfjs.wasmInfer), '-'],
@@ -444,11 +490,11 @@ function table(r) {
   lines.push('|---|---|---|---|');
   for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
   lines.push('');
-  lines.push(`SIMD128 f32x4 mul+add peak (this bench's loop): ${f(r.simd128_peak_gflops, 1)} GFLOP/s`);
-  lines.push('| conv kernel | GFLOP/s (both shapes) | per shape (conv1, conv2) | fraction of peak | native GFLOP/s |');
-  lines.push('|---|---|---|---|---|');
+  lines.push(`SIMD128 f32x4 mul+add peak (this bench's loop): ${f(r.simd128_peak_gflops, 1)} GFLOP/s; relaxed-SIMD f32x4 multiply-add peak: ${f(r.relaxed_simd_peak_gflops, 1)} GFLOP/s`);
+  lines.push(`| conv kernel (${r.wasm_build} build) | GFLOP/s (both shapes) | per shape (conv1, conv2) | fraction of SIMD128 peak | fraction of relaxed peak | simd128 build GFLOP/s | native GFLOP/s |`);
+  lines.push('|---|---|---|---|---|---|---|');
   for (const k of ['conv_fwd', 'conv_dx', 'conv_dw']) {
-    lines.push(`| ${k} | ${f(r.kernel_gflops[k], 1)} | ${r.kernel_gflops_per_shape[k].map((g) => f(g, 1)).join(', ')} | ${f(r.kernel_fraction_of_peak[k], 2)} | ${f(r.native_kernel_gflops?.[k], 1)} |`);
+    lines.push(`| ${k} | ${f(r.kernel_gflops[k], 1)} | ${r.kernel_gflops_per_shape[k].map((g) => f(g, 1)).join(', ')} | ${f(r.kernel_fraction_of_peak[k], 2)} | ${f(r.kernel_fraction_of_relaxed_peak?.[k], 2)} | ${f(r.kernel_gflops_simd128[k], 1)} | ${f(r.native_kernel_gflops?.[k], 1)} |`);
   }
   const tm = r.train_memory;
   lines.push(`training peak wasm memory (fresh instance, the page worker's path: ${tm.train_images} images, ${tm.batches_trained} batches, then scoring the test set): ${f(r.train_peak_memory_mb, 1)} MB; after the first batch ${f(tm.after_first_batch_mb, 1)} MB${tm.grew_after_first_batch ? ' (it GREW after the first batch)' : ' (no growth after it)'}`);

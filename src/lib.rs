@@ -26,3 +26,10 @@ pub use error::{Error, Result};
 pub fn simd_enabled() -> bool {
     cfg!(all(target_arch = "wasm32", target_feature = "simd128"))
 }
+
+/// True when this build also uses relaxed SIMD (the multiply-add of the register tile).
+/// Only an engine that validates relaxed-SIMD opcodes can load such a build, so the page
+/// ships a plain SIMD128 build beside it and picks one (see `www/js/wasm.js`).
+pub fn relaxed_simd_enabled() -> bool {
+    cfg!(all(target_arch = "wasm32", target_feature = "relaxed-simd"))
+}

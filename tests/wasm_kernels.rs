@@ -1,6 +1,9 @@
 //! The SIMD128 kernels in a browser: the flag is really on, and the fast kernels agree with
 //! the scalar references and with the Keras/JAX fixtures on odd sizes.
 //! Run with `wasm-pack test --headless --chrome` (or `cargo test --target wasm32-unknown-unknown`).
+//! `./build.sh test` runs this suite twice: once as is, once as the relaxed-SIMD build
+//! (`RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd"` with `CONVSCOPE_EXPECT_RELAXED_SIMD=1`),
+//! whose register tile uses a multiply-add.
 #![cfg(target_arch = "wasm32")]
 
 mod kernel_support;
@@ -16,6 +19,24 @@ fn simd128_is_compiled_in() {
     assert!(
         convscope::simd_enabled(),
         "this wasm build has no SIMD128: is RUSTFLAGS set? It replaces .cargo/config.toml's flags"
+    );
+}
+
+/// The build is the one the run asked for: the relaxed-SIMD flags really reached the compiler
+/// (then the tile's multiply-add is what the checks below test), or they are really absent.
+#[wasm_bindgen_test]
+fn relaxed_simd_is_compiled_in_exactly_when_asked() {
+    let asked = option_env!("CONVSCOPE_EXPECT_RELAXED_SIMD").is_some();
+    assert_eq!(
+        convscope::relaxed_simd_enabled(),
+        asked,
+        "CONVSCOPE_EXPECT_RELAXED_SIMD is {}set, but the build has relaxed SIMD {}",
+        if asked { "" } else { "not " },
+        if convscope::relaxed_simd_enabled() {
+            "on"
+        } else {
+            "off"
+        }
     );
 }
 

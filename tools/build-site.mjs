@@ -1,10 +1,11 @@
 // Builds dist/ from www/ and wasm-pack's pkg/ (called by `./build.sh build`):
-//   dist/index.html, app.js, style.css, pkg/   the static site (the page fetches pkg/convscope_bg.wasm)
+//   dist/index.html, app.js, style.css, pkg/   the static site (the page fetches pkg/convscope_bg.wasm,
+//                                              or pkg/convscope_relaxed_bg.wasm where relaxed SIMD validates)
 //   dist/convscope.html                        one self-contained file that works from file://:
-//                                              the gzipped wasm as base64, glue, app and CSS inlined.
+//                                              both wasm builds gzipped as base64, glue, app and CSS inlined.
 // Both pages run the same app code: it takes the wasm bytes from the embedded base64 block
-// when there is one, and fetches them otherwise. Each page carries a Content-Security-Policy
-// that allows no other origin.
+// when there is one, and fetches them otherwise (www/js/wasm.js). Each page carries a
+// Content-Security-Policy that allows no other origin.
 
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
@@ -19,18 +20,21 @@ const pkg = path.join(root, 'pkg');
 const dist = path.join(root, 'dist');
 const GLUE = 'convscope.js';
 const WASM = 'convscope_bg.wasm';
+// The relaxed-SIMD build of the same crate (./build.sh build puts it beside the plain one).
+const WASM_RELAXED = 'convscope_relaxed_bg.wasm';
 
 function fail(message) {
   console.error(`build-site: ${message}`);
   process.exit(1);
 }
 
-for (const f of [GLUE, WASM]) {
-  if (!fs.existsSync(path.join(pkg, f))) fail(`pkg/${f} is missing; run wasm-pack first (./build.sh build does).`);
+for (const f of [GLUE, WASM, WASM_RELAXED]) {
+  if (!fs.existsSync(path.join(pkg, f))) fail(`pkg/${f} is missing; run ./build.sh build.`);
 }
 
 const glue = fs.readFileSync(path.join(pkg, GLUE), 'utf8');
 const wasm = fs.readFileSync(path.join(pkg, WASM));
+const wasmRelaxed = fs.readFileSync(path.join(pkg, WASM_RELAXED));
 // The chart library's own stylesheet comes first, so that ours can adjust it.
 // Then style.css, then every other sheet of www/css/ in name order (a section's own sheet).
 const sheets = ['style.css', ...fs.readdirSync(path.join(www, 'css')).filter((f) => f.endsWith('.css') && f !== 'style.css').sort()];
@@ -83,6 +87,7 @@ fs.writeFileSync(path.join(dist, 'app.js'), app);
 fs.writeFileSync(path.join(dist, 'style.css'), css);
 fs.writeFileSync(path.join(dist, 'pkg', GLUE), glue);
 fs.writeFileSync(path.join(dist, 'pkg', WASM), wasm);
+fs.writeFileSync(path.join(dist, 'pkg', WASM_RELAXED), wasmRelaxed);
 fs.writeFileSync(
   path.join(dist, 'index.html'),
   page({
@@ -94,16 +99,18 @@ fs.writeFileSync(
 
 // The single file: inline scripts are allowed by their hashes only. The glue script keeps an
 // id so that a Blob-URL worker can be started later from its text.
-// Gzipped first (www/js/wasm.js inflates it with the browser's DecompressionStream): the
-// module compresses to ~40%, and base64 adds a third to whatever it carries.
-const base64 = zlib.gzipSync(wasm, { level: 9 }).toString('base64');
+// Gzipped first: two builds as plain base64 would weigh 2.7x one wasm; the page inflates
+// them with DecompressionStream.
+const embed = (id, bytes) =>
+  `<script id="${id}" type="application/octet-stream" data-encoding="gzip">${zlib.gzipSync(bytes, { level: 9 }).toString('base64')}</script>`;
 fs.writeFileSync(
   path.join(dist, 'convscope.html'),
   page({
     policy: [...COMMON, `script-src ${sha256(glue)} ${sha256(app)} 'wasm-unsafe-eval'`, "style-src 'unsafe-inline'", 'img-src data: blob:', 'worker-src blob:'],
     style: `<style>\n${css}</style>`,
     scripts: [
-      `<script id="convscope-wasm" type="application/octet-stream">${base64}</script>`,
+      embed('convscope-wasm', wasm),
+      embed('convscope-wasm-relaxed', wasmRelaxed),
       `<script id="convscope-glue">${glue}</script>`,
       `<script>${app}</script>`,
     ].join('\n'),
@@ -111,4 +118,4 @@ fs.writeFileSync(
 );
 
 const kb = (n) => `${Math.round(n / 1024)} KB`;
-console.log(`build-site: dist/index.html (+ app.js ${kb(app.length)}, wasm ${kb(wasm.length)}), dist/convscope.html ${kb(fs.statSync(path.join(dist, 'convscope.html')).size)}`);
+console.log(`build-site: dist/index.html (+ app.js ${kb(app.length)}, wasm ${kb(wasm.length)}, relaxed-SIMD wasm ${kb(wasmRelaxed.length)}), dist/convscope.html ${kb(fs.statSync(path.join(dist, 'convscope.html')).size)}`);

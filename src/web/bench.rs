@@ -303,6 +303,46 @@ pub fn simd128_mul_add_loop(iterations: u32, seed: f32) -> f32 {
         + f32x4_extract_lane::<3>(total)
 }
 
+/// Flops of one call of [`relaxed_madd_loop`] with `iterations`.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+pub fn relaxed_loop_flops(iterations: u32) -> f64 {
+    // Each iteration: MADD_CHAINS f32x4 multiply-adds twice, two flops per lane.
+    (2 * 2 * 4 * MADD_CHAINS) as f64 * iterations as f64
+}
+
+/// Independent multiply-add chains: as many as hide the FMA latency and, with the four
+/// constants, fit in x64's 16 vector registers (V8 keeps one for itself).
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+const MADD_CHAINS: usize = 10;
+
+/// The relaxed-SIMD peak: independent chains of f32x4 multiply-adds (no loads). Each chain
+/// does v = v * m + a, then v = v * (1/m) - a/m, which returns to about v, so the values
+/// stay in range; a fused and an unfused multiply-add both qualify. Returns a sum of the
+/// chains so that the work cannot be skipped.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+pub fn relaxed_madd_loop(iterations: u32, seed: f32) -> f32 {
+    use core::arch::wasm32::*;
+    let (m, m_inv) = (f32x4_splat(1.000_1), f32x4_splat(1.0 / 1.000_1));
+    let (a, minus_a_over_m) = (f32x4_splat(0.5), f32x4_splat(-0.5 / 1.000_1));
+    let mut v = [f32x4_splat(seed); MADD_CHAINS];
+    for (i, x) in v.iter_mut().enumerate() {
+        *x = f32x4_add(*x, f32x4_splat(i as f32));
+    }
+    for _ in 0..iterations {
+        for x in &mut v {
+            *x = f32x4_relaxed_madd(*x, m, a);
+        }
+        for x in &mut v {
+            *x = f32x4_relaxed_madd(*x, m_inv, minus_a_over_m);
+        }
+    }
+    let total = v.iter().fold(f32x4_splat(0.0), |t, x| f32x4_add(t, *x));
+    f32x4_extract_lane::<0>(total)
+        + f32x4_extract_lane::<1>(total)
+        + f32x4_extract_lane::<2>(total)
+        + f32x4_extract_lane::<3>(total)
+}
+
 fn js_error(e: crate::Error) -> JsError {
     JsError::new(&e.to_string())
 }
@@ -394,6 +434,23 @@ impl Bench {
             let _ = iterations;
             Err(JsError::new(
                 "this module was built without SIMD128, so it cannot measure the SIMD128 peak",
+            ))
+        }
+    }
+
+    /// Runs the relaxed-SIMD multiply-add peak loop; returns `[flops, checksum]`.
+    #[wasm_bindgen(js_name = relaxedPeakLoop)]
+    pub fn relaxed_peak_loop(iterations: u32) -> std::result::Result<Vec<f64>, JsError> {
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        {
+            let checksum = relaxed_madd_loop(iterations, 1.0 + iterations as f32 * 1e-9);
+            Ok(vec![relaxed_loop_flops(iterations), checksum as f64])
+        }
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+        {
+            let _ = iterations;
+            Err(JsError::new(
+                "this module was built without relaxed SIMD, so it cannot measure the multiply-add peak",
             ))
         }
     }

@@ -33,3 +33,9 @@ pub fn start() {
 pub fn simd_enabled() -> bool {
     crate::simd_enabled()
 }
+
+/// Whether the module is the relaxed-SIMD build (the page shows which build it loaded).
+#[wasm_bindgen(js_name = relaxedSimdEnabled)]
+pub fn relaxed_simd_enabled() -> bool {
+    crate::relaxed_simd_enabled()
+}

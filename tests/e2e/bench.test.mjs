@@ -17,6 +17,10 @@ test('the quick bench runs every runner and reports every key', () => {
   for (const k of ['convscope_wasm', 'convscope_native', 'tfjs_fastest_trainable']) assert.ok(r.epoch_s[k] > 0, `epoch_s.${k} = ${r.epoch_s[k]}`);
   for (const k of ['convscope_wasm', 'tfjs_wasm_simd']) assert.ok(r.infer150_s[k] > 0, `infer150_s.${k} = ${r.infer150_s[k]}`);
   assert.ok(r.simd128_peak_gflops > 0);
+  // Both wasm builds ran; the reported one is the relaxed-SIMD build Chromium's page loads.
+  assert.equal(r.wasm_build, 'relaxed-simd');
+  assert.ok(r.epoch_s.convscope_wasm_simd128 > 0);
+  assert.ok(r.relaxed_simd_peak_gflops > 0);
   for (const k of ['conv_fwd', 'conv_dx', 'conv_dw']) assert.ok(r.kernel_fraction_of_peak[k] > 0, `kernel_fraction_of_peak.${k}`);
   assert.ok(r.train_peak_memory_mb > 1 && r.train_peak_memory_mb < 4096, `${r.train_peak_memory_mb} MB`);
   assert.ok(r.details.wasm.losses.every(Number.isFinite));

@@ -68,8 +68,8 @@ async function expectMaps(page, rows, cols, count) {
 }
 
 // Page errors, console errors and requests elsewhere are checked after every test.
-async function withPage(url, origin, fn, viewport) {
-  const { page, log, close } = await openPage(browser, url, viewport);
+async function withPage(url, origin, fn, viewport, initScript) {
+  const { page, log, close } = await openPage(browser, url, viewport, initScript);
   try {
     await fn(page);
     assert.deepEqual(log.pageErrors, [], 'no page errors');
@@ -83,7 +83,7 @@ async function withPage(url, origin, fn, viewport) {
 for (const target of ['http', 'file']) {
   const url = () => (target === 'http' ? server.url : SINGLE_FILE_URL);
   const origin = () => (target === 'http' ? server.origin : 'file');
-  const open = (fn, hash = '', viewport) => withPage(url() + hash, origin(), fn, viewport);
+  const open = (fn, hash = '', viewport, initScript) => withPage(url() + hash, origin(), fn, viewport, initScript);
 
   describe(`explorer over ${target}`, () => {
     test('starts the Rust core with SIMD128 and draws the digit 7 with four edge maps', () =>
@@ -95,6 +95,31 @@ for (const target of ['http', 'file']) {
         assert.equal(await page.locator('#input-canvas').getAttribute('data-rows'), '28');
         if (target === 'file') assert.equal(await page.locator('#convscope-wasm').count(), 1, 'the single file carries its wasm');
       }));
+
+    test('loads the relaxed-SIMD build, which this Chromium validates', () =>
+      open(async (page) => {
+        const engine = page.locator('#engine');
+        assert.equal(await engine.getAttribute('data-relaxed-simd'), 'true');
+        assert.match(await engine.textContent(), /relaxed SIMD on/);
+        if (target === 'file') assert.equal(await page.locator('#convscope-wasm-relaxed').count(), 1, 'the single file carries both builds');
+      }));
+
+    test('falls back to the SIMD128 build where relaxed SIMD does not validate', () =>
+      open(
+        async (page) => {
+          const engine = page.locator('#engine');
+          assert.equal(await engine.getAttribute('data-simd'), 'true');
+          assert.equal(await engine.getAttribute('data-relaxed-simd'), 'false');
+          assert.match(await engine.textContent(), /relaxed SIMD off/);
+          await expectMaps(page, 26, 26, 4);
+        },
+        '',
+        undefined,
+        // An engine without relaxed SIMD rejects the probe module.
+        () => {
+          WebAssembly.validate = () => false;
+        },
+      ));
 
     test('stride and padding sliders change the output as the formula says', () =>
       open(async (page) => {

@@ -44,8 +44,10 @@ export const FAKE_CAMERA = ['--use-fake-device-for-media-stream', '--use-fake-ui
 
 // Opens `url` in a fresh context and waits until the explorer has drawn. The returned
 // `log` collects requests, page errors and console errors for the test to check.
-export async function openPage(browser, url, viewport = { width: 1280, height: 720 }) {
+// `initScript` runs before any of the page's scripts (to stand in for another engine).
+export async function openPage(browser, url, viewport = { width: 1280, height: 720 }, initScript = null) {
   const context = await browser.newContext({ viewport });
+  if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   const log = { requests: [], pageErrors: [], consoleErrors: [] };
   page.on('request', (r) => log.requests.push(r.url()));

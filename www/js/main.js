@@ -33,8 +33,10 @@ async function main() {
     return;
   }
   const simd = core.simdEnabled();
-  engine.textContent = `Rust core in WebAssembly · SIMD128 ${simd ? 'on' : 'off'}`;
+  const relaxed = core.relaxedSimdEnabled();
+  engine.textContent = `Rust core in WebAssembly · SIMD128 ${simd ? 'on' : 'off'} · relaxed SIMD ${relaxed ? 'on' : 'off'}`;
   engine.dataset.simd = String(simd);
+  engine.dataset.relaxedSimd = String(relaxed);
 
   const store = createStore(stateFromLink());
   try {

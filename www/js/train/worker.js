@@ -46,7 +46,7 @@ const ops = {
   async init({ bytes }) {
     await wasm_bindgen({ module_or_path: bytes });
     session = new wasm_bindgen.TrainingSession();
-    return { simd: wasm_bindgen.simdEnabled() };
+    return { simd: wasm_bindgen.simdEnabled(), relaxedSimd: wasm_bindgen.relaxedSimdEnabled() };
   },
   loadSynthetic({ train, test, seed, difficulty }) {
     stopRun();
