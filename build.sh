@@ -85,16 +85,16 @@ serve() {
 run_tests() {
   say "native tests (cargo test)"
   cargo test --all-targets --no-fail-fast
-  say "wasm tests in headless Chromium (wasm-pack test)"
+  say "wasm tests in headless Chromium"
+  # cargo test with the wasm-bindgen-test-runner of .cargo/config.toml (it finds chromedriver on
+  # PATH and runs Chromium headless): unlike wasm-pack test, it does not first build the crate a
+  # second time in the dev profile, which costs minutes on a fresh machine.
   # opt-level 1: the wasm tests check numbers, not speed, and opt-level 3 (the native test
   # profile) makes their first compile several times slower.
   # Only the wasm suites: the native suites read files and train, which is cargo test's job.
-  CARGO_PROFILE_TEST_OPT_LEVEL=1 wasm-pack test --headless --chrome -- \
+  CARGO_PROFILE_TEST_OPT_LEVEL=1 cargo test --target wasm32-unknown-unknown \
     --test wasm_kernels --test wasm_layer_kernels --test wasm_web --test wasm_training --test wasm_model --test data_wasm
   say "wasm kernel tests again, relaxed-SIMD build"
-  # cargo test with the wasm-bindgen-test-runner of .cargo/config.toml (it finds chromedriver on
-  # PATH and runs Chromium headless): unlike wasm-pack test, it does not first build the crate a
-  # second time in the dev profile, which would cost minutes in the fresh target folder.
   CONVSCOPE_EXPECT_RELAXED_SIMD=1 CARGO_PROFILE_TEST_OPT_LEVEL=1 relaxed cargo test --target wasm32-unknown-unknown \
     --test wasm_kernels --test wasm_layer_kernels
   build
