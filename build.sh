@@ -114,11 +114,12 @@ ref_venv_python() {
 }
 
 bench() {
-  local args=() keras=0 chromium=0
+  local args=() keras=0 chromium=0 quick=0
   for a in "$@"; do
     case "$a" in
       --with-keras) keras=1 ;;
       --chromium) chromium=1; args+=("$a") ;;
+      --quick) quick=1; args+=("$a") ;;
       *) args+=("$a") ;;
     esac
   done
@@ -126,9 +127,17 @@ bench() {
   wasm-pack --quiet build --target nodejs --release --out-dir build/pkg-node --no-typescript
   say "building the wasm module for Node (release, SIMD128 + relaxed SIMD) in build/pkg-node-relaxed"
   relaxed wasm-pack --quiet build --target nodejs --release --out-dir build/pkg-node-relaxed --no-typescript
-  say "building the native bench (release)"
-  cargo build --release --quiet --example bench_native
-  args+=(--native target/release/examples/bench_native)
+  if [[ $quick == 1 ]]; then
+    # A quick run measures nothing, so the native bench may come from the test profile that
+    # `cargo test --all-targets` has compiled already (a release build would cost minutes).
+    say "building the native bench (test profile: a quick run only checks that it works)"
+    cargo build --profile test --quiet --example bench_native
+    args+=(--native target/debug/examples/bench_native)
+  else
+    say "building the native bench (release)"
+    cargo build --release --quiet --example bench_native
+    args+=(--native target/release/examples/bench_native)
+  fi
   if [[ $keras == 1 ]]; then args+=(--keras-python "$(ref_venv_python)"); fi
   if [[ $chromium == 1 ]]; then build; fi
   node bench/run.mjs "${args[@]}"
