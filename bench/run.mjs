@@ -384,7 +384,11 @@ async function main() {
   const m1 = machine();
 
   // Kernels of the page's build, as fractions of the SIMD128 mul+add peak (the issue's yardstick).
-  const kernels = kernelSummary(wasm.kernels, wasmSimd128.peakGflops);
+  // A peak is an upper bound: when a kernel outruns the measured mul+add loop, the loop did not
+  // reach the machine's peak (it measured 26 GFLOP/s here against the issue's 46.6), so the
+  // fractions are taken against the larger of it and the relaxed multiply-add peak.
+  const yardstick = Math.max(wasmSimd128.peakGflops, wasmRelaxed?.relaxedPeakGflops ?? 0);
+  const kernels = kernelSummary(wasm.kernels, yardstick);
   const relaxedKernels = wasmRelaxed ? kernelSummary(wasmRelaxed.kernels, wasmRelaxed.relaxedPeakGflops) : null;
   const e = wasm.epoch.median;
   const ratios = {
@@ -401,9 +405,9 @@ async function main() {
     'training: >= 700x faster than TF.js cpu': ratios.tfjs_cpu_over_wasm >= 700,
     'inference: 150 images >= 1.5x faster than TF.js wasm SIMD': ratios.infer150_tfjs_wasm_over_convscope_wasm >= 1.5,
     'inference: single image < 2 ms': wasm.single.median < 0.002,
-    'kernels: conv fwd >= 70% of SIMD128 peak': kernels.fwd.fraction >= 0.7,
-    'kernels: conv dx >= 70% of SIMD128 peak': kernels.dx.fraction >= 0.7,
-    'kernels: conv dw >= 70% of SIMD128 peak': kernels.dw.fraction >= 0.7,
+    'kernels: conv fwd >= 70% of the peak (larger of mul+add and relaxed)': kernels.fwd.fraction >= 0.7,
+    'kernels: conv dx >= 70% of the peak (larger of mul+add and relaxed)': kernels.dx.fraction >= 0.7,
+    'kernels: conv dw >= 70% of the peak (larger of mul+add and relaxed)': kernels.dw.fraction >= 0.7,
     'memory: training peak <= 128 MB': memory.train_peak_memory_mb <= 128,
     'memory: no growth after the first batch': !memory.grew_after_first_batch,
     'page: wasm <= 400 KB gzipped': sizes.wasm_gzip_bytes <= 400 * 1024,
@@ -491,7 +495,7 @@ function table(r) {
   for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
   lines.push('');
   lines.push(`SIMD128 f32x4 mul+add peak (this bench's loop): ${f(r.simd128_peak_gflops, 1)} GFLOP/s; relaxed-SIMD f32x4 multiply-add peak: ${f(r.relaxed_simd_peak_gflops, 1)} GFLOP/s`);
-  lines.push(`| conv kernel (${r.wasm_build} build) | GFLOP/s (both shapes) | per shape (conv1, conv2) | fraction of SIMD128 peak | fraction of relaxed peak | simd128 build GFLOP/s | native GFLOP/s |`);
+  lines.push(`| conv kernel (${r.wasm_build} build) | GFLOP/s (both shapes) | per shape (conv1, conv2) | fraction of the larger peak | fraction of relaxed peak | simd128 build GFLOP/s | native GFLOP/s |`);
   lines.push('|---|---|---|---|---|---|---|');
   for (const k of ['conv_fwd', 'conv_dx', 'conv_dw']) {
     lines.push(`| ${k} | ${f(r.kernel_gflops[k], 1)} | ${r.kernel_gflops_per_shape[k].map((g) => f(g, 1)).join(', ')} | ${f(r.kernel_fraction_of_peak[k], 2)} | ${f(r.kernel_fraction_of_relaxed_peak?.[k], 2)} | ${f(r.kernel_gflops_simd128[k], 1)} | ${f(r.native_kernel_gflops?.[k], 1)} |`);

@@ -50,6 +50,8 @@ const bundle = await build({
   target: 'chrome110',
   write: false,
   legalComments: 'none',
+  // Minified: the single file carries two wasm builds and must stay under 2 MB (issue 6).
+  minify: true,
   define: { __CONVSCOPE_WORKER_SOURCE__: JSON.stringify(workerSource) },
   logLevel: 'warning',
 });
