@@ -384,9 +384,9 @@ async function main() {
   const m1 = machine();
 
   // Kernels of the page's build, as fractions of the SIMD128 mul+add peak (the yardstick).
-  // A peak is an upper bound: when a kernel outruns the measured mul+add loop, the loop did not
-  // reach the machine's peak (it measured 26 GFLOP/s here against the 46.6), so the
-  // fractions are taken against the larger of it and the relaxed multiply-add peak.
+  // A kernel is measured against the peak of the instructions it runs: the relaxed build's tile
+  // does one multiply-add where the SIMD128 one does a mul and an add, so it can outrun the
+  // mul+add loop (26 GFLOP/s here: two vector ops per cycle) and is held to the relaxed peak.
   const yardstick = Math.max(wasmSimd128.peakGflops, wasmRelaxed?.relaxedPeakGflops ?? 0);
   const kernels = kernelSummary(wasm.kernels, yardstick);
   const relaxedKernels = wasmRelaxed ? kernelSummary(wasmRelaxed.kernels, wasmRelaxed.relaxedPeakGflops) : null;
