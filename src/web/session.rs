@@ -284,16 +284,21 @@ impl Session {
             channels: 3,
         };
         let set = load_image_folder(entries, &options)?;
+        self.replace_with_split(set, description, seed)
+    }
+
+    /// Splits a labelled set into train and test by `seed` (a fifth of each class for testing),
+    /// describes it with its class counts and makes it the session's data.
+    fn replace_with_split(&mut self, set: Dataset, what: &str, seed: u64) -> Result<DataInfo> {
         let (train, test) = set.stratified_split(TEST_FRACTION, seed)?;
-        let counts = set.class_counts();
         let classes: Vec<String> = set
             .class_names()
             .iter()
-            .zip(&counts)
+            .zip(&set.class_counts())
             .map(|(c, n)| format!("{n} {c}"))
             .collect();
         let description = format!(
-            "{description} ({}; a fifth of each class kept for testing)",
+            "{what} ({}; a fifth of each class kept for testing)",
             classes.join(", ")
         );
         Ok(self.replace_data(Data {
@@ -355,21 +360,7 @@ impl Session {
             .flat_map(|px| [px[0], px[1], px[2]].map(|v| v as f32 / 255.0))
             .collect();
         let set = Dataset::new(images, labels.to_vec(), side, side, 3, class_names.to_vec())?;
-        let (train, test) = set.stratified_split(TEST_FRACTION, seed)?;
-        let described: Vec<String> = class_names
-            .iter()
-            .zip(&counts)
-            .map(|(c, n)| format!("{n} {c}"))
-            .collect();
-        let description = format!(
-            "webcam frames ({}; a fifth of each class kept for testing)",
-            described.join(", ")
-        );
-        Ok(self.replace_data(Data {
-            train,
-            test,
-            description,
-        }))
+        self.replace_with_split(set, "webcam frames", seed)
     }
 
     fn replace_data(&mut self, data: Data) -> DataInfo {

@@ -36,13 +36,13 @@ async function lookInside(page, index) {
   await page.waitForFunction((n) => Number(document.body.dataset.insideShown ?? 0) > n, before, { timeout: 60_000 });
 }
 
-// Whether a canvas has more than one colour (something was drawn).
-const drawn = (page, selector) =>
-  page.locator(selector).evaluate((c) => {
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    for (let i = 4; i < d.length; i += 4) if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) return true;
-    return false;
-  });
+// Whether a canvas has more than one colour (something was drawn); run in the page.
+const hasDrawing = (c) => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let i = 4; i < d.length; i += 4) if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) return true;
+  return false;
+};
+const drawn = (page, selector) => page.locator(selector).evaluate(hasDrawing);
 
 async function checkView(page) {
   assert.match(await page.locator('#inside-prediction').textContent(), /P\(smile\) = \d+\.\d%/);
@@ -123,12 +123,7 @@ test('http: activation maximization runs in the worker with progress and frames'
     assert.equal(await panel.getByRole('progressbar').evaluate((p) => p.value), 1);
     assert.match(await page.locator('#actmax-status').textContent(), /After 40 iterations the target's score went from -?\d/);
     // The animation draws on its own clock: give a loaded machine a moment.
-    await page.waitForFunction(() => {
-      const c = document.getElementById('actmax-canvas');
-      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-      for (let i = 4; i < d.length; i += 4) if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) return true;
-      return false;
-    }, null, { timeout: 10_000 });
+    await page.waitForFunction(`(${hasDrawing})(document.getElementById('actmax-canvas'))`, null, { timeout: 10_000 });
     // Two targets at once.
     await page.evaluate(() => delete document.body.dataset.actmaxFrames);
     await panel.getByLabel('Target').selectOption('smile_filter');
