@@ -120,24 +120,25 @@ impl LayerKind {
                 pool,
                 stride,
                 padding,
-            } => LayerKind::Pooling(Pooling::new(
-                crate::kernels::pool::PoolKind::Max,
-                image(plan.input),
-                pool,
-                stride,
-                padding.to_kernel(),
-            )),
-            LayerSpec::AvgPool {
+            }
+            | LayerSpec::AvgPool {
                 pool,
                 stride,
                 padding,
-            } => LayerKind::Pooling(Pooling::new(
-                crate::kernels::pool::PoolKind::Average,
-                image(plan.input),
-                pool,
-                stride,
-                padding.to_kernel(),
-            )),
+            } => {
+                let kind = if matches!(plan.spec, LayerSpec::MaxPool { .. }) {
+                    crate::kernels::pool::PoolKind::Max
+                } else {
+                    crate::kernels::pool::PoolKind::Average
+                };
+                LayerKind::Pooling(Pooling::new(
+                    kind,
+                    image(plan.input),
+                    pool,
+                    stride,
+                    padding.to_kernel(),
+                ))
+            }
             LayerSpec::Dropout { rate } => LayerKind::Dropout(Dropout::new(rate, plan.input.len())),
             LayerSpec::Flatten => LayerKind::Flatten,
             LayerSpec::Dense { units, activation } => {
