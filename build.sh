@@ -61,17 +61,28 @@ setup() {
 RELAXED_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd"
 relaxed() { RUSTFLAGS=$RELAXED_RUSTFLAGS CARGO_TARGET_DIR=$ROOT/target/relaxed "$@"; }
 
+# True when both wasm builds in pkg/ are newer than every input of the crate (wasm-pack
+# would otherwise rerun wasm-bindgen and wasm-opt, a minute or more, for the same output).
+wasm_up_to_date() {
+  [[ -f pkg/convscope_bg.wasm && -f pkg/convscope_relaxed_bg.wasm && -f pkg/convscope.js ]] &&
+    [[ -z $(find src Cargo.toml Cargo.lock .cargo build.sh -newer pkg/convscope_relaxed_bg.wasm -print -quit) ]]
+}
+
 build() {
-  say "building the wasm module (release, SIMD128)"
-  wasm-pack --quiet build --target no-modules --release --out-dir pkg --no-typescript
-  say "building the wasm module (release, SIMD128 + relaxed SIMD)"
-  relaxed wasm-pack --quiet build --target no-modules --release --out-dir build/pkg-relaxed --no-typescript
-  # One glue serves both modules: same crate, same exports (the page passes the bytes itself).
-  if ! cmp -s pkg/convscope.js build/pkg-relaxed/convscope.js; then
-    echo "build.sh: the relaxed build's JS glue differs from the plain one's" >&2
-    exit 1
+  if wasm_up_to_date; then
+    say "the wasm modules in pkg/ are up to date"
+  else
+    say "building the wasm module (release, SIMD128)"
+    wasm-pack --quiet build --target no-modules --release --out-dir pkg --no-typescript
+    say "building the wasm module (release, SIMD128 + relaxed SIMD)"
+    relaxed wasm-pack --quiet build --target no-modules --release --out-dir build/pkg-relaxed --no-typescript
+    # One glue serves both modules: same crate, same exports (the page passes the bytes itself).
+    if ! cmp -s pkg/convscope.js build/pkg-relaxed/convscope.js; then
+      echo "build.sh: the relaxed build's JS glue differs from the plain one's" >&2
+      exit 1
+    fi
+    cp build/pkg-relaxed/convscope_bg.wasm pkg/convscope_relaxed_bg.wasm
   fi
-  cp build/pkg-relaxed/convscope_bg.wasm pkg/convscope_relaxed_bg.wasm
   say "building the site in dist/"
   node tools/build-site.mjs
 }
@@ -114,19 +125,17 @@ ref_venv_python() {
 }
 
 bench() {
-  local args=() keras=0 chromium=0 quick=0
+  local args=() keras=0 quick=0
   for a in "$@"; do
     case "$a" in
       --with-keras) keras=1 ;;
-      --chromium) chromium=1; args+=("$a") ;;
       --quick) quick=1; args+=("$a") ;;
       *) args+=("$a") ;;
     esac
   done
-  say "building the wasm module for Node (release, SIMD128) in build/pkg-node"
-  wasm-pack --quiet build --target nodejs --release --out-dir build/pkg-node --no-typescript
-  say "building the wasm module for Node (release, SIMD128 + relaxed SIMD) in build/pkg-node-relaxed"
-  relaxed wasm-pack --quiet build --target nodejs --release --out-dir build/pkg-node-relaxed --no-typescript
+  # The bench loads the page's own wasm builds from pkg/ (bench/load_pkg.mjs) and measures
+  # the single file in dist/, so it measures what ships.
+  build
   if [[ $quick == 1 ]]; then
     # A quick run measures nothing, so the native bench may come from the test profile that
     # `cargo test --all-targets` has compiled already (a release build would cost minutes).
@@ -139,7 +148,6 @@ bench() {
     args+=(--native target/release/examples/bench_native)
   fi
   if [[ $keras == 1 ]]; then args+=(--keras-python "$(ref_venv_python)"); fi
-  if [[ $chromium == 1 ]]; then build; fi
   node bench/run.mjs "${args[@]}"
 }
 

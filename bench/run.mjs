@@ -12,8 +12,8 @@
 // (one whole training epoch; warm-up calls of the peak loop followed by a pause that lets the
 // optimizing compiler finish). Node runs without --no-liftoff, as a browser would.
 //
-// convscope has two wasm builds (build/pkg-node and build/pkg-node-relaxed): SIMD128, and
-// SIMD128 + relaxed SIMD (the register tile's multiply-add), which the page loads wherever the
+// convscope has two wasm builds, both in pkg/ as the page ships them (bench/load_pkg.mjs loads
+// them in Node): SIMD128, and SIMD128 + relaxed SIMD (the register tile's multiply-add), which the page loads wherever the
 // engine validates it, as Chromium does. Node 20 needs --experimental-wasm-relaxed-simd for
 // it, so the bench re-runs itself with that flag when relaxed SIMD does not validate, and
 // measures both builds; `convscope_wasm` is the build the page would use in Chromium.
@@ -36,6 +36,7 @@ import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { filterGradientCase, maxDifference, patchConv2dFilterGradient } from './tfjs_filter_grad.mjs';
+import { loadConvscope, wasmFile } from './load_pkg.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -99,14 +100,12 @@ async function secondsAsync(f) {
 const say = (s) => console.error(`\x1b[1m--> ${s}\x1b[0m`);
 
 // ---------------------------------------------------------------- convscope, wasm in Node
-// One wasm build: `dir` is build/pkg-node (SIMD128) or build/pkg-node-relaxed (relaxed SIMD).
-async function benchWasm(dir, relaxed) {
+// One wasm build of pkg/: SIMD128 or relaxed SIMD.
+async function benchWasm(relaxed) {
   say(`convscope wasm (${relaxed ? 'relaxed SIMD' : 'SIMD128'}) in Node: chapter model, ${C.images} images, batch ${C.batch}`);
-  const pkg = path.join(ROOT, dir, 'convscope.js');
-  if (!fs.existsSync(pkg)) throw new Error(`${dir} is missing: run ./build.sh bench`);
-  const cs = require(pkg);
-  if (!cs.simdEnabled()) throw new Error('the Node wasm build lacks SIMD128');
-  if (cs.relaxedSimdEnabled() !== relaxed) throw new Error(`${dir} is ${relaxed ? 'not ' : ''}the relaxed-SIMD build`);
+  const cs = loadConvscope(ROOT, { relaxed });
+  if (!cs.simdEnabled()) throw new Error('the wasm build lacks SIMD128');
+  if (cs.relaxedSimdEnabled() !== relaxed) throw new Error(`${wasmFile(relaxed)} is ${relaxed ? 'not ' : ''}the relaxed-SIMD build`);
   const bench = new cs.Bench(C.images, C.batch, 1);
   if (bench.paramCount() !== PARAMS) throw new Error(`the model has ${bench.paramCount()} params, not ${PARAMS}`);
   const losses = [bench.trainEpoch()]; // warm-up epoch (Liftoff -> TurboFan)
@@ -172,7 +171,7 @@ async function benchWasm(dir, relaxed) {
 function benchTrainMemory() {
   say(`training memory: a fresh wasm instance training like the page's worker (${C.images} images, ${C.memoryEpochs} epoch(s))`);
   const script = path.join(ROOT, 'bench/train_memory.mjs');
-  const out = execFileSync(process.execPath, [script, path.join(ROOT, 'build/pkg-node'), C.images, C.batch, C.memoryEpochs].map(String), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(process.execPath, [script, C.images, C.batch, C.memoryEpochs].map(String), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const r = JSON.parse(out);
   note(`MB after data ${r.after_data_mb.toFixed(1)}, model ${r.after_model_mb.toFixed(1)}, first batch ${r.after_first_batch_mb.toFixed(1)}, ${r.batches_trained} batches ${r.after_epochs_mb.toFixed(1)}, test-set scoring ${r.after_evaluate_mb.toFixed(1)}`);
   return r;
@@ -180,16 +179,15 @@ function benchTrainMemory() {
 
 // ---------------------------------------------------------------- the page's size
 function pageSizes() {
-  // With --chromium, build.sh has just built the site: the page's own wasm and single file.
-  // Otherwise only the Node build is fresh (the same code; dist/ may be stale, so no page size).
-  const wasm = path.join(ROOT, opts.chromium ? 'pkg/convscope_bg.wasm' : 'build/pkg-node/convscope_bg.wasm');
+  // build.sh has just built the site: the page's own wasm and single file.
+  const wasm = path.join(ROOT, wasmFile(false));
   const html = path.join(ROOT, 'dist/convscope.html');
   const bytes = fs.readFileSync(wasm);
   return {
     wasm_file: path.relative(ROOT, wasm),
     wasm_bytes: bytes.length,
     wasm_gzip_bytes: zlib.gzipSync(bytes, { level: 9 }).length,
-    page_html_bytes: opts.chromium ? fs.statSync(html).size : null,
+    page_html_bytes: fs.statSync(html).size,
   };
 }
 
@@ -365,12 +363,12 @@ function kernelSummary(kernels, peak) {
 
 async function main() {
   const m0 = machine();
-  const wasmSimd128 = await benchWasm('build/pkg-node', false);
-  const wasmRelaxed = relaxedSimd ? await benchWasm('build/pkg-node-relaxed', true) : null;
+  const wasmSimd128 = await benchWasm(false);
+  const wasmRelaxed = relaxedSimd ? await benchWasm(true) : null;
   // The figures of the build the page loads in Chromium: relaxed SIMD when this Node has it.
   const wasm = wasmRelaxed ?? wasmSimd128;
   // The other runners train on the very images convscope generated.
-  const cs = require(path.join(ROOT, 'build/pkg-node/convscope.js'));
+  const cs = loadConvscope(ROOT);
   const dataHandle = new cs.Bench(C.images, C.batch, 1);
   const images = dataHandle.images();
   const labels = dataHandle.labels();
@@ -383,8 +381,7 @@ async function main() {
   const tfjs = await benchTfjs(images, labels);
   const m1 = machine();
 
-  // Kernels of the page's build, as fractions of the SIMD128 mul+add peak (the issue's yardstick).
-  // A kernel is measured against the peak of the instructions it runs: the relaxed build's tile
+  // Kernels of the page's build, as fractions of a peak measured here. A kernel is measured against the peak of the instructions it runs: the relaxed build's tile
   // does one multiply-add where the SIMD128 one does a mul and an add, so it can outrun the
   // mul+add loop (26 GFLOP/s here: two vector ops per cycle) and is held to the relaxed peak.
   const yardstick = Math.max(wasmSimd128.peakGflops, wasmRelaxed?.relaxedPeakGflops ?? 0);
@@ -458,7 +455,7 @@ async function main() {
     notes: [
       'wasm: one warm-up epoch, then the timed ones; Node without --no-liftoff',
       wasmRelaxed
-        ? `convscope wasm = the relaxed-SIMD build (Node ${RELAXED_FLAG}), the one Chromium's page loads; kernels are those of that build, as fractions of the SIMD128 mul+add peak`
+        ? `convscope wasm = the relaxed-SIMD build (Node ${RELAXED_FLAG}), the one Chromium's page loads; kernels are those of that build, as fractions of the larger of the SIMD128 mul+add and relaxed multiply-add peaks`
         : 'relaxed SIMD does not validate in this Node: convscope wasm = the SIMD128 build',
       'kernel GFLOP/s: 2 * N*OH*OW*KH*KW*CI*CO flops per call, summed over the two conv shapes, over the summed median times',
       keras ? `Keras ${keras.version} on JAX, taskset to ${keras.cpus} cpu, XLA_FLAGS ${KERAS_XLA_FLAGS}` : 'Keras/JAX skipped: run ./build.sh bench --with-keras',

@@ -5,18 +5,15 @@
 // linear memory (which only grows) after each stage, so `after_evaluate_mb` is the peak, and
 // whether memory grew during training after the first batch.
 //
-// Usage: node bench/train_memory.mjs PKG_NODE_DIR [train_images] [batch] [epochs]
+// Usage: node bench/train_memory.mjs [train_images] [batch] [epochs]  (the SIMD128 build of pkg/)
 // (bench/run.mjs runs it as a child process, so that nothing else has touched the instance.)
 
 import path from 'node:path';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { loadConvscope } from './load_pkg.mjs';
 
-const [dir, train = '600', batch = '32', epochs = '2'] = process.argv.slice(2);
-if (!dir) {
-  console.error('usage: node bench/train_memory.mjs PKG_NODE_DIR [train_images] [batch] [epochs]');
-  process.exit(2);
-}
-const cs = createRequire(import.meta.url)(path.resolve(dir, 'convscope.js'));
+const [train = '600', batch = '32', epochs = '2'] = process.argv.slice(2);
+const cs = loadConvscope(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'));
 // Bench.memoryBytes reads memory.size only; it allocates nothing.
 const mb = () => cs.Bench.memoryBytes() / 2 ** 20;
 

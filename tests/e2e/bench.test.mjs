@@ -1,7 +1,8 @@
 // ./build.sh bench --quick --json: every runner of the issue-6 benchmark runs one tiny
 // iteration and the report has every key the issue names. (The figures of a quick run mean
-// nothing; bench/RESULTS.md holds the measured ones.) Slow: it builds the Node wasm module and
-// the native release bench, and TF.js's cpu backend trains one image.
+// nothing; bench/RESULTS.md holds the measured ones.) It uses the wasm builds of pkg/ (built
+// already when this runs in ./build.sh test) and the native bench of the test profile;
+// TF.js's cpu backend trains one image.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
