@@ -123,7 +123,10 @@ test('http: activation maximization runs in the worker with progress and frames'
     assert.equal(await panel.getByRole('progressbar').evaluate((p) => p.value), 1);
     assert.match(await page.locator('#actmax-status').textContent(), /After 40 iterations the target's score went from -?\d/);
     // The animation draws on its own clock: give a loaded machine a moment.
-    await page.waitForFunction(`(${hasDrawing})(document.getElementById('actmax-canvas'))`, null, { timeout: 10_000 });
+    // (Polled from here: a string predicate would be evaluated in the page, which its CSP forbids.)
+    const until = Date.now() + 10_000;
+    while (!(await drawn(page, '#actmax-canvas')) && Date.now() < until) await page.waitForTimeout(100);
+    assert.ok(await drawn(page, '#actmax-canvas'), 'the animation drew on its canvas');
     // Two targets at once.
     await page.evaluate(() => delete document.body.dataset.actmaxFrames);
     await panel.getByLabel('Target').selectOption('smile_filter');
