@@ -566,23 +566,43 @@ fn paint_mouth(
         centre.0 + reach,
         centre.1 + reach,
     ];
+    // Every shape below lies within the stroke's width of the lips' points.
+    let extent = upper.iter().chain(lower.iter()).fold(
+        [
+            f32::INFINITY,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NEG_INFINITY,
+        ],
+        |e, &(u, v)| [e[0].min(u), e[1].min(v), e[2].max(u), e[3].max(v)],
+    );
+    let extent = [
+        extent[0] - width,
+        extent[1] - width,
+        extent[2] + width,
+        extent[3] + width,
+    ];
     if open {
         let outline: Vec<(f32, f32)> = upper.iter().chain(lower.iter().rev()).copied().collect();
         let inside = hsv(0.98, uniform(rng, 0.5, 0.8), uniform(rng, 0.12, 0.3));
-        f.paint(canvas, b, 1.0, inside, |x, y| polygon(x, y, &outline));
+        f.paint_within(canvas, b, extent, 1.0, inside, |x, y| {
+            polygon(x, y, &outline)
+        });
         if teeth {
             let depth = uniform(rng, 0.3, 0.45);
-            f.paint(canvas, b, 1.0, [0.96, 0.95, 0.9], |x, y| {
+            f.paint_within(canvas, b, extent, 1.0, [0.96, 0.95, 0.9], |x, y| {
                 let (u, v) = to_mouth(x, y);
                 polygon(x, y, &outline)
                     .max(v - (centreline(u) - upper_share * gap(u) + depth * gap(u)))
             });
         }
-        f.paint(canvas, b, 1.0, lip, |x, y| {
+        f.paint_within(canvas, b, extent, 1.0, lip, |x, y| {
             polygon(x, y, &outline).abs() - width * 0.8
         });
     } else {
-        f.paint(canvas, b, 1.0, lip, |x, y| polyline(x, y, &upper) - width);
+        f.paint_within(canvas, b, extent, 1.0, lip, |x, y| {
+            polyline(x, y, &upper) - width
+        });
     }
 
     // The box holds every point of both lips, widened by the stroke.

@@ -1,12 +1,13 @@
 // The training page's model and setup, in headless Chromium over http: the model editor
 // (summary totals follow the edits, invalid edits are explained), the setup in the URL (a
 // round trip, and a garbled link), a divergent learning rate, leaving with an unsaved model
-// (beforeunload), and a model kept in the browser's storage and restored after a reload.
+// (beforeunload), a model kept in the browser's storage and restored after a reload, and a
+// Train click while the first faces are still being painted.
 // Run: node --test tests/e2e/ (after ./build.sh build).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SINGLE_FILE_URL, launchBrowser, startServer } from './harness.mjs';
+import { SINGLE_FILE_URL, launchBrowser, openPage, startServer } from './harness.mjs';
 import { TINY, checkLog, messageOf, openTraining, percent, region, text, train } from './training-page.mjs';
 
 let server;
@@ -112,7 +113,7 @@ describe('setup in the URL', () => {
       await page.waitForFunction(() => location.hash.includes('ep=4'));
       const edited = await page.evaluate(() => location.hash);
       await page.reload();
-      await page.waitForSelector('body[data-training-ready="true"]', { timeout: 60_000 });
+      await page.waitForSelector('body[data-training-settled="true"]', { timeout: 60_000 });
       assert.equal(await page.evaluate(() => location.hash), edited);
       assert.deepEqual(await values(), ['100', '30', '7', 'normal', '4', '8', '0.01', '2', '5']);
       checkLog(log, server.origin);
@@ -140,6 +141,35 @@ describe('setup in the URL', () => {
 });
 
 describe('keeping work', () => {
+  test('Train is enabled while the first faces are painted; a click then waits for them and trains', async () => {
+    // The default 750 faces take a moment to paint: long enough to click before they are there.
+    const { page, log, close } = await openPage(browser, server.url + '#ep=1&pa=0');
+    try {
+      await page.waitForSelector('body[data-training-ready="true"]', { timeout: 60_000 });
+      const start = region(page, 'Training').getByRole('button', { name: 'Train', exact: true });
+      await start.click();
+      // Read at one moment: while the info line still says "Painting", the click is waiting.
+      const seen = await page.evaluate(() => ({
+        info: document.getElementById('data-info').textContent,
+        status: document.getElementById('train-status').textContent,
+        disabled: document.getElementById('train-start').disabled,
+      }));
+      if (seen.info.startsWith('Painting')) {
+        assert.equal(seen.info, 'Painting 750 synthetic faces…');
+        assert.equal(seen.status, 'Waiting for the data to load; training starts when it is there…');
+        assert.ok(seen.disabled, 'a second click cannot queue a second run');
+      } else {
+        console.log('the faces were painted before the click: it trained at once');
+      }
+      await page.waitForSelector('body[data-evaluated="true"]', { timeout: 120_000 });
+      assert.match(await text(page, '#data-info'), /600 training images/);
+      assert.match(await text(page, '#train-status'), /^Done: /);
+      checkLog(log, server.origin);
+    } finally {
+      await close();
+    }
+  });
+
   test('a learning rate of 10 diverges: the message names epoch and batch, the curves and weights stay', async () => {
     const { page, log, close } = await openTraining(browser, server.url + '#dn=60&dt=20&ep=5&pa=0&lr=10');
     try {
@@ -190,7 +220,7 @@ describe('keeping work', () => {
       await region(page, 'Try it').getByRole('button', { name: 'Forget kept model' }).click();
       await page.waitForFunction(() => document.querySelector('#msg-model').textContent.includes('forgotten'));
       await page.reload();
-      await page.waitForSelector('body[data-training-ready="true"]', { timeout: 60_000 });
+      await page.waitForSelector('body[data-training-settled="true"]', { timeout: 60_000 });
       assert.equal(await text(page, '#m-accuracy'), '—');
       checkLog(log, server.origin);
     } finally {

@@ -35,7 +35,7 @@ const region = (page, name) => page.getByRole('region', { name, exact: true });
 async function openTraining(url, viewport) {
   const opened = await openPage(browser, url, viewport);
   const { page } = opened;
-  await page.waitForSelector('body[data-training-ready="true"]', { timeout: 60_000 });
+  await page.waitForSelector('body[data-training-settled="true"]', { timeout: 60_000 });
   await page.locator('#training').scrollIntoViewIfNeeded();
   await page.evaluate(() => {
     window.__longTasks = [];
@@ -117,7 +117,7 @@ for (const target of ['http', 'file']) {
         assert.ok(fs.statSync(file).size > 4_000_000, 'the model file holds about a million f32 weights');
 
         await page.reload();
-        await page.waitForSelector('body[data-training-ready="true"]', { timeout: 60_000 });
+        await page.waitForSelector('body[data-training-settled="true"]', { timeout: 60_000 });
         assert.equal(await page.locator('#m-accuracy').textContent(), '—');
         await tryIt.getByLabel('Load a model file').setInputFiles(file);
         await page.waitForSelector('body[data-evaluated="true"]');

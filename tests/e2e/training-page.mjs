@@ -11,7 +11,7 @@ export const region = (page, name) => page.getByRole('region', { name, exact: tr
 
 export async function openTraining(browser, url, viewport = { width: 1280, height: 720 }) {
   const opened = await openPage(browser, url, viewport);
-  await opened.page.waitForSelector('body[data-training-ready="true"]', { timeout: 60_000 });
+  await opened.page.waitForSelector('body[data-training-settled="true"]', { timeout: 60_000 });
   await opened.page.locator('#training').scrollIntoViewIfNeeded();
   return opened;
 }

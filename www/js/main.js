@@ -5,6 +5,7 @@ import { loadCore } from './wasm.js';
 import { createStore, readHash, writeHash } from './state.js';
 import { settleLinkState, startExplorer } from './explorer/explorer.js';
 import { startTraining } from './train/training.js';
+import { startWorker } from './train/client.js';
 import { startInside } from './inside/inside.js';
 
 const $ = (id) => document.getElementById(id);
@@ -24,6 +25,11 @@ function stateFromLink() {
 
 async function main() {
   const engine = $('engine');
+  // The training worker compiles its own instance of the module: begin now, on the other core,
+  // so that Train is ready about when the explorer is. Its events wait for the section.
+  const events = { listen: () => {} };
+  const worker = startWorker((m) => events.listen(m));
+  worker.catch(() => {}); // a failure is reported by the training section
   let core;
   try {
     core = await loadCore();
@@ -50,10 +56,14 @@ async function main() {
   }
   document.body.dataset.ready = 'true';
 
-  // The training section starts its worker after the explorer is up; its failure is shown there.
-  startTraining(store)
-    .then((training) => {
+  // The training section starts after the explorer is up; its failure is shown there. It is
+  // usable (Train enabled) before its first data is painted; the Look inside view waits for
+  // that data and model.
+  startTraining(store, worker, events)
+    .then(async (training) => {
       document.body.dataset.trainingReady = 'true';
+      await training.dataReady;
+      document.body.dataset.trainingSettled = 'true';
       startInside(training);
     })
     .catch((e) => {

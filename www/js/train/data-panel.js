@@ -54,7 +54,7 @@ export function createDataPanel(ctx) {
       say(message, 'Stop the training run before loading other data.');
       return;
     }
-    await ctx.guarded(async () => {
+    await ctx.whileLoading(ctx.guarded(async () => {
       let info;
       try {
         info = await request();
@@ -62,13 +62,20 @@ export function createDataPanel(ctx) {
         throw new Error(`${what}${e.message.replace(/\.?$/, '.')} ${UNCHANGED}`);
       }
       await ctx.dataLoaded(info);
-    }, message);
+    }, message));
   }
 
   const synthetic = () =>
-    load('', () => {
+    load('', async () => {
       const s = store.get();
-      return worker.call('loadSynthetic', { train: s.trainSize, test: s.testSize, seed: s.dataSeed, difficulty: s.difficulty });
+      $('data-info').textContent = `Painting ${s.trainSize + s.testSize} synthetic faces…`;
+      try {
+        return await worker.call('loadSynthetic', { train: s.trainSize, test: s.testSize, seed: s.dataSeed, difficulty: s.difficulty });
+      } catch (e) {
+        $('data-info').textContent = '';
+        if (ctx.data()) describe(ctx.data());
+        throw e;
+      }
     });
 
   async function h5Files(files) {

@@ -75,6 +75,21 @@ export function createRunPanel(ctx) {
 
   $('train-start').addEventListener('click', async () => {
     say(message, '');
+    // A click while data loads (the first faces are painted as the page opens) waits for it;
+    // Stop cancels the wait.
+    const waiting = { waiting: true };
+    run = waiting;
+    ctx.setButtons();
+    status.textContent = 'Waiting for the data to load; training starts when it is there…';
+    await ctx.loaded();
+    if (run !== waiting) return;
+    if (!ctx.data() || !ctx.hasModel()) {
+      run = null;
+      status.textContent = 'Not trained.';
+      say(message, 'There is no data or model to train; load data first.');
+      ctx.setButtons();
+      return;
+    }
     const s = settings();
     ctx.clearResults();
     curves.reset();
@@ -106,15 +121,23 @@ export function createRunPanel(ctx) {
     ctx.setButtons();
     await worker.call('resume');
   });
-  $('train-stop').addEventListener('click', () => worker.call('stop'));
+  $('train-stop').addEventListener('click', () => {
+    if (run && run.waiting) {
+      run = null;
+      status.textContent = 'Not trained.';
+      ctx.setButtons();
+      return;
+    }
+    worker.call('stop');
+  });
 
   return {
     onEvent,
     settings,
     running: () => !!run,
-    setButtons(busy, hasData) {
-      $('train-start').disabled = !!run || busy || !hasData;
-      $('train-pause').disabled = !run || run.paused;
+    setButtons(busy, hasData, loading) {
+      $('train-start').disabled = !!run || !(loading || (!busy && hasData));
+      $('train-pause').disabled = !run || run.paused || !!run.waiting;
       $('train-resume').disabled = !run || !run.paused;
       $('train-stop').disabled = !run;
     },

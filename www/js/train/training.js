@@ -7,7 +7,6 @@ import { bindControls } from '../controls.js';
 import { FIELDS, formatArch, parseArch } from '../state.js';
 import { layoutFromSpec, specFromLayout } from './architecture.js';
 import { createCurves } from './charts.js';
-import { startWorker } from './client.js';
 import { createDataPanel } from './data-panel.js';
 import { $, memorySize, say, thousands } from './dom.js';
 import { createModelEditor } from './model-editor.js';
@@ -67,10 +66,13 @@ function bindSettings(store) {
   store.subscribe((st) => reflect(st));
 }
 
-export async function startTraining(store) {
+// `worker` is the promise of startWorker (client.js), begun by the page as it opens; its events
+// are delivered to `events.listen`, which this section sets.
+export async function startTraining(store, worker, events) {
   bindSettings(store);
   let data = null; // the data info of the loaded set
   let busy = false; // a data or model request is in flight
+  const loading = new Set(); // data loads in flight: a Train click meanwhile waits for them
   let hasModel = false;
   let unsaved = false; // a trained model that is neither downloaded nor kept
   let modelArch = null; // the editor layout of the worker's model (null: a layout the editor cannot show)
@@ -80,6 +82,7 @@ export async function startTraining(store) {
     store,
     curves: createCurves($('chart-loss'), $('chart-acc')),
     data: () => data,
+    hasModel: () => hasModel,
     running: () => !!panels && panels.run.running(),
     async guarded(fn, msgEl) {
       if (busy) return;
@@ -98,13 +101,28 @@ export async function startTraining(store) {
     setButtons() {
       if (!panels) return;
       const running = ctx.running();
-      panels.run.setButtons(busy, !!data);
+      panels.run.setButtons(busy, !!data, loading.size > 0);
       panels.data.setEnabled(!running && !busy);
       panels.editor.setEnabled(!running);
       panels.tryIt.setEnabled(!running && !busy && !!data && hasModel);
       panels.files.setEnabled(!running && !busy && hasModel);
       panels.webcam.setButtons();
       $('model-load').disabled = running || busy;
+    },
+    // The page is in use while data loads (the first synthetic faces take about a second to
+    // paint): Train stays enabled, and a click waits for `loaded()` instead of being refused.
+    async whileLoading(promise) {
+      loading.add(promise);
+      ctx.setButtons();
+      try {
+        await promise;
+      } finally {
+        loading.delete(promise);
+        ctx.setButtons();
+      }
+    },
+    async loaded() {
+      while (loading.size) await Promise.allSettled([...loading]);
     },
     clearResults: () => panels.results.clear(),
     evaluate: () => panels.results.evaluate(),
@@ -163,10 +181,11 @@ export async function startTraining(store) {
   }
 
   const listeners = []; // other sections' event handlers (the Look inside view)
-  ctx.worker = await startWorker((m) => {
+  events.listen = (m) => {
     panels.run.onEvent(m);
     for (const listen of listeners) listen(m);
-  });
+  };
+  ctx.worker = await worker;
   panels = {
     editor: createModelEditor(store),
     results: createResults(ctx),
@@ -184,7 +203,7 @@ export async function startTraining(store) {
   guardUnload(() => unsaved);
 
   ctx.setButtons();
-  await panels.data.synthetic();
-  await panels.files.restore();
-  return { worker: ctx.worker, onEvent: (listen) => listeners.push(listen), running: ctx.running, data: ctx.data };
+  // The section is usable at once; the first faces and a kept model follow.
+  const dataReady = ctx.whileLoading(panels.data.synthetic().then(() => panels.files.restore()));
+  return { worker: ctx.worker, onEvent: (listen) => listeners.push(listen), running: ctx.running, data: ctx.data, dataReady };
 }
