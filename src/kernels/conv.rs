@@ -7,8 +7,9 @@
 //! image at a time, with the patch matrix read in place (module `implicit`):
 //! forward is patches · W (+ bias, ReLU), the weight gradient patches^T · d_out, and with
 //! stride 1 the input gradient is the correlation of the padded d_out with the kernel
-//! turned 180 degrees. Other strides take d_out · W^T and fold it back onto the input
-//! (col2im). Working memory ([`ConvScratch`]) is one padded image and some panels, so it
+//! turned 180 degrees (computed transposed, on d_out laid out as channel planes, when there
+//! are at most 4 input channels, as in a first layer). Other strides take d_out · W^T and
+//! fold it back onto the input (col2im). Working memory ([`ConvScratch`]) is one padded image and some panels, so it
 //! does not depend on the batch size.
 
 use super::gemm::{add_column_sums, gemm, tile, Epilogue, Operand, TileTarget, MR, NR};
