@@ -10,10 +10,6 @@
 //! C^T = op(B)^T · op(A)^T and writes its tiles transposed: that way no call ever copies a
 //! large operand (a dense layer's weights, say) just to transpose it.
 //!
-//! A product with a single row of C (a dense layer on one image: a matrix-vector product)
-//! would waste three quarters of the 4-row tile, so it takes a 1 x 32 row tile instead: each
-//! step broadcasts one value of A and loads 32 of B, all of them useful.
-//!
 //! The tile (`tile`) and its epilogue (`TileTarget`) are shared with the convolution
 //! kernels, which feed the tile straight from an image (module `implicit`).
 //!
@@ -30,8 +26,6 @@
 pub const MR: usize = 4;
 /// Columns of C in one register tile (two f32x4 vectors).
 pub const NR: usize = 8;
-/// Columns of C in the single-row tile (eight f32x4 accumulators).
-pub const ROW_NR: usize = 32;
 /// Depth of one pass over a panel of B; KC x NR floats (8 KB) stay in the L1 cache.
 const KC: usize = 256;
 
@@ -268,19 +262,13 @@ impl<'a> Plan<'a> {
             self.finish_without_products(c);
             return;
         }
-        // One row of C: the row tile takes the 32-column blocks, the 4x8 tile the rest.
-        let first_column = if self.m == 1 && self.b_rows {
-            self.run_single_row(c)
-        } else {
-            0
-        };
         let mut panel = [0.0f32; KC * NR];
         let mut p0 = 0;
         while p0 < self.k {
             let kc = KC.min(self.k - p0);
             let first = p0 == 0;
             let last = p0 + kc == self.k;
-            for j0 in (first_column..self.n).step_by(NR) {
+            for j0 in (0..self.n).step_by(NR) {
                 let nr = NR.min(self.n - j0);
                 // SAFETY of the pointer below: `check_args` proved every (p, j) with p < k, j < n
                 // lies in `self.b`; the panel holds kc * NR floats.
@@ -312,35 +300,6 @@ impl<'a> Plan<'a> {
             }
             p0 += kc;
         }
-    }
-
-    /// C's only row, in blocks of ROW_NR columns read in place from the row source (whose
-    /// rows are contiguous); returns the first column it left to the 4x8 tile.
-    fn run_single_row(&self, c: &mut [f32]) -> usize {
-        let blocks = self.n / ROW_NR;
-        let target = TileTarget {
-            c_rs: self.c_rs,
-            c_cs: self.c_cs,
-            add: self.accumulate,
-            bias: self.bias,
-            bias_by_row: self.bias_by_row,
-            relu: self.relu,
-        };
-        for j0 in (0..blocks * ROW_NR).step_by(ROW_NR) {
-            // SAFETY: `check_args` proved that A's row holds k elements `a_cs` apart and that
-            // B holds k rows of n >= j0 + ROW_NR contiguous columns, `b_ld` apart.
-            let acc = unsafe {
-                tile::multiply_row(
-                    self.k,
-                    self.a.as_ptr(),
-                    self.a_cs,
-                    self.b[j0..].as_ptr(),
-                    self.b_ld,
-                )
-            };
-            target.write_row(c, &acc, j0);
-        }
-        blocks * ROW_NR
     }
 
     /// Copies rows p0..p0+kc, columns j0..j0+nr of the row source into an NR-wide panel,
@@ -456,23 +415,6 @@ impl TileTarget<'_> {
     }
 }
 
-impl TileTarget<'_> {
-    /// Writes a single-row tile: `values[j]` is element (0, j0 + j).
-    pub(crate) fn write_row(&self, c: &mut [f32], values: &[f32; ROW_NR], j0: usize) {
-        for (j, &value) in values.iter().enumerate() {
-            let cell = &mut c[(j0 + j) * self.c_cs];
-            let mut v = value;
-            if self.add {
-                v += *cell;
-            }
-            if let Some(b) = self.bias {
-                v += if self.bias_by_row { b[0] } else { b[j0 + j] };
-            }
-            *cell = if self.relu { relu(v) } else { v };
-        }
-    }
-}
-
 /// max(v, 0) written as a comparison: `f32::max` becomes a libm call on wasm, which blocks vectorisation.
 #[inline(always)]
 pub(crate) fn relu(v: f32) -> f32 {
@@ -494,7 +436,7 @@ fn strides(o: &Operand) -> (usize, usize) {
 /// The register tile with SIMD128: eight f32x4 accumulators, rows r = 0..4, columns 0..4 and 4..8.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub(crate) mod tile {
-    use super::{MR, NR, ROW_NR};
+    use super::{MR, NR};
     use core::arch::wasm32::*;
 
     pub type Acc = [v128; 8];
@@ -531,36 +473,6 @@ pub(crate) mod tile {
             }
         }
         c
-    }
-
-    /// The single-row tile: acc(j) = sum over p < k of A(p) * B(p, j) for j < ROW_NR, with
-    /// A(p) at `a + p * a_cs` and B(p, j) at `b + p * b_rs + j`.
-    ///
-    /// # Safety
-    /// Those addresses must be readable for p < k, j < ROW_NR.
-    #[inline(always)]
-    pub unsafe fn multiply_row(
-        k: usize,
-        a: *const f32,
-        a_cs: usize,
-        b: *const f32,
-        b_rs: usize,
-    ) -> [f32; ROW_NR] {
-        let mut c = [f32x4_splat(0.0); ROW_NR / 4];
-        let (mut ap, mut bp) = (a, b);
-        for _ in 0..k {
-            let x = v128_load32_splat(ap as *const u32);
-            for (v, acc) in c.iter_mut().enumerate() {
-                *acc = madd(x, v128_load(bp.add(4 * v) as *const v128), *acc);
-            }
-            ap = ap.add(a_cs);
-            bp = bp.add(b_rs);
-        }
-        let mut out = [0.0f32; ROW_NR];
-        for (v, acc) in c.iter().enumerate() {
-            v128_store(out.as_mut_ptr().add(4 * v) as *mut v128, *acc);
-        }
-        out
     }
 
     /// The tile with B read from planes: acc(r, j) = sum over steps of A(r, step) * B(step, j),
@@ -715,7 +627,7 @@ pub(crate) mod tile {
 /// The register tile in portable Rust (native builds); the compiler vectorises the 8-wide rows.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 pub(crate) mod tile {
-    use super::{relu, MR, NR, ROW_NR};
+    use super::{relu, MR, NR};
 
     pub type Acc = [[f32; NR]; MR];
 
@@ -779,30 +691,6 @@ pub(crate) mod tile {
                     }
                 }
                 step += 1;
-            }
-        }
-        acc
-    }
-
-    /// The single-row tile: acc(j) = sum over p < k of A(p) * B(p, j) for j < ROW_NR, with
-    /// A(p) at `a + p * a_cs` and B(p, j) at `b + p * b_rs + j`.
-    ///
-    /// # Safety
-    /// Those addresses must be readable for p < k, j < ROW_NR.
-    #[inline(always)]
-    pub unsafe fn multiply_row(
-        k: usize,
-        a: *const f32,
-        a_cs: usize,
-        b: *const f32,
-        b_rs: usize,
-    ) -> [f32; ROW_NR] {
-        let mut acc = [0.0f32; ROW_NR];
-        for p in 0..k {
-            let x = *a.add(p * a_cs);
-            let brow = &*(b.add(p * b_rs) as *const [f32; ROW_NR]);
-            for j in 0..ROW_NR {
-                acc[j] += x * brow[j];
             }
         }
         acc
