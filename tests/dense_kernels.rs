@@ -119,7 +119,7 @@ fn dense_gradients_match_finite_differences() {
     }
 }
 
-/// The chapter's dense layers at batch 32 and at batch 1 (one image, the single-row tile):
+/// The chapter's dense layers at batch 32 and at batch 1 (one image: a single row of C):
 /// 8192 -> 128 (ReLU) -> 1, fast against reference.
 #[test]
 fn dense_chapter_shapes_fast_matches_reference() {
