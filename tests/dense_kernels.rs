@@ -119,11 +119,17 @@ fn dense_gradients_match_finite_differences() {
     }
 }
 
-/// The chapter's dense layers at batch 32: 8192 -> 128 (ReLU) -> 1, fast against reference.
+/// The chapter's dense layers at batch 32 and at batch 1 (one image: a single row of C):
+/// 8192 -> 128 (ReLU) -> 1, fast against reference.
 #[test]
 fn dense_chapter_shapes_fast_matches_reference() {
     let mut rng = seeded(13);
-    for &(n, i, o, relu) in &[(32, 8192, 128, true), (32, 128, 1, false)] {
+    for &(n, i, o, relu) in &[
+        (32, 8192, 128, true),
+        (32, 128, 1, false),
+        (1, 8192, 128, true),
+        (1, 128, 1, false),
+    ] {
         let input = random_vec(&mut rng, n * i);
         let weight = random_vec(&mut rng, i * o);
         let bias = random_vec(&mut rng, o);

@@ -7,12 +7,13 @@
 //! image at a time, with the patch matrix read in place (module `implicit`):
 //! forward is patches · W (+ bias, ReLU), the weight gradient patches^T · d_out, and with
 //! stride 1 the input gradient is the correlation of the padded d_out with the kernel
-//! turned 180 degrees. Other strides take d_out · W^T and fold it back onto the input
-//! (col2im). Working memory ([`ConvScratch`]) is one padded image and some panels, so it
+//! turned 180 degrees (computed transposed, on d_out laid out as channel planes, when there
+//! are at most 4 input channels, as in a first layer). Other strides take d_out · W^T and
+//! fold it back onto the input (col2im). Working memory ([`ConvScratch`]) is one padded image and some panels, so it
 //! does not depend on the batch size.
 
-use super::gemm::{add_column_sums, gemm, Epilogue, Operand, TileTarget, NR};
-use super::implicit::{pack_panels, pad_image, Columns, Correlation};
+use super::gemm::{add_column_sums, gemm, tile, Epilogue, Operand, TileTarget, MR, NR};
+use super::implicit::{pack_panels, pad_image, pad_planes, Columns, Correlation};
 use super::scratch::{ConvScratch, ScratchSizes};
 use crate::{invalid, Result};
 
@@ -216,6 +217,12 @@ impl ConvGeometry {
         Some((c, pads))
     }
 
+    /// Whether a stride-1 input gradient takes the planes path: few input channels, which
+    /// fit the tile's MR rows.
+    fn input_gradient_by_planes(&self) -> bool {
+        self.in_c <= MR
+    }
+
     /// Output pixels per chunk of the column path: as many patch rows as fit in [`COLS_CHUNK_FLOATS`].
     fn chunk_rows(&self) -> usize {
         let fit = (COLS_CHUNK_FLOATS / self.patch_len()).max(4) / 4 * 4;
@@ -243,9 +250,15 @@ impl ConvGeometry {
         }
         match self.input_gradient_correlation() {
             Some((c, (top, bottom, _, _))) => {
+                // The planes path reads up to NR - 1 floats past the last plane.
+                let slack = if self.input_gradient_by_planes() {
+                    NR
+                } else {
+                    0
+                };
                 sizes.image = sizes
                     .image
-                    .max((self.out_h + top + bottom) * c.width * self.out_c);
+                    .max((self.out_h + top + bottom) * c.width * self.out_c + slack);
                 sizes.panels = sizes.panels.max(c.depth() * self.in_c.next_multiple_of(NR));
                 sizes.offsets = sizes.offsets.max(c.offsets_len());
             }
@@ -432,6 +445,11 @@ pub fn conv2d_backward_input(
     let Some((c, pads)) = g.input_gradient_correlation() else {
         return backward_input_by_columns(d_input, d_out, weight, g, s.cols, s.weight_t);
     };
+    if g.input_gradient_by_planes() {
+        return backward_input_by_planes(
+            d_input, d_out, weight, g, &c, pads, s.image, s.panels, s.offsets,
+        );
+    }
     // The input gradient correlates the padded d_out with the kernel turned 180 degrees,
     // its channel axes swapped: B (KH * KW * CO, CI), row (ky, kx, co) = W[KH-1-ky][KW-1-kx][.][co].
     let (k_h, k_w) = (g.k_h, g.k_w);
@@ -493,6 +511,77 @@ pub fn conv2d_backward_weight(
     }
     if let Some(d_bias) = d_bias {
         add_column_sums(d_bias, d_out, g.output_pixels(), co);
+    }
+}
+
+/// The input gradient with at most MR input channels (stride 1): the same correlation as
+/// [`conv2d_backward_input`]'s, transposed, d_input^T (CI, pixels) = W' (CI, taps * CO) ·
+/// patches^T, so that the few input channels are the tile's rows and eight neighbouring
+/// pixels its columns. (As columns, 3 channels would fill 3 of the tile's 8 lanes.) The tile
+/// loads eight pixels of one channel at once from d_out padded into channel planes.
+#[allow(clippy::too_many_arguments)]
+fn backward_input_by_planes(
+    d_input: &mut [f32],
+    d_out: &[f32],
+    weight: &[f32],
+    g: &ConvGeometry,
+    c: &Correlation,
+    pads: (usize, usize, usize, usize),
+    planes: &mut [f32],
+    packed: &mut [f32],
+    offsets: &mut [usize],
+) {
+    let (ci, co, k_h, k_w) = (g.in_c, g.out_c, g.k_h, g.k_w);
+    let (taps, depth) = (k_h * k_w, k_h * k_w * g.out_c);
+    // W' (CI, taps * CO): row r, column (tap, o) = W[KH-1-ky][KW-1-kx][r][o], tap = (ky, kx).
+    let packed = &mut packed[..ci * depth];
+    for (r, row) in packed.chunks_exact_mut(depth).enumerate() {
+        for (tap, values) in row.chunks_exact_mut(co).enumerate() {
+            let (ky, kx) = (k_h - 1 - tap / k_w, k_w - 1 - tap % k_w);
+            let at = ((ky * k_w + kx) * ci + r) * co;
+            values.copy_from_slice(&weight[at..at + co]);
+        }
+    }
+    // d_out padded as planes (CO, out_h + top + bottom, width); a segment per tap.
+    let width = c.width;
+    let plane = (g.out_h + pads.0 + pads.1) * width;
+    assert!(
+        planes.len() >= co * plane + NR,
+        "conv: scratch too small for the planes"
+    );
+    // The planes hold as many floats as the padded image would: the same bounds hold.
+    c.check(&planes[..co * plane]);
+    let segments = &mut offsets[..taps];
+    for (tap, offset) in segments.iter_mut().enumerate() {
+        *offset = ((tap / k_w) * width + tap % k_w) * g.dilation;
+    }
+    let target = TileTarget {
+        c_rs: 1,
+        c_cs: ci,
+        add: true,
+        bias: None,
+        bias_by_row: true,
+        relu: false,
+    };
+    for (d_out, d_input) in d_out
+        .chunks_exact(g.out_h * g.out_w * co)
+        .zip(d_input.chunks_exact_mut(g.in_h * g.in_w * ci))
+    {
+        pad_planes(planes, d_out, (g.out_h, g.out_w, co), pads);
+        for y in 0..g.in_h {
+            for x0 in (0..g.in_w).step_by(NR) {
+                let b = planes[y * width + x0..].as_ptr();
+                // Rows past CI repeat the last channel; their results are discarded.
+                let rows: [*const f32; MR] =
+                    std::array::from_fn(|r| packed[r.min(ci - 1) * depth..].as_ptr());
+                // SAFETY: the correlation's receptive fields lie inside the padded planes, so
+                // every tap of pixels x0.. of row y, of every plane, is inside `planes`; lanes
+                // past the row's end read at most NR - 1 floats further (the slack asserted
+                // above) and are discarded. Each row of `packed` holds depth floats.
+                let acc = unsafe { tile::multiply_planes(segments, co, rows, b, plane) };
+                target.write(d_input, acc, 0, y * g.in_w + x0, ci, NR.min(g.in_w - x0));
+            }
+        }
     }
 }
 

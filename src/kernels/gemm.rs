@@ -475,6 +475,38 @@ pub(crate) mod tile {
         c
     }
 
+    /// The tile with B read from planes: acc(r, j) = sum over steps of A(r, step) * B(step, j),
+    /// with A(r, step) at `a[r] + step` (rows contiguous across segments) and, for step q of
+    /// segment s, B(step, 0..NR) at `b + segments[s] + q * plane` (one row of one plane).
+    ///
+    /// # Safety
+    /// `a[r] + t` for t < segments.len() * seg_len, and `b + segments[s] + q * plane + j` for
+    /// q < seg_len, j < NR, must be readable.
+    #[inline(always)]
+    pub unsafe fn multiply_planes(
+        segments: &[usize],
+        seg_len: usize,
+        a: [*const f32; MR],
+        b: *const f32,
+        plane: usize,
+    ) -> Acc {
+        let mut c = [f32x4_splat(0.0); 8];
+        let mut rows = a;
+        for &offset in segments {
+            let mut bp = b.add(offset);
+            for _ in 0..seg_len {
+                step(
+                    &mut c,
+                    rows.map(|row| v128_load32_splat(row as *const u32)),
+                    bp,
+                );
+                rows = rows.map(|row| row.add(1));
+                bp = bp.add(plane);
+            }
+        }
+        c
+    }
+
     /// One step of the tile: c(r, 0..8) += x(r) * b(0..8).
     #[inline(always)]
     unsafe fn step(c: &mut Acc, x: [v128; MR], b: *const f32) {
@@ -627,6 +659,38 @@ pub(crate) mod tile {
                     }
                 }
                 bp = bp.add(b_rs);
+            }
+        }
+        acc
+    }
+
+    /// The tile with B read from planes: acc(r, j) = sum over steps of A(r, step) * B(step, j),
+    /// with A(r, step) at `a[r] + step` (rows contiguous across segments) and, for step q of
+    /// segment s, B(step, 0..NR) at `b + segments[s] + q * plane` (one row of one plane).
+    ///
+    /// # Safety
+    /// `a[r] + t` for t < segments.len() * seg_len, and `b + segments[s] + q * plane + j` for
+    /// q < seg_len, j < NR, must be readable.
+    #[inline(always)]
+    pub unsafe fn multiply_planes(
+        segments: &[usize],
+        seg_len: usize,
+        a: [*const f32; MR],
+        b: *const f32,
+        plane: usize,
+    ) -> Acc {
+        let mut acc = [[0.0f32; NR]; MR];
+        let mut step = 0;
+        for &offset in segments {
+            for q in 0..seg_len {
+                let brow = &*(b.add(offset + q * plane) as *const [f32; NR]);
+                for r in 0..MR {
+                    let x = *a[r].add(step);
+                    for j in 0..NR {
+                        acc[r][j] += x * brow[j];
+                    }
+                }
+                step += 1;
             }
         }
         acc

@@ -8,8 +8,9 @@
 
 use super::gemm::{tile, TileTarget, MR, NR};
 
-/// Output pixels along a weight-gradient pass: enough for the tile's B rows to stay in L1.
-const PIXELS_PER_PASS: usize = 256;
+/// Output pixels along a weight-gradient pass: few enough for the pass's B rows and the
+/// image rows they meet to stay in L1 together (256 measured slower on the chapter's conv2).
+const PIXELS_PER_PASS: usize = 128;
 
 /// A correlation of one image (padded already: `width` pixels of `channels` per row) with a
 /// `k_h` x `k_w` kernel at `stride` and `dilation`, giving `out_h` x `out_w` pixels.
@@ -116,7 +117,8 @@ impl Correlation {
         )
     }
 
-    fn check(&self, image: &[f32]) {
+    /// Panics (a programmer error) unless every receptive field lies inside `image`.
+    pub(crate) fn check(&self, image: &[f32]) {
         assert!(
             (self.out_w - 1) * self.stride + (self.k_w - 1) * self.dilation < self.width,
             "correlation: kernel overruns the row"
@@ -235,6 +237,26 @@ pub(crate) fn pack_panels(
             for (j, d) in row.iter_mut().enumerate() {
                 *d = if j0 + j < n { get(r, j0 + j) } else { 0.0 };
             }
+        }
+    }
+}
+
+/// Copies an image (h, w, c) into `dst` as c planes (c, h + top + bottom, w + left + right),
+/// each inside a zero border: one channel's pixels side by side, for a tile that loads
+/// eight neighbouring pixels as its B row.
+pub(crate) fn pad_planes(
+    dst: &mut [f32],
+    src: &[f32],
+    (h, w, c): (usize, usize, usize),
+    (top, bottom, left, right): (usize, usize, usize, usize),
+) {
+    let width = w + left + right;
+    let plane = (h + top + bottom) * width;
+    dst[..c * plane].fill(0.0);
+    for (p, pixel) in src.chunks_exact(c).enumerate() {
+        let at = (top + p / w) * width + left + p % w;
+        for (channel, &v) in pixel.iter().enumerate() {
+            dst[channel * plane + at] = v;
         }
     }
 }

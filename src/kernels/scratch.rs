@@ -19,7 +19,8 @@ pub(crate) struct ScratchSizes {
 
 #[derive(Debug, Default)]
 pub struct ConvScratch {
-    /// One zero-padded image: of the input (forward, weight gradient) or of d_out (input gradient).
+    /// One zero-padded image: of the input (forward, weight gradient) or of d_out (input
+    /// gradient; as channel planes when the input has few channels).
     image: Vec<f32>,
     /// Weights or d_out packed as 8-wide panels for the register tile.
     panels: Vec<f32>,

@@ -34,7 +34,7 @@ pub fn random_geometry(rng: &mut Rng) -> ConvGeometry {
         let batch = rng.random_range(1..=3);
         let in_h = rng.random_range(1..=12);
         let in_w = rng.random_range(1..=12);
-        let in_c = [1, 2, 3, 5, 7, 16][rng.random_range(0..6)];
+        let in_c = [1, 2, 3, 4, 5, 7, 16][rng.random_range(0..7)];
         let k_h = rng.random_range(1..=5);
         let k_w = rng.random_range(1..=5);
         let out_c = [1, 3, 4, 5, 8, 9, 16, 17][rng.random_range(0..8)];
@@ -400,6 +400,7 @@ pub fn check_dense_odd_sizes() {
         (32, 300, 13),
         (4, 8, 8),
         (7, 129, 130),
+        (1, 77, 70),
     ] {
         for &(relu, with_bias) in &[(false, true), (true, true), (true, false)] {
             let input = random_vec(&mut rng, n * i);
