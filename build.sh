@@ -84,7 +84,7 @@ build() {
     cp build/pkg-relaxed/convscope_bg.wasm pkg/convscope_relaxed_bg.wasm
   fi
   say "building the site in dist/"
-  node tools/build-site.mjs
+  node tools/build-site.mjs >&2  # stdout stays clean for ./build.sh bench --json
 }
 
 serve() {
