@@ -13,7 +13,8 @@
 // optimizing compiler finish). Node runs without --no-liftoff, as a browser would.
 //
 // convscope has two wasm builds, both in pkg/ as the page ships them (bench/load_pkg.mjs loads
-// them in Node): SIMD128, and SIMD128 + relaxed SIMD (the register tile's multiply-add), which the page loads wherever the
+// them in Node): SIMD128, and SIMD128 + relaxed SIMD (the register tile's multiply-add), which
+// the page loads wherever the
 // engine validates it, as Chromium does. Node 20 needs --experimental-wasm-relaxed-simd for
 // it, so the bench re-runs itself with that flag when relaxed SIMD does not validate, and
 // measures both builds; `convscope_wasm` is the build the page would use in Chromium.
@@ -381,7 +382,8 @@ async function main() {
   const tfjs = await benchTfjs(images, labels);
   const m1 = machine();
 
-  // Kernels of the page's build, as fractions of a peak measured here. A kernel is measured against the peak of the instructions it runs: the relaxed build's tile
+  // Kernels of the page's build, as fractions of a peak measured here. A kernel is measured
+  // against the peak of the instructions it runs: the relaxed build's tile
   // does one multiply-add where the SIMD128 one does a mul and an add, so it can outrun the
   // mul+add loop (26 GFLOP/s here: two vector ops per cycle) and is held to the relaxed peak.
   const yardstick = Math.max(wasmSimd128.peakGflops, wasmRelaxed?.relaxedPeakGflops ?? 0);
