@@ -14,8 +14,7 @@
 //
 // convscope has two wasm builds, both in pkg/ as the page ships them (bench/load_pkg.mjs loads
 // them in Node): SIMD128, and SIMD128 + relaxed SIMD (the register tile's multiply-add), which
-// the page loads wherever the
-// engine validates it, as Chromium does. Node 20 needs --experimental-wasm-relaxed-simd for
+// the page loads wherever the engine validates it, as Chromium does. Node 20 needs --experimental-wasm-relaxed-simd for
 // it, so the bench re-runs itself with that flag when relaxed SIMD does not validate, and
 // measures both builds; `convscope_wasm` is the build the page would use in Chromium.
 //
