@@ -209,6 +209,24 @@ impl Frame {
     }
 }
 
+/// The face-frame rectangle `[u0, v0, u1, v1]` around `points`, widened by `margin` (a
+/// stroke's half width): the extent [`Frame::paint_within`] needs for strokes through them.
+pub fn points_extent<'a>(
+    points: impl IntoIterator<Item = &'a (f32, f32)>,
+    margin: f32,
+) -> [f32; 4] {
+    let [u0, v0, u1, v1] = points.into_iter().fold(
+        [
+            f32::INFINITY,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NEG_INFINITY,
+        ],
+        |e, &(u, v)| [e[0].min(u), e[1].min(v), e[2].max(u), e[3].max(v)],
+    );
+    [u0 - margin, v0 - margin, u1 + margin, v1 + margin]
+}
+
 /// `x * x` (plain multiplication: the same bits on every platform).
 pub fn sq(x: f32) -> f32 {
     x * x
@@ -363,21 +381,7 @@ mod tests {
             let frame = Frame::new(r(16.0, 48.0), r(16.0, 48.0), r(8.0, 24.0), r(-0.5, 0.5));
             let points: Vec<(f32, f32)> = (0..5).map(|_| (r(-0.6, 0.6), r(-0.3, 0.3))).collect();
             let width = r(0.01, 0.08);
-            let extent = points.iter().fold(
-                [
-                    f32::INFINITY,
-                    f32::INFINITY,
-                    f32::NEG_INFINITY,
-                    f32::NEG_INFINITY,
-                ],
-                |e, &(u, v)| [e[0].min(u), e[1].min(v), e[2].max(u), e[3].max(v)],
-            );
-            let extent = [
-                extent[0] - width,
-                extent[1] - width,
-                extent[2] + width,
-                extent[3] + width,
-            ];
+            let extent = points_extent(&points, width);
             let bounds = [-1.0, -1.0, 1.0, r(-0.2, 1.0)];
             let shapes: [&dyn Fn(f32, f32) -> f32; 2] =
                 [&|u, v| polyline(u, v, &points) - width, &|u, v| {

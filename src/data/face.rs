@@ -6,7 +6,8 @@
 use rand::RngExt;
 
 use super::draw::{
-    ellipse, mix, polygon, polyline, rounded_rect, scale, segment, sq, Canvas, Frame, Rgb,
+    ellipse, mix, points_extent, polygon, polyline, rounded_rect, scale, segment, sq, Canvas,
+    Frame, Rgb,
 };
 use super::MouthBox;
 use crate::rng::Rng;
@@ -567,21 +568,7 @@ fn paint_mouth(
         centre.1 + reach,
     ];
     // Every shape below lies within the stroke's width of the lips' points.
-    let extent = upper.iter().chain(lower.iter()).fold(
-        [
-            f32::INFINITY,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            f32::NEG_INFINITY,
-        ],
-        |e, &(u, v)| [e[0].min(u), e[1].min(v), e[2].max(u), e[3].max(v)],
-    );
-    let extent = [
-        extent[0] - width,
-        extent[1] - width,
-        extent[2] + width,
-        extent[3] + width,
-    ];
+    let extent = points_extent(upper.iter().chain(lower.iter()), width);
     if open {
         let outline: Vec<(f32, f32)> = upper.iter().chain(lower.iter().rev()).copied().collect();
         let inside = hsv(0.98, uniform(rng, 0.5, 0.8), uniform(rng, 0.12, 0.3));
