@@ -100,6 +100,20 @@ async function secondsAsync(f) {
 const say = (s) => console.error(`\x1b[1m--> ${s}\x1b[0m`);
 
 // ---------------------------------------------------------------- convscope, wasm in Node
+// GFLOP/s of C.reps timed runs of a peak loop (`loop(iterations)` returns [flops, checksum]),
+// after warm-up calls and a pause for the optimizing compiler.
+async function peakRuns(loop) {
+  for (let i = 0; i < 20; i++) loop(1e5);
+  await sleep(300);
+  const runs = [];
+  for (let r = 0; r < C.reps; r++) {
+    let flops = 0;
+    const s = seconds(() => ([flops] = loop(C.peakIterations)));
+    runs.push(flops / s / 1e9);
+  }
+  return runs;
+}
+
 // One wasm build of pkg/: SIMD128 or relaxed SIMD.
 async function benchWasm(relaxed) {
   say(`convscope wasm (${relaxed ? 'relaxed SIMD' : 'SIMD128'}) in Node: chapter model, ${C.images} images, batch ${C.batch}`);
@@ -127,29 +141,11 @@ async function benchWasm(relaxed) {
     single.push(median(one));
   }
 
-  // The SIMD128 mul+add peak: warm up, pause for the optimizing compiler, then time.
-  for (let i = 0; i < 20; i++) cs.Bench.simdPeakLoop(1e5);
-  await sleep(300);
-  const peak = [];
-  for (let r = 0; r < C.reps; r++) {
-    let flops = 0;
-    const s = seconds(() => ([flops] = cs.Bench.simdPeakLoop(C.peakIterations)));
-    peak.push(flops / s / 1e9);
-  }
-  const peakGflops = Math.max(...peak); // a peak: the best run is the least disturbed one
-  // The relaxed build's multiply-add peak, timed the same way.
-  let relaxedPeakGflops = null;
-  if (relaxed) {
-    for (let i = 0; i < 20; i++) cs.Bench.relaxedPeakLoop(1e5);
-    await sleep(300);
-    const madd = [];
-    for (let r = 0; r < C.reps; r++) {
-      let flops = 0;
-      const s = seconds(() => ([flops] = cs.Bench.relaxedPeakLoop(C.peakIterations)));
-      madd.push(flops / s / 1e9);
-    }
-    relaxedPeakGflops = Math.max(...madd);
-  }
+  // The SIMD128 mul+add peak, and the relaxed build's multiply-add peak: a peak is the best
+  // run, the least disturbed one.
+  const peak = await peakRuns(cs.Bench.simdPeakLoop);
+  const peakGflops = Math.max(...peak);
+  const relaxedPeakGflops = relaxed ? Math.max(...(await peakRuns(cs.Bench.relaxedPeakLoop))) : null;
 
   const shapes = bench.convShapes();
   const kernels = {};
