@@ -181,7 +181,7 @@ fn wrong_types_are_refused() {
         .with_shape(&[1, 64, 64, 3]);
     b.create_dataset("test_set_y").with_i64_data(&[1]);
     let err = error_of(&b.finish().unwrap());
-    assert!(err.contains("uint8") && err.contains("f32"), "{err}");
+    assert!(err.contains("uint8") && err.contains("float32"), "{err}");
 
     let mut b = FileBuilder::new();
     b.create_dataset("test_set_x")
@@ -337,4 +337,23 @@ fn random_truncations_and_mutations_never_panic() {
             assert!(d.len() <= 20_000 && d.labels().iter().all(|&l| l <= 1));
         }
     }
+}
+
+#[test]
+fn a_gzip_chunked_file_written_by_h5py_is_read() {
+    // tests/fixtures/h5/make_fixtures.py; the page's JavaScript reader is given the same file
+    // in tests/e2e/train-data.test.mjs, and the sums below were checked with h5py.
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/h5/train_small.h5"
+    ))
+    .unwrap();
+    let (part, d) = read_happy_h5(&bytes).unwrap();
+    assert_eq!((part, d.len(), d.channels()), (HappyPart::Train, 40, 3));
+    let sum: f64 = (0..d.len())
+        .flat_map(|i| d.image(i).iter())
+        .map(|&v| (v as f64 * 255.0).round())
+        .sum();
+    assert_eq!(sum, 54_892_380.0);
+    assert!(d.labels().iter().enumerate().all(|(i, &l)| l as usize == i % 2));
 }

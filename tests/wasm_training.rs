@@ -1,6 +1,6 @@
 //! The training worker's wasm-bindgen exports in headless Chromium (`wasm-pack test --headless
-//! --chrome`): webcam frames become a dataset, a frame and a photo are predicted, and bad
-//! requests (a one-class capture, a non-image photo, a garbled folder) come back as JS errors
+//! --chrome`): webcam frames become a dataset, a frame is predicted, and bad requests (a
+//! one-class capture, a non-image photo, garbled pixels or folder) come back as JS errors
 //! with a sentence, leaving the session as it was.
 #![cfg(target_arch = "wasm32")]
 
@@ -55,10 +55,12 @@ fn captured_frames_train_data_and_frames_are_predicted() {
             .unwrap_err(),
     );
     assert!(err.contains("at least two frames of “no smile”"), "{err}");
-    let err = message(s.predict_photo(b"not a picture").unwrap_err());
+    let err = message(convscope::web::api::check_picture(b"not a picture").unwrap_err());
     assert!(err.contains("not a PNG or JPEG"), "{err}");
+    let err = message(s.predict_photo(vec![0; 10], 4, 4).unwrap_err());
+    assert!(err.contains("garbled"), "{err}");
     let err = message(
-        s.load_image_folder(vec!["a/x.png".into()], vec![5], b"abc", "a", 0)
+        s.load_image_folder(vec!["a/x.png".into(), "b/y.png".into()], b"abc", "a", 0)
             .unwrap_err(),
     );
     assert!(err.contains("garbled"), "{err}");

@@ -39,9 +39,21 @@ const wasmRelaxed = fs.readFileSync(path.join(pkg, WASM_RELAXED));
 // Then style.css, then every other sheet of www/css/ in name order (a section's own sheet).
 const sheets = ['style.css', ...fs.readdirSync(path.join(www, 'css')).filter((f) => f.endsWith('.css') && f !== 'style.css').sort()];
 const css = [fs.readFileSync(path.join(root, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'), 'utf8'), ...sheets.map((f) => fs.readFileSync(path.join(www, 'css', f), 'utf8'))].join('\n');
-// The training worker's source, inlined into the app as a string (see www/js/train/client.js).
-const workerSource = fs.readFileSync(path.join(www, 'js', 'train', 'worker.js'), 'utf8');
 const template = fs.readFileSync(path.join(www, 'index.html'), 'utf8');
+
+// The training worker with its imports, inlined into the app as a string (see
+// www/js/train/client.js: it runs after the wasm-bindgen glue, as a classic script).
+const workerBundle = await build({
+  entryPoints: [path.join(www, 'js', 'train', 'worker.js')],
+  bundle: true,
+  format: 'iife',
+  target: 'chrome110',
+  write: false,
+  legalComments: 'none',
+  minify: true,
+  logLevel: 'warning',
+});
+const workerSource = workerBundle.outputFiles[0].text;
 
 const bundle = await build({
   entryPoints: [path.join(www, 'js', 'main.js')],

@@ -2,18 +2,20 @@
 //! subfolder per class, class names sorted alphabetically give the label indices; PNG
 //! or JPEG, gray or colour, resized to the model's input.
 //!
-//! The input is a list of (relative path, bytes) entries, so the same code serves files
-//! dropped in a browser, a zip archive ([`read_zip_entries`]) and, natively, a directory
-//! ([`read_dir_entries`]). Hidden files (`.DS_Store`, `__MACOSX/`, ...) are skipped.
+//! The structure is checked from the paths alone ([`plan_image_folder`]), so the same code
+//! serves files dropped in a browser, a zip archive ([`read_zip_entries`]) and, natively, a
+//! directory ([`read_dir_entries`]); then each picture's header is checked, the picture is
+//! decoded (by the browser in the page, natively by [`load_image_folder`]) and shrunk.
+//! Hidden files (`.DS_Store`, `__MACOSX/`, ...) are skipped.
 
 use std::io::{Cursor, Read};
 
-use image::{ImageFormat, ImageReader, Limits};
+use image::RgbImage;
 
+use super::picture::{read_header, to_rgb, HeaderProblem, Picture, PictureHeader};
 use super::{gray_from_rgb_u8, Dataset, MAX_IMAGES};
 use crate::limits::{
-    MAX_DATASET_VALUES, MAX_FOLDER_DECODE_BYTES, MAX_FOLDER_IMAGE_SIDE, MAX_ZIP_BYTES,
-    MAX_ZIP_ENTRIES, MAX_ZIP_FILE_BYTES,
+    MAX_DATASET_VALUES, MAX_FOLDER_IMAGE_SIDE, MAX_ZIP_BYTES, MAX_ZIP_ENTRIES, MAX_ZIP_FILE_BYTES,
 };
 use crate::{invalid, Result};
 
@@ -44,9 +46,19 @@ impl Default for FolderOptions {
     }
 }
 
-/// Reads an image folder into a dataset (classes in alphabetical order, images in path
-/// order within a class). Split it with [`Dataset::stratified_split`].
-pub fn load_image_folder(entries: &[FileEntry], options: &FolderOptions) -> Result<Dataset> {
+/// Which files of a folder become the dataset, in order: classes alphabetically, files in
+/// path order within a class. Made from the paths alone, so that the structure is checked
+/// (and a mistake reported) before any picture is decoded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FolderPlan {
+    /// Class names, each with the indices (into the listed paths) of its pictures.
+    classes: Vec<(String, Vec<usize>)>,
+    options: FolderOptions,
+}
+
+/// Checks a folder's structure from its paths (a path ending in `/` is a folder) and the
+/// size of the dataset it would make; see [`FolderPlan`].
+pub fn plan_image_folder<S: AsRef<str>>(paths: &[S], options: &FolderOptions) -> Result<FolderPlan> {
     if options.height == 0
         || options.width == 0
         || options.height > 1024
@@ -57,7 +69,7 @@ pub fn load_image_folder(entries: &[FileEntry], options: &FolderOptions) -> Resu
             "images can be resized to 1..1024 pixels a side with 1 or 3 channels, not {options:?}"
         ));
     }
-    let classes = sort_into_classes(entries)?;
+    let classes = sort_into_classes(paths)?;
     let total: usize = classes.iter().map(|(_, files)| files.len()).sum();
     let (h, w, c) = (options.height, options.width, options.channels);
     if total > MAX_IMAGES || total * h * w * c > MAX_DATASET_VALUES {
@@ -66,24 +78,97 @@ pub fn load_image_folder(entries: &[FileEntry], options: &FolderOptions) -> Resu
             (MAX_DATASET_VALUES / (h * w * c)).min(MAX_IMAGES)
         ));
     }
-    let mut images = Vec::with_capacity(total * h * w * c);
-    let mut labels = Vec::with_capacity(total);
-    for (label, (_, files)) in classes.iter().enumerate() {
-        for file in files {
-            let rgb = decode_resized(&file.path, &file.bytes, options)?;
-            if c == 3 {
-                images.extend(rgb.as_raw().iter().map(|&v| v as f32 / 255.0));
-            } else {
-                images.extend(
-                    rgb.pixels()
-                        .map(|p| gray_from_rgb_u8(p[0], p[1], p[2]) as f32 / 255.0),
-                );
-            }
-            labels.push(label as u8);
-        }
+    Ok(FolderPlan {
+        classes,
+        options: *options,
+    })
+}
+
+impl FolderPlan {
+    /// Indices of the pictures to decode, in dataset order.
+    pub fn files(&self) -> impl Iterator<Item = usize> + '_ {
+        self.classes.iter().flat_map(|(_, files)| files.iter().copied())
     }
-    let names = classes.into_iter().map(|(name, _)| name).collect();
-    Dataset::new(images, labels, h, w, c, names)
+
+    /// The dataset: `picture(i)` gives file i already shrunk by [`shrink`] (the options'
+    /// size, RGB); the first error stops the build.
+    pub fn build(self, mut picture: impl FnMut(usize) -> Result<RgbImage>) -> Result<Dataset> {
+        let (h, w, c) = (self.options.height, self.options.width, self.options.channels);
+        let total = self.files().count();
+        let mut images = Vec::with_capacity(total * h * w * c);
+        let mut labels = Vec::with_capacity(total);
+        for (label, (_, files)) in self.classes.iter().enumerate() {
+            for &file in files {
+                let rgb = picture(file)?;
+                if rgb.dimensions() != (w as u32, h as u32) {
+                    return Err(invalid!("a folder picture arrived at the wrong size"));
+                }
+                if c == 3 {
+                    images.extend(rgb.as_raw().iter().map(|&v| v as f32 / 255.0));
+                } else {
+                    images.extend(
+                        rgb.pixels()
+                            .map(|p| gray_from_rgb_u8(p[0], p[1], p[2]) as f32 / 255.0),
+                    );
+                }
+                labels.push(label as u8);
+            }
+        }
+        let names = self.classes.into_iter().map(|(name, _)| name).collect();
+        Dataset::new(images, labels, h, w, c, names)
+    }
+}
+
+/// A folder picture at the dataset's size: RGB (alpha dropped) resized with bilinear
+/// filtering, as Keras does by default.
+pub fn shrink(picture: &Picture, options: &FolderOptions) -> RgbImage {
+    image::imageops::resize(
+        &to_rgb(picture),
+        options.width as u32,
+        options.height as u32,
+        image::imageops::FilterType::Triangle,
+    )
+}
+
+/// Checks a folder picture's header before it is decoded: PNG or JPEG, and not so large
+/// that decoding it would exhaust memory. `path` names it in the message.
+pub fn check_picture(path: &str, bytes: &[u8]) -> Result<PictureHeader> {
+    read_header(bytes, MAX_FOLDER_IMAGE_SIDE).map_err(|problem| match problem {
+        HeaderProblem::NotAPicture | HeaderProblem::OtherFormat(_) => {
+            bad_input!("'{path}' is not a PNG or JPEG image")
+        }
+        HeaderProblem::Unreadable(e) => bad_input!("'{path}' could not be read as an image: {e}"),
+        HeaderProblem::TooLarge { width, height } => bad_input!(
+            "'{path}' is {width}x{height} pixels; images may be at most {MAX_FOLDER_IMAGE_SIDE}x{MAX_FOLDER_IMAGE_SIDE} (shrink it first)"
+        ),
+    })
+}
+
+/// Reads an image folder into a dataset (see [`FolderPlan`]), decoding each picture here
+/// (native builds; in the browser the page decodes them and calls [`FolderPlan::build`]).
+/// Split it with [`Dataset::stratified_split`].
+#[cfg(not(target_arch = "wasm32"))]
+pub fn load_image_folder(entries: &[FileEntry], options: &FolderOptions) -> Result<Dataset> {
+    let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+    plan_image_folder(&paths, options)?.build(|i| {
+        let entry = &entries[i];
+        Ok(shrink(&decode_checked(&entry.path, &entry.bytes)?, options))
+    })
+}
+
+/// Decodes a folder picture within the limits (native builds).
+#[cfg(not(target_arch = "wasm32"))]
+fn decode_checked(path: &str, bytes: &[u8]) -> Result<Picture> {
+    use super::picture::{decode, DecodeProblem};
+    use crate::limits::MAX_FOLDER_DECODE_BYTES;
+    let header = check_picture(path, bytes)?;
+    decode(bytes, &header, MAX_FOLDER_DECODE_BYTES).map_err(|problem| match problem {
+        DecodeProblem::TooMuchMemory => bad_input!(
+            "'{path}' needs more than {} MB to decode, the most one image may take (shrink it first)",
+            MAX_FOLDER_DECODE_BYTES / (1024 * 1024)
+        ),
+        DecodeProblem::Damaged(e) => bad_input!("'{path}' could not be read as an image: {e}"),
+    })
 }
 
 /// Splits a path into its non-empty components (either slash).
@@ -100,18 +185,24 @@ fn is_hidden(parts: &[&str]) -> bool {
 }
 
 /// Groups the files by class folder, sorted; checks the folder is a usable dataset.
-fn sort_into_classes(entries: &[FileEntry]) -> Result<Vec<(String, Vec<&FileEntry>)>> {
+fn sort_into_classes<S: AsRef<str>>(paths: &[S]) -> Result<Vec<(String, Vec<usize>)>> {
     struct Item<'a> {
         parts: Vec<&'a str>,
-        entry: &'a FileEntry,
+        path: &'a str,
+        index: usize,
         is_dir: bool,
     }
-    let mut items: Vec<Item> = entries
+    let mut items: Vec<Item> = paths
         .iter()
-        .map(|e| Item {
-            parts: components(&e.path),
-            entry: e,
-            is_dir: e.path.ends_with('/') || e.path.ends_with('\\'),
+        .enumerate()
+        .map(|(index, p)| {
+            let path = p.as_ref();
+            Item {
+                parts: components(path),
+                path,
+                index,
+                is_dir: path.ends_with('/') || path.ends_with('\\'),
+            }
         })
         .filter(|i| !i.parts.is_empty() && !is_hidden(&i.parts))
         .collect();
@@ -132,12 +223,12 @@ fn sort_into_classes(entries: &[FileEntry]) -> Result<Vec<(String, Vec<&FileEntr
             i.parts.remove(0);
         }
     }
-    let mut classes: Vec<(String, Vec<&FileEntry>)> = Vec::new();
+    let mut classes: Vec<(String, Vec<usize>)> = Vec::new();
     for item in &items {
         if item.parts.len() == 1 && !item.is_dir {
             return Err(bad_input!(
                 "'{}' is not inside a class folder: put each image in a subfolder named after its class (for example smiling/{0} and not_smiling/...)",
-                item.entry.path
+                item.path
             ));
         }
         let class = item.parts[0].to_string();
@@ -149,12 +240,12 @@ fn sort_into_classes(entries: &[FileEntry]) -> Result<Vec<(String, Vec<&FileEntr
             }
         };
         if !item.is_dir {
-            classes[slot].1.push(item.entry);
+            classes[slot].1.push(item.index);
         }
     }
     classes.sort_by(|a, b| a.0.cmp(&b.0));
     for (_, files) in classes.iter_mut() {
-        files.sort_by(|a, b| a.path.cmp(&b.path));
+        files.sort_by(|&a, &b| paths[a].as_ref().cmp(paths[b].as_ref()));
     }
     if classes.len() < 2 {
         return Err(bad_input!(
@@ -172,44 +263,6 @@ fn sort_into_classes(entries: &[FileEntry]) -> Result<Vec<(String, Vec<&FileEntr
         return Err(bad_input!("the class folder '{name}' has no images"));
     }
     Ok(classes)
-}
-
-/// Decodes a PNG or JPEG (refusing huge ones from the header) and resizes it to the
-/// options' size with bilinear filtering, as Keras does by default.
-fn decode_resized(path: &str, bytes: &[u8], options: &FolderOptions) -> Result<image::RgbImage> {
-    let format = match image::guess_format(bytes) {
-        Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg)) => f,
-        _ => return Err(bad_input!("'{path}' is not a PNG or JPEG image")),
-    };
-    let cannot = |e: image::ImageError| bad_input!("'{path}' could not be read as an image: {e}");
-    let (w, h) = ImageReader::with_format(Cursor::new(bytes), format)
-        .into_dimensions()
-        .map_err(cannot)?;
-    if w > MAX_FOLDER_IMAGE_SIDE || h > MAX_FOLDER_IMAGE_SIDE {
-        return Err(bad_input!(
-            "'{path}' is {w}x{h} pixels; images may be at most {MAX_FOLDER_IMAGE_SIDE}x{MAX_FOLDER_IMAGE_SIDE} (shrink it first)"
-        ));
-    }
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_FOLDER_IMAGE_SIDE);
-    limits.max_image_height = Some(MAX_FOLDER_IMAGE_SIDE);
-    limits.max_alloc = Some(MAX_FOLDER_DECODE_BYTES);
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    reader.limits(limits);
-    let decoded = reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => bad_input!(
-            "'{path}' needs more than {} MB to decode, the most one image may take (shrink it first)",
-            MAX_FOLDER_DECODE_BYTES / (1024 * 1024)
-        ),
-        other => cannot(other),
-    })?;
-    let rgb = decoded.to_rgb8();
-    Ok(image::imageops::resize(
-        &rgb,
-        options.width as u32,
-        options.height as u32,
-        image::imageops::FilterType::Triangle,
-    ))
 }
 
 /// The entries of a zip archive (for example a zipped image folder). Archives that list

@@ -1,9 +1,11 @@
 //! Datasets: the in-memory [`Dataset`] every model trains on, and the ways to get one.
 //!
 //! - [`synthetic`]: the built-in seeded generator of smiling and frowning cartoon faces.
-//! - [`h5`]: the Happy House `.h5` files of the textbook chapter (pure Rust, works in wasm).
+//! - [`happy`]: the Happy House arrays of the textbook chapter and their checks; [`h5`] reads
+//!   them from `.h5` files natively (the page reads `.h5` files in JavaScript).
 //! - [`npy`]: NumPy `.npy` arrays (the grayscale Happy House training set in `../shared`).
-//! - [`folder`]: a folder (or zip) of images, one subfolder per class, as Keras reads it.
+//! - [`folder`]: a folder (or zip) of images, one subfolder per class, as Keras reads it;
+//!   [`picture`]: the PNG and JPEG files in it (header checks, native decoding).
 //!
 //! Loaders take bytes, not paths, because in the browser a dropped file is bytes;
 //! native helpers that read a path sit beside them.
@@ -17,8 +19,11 @@ mod dataset;
 mod draw;
 mod face;
 pub mod folder;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod h5;
+pub mod happy;
 pub mod npy;
+pub mod picture;
 pub mod synthetic;
 
 pub use dataset::{gray_from_rgb_u8, Batches, Dataset, MouthBox, MAX_IMAGES};

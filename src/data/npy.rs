@@ -151,7 +151,7 @@ pub fn read_happy_npy(x_bytes: &[u8], y_bytes: &[u8]) -> Result<super::Dataset> 
         NpyData::I64(v) => v.clone(),
         NpyData::U8(v) => v.iter().map(|&l| l as i64).collect(),
     };
-    super::h5::happy_from_arrays(
+    super::happy::happy_from_arrays(
         pixels,
         &x.shape,
         &labels,

@@ -49,10 +49,25 @@ pub fn input_preset(name: &str) -> Result<InputImage, JsError> {
         .map_err(js_error)
 }
 
-/// Decodes a PNG/JPEG file's bytes and fits it within `maxSide` pixels; see [`upload::decode_image`].
-#[wasm_bindgen(js_name = decodeImage)]
-pub fn decode_image(bytes: &[u8], max_side: usize, colour: bool) -> Result<InputImage, JsError> {
-    upload::decode_image(bytes, max_side, colour)
+/// Checks an uploaded file before the page decodes it: a PNG or JPEG not too large to
+/// decode; see [`upload::check_upload`].
+#[wasm_bindgen(js_name = checkPicture)]
+pub fn check_picture(bytes: &[u8]) -> Result<(), JsError> {
+    upload::check_upload(bytes).map(|_| ()).map_err(js_error)
+}
+
+/// Fits a decoded picture (RGBA bytes from the browser's decoder) within `maxSide` pixels;
+/// see [`upload::fit_image`].
+#[wasm_bindgen(js_name = fitPicture)]
+pub fn fit_picture(
+    rgba: Vec<u8>,
+    width: u32,
+    height: u32,
+    max_side: usize,
+    colour: bool,
+) -> Result<InputImage, JsError> {
+    let picture = crate::data::picture::from_rgba(rgba, width, height).map_err(js_error)?;
+    upload::fit_image(&picture, max_side, colour)
         .map(InputImage)
         .map_err(js_error)
 }

@@ -8,10 +8,12 @@
 //! - [`training`]: the training worker's exports, a [`training::TrainingSession`] handle.
 //! - [`inside`]: explanations and the shortcut lab on a session (no wasm-bindgen, tested natively).
 //! - [`inside_exports`]: the worker's exports for them, more methods of `TrainingSession`.
+//! - [`file_exports`]: the worker's exports for the student's files (the browser decodes).
 
 pub mod api;
 pub mod bench;
 pub mod explorer;
+pub mod file_exports;
 pub mod filters;
 pub mod inside;
 pub mod inside_exports;

@@ -5,8 +5,9 @@
 //! Every call that can fail leaves the session as it was: a damaged file or a bad setting
 //! never costs the student the data or the model they already have.
 
-use crate::data::folder::{load_image_folder, read_zip_entries, FileEntry, FolderOptions};
-use crate::data::h5::{read_happy_h5, HappyPart};
+use crate::data::folder::{FolderOptions, FolderPlan};
+use crate::data::happy::HappyPart;
+use crate::data::picture::Picture;
 use crate::data::synthetic::{generate, Difficulty, SyntheticParams};
 use crate::data::Dataset;
 use crate::nn::io::{load_model, save_model};
@@ -24,6 +25,13 @@ pub const MAX_LEARNING_RATE: f32 = 10.0;
 pub const TEST_FRACTION: f32 = 0.2;
 /// Side of the images a folder or a capture becomes (the chapter's model input).
 pub const IMAGE_SIDE: usize = 64;
+
+/// What a folder or a capture becomes: the chapter's model input, in colour.
+pub const FOLDER_OPTIONS: FolderOptions = FolderOptions {
+    height: IMAGE_SIDE,
+    width: IMAGE_SIDE,
+    channels: 3,
+};
 
 /// Largest batch the test set is scored in.
 const SCORE_BATCH: usize = 64;
@@ -221,10 +229,24 @@ impl Session {
         }))
     }
 
-    /// Reads a Happy House `.h5` file (train or test part). The first file of a pair is kept
-    /// until its partner arrives; a training file alone is split 80/20 into train and test.
+    /// Reads a Happy House `.h5` file (native builds; the page reads the file in JavaScript
+    /// and calls [`Session::load_happy_part`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn load_happy_h5(&mut self, bytes: &[u8], file_name: &str) -> Result<DataInfo> {
-        let (part, set) = read_happy_h5(bytes).map_err(|e| invalid!("{file_name}: {e}"))?;
+        let (part, set) =
+            crate::data::h5::read_happy_h5(bytes).map_err(|e| invalid!("{file_name}: {e}"))?;
+        self.load_happy_part(part, set, file_name)
+    }
+
+    /// Takes one part of a Happy House file (`file_name` names it in messages). The first file
+    /// of a pair is kept until its partner arrives; a training file alone is split 80/20 into
+    /// train and test.
+    pub fn load_happy_part(
+        &mut self,
+        part: HappyPart,
+        set: Dataset,
+        file_name: &str,
+    ) -> Result<DataInfo> {
         let (mut happy_train, mut happy_test) = (self.happy_train.clone(), self.happy_test.clone());
         match part {
             HappyPart::Train => happy_train = Some(set),
@@ -271,19 +293,29 @@ impl Session {
     }
 
     /// Reads a folder of images, one subfolder per class (the files of a dropped folder with
-    /// their relative paths), resized to 64x64 RGB and split into train and test by `seed`.
+    /// their relative paths), resized to 64x64 RGB and split into train and test by `seed`
+    /// (native builds; the page decodes the pictures and calls [`Session::load_folder_plan`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn load_image_folder(
         &mut self,
-        entries: &[FileEntry],
+        entries: &[crate::data::folder::FileEntry],
         description: &str,
         seed: u64,
     ) -> Result<DataInfo> {
-        let options = FolderOptions {
-            height: IMAGE_SIDE,
-            width: IMAGE_SIDE,
-            channels: 3,
-        };
-        let set = load_image_folder(entries, &options)?;
+        let set = crate::data::folder::load_image_folder(entries, &FOLDER_OPTIONS)?;
+        self.replace_with_split(set, description, seed)
+    }
+
+    /// Builds the data from a folder's plan (made with [`FOLDER_OPTIONS`]) and its pictures,
+    /// each already shrunk by [`crate::data::folder::shrink`]: `shrunk(i)` gives file i.
+    pub fn load_folder_plan(
+        &mut self,
+        plan: FolderPlan,
+        shrunk: impl FnMut(usize) -> Result<image::RgbImage>,
+        description: &str,
+        seed: u64,
+    ) -> Result<DataInfo> {
+        let set = plan.build(shrunk)?;
         self.replace_with_split(set, description, seed)
     }
 
@@ -308,9 +340,12 @@ impl Session {
         }))
     }
 
-    /// Reads a zip archive of an image folder (see [`Session::load_image_folder`]).
+    /// Reads a zip archive of an image folder (see [`Session::load_image_folder`]; native
+    /// builds, the page unpacks with [`crate::data::folder::read_zip_entries`] and decodes).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn load_zip(&mut self, bytes: &[u8], file_name: &str, seed: u64) -> Result<DataInfo> {
-        let entries = read_zip_entries(bytes).map_err(|e| invalid!("{file_name}: {e}"))?;
+        let entries = crate::data::folder::read_zip_entries(bytes)
+            .map_err(|e| invalid!("{file_name}: {e}"))?;
         self.load_image_folder(&entries, &format!("images from {file_name}"), seed)
             .map_err(|e| invalid!("{file_name}: {e}"))
     }
@@ -533,6 +568,16 @@ impl Session {
         ))
     }
 
+    /// The model's input shape (there must be a model).
+    fn model_input(&self) -> Result<crate::nn::InputShape> {
+        Ok(self
+            .model
+            .as_ref()
+            .ok_or_else(|| invalid!("build or load a model first"))?
+            .spec()
+            .input)
+    }
+
     fn model_mut(&mut self) -> Result<&mut Sequential> {
         self.model
             .as_mut()
@@ -619,16 +664,20 @@ impl Session {
         Ok(class_probabilities(&p))
     }
 
-    /// Class probabilities for a photo (PNG or JPEG bytes, decoded here and cut to the model's
-    /// input) and the model's view of it as RGBA bytes.
+    /// Class probabilities for a photo (PNG or JPEG bytes, decoded here; native builds, the
+    /// page decodes in the browser and calls [`Session::predict_picture`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn predict_photo(&mut self, bytes: &[u8]) -> Result<PhotoPrediction> {
-        let input = self
-            .model
-            .as_ref()
-            .ok_or_else(|| invalid!("build or load a model first"))?
-            .spec()
-            .input;
-        let rgb = crate::web::upload::decode_for_model(bytes, input.height, input.width)?;
+        self.model_input()?;
+        let picture = crate::web::upload::decode_upload(bytes)?;
+        self.predict_picture(&picture)
+    }
+
+    /// Class probabilities for a decoded photo, cut to the model's input, and the model's
+    /// view of it as RGBA bytes.
+    pub fn predict_picture(&mut self, picture: &Picture) -> Result<PhotoPrediction> {
+        let input = self.model_input()?;
+        let rgb = crate::web::upload::fit_for_model(picture, input.height, input.width)?;
         let image = if input.channels == 1 {
             rgb.chunks_exact(3).map(gray).collect()
         } else {
@@ -649,12 +698,7 @@ impl Session {
 
     /// Class probabilities for one (H, W, 4) RGBA frame of the model's input size (a webcam frame).
     pub fn predict_rgba(&mut self, rgba: &[u8], height: usize, width: usize) -> Result<Vec<f32>> {
-        let input = self
-            .model
-            .as_ref()
-            .ok_or_else(|| invalid!("build or load a model first"))?
-            .spec()
-            .input;
+        let input = self.model_input()?;
         if (height, width) != (input.height, input.width) || rgba.len() != height * width * 4 {
             return Err(invalid!(
                 "the model takes {}x{} pictures, not {height}x{width} ({} bytes)",

@@ -4,7 +4,6 @@
 //! for the student, and leaves the session as it was.
 
 use super::session::{Session, Split, TrainSettings};
-use crate::data::folder::FileEntry;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -49,71 +48,6 @@ impl TrainingSession {
             &self
                 .0
                 .load_synthetic(train, test, seed as u64, difficulty)
-                .map_err(js_error)?,
-        )
-    }
-
-    /// Reads a Happy House `.h5` file's bytes (train or test part); returns the data info.
-    #[wasm_bindgen(js_name = loadHappyH5)]
-    pub fn load_happy_h5(&mut self, bytes: &[u8], file_name: &str) -> Result<JsValue, JsError> {
-        to_js(&self.0.load_happy_h5(bytes, file_name).map_err(js_error)?)
-    }
-
-    /// Reads a dropped image folder, one subfolder per class: `paths[i]` is file i's relative
-    /// path and its bytes are the next `lengths[i]` bytes of `bytes`. Returns the data info.
-    #[wasm_bindgen(js_name = loadImageFolder)]
-    pub fn load_image_folder(
-        &mut self,
-        paths: Vec<String>,
-        lengths: Vec<u32>,
-        bytes: &[u8],
-        name: &str,
-        seed: u32,
-    ) -> Result<JsValue, JsError> {
-        if paths.len() != lengths.len()
-            || lengths.iter().map(|&n| n as usize).sum::<usize>() != bytes.len()
-        {
-            return Err(JsError::new(
-                "the dropped files arrived garbled (sizes do not add up)",
-            ));
-        }
-        let mut offset = 0;
-        let entries: Vec<FileEntry> = paths
-            .into_iter()
-            .zip(lengths)
-            .map(|(path, n)| {
-                let entry = FileEntry {
-                    path,
-                    bytes: bytes[offset..offset + n as usize].to_vec(),
-                };
-                offset += n as usize;
-                entry
-            })
-            .collect();
-        to_js(
-            &self
-                .0
-                .load_image_folder(
-                    &entries,
-                    &format!("images from the folder {name}"),
-                    seed as u64,
-                )
-                .map_err(js_error)?,
-        )
-    }
-
-    /// Reads a zip archive of an image folder; returns the data info.
-    #[wasm_bindgen(js_name = loadZip)]
-    pub fn load_zip(
-        &mut self,
-        bytes: &[u8],
-        file_name: &str,
-        seed: u32,
-    ) -> Result<JsValue, JsError> {
-        to_js(
-            &self
-                .0
-                .load_zip(bytes, file_name, seed as u64)
                 .map_err(js_error)?,
         )
     }
@@ -185,18 +119,6 @@ impl TrainingSession {
     pub fn predict(&mut self, split: &str, index: usize) -> Result<Vec<f32>, JsError> {
         let split = Split::parse(split).map_err(js_error)?;
         self.0.predict_index(split, index).map_err(js_error)
-    }
-
-    /// A photo's class probabilities: `{probabilities, height, width}`; `photoRgba` then gives
-    /// what the model saw. The photo is decoded here (PNG or JPEG) and cut to the model's input.
-    #[wasm_bindgen(js_name = predictPhoto)]
-    pub fn predict_photo(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
-        let p = self.0.predict_photo(bytes).map_err(js_error)?;
-        let answer = to_js(&p)?;
-        let rgba = js_sys::Uint8Array::from(p.rgba.as_slice());
-        js_sys::Reflect::set(&answer, &JsValue::from_str("rgba"), &rgba)
-            .map_err(|_| JsError::new("internal error while answering the page"))?;
-        Ok(answer)
     }
 
     /// Class probabilities of one (height, width, 4) RGBA frame of the model's input size.

@@ -1,32 +1,49 @@
-//! The student's own picture: decode a PNG or JPEG (with size limits, so a huge file gets a
-//! message instead of exhausting memory) and shrink it to explorer size.
+//! The student's own picture: its header checked against the size limits (so a huge file gets
+//! a message instead of exhausting memory), then, once decoded (by the page in the browser,
+//! by [`decode_upload`] natively), shrunk to explorer size or cut to a model's input.
 
 use super::presets::Image;
+use crate::data::picture::{read_header, to_rgb, to_rgba_f32, HeaderProblem, Picture, PictureHeader};
 use crate::error::Error;
-use crate::limits::{MAX_UPLOAD_DECODE_BYTES, MAX_UPLOAD_SIDE};
+use crate::limits::MAX_UPLOAD_SIDE;
 use crate::Result;
 use image::imageops::FilterType;
-use image::{ImageFormat, ImageReader, Limits};
-use std::io::Cursor;
 
-/// Decodes PNG/JPEG bytes and fits the picture within `max_side` x `max_side` (keeping its
-/// proportions, never enlarging). Transparent parts become white. With `colour` the result
-/// has 3 channels (R, G, B), otherwise 1 (brightness); values are in [0, 1]. Returns (H, W, C).
-pub fn decode_image(bytes: &[u8], max_side: usize, colour: bool) -> Result<Image> {
+/// Checks an uploaded file's header: a PNG or JPEG of at most `MAX_UPLOAD_SIDE` pixels a
+/// side. The page calls this before it lets the browser decode the file.
+pub fn check_upload(bytes: &[u8]) -> Result<PictureHeader> {
+    read_header(bytes, MAX_UPLOAD_SIDE).map_err(|problem| {
+        Error::BadInput(match problem {
+            HeaderProblem::NotAPicture => "this file is not a PNG or JPEG picture".into(),
+            HeaderProblem::OtherFormat(name) => {
+                format!("this is a {name} picture; only PNG or JPEG pictures can be read")
+            }
+            HeaderProblem::Unreadable(e) => format!("this picture could not be read: {e}"),
+            HeaderProblem::TooLarge { width, height } => format!(
+                "this picture is too large ({width}x{height} pixels); please use one of at most {MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE}"
+            ),
+        })
+    })
+}
+
+/// Fits a decoded picture within `max_side` x `max_side` (keeping its proportions, never
+/// enlarging). Transparent parts become white. With `colour` the result has 3 channels (R, G,
+/// B), otherwise 1 (brightness); values are in [0, 1]. Returns (H, W, C).
+pub fn fit_image(picture: &Picture, max_side: usize, colour: bool) -> Result<Image> {
     if !(1..=super::explorer::MAX_SIDE).contains(&max_side) {
         return Err(Error::BadInput(format!(
             "the picture size must be between 1 and {} pixels",
             super::explorer::MAX_SIDE
         )));
     }
-    let decoded = decode_checked(bytes)?;
-    let (w, h) = (decoded.width(), decoded.height());
+    let (w, h) = picture.dimensions();
     let scale = (max_side as f32 / w.max(h) as f32).min(1.0);
     let (out_w, out_h) = (
         ((w as f32 * scale).round() as u32).max(1),
         ((h as f32 * scale).round() as u32).max(1),
     );
-    let small = image::imageops::resize(&decoded.to_rgba32f(), out_w, out_h, FilterType::Triangle);
+    // Resized in floating point, so that shrinking does not round twice.
+    let small = image::imageops::resize(&to_rgba_f32(picture), out_w, out_h, FilterType::Triangle);
     let channels = if colour { 3 } else { 1 };
     let mut data = Vec::with_capacity((out_w * out_h) as usize * channels);
     for p in small.pixels() {
@@ -42,60 +59,38 @@ pub fn decode_image(bytes: &[u8], max_side: usize, colour: bool) -> Result<Image
     Image::new(out_h as usize, out_w as usize, channels, data)
 }
 
-/// Decodes PNG/JPEG bytes within the size limits; the error says what is wrong in words.
-fn decode_checked(bytes: &[u8]) -> Result<image::DynamicImage> {
-    let reader = || {
-        ImageReader::new(Cursor::new(bytes))
-            .with_guessed_format()
-            .map_err(|e| Error::BadInput(format!("could not read the file: {e}")))
-    };
-    match reader()?.format() {
-        None => {
-            return Err(Error::BadInput(
-                "this file is not a PNG or JPEG picture".into(),
-            ))
-        }
-        Some(ImageFormat::Png | ImageFormat::Jpeg) => {}
-        Some(other) => {
-            return Err(Error::BadInput(format!(
-                "this is a {other:?} picture; only PNG or JPEG pictures can be read"
-            )))
-        }
-    }
-    // Read only the header first, so that the message can give the picture's size.
-    let (w, h) = reader()?
-        .into_dimensions()
-        .map_err(|e| Error::BadInput(format!("this picture could not be read: {e}")))?;
-    if w > MAX_UPLOAD_SIDE || h > MAX_UPLOAD_SIDE {
-        return Err(Error::BadInput(format!(
-            "this picture is too large ({w}x{h} pixels); please use one of at most {MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE}"
-        )));
-    }
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_UPLOAD_SIDE);
-    limits.max_image_height = Some(MAX_UPLOAD_SIDE);
-    limits.max_alloc = Some(MAX_UPLOAD_DECODE_BYTES);
-    let mut reader = reader()?;
-    reader.limits(limits);
-    reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => Error::BadInput(format!("this picture needs more than {} MB to decode (at most {MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE} pixels at 8 bits)", MAX_UPLOAD_DECODE_BYTES / (1024 * 1024))),
-        other => Error::BadInput(format!("this picture could not be decoded: {other}")),
-    })
-}
-
-/// Decodes a photo for a model: the largest centred square is cut out (a face photo keeps its
+/// A decoded photo for a model: the largest centred square is cut out (a face photo keeps its
 /// proportions) and resized to `height` x `width`; RGB in [0, 1], (H, W, 3).
-pub fn decode_for_model(bytes: &[u8], height: usize, width: usize) -> Result<Vec<f32>> {
+pub fn fit_for_model(picture: &Picture, height: usize, width: usize) -> Result<Vec<f32>> {
     if !(1..=1024).contains(&height) || !(1..=1024).contains(&width) {
         return Err(Error::BadInput(format!(
             "a model input of {height}x{width} pixels is not supported"
         )));
     }
-    let decoded = decode_checked(bytes)?.to_rgb8();
-    let (w, h) = decoded.dimensions();
+    let rgb = to_rgb(picture);
+    let (w, h) = rgb.dimensions();
     let side = w.min(h);
     let square =
-        image::imageops::crop_imm(&decoded, (w - side) / 2, (h - side) / 2, side, side).to_image();
+        image::imageops::crop_imm(&rgb, (w - side) / 2, (h - side) / 2, side, side).to_image();
     let small = image::imageops::resize(&square, width as u32, height as u32, FilterType::Triangle);
     Ok(small.as_raw().iter().map(|&v| v as f32 / 255.0).collect())
+}
+
+/// Decodes an uploaded PNG or JPEG within the limits (native builds; the page decodes in the
+/// browser after [`check_upload`]).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn decode_upload(bytes: &[u8]) -> Result<Picture> {
+    use crate::data::picture::{decode, DecodeProblem};
+    use crate::limits::MAX_UPLOAD_DECODE_BYTES;
+    let header = check_upload(bytes)?;
+    decode(bytes, &header, MAX_UPLOAD_DECODE_BYTES).map_err(|problem| match problem {
+        DecodeProblem::TooMuchMemory => Error::BadInput(format!("this picture needs more than {} MB to decode (at most {MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE} pixels at 8 bits)", MAX_UPLOAD_DECODE_BYTES / (1024 * 1024))),
+        DecodeProblem::Damaged(e) => Error::BadInput(format!("this picture could not be decoded: {e}")),
+    })
+}
+
+/// [`decode_upload`] then [`fit_image`] (native builds).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn decode_image(bytes: &[u8], max_side: usize, colour: bool) -> Result<Image> {
+    fit_image(&decode_upload(bytes)?, max_side, colour)
 }

@@ -1,6 +1,7 @@
 // The training page's own-data paths in headless Chromium: an image folder picked with the
 // folder dialog trains (over http and from file://); a one-class folder and a non-image are
-// refused with a message and the previous data kept; a photo uploaded in Try it is predicted;
+// refused with a message and the previous data kept; Happy House .h5 files are read by the
+// page's HDF5 reader (a damaged one is named); a photo uploaded in Try it is predicted;
 // the webcam (Chromium's fake camera) captures frames of both classes, one is deleted, the
 // rest become the dataset, and the live smile meter runs.
 // Run: node --test tests/e2e/ (after ./build.sh build).
@@ -149,4 +150,41 @@ describe('webcam (fake camera)', () => {
       await close();
     }
   });
+});
+
+// The chapter's own test file, when ../shared is beside the project (tests may read it).
+const SHARED_TEST_H5 = path.resolve(import.meta.dirname, '../../../shared/data/happy_house/test_happy.h5');
+const SMALL_TRAIN_H5 = path.resolve(import.meta.dirname, '../fixtures/h5/train_small.h5');
+
+test('Happy House .h5 files are read in the page (gzip-chunked and plain); damaged ones are named', async () => {
+  const { page, log, close } = await openTraining(browser, server.url + TINY);
+  try {
+    const input = region(page, 'Data').getByLabel('Load Happy House .h5 files');
+    await input.setInputFiles(SMALL_TRAIN_H5);
+    await page.waitForFunction(() => document.querySelector('#data-info').textContent.startsWith('Happy House training file'));
+    assert.match(await text(page, '#data-info'), /: 32 training images \(16 not smiling, 16 smiling\) and 8 test images, 64×64×3\.$/);
+    const captions = await page.locator('#gallery figcaption').allTextContents();
+    assert.ok(captions.includes('smiling') && captions.includes('not smiling'), captions.join());
+    if (fs.existsSync(SHARED_TEST_H5)) {
+      await input.setInputFiles([SMALL_TRAIN_H5, SHARED_TEST_H5]);
+      await page.waitForFunction(() => document.querySelector('#data-info').textContent.startsWith('Happy House (train and test files)'));
+      assert.match(await text(page, '#data-info'), /: 40 training images .* and 150 test images, 64×64×3\.$/);
+    } else {
+      console.log(`skipped the chapter's test_happy.h5: ${SHARED_TEST_H5} is absent`);
+    }
+    const info = await text(page, '#data-info');
+    const small = fs.readFileSync(SMALL_TRAIN_H5);
+    for (const [bytes, expected] of [
+      [small.subarray(0, small.length - 100), /^train_happy\.h5: this \.h5 file is truncated: it should be 14072 bytes long but has only 13972/],
+      [Buffer.from('just some text, not HDF5'), /^train_happy\.h5: this is not an HDF5 \(\.h5\) file/],
+    ]) {
+      await input.setInputFiles({ name: 'train_happy.h5', mimeType: 'application/octet-stream', buffer: bytes });
+      await page.waitForFunction((re) => new RegExp(re).test(document.querySelector('#msg-data').textContent), expected.source);
+      assert.match(await text(page, '#msg-data'), / The data and the model you had are unchanged\.$/);
+      assert.equal(await text(page, '#data-info'), info, 'the data stay');
+    }
+    checkLog(log, server.origin);
+  } finally {
+    await close();
+  }
 });

@@ -1,5 +1,8 @@
 // The explorer's input pictures: built-in presets (drawn by the Rust core), pictures the
-// student uploads (decoded there too) and painting on the grid.
+// student uploads (checked by the core, decoded by the browser, fitted by the core) and
+// painting on the grid.
+
+import { decodeUpload } from '../picture.js';
 
 // Each preset comes with the chapter's filters for it and a line on what to look for.
 export const PRESETS = {
@@ -42,8 +45,8 @@ export function presetImage(core, name) {
 
 // Throws the core's message (for example "this picture is too large …") for the page to show.
 export async function uploadImage(core, file, colour) {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  return fromCore(core.decodeImage(bytes, UPLOAD_SIDE, colour), { look: 'light', lo: 0, hi: 1 });
+  const picture = await decodeUpload(core, new Uint8Array(await file.arrayBuffer()));
+  return fromCore(core.fitPicture(picture.rgba, picture.width, picture.height, UPLOAD_SIDE, colour), { look: 'light', lo: 0, hi: 1 });
 }
 
 // A copy of `img` with a round brush dab at (row, col): `ink` is the pen, `paper` erases.

@@ -1,10 +1,15 @@
 // The training worker: a classic script that runs after the wasm-bindgen glue in one Blob URL
-// (see client.js), so the same code starts over http and from file://. It owns one
+// (see client.js), so the same code starts over http and from file://. tools/build-site.mjs
+// bundles it with its imports. It owns one
 // TrainingSession and answers requests `{id, op, ...}` with `{id, result}` or `{id, error}`.
 // Training runs as a chain of short `trainFor` calls with the event loop free between them,
 // so Pause and Stop are heard within one batch; each call's progress is posted as an event
 // `{event: 'progress' | 'finished', ...}`.
 /* global wasm_bindgen */
+
+import { decodeUpload } from '../picture.js';
+import { loadFolderFiles } from './folder-files.js';
+import { readHappyH5 } from './happy-h5.js';
 
 let session = null;
 let run = null; // { paused, timer } while a training run is going
@@ -54,17 +59,25 @@ const ops = {
   },
   loadH5({ bytes, name }) {
     // A file that fails to load leaves the run and the data as they were.
-    const info = session.loadHappyH5(new Uint8Array(bytes), name);
+    const info = readHappyH5(session, new Uint8Array(bytes), name);
     stopRun();
     return info;
   },
-  loadFolder({ paths, lengths, bytes, name, seed }) {
-    const info = session.loadImageFolder(paths, Uint32Array.from(lengths), new Uint8Array(bytes), name, seed);
+  async loadFolder({ paths, lengths, bytes, name, seed }) {
+    const info = await loadFolderFiles(session, paths, lengths, new Uint8Array(bytes), `the folder ${name}`, seed);
     stopRun();
     return info;
   },
-  loadZip({ bytes, name, seed }) {
-    const info = session.loadZip(new Uint8Array(bytes), name, seed);
+  async loadZip({ bytes, name, seed }) {
+    let info;
+    try {
+      const zip = wasm_bindgen.readZip(new Uint8Array(bytes));
+      const [paths, lengths, all] = [zip.paths(), zip.lengths(), zip.bytes()];
+      zip.free();
+      info = await loadFolderFiles(session, paths, lengths, all, name, seed);
+    } catch (e) {
+      throw new Error(`${name}: ${e.message}`);
+    }
     stopRun();
     return info;
   },
@@ -105,8 +118,9 @@ const ops = {
   },
   evaluate: () => session.evaluate(),
   predict: ({ split, index }) => Array.from(session.predict(split, index)),
-  predictPhoto({ bytes }) {
-    const p = session.predictPhoto(new Uint8Array(bytes));
+  async predictPhoto({ bytes }) {
+    const picture = await decodeUpload(wasm_bindgen, new Uint8Array(bytes));
+    const p = session.predictPhoto(picture.rgba, picture.width, picture.height);
     return { probabilities: Array.from(p.probabilities), height: p.height, width: p.width, rgba: p.rgba, transfer: [p.rgba.buffer] };
   },
   predictRgba: ({ rgba, height, width }) => Array.from(session.predictRgba(new Uint8Array(rgba), height, width)),

@@ -1,0 +1,35 @@
+// Decodes a picture file with the browser's own PNG and JPEG decoders, on the page or in a
+// worker (createImageBitmap and OffscreenCanvas work in both). The wasm core keeps no
+// decoders of its own (they would be a third of its download): it checks the file's header
+// first (format, size limits) and takes the RGBA bytes this returns.
+
+// Throws an Error whose message completes "… could not be decoded: ".
+export async function decodePicture(bytes) {
+  let bitmap;
+  try {
+    // Raw pixel values: no colour management, alpha not premultiplied.
+    bitmap = await createImageBitmap(new Blob([bytes]), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+  } catch {
+    throw new Error('the file is damaged or cut short');
+  }
+  try {
+    const { width, height } = bitmap;
+    const context = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });
+    context.drawImage(bitmap, 0, 0);
+    const { data } = context.getImageData(0, 0, width, height);
+    return { rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height };
+  } finally {
+    bitmap.close();
+  }
+}
+
+// An uploaded photo: `core.checkPicture` (the wasm exports) refuses other formats and huge
+// pictures with a message for the student, then the browser decodes it.
+export async function decodeUpload(core, bytes) {
+  core.checkPicture(bytes);
+  try {
+    return await decodePicture(bytes);
+  } catch (e) {
+    throw new Error(`this picture could not be decoded: ${e.message}`);
+  }
+}
