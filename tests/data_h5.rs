@@ -355,5 +355,9 @@ fn a_gzip_chunked_file_written_by_h5py_is_read() {
         .map(|&v| (v as f64 * 255.0).round())
         .sum();
     assert_eq!(sum, 54_892_380.0);
-    assert!(d.labels().iter().enumerate().all(|(i, &l)| l as usize == i % 2));
+    assert!(d
+        .labels()
+        .iter()
+        .enumerate()
+        .all(|(i, &l)| l as usize == i % 2));
 }

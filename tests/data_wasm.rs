@@ -15,8 +15,8 @@ use convscope::data::folder::{
     check_picture, plan_image_folder, read_zip_entries, shrink, FileEntry, FolderOptions,
 };
 use convscope::data::happy::{check_happy_file, happy_from_arrays, ArrayInfo, HappyPart};
-use convscope::data::picture::from_rgba;
 use convscope::data::npy::read_happy_npy;
+use convscope::data::picture::from_rgba;
 use convscope::data::synthetic::{generate_set, Difficulty};
 use wasm_bindgen_test::*;
 
@@ -41,7 +41,10 @@ fn happy_house_arrays_and_npy_read_in_the_browser() {
     let mut arrays = BTreeMap::new();
     arrays.insert("train_set_x".to_string(), info(&[2, 64, 64, 3], "|u1"));
     arrays.insert("train_set_y".to_string(), info(&[2], "<i8"));
-    assert_eq!(check_happy_file(&names, &arrays).unwrap(), (HappyPart::Train, 2));
+    assert_eq!(
+        check_happy_file(&names, &arrays).unwrap(),
+        (HappyPart::Train, 2)
+    );
     arrays.insert("train_set_x".to_string(), info(&[2, 64, 64, 3], "<f4"));
     let err = check_happy_file(&names, &arrays).unwrap_err().to_string();
     assert!(err.contains("float32") && err.contains("uint8"), "{err}");
@@ -84,10 +87,22 @@ fn zipped_image_folders_are_planned_checked_and_built_in_the_browser() {
     let plan = plan_image_folder(&paths, &options).unwrap();
     // Classes alphabetically, files in path order within a class.
     let order: Vec<&str> = plan.files().map(|i| paths[i]).collect();
-    assert_eq!(order, ["faces/happy/a.png", "faces/happy/huge.png", "faces/sad/b.png"]);
+    assert_eq!(
+        order,
+        [
+            "faces/happy/a.png",
+            "faces/happy/huge.png",
+            "faces/sad/b.png"
+        ]
+    );
     assert!(check_picture(paths[0], &entries[0].bytes).is_ok());
-    let err = check_picture(paths[2], &entries[2].bytes).unwrap_err().to_string();
-    assert!(err.contains("'faces/happy/huge.png' is 9000x8 pixels"), "{err}");
+    let err = check_picture(paths[2], &entries[2].bytes)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("'faces/happy/huge.png' is 9000x8 pixels"),
+        "{err}"
+    );
     let err = check_picture("x.txt", b"hello").unwrap_err().to_string();
     assert!(err.contains("not a PNG or JPEG"), "{err}");
 

@@ -58,7 +58,10 @@ pub struct FolderPlan {
 
 /// Checks a folder's structure from its paths (a path ending in `/` is a folder) and the
 /// size of the dataset it would make; see [`FolderPlan`].
-pub fn plan_image_folder<S: AsRef<str>>(paths: &[S], options: &FolderOptions) -> Result<FolderPlan> {
+pub fn plan_image_folder<S: AsRef<str>>(
+    paths: &[S],
+    options: &FolderOptions,
+) -> Result<FolderPlan> {
     if options.height == 0
         || options.width == 0
         || options.height > 1024
@@ -87,13 +90,19 @@ pub fn plan_image_folder<S: AsRef<str>>(paths: &[S], options: &FolderOptions) ->
 impl FolderPlan {
     /// Indices of the pictures to decode, in dataset order.
     pub fn files(&self) -> impl Iterator<Item = usize> + '_ {
-        self.classes.iter().flat_map(|(_, files)| files.iter().copied())
+        self.classes
+            .iter()
+            .flat_map(|(_, files)| files.iter().copied())
     }
 
     /// The dataset: `picture(i)` gives file i already shrunk by [`shrink`] (the options'
     /// size, RGB); the first error stops the build.
     pub fn build(self, mut picture: impl FnMut(usize) -> Result<RgbImage>) -> Result<Dataset> {
-        let (h, w, c) = (self.options.height, self.options.width, self.options.channels);
+        let (h, w, c) = (
+            self.options.height,
+            self.options.width,
+            self.options.channels,
+        );
         let total = self.files().count();
         let mut images = Vec::with_capacity(total * h * w * c);
         let mut labels = Vec::with_capacity(total);

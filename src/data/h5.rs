@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use hdf5_pure::{DType, File};
 
-pub use super::happy::{happy_from_arrays, HappyPart, HAPPY_CLASS_NAMES, HAPPY_SIZE};
 use super::happy::{check_happy_file, check_happy_part, dims, ArrayInfo};
+pub use super::happy::{happy_from_arrays, HappyPart, HAPPY_CLASS_NAMES, HAPPY_SIZE};
 use super::Dataset;
 use crate::Result;
 
@@ -66,7 +66,13 @@ fn dataset_names(file: &File) -> Result<Vec<String>> {
 /// Shapes and element types of the arrays a Happy House check looks at.
 fn describe(file: &File, names: &[String]) -> Result<BTreeMap<String, ArrayInfo>> {
     let mut arrays = BTreeMap::new();
-    for key in ["train_set_x", "train_set_y", "test_set_x", "test_set_y", "list_classes"] {
+    for key in [
+        "train_set_x",
+        "train_set_y",
+        "test_set_x",
+        "test_set_y",
+        "list_classes",
+    ] {
         if !names.iter().any(|n| n == key) {
             continue;
         }

@@ -46,7 +46,9 @@ impl HappyPart {
         match name {
             "train" => Ok(HappyPart::Train),
             "test" => Ok(HappyPart::Test),
-            other => Err(crate::invalid!("'{other}' is not a part of a Happy House file (train or test)")),
+            other => Err(crate::invalid!(
+                "'{other}' is not a part of a Happy House file (train or test)"
+            )),
         }
     }
 }
@@ -92,7 +94,11 @@ pub fn check_happy_part(
             (true, Some(info)) => Ok(info),
             _ => Err(bad_input!(
                 "this .h5 file has no '{key}' array (found: {})",
-                if names.is_empty() { "nothing".to_string() } else { names.join(", ") }
+                if names.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    names.join(", ")
+                }
             )),
         }
     };

@@ -54,7 +54,9 @@ pub fn read_header(bytes: &[u8], max_side: u32) -> Result<PictureHeader, HeaderP
         u32::try_from(size.height).unwrap_or(u32::MAX),
     );
     if width == 0 || height == 0 {
-        return Err(HeaderProblem::Unreadable(format!("it says it is {width}x{height} pixels")));
+        return Err(HeaderProblem::Unreadable(format!(
+            "it says it is {width}x{height} pixels"
+        )));
     }
     if width > max_side || height > max_side {
         return Err(HeaderProblem::TooLarge { width, height });

@@ -128,11 +128,23 @@ impl TrainingSession {
             let (x_key, y_key) = part.keys();
             let labels = whole_numbers(&labels, y_key)?;
             let sizes = |shape: &[u32]| shape.iter().map(|&d| d as usize).collect::<Vec<_>>();
-            let set = happy_from_arrays(pixels, &sizes(&x_shape), &labels, &sizes(&y_shape), x_key, y_key)?;
+            let set = happy_from_arrays(
+                pixels,
+                &sizes(&x_shape),
+                &labels,
+                &sizes(&y_shape),
+                x_key,
+                y_key,
+            )?;
             Ok((part, set))
         };
         let (part, set) = read().map_err(|e| js_error(invalid!("{file_name}: {e}")))?;
-        to_js(&self.session_mut().load_happy_part(part, set, file_name).map_err(js_error)?)
+        to_js(
+            &self
+                .session_mut()
+                .load_happy_part(part, set, file_name)
+                .map_err(js_error)?,
+        )
     }
 
     /// Checks a dropped folder's structure from its paths (a path ending in `/` is a folder)
@@ -176,14 +188,20 @@ impl TrainingSession {
         let side = FOLDER_OPTIONS.height * FOLDER_OPTIONS.width * 3;
         let count = plan.files().count();
         if shrunk.len() != count * side {
-            return Err(JsError::new("the folder's pictures arrived garbled (sizes do not add up)"));
+            return Err(JsError::new(
+                "the folder's pictures arrived garbled (sizes do not add up)",
+            ));
         }
         // The build asks for the pictures in plan order, which is the order of `shrunk`.
         let mut next = shrunk.chunks_exact(side);
         let picture = |_: usize| {
             let bytes = next.next().expect("counted above").to_vec();
-            image::RgbImage::from_raw(FOLDER_OPTIONS.width as u32, FOLDER_OPTIONS.height as u32, bytes)
-                .ok_or_else(|| invalid!("a folder picture arrived garbled"))
+            image::RgbImage::from_raw(
+                FOLDER_OPTIONS.width as u32,
+                FOLDER_OPTIONS.height as u32,
+                bytes,
+            )
+            .ok_or_else(|| invalid!("a folder picture arrived garbled"))
         };
         let info = self
             .session_mut()
@@ -196,9 +214,17 @@ impl TrainingSession {
     /// model saw), from the decoded photo's RGBA bytes; check the file with `checkPicture`
     /// before decoding it.
     #[wasm_bindgen(js_name = predictPhoto)]
-    pub fn predict_photo(&mut self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
+    pub fn predict_photo(
+        &mut self,
+        rgba: Vec<u8>,
+        width: u32,
+        height: u32,
+    ) -> Result<JsValue, JsError> {
         let picture = from_rgba(rgba, width, height).map_err(js_error)?;
-        let p = self.session_mut().predict_picture(&picture).map_err(js_error)?;
+        let p = self
+            .session_mut()
+            .predict_picture(&picture)
+            .map_err(js_error)?;
         let answer = to_js(&p)?;
         let rgba = js_sys::Uint8Array::from(p.rgba.as_slice());
         js_sys::Reflect::set(&answer, &JsValue::from_str("rgba"), &rgba)

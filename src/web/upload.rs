@@ -3,7 +3,9 @@
 //! by [`decode_upload`] natively), shrunk to explorer size or cut to a model's input.
 
 use super::presets::Image;
-use crate::data::picture::{read_header, to_rgb, to_rgba_f32, HeaderProblem, Picture, PictureHeader};
+use crate::data::picture::{
+    read_header, to_rgb, to_rgba_f32, HeaderProblem, Picture, PictureHeader,
+};
 use crate::error::Error;
 use crate::limits::MAX_UPLOAD_SIDE;
 use crate::Result;

@@ -3,7 +3,13 @@
 // decoders of its own (they would be a third of its download): it checks the file's header
 // first (format, size limits) and takes the RGBA bytes this returns.
 
-// Throws an Error whose message completes "… could not be decoded: ".
+// The largest side handed to the core. Every use shrinks further (to 64 pixels for the
+// model and the explorer), so a phone photo need not be copied whole into wasm memory, which
+// never shrinks again; the core's own filter does the last step.
+const HANDOVER_SIDE = 512;
+
+// Returns {rgba, width, height}; throws an Error whose message completes "… could not be
+// decoded: ".
 export async function decodePicture(bytes) {
   let bitmap;
   try {
@@ -13,9 +19,12 @@ export async function decodePicture(bytes) {
     throw new Error('the file is damaged or cut short');
   }
   try {
-    const { width, height } = bitmap;
+    const scale = Math.min(1, HANDOVER_SIDE / Math.max(bitmap.width, bitmap.height));
+    const width = Math.max(1, Math.round(bitmap.width * scale));
+    const height = Math.max(1, Math.round(bitmap.height * scale));
     const context = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });
-    context.drawImage(bitmap, 0, 0);
+    context.imageSmoothingQuality = 'high';
+    context.drawImage(bitmap, 0, 0, width, height);
     const { data } = context.getImageData(0, 0, width, height);
     return { rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height };
   } finally {
