@@ -98,9 +98,14 @@ async function main() {
       document.querySelector(a.getAttribute('href')).scrollIntoView({ behavior: 'smooth' });
     });
   }
-  // The link of the section under the header is marked as the current one.
+  // The section being read is marked as the current one: the last whose top has passed 40% of
+  // the window's height (the top edge alone would keep the explorer marked while the training
+  // section fills the view), or the last section once the page is scrolled to its end.
   const markCurrent = () => {
-    const under = links.filter((a) => document.querySelector(a.getAttribute('href')).getBoundingClientRect().top <= 80).pop() ?? links[0];
+    const line = Math.max(80, window.innerHeight * 0.4);
+    const atEnd = window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 2;
+    const passed = links.filter((a) => document.querySelector(a.getAttribute('href')).getBoundingClientRect().top <= line);
+    const under = atEnd ? links.at(-1) : passed.pop() ?? links[0];
     for (const a of links) {
       a.classList.toggle('current', a === under);
       if (a === under) a.setAttribute('aria-current', 'location');

@@ -80,7 +80,7 @@ export function createRunPanel(ctx) {
     const waiting = { waiting: true };
     run = waiting;
     ctx.setButtons();
-    status.textContent = 'Waiting for the data to load; training starts when it is there…';
+    if (ctx.isLoading()) status.textContent = 'Waiting for the data to load; training starts when it is there…';
     await ctx.loaded();
     if (run !== waiting) return;
     if (!ctx.data() || !ctx.hasModel()) {

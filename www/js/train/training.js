@@ -121,6 +121,7 @@ export async function startTraining(store, worker, events) {
         ctx.setButtons();
       }
     },
+    isLoading: () => loading.size > 0,
     async loaded() {
       while (loading.size) await Promise.allSettled([...loading]);
     },
