@@ -500,3 +500,40 @@ fn bad_or_huge_uploads_get_a_message() {
     assert!(err.contains("too large (5000x1 pixels)"), "{err}");
     assert!(decode_image(&png(4, 4), 0, false).is_err());
 }
+
+/// The header check the page runs before the browser decodes an upload: the format named in
+/// words, the size read from the header alone (no pixel data needed), damaged headers refused.
+#[test]
+fn upload_headers_are_checked_before_decoding() {
+    use convscope::web::upload::check_upload;
+    let header = check_upload(&png(300, 200)).unwrap();
+    assert_eq!((header.width, header.height), (300, 200));
+    let mut jpeg = Vec::new();
+    image::RgbImage::from_pixel(33, 17, image::Rgb([1, 2, 3]))
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let header = check_upload(&jpeg).unwrap();
+    assert_eq!((header.width, header.height), (33, 17));
+    for (bytes, needle) in [
+        (
+            &b"GIF89a\x01\x00\x01\x00"[..],
+            "this is a GIF picture; only PNG or JPEG",
+        ),
+        (
+            &b"RIFF\x10\x00\x00\x00WEBPVP8 "[..],
+            "this is a WebP picture",
+        ),
+        (&b"hello"[..], "this file is not a PNG or JPEG picture"),
+    ] {
+        let err = check_upload(bytes).unwrap_err().to_string();
+        assert!(err.contains(needle), "{err}");
+    }
+    // Only the signature and the start of the header: the size cannot be read.
+    let err = check_upload(&png(10, 10)[..12]).unwrap_err().to_string();
+    assert!(err.contains("this picture could not be read"), "{err}");
+    let err = check_upload(&png(4097, 1)[..40]).unwrap_err().to_string();
+    assert!(err.contains("too large (4097x1 pixels)"), "{err}");
+}
