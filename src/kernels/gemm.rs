@@ -362,37 +362,43 @@ impl TileTarget<'_> {
         nr: usize,
     ) {
         let at = i0 * self.c_rs + j0 * self.c_cs;
-        if mr == MR && nr == NR && (self.c_cs == 1 || self.c_rs == 1) {
+        // Whole rows of the tile (a short last row block too) are stored as vectors.
+        if nr == NR && self.c_cs == 1 && !self.bias_by_row {
             assert!(
-                at + (MR - 1) * self.c_rs + (NR - 1) * self.c_cs < c.len(),
+                at + (mr - 1) * self.c_rs + NR - 1 < c.len(),
                 "gemm: tile outside C"
             );
-            // SAFETY: the assert above bounds the tile's last element; the bias slices are checked.
+            // SAFETY: the assert above bounds the tile's last element; the bias slice is checked.
             unsafe {
-                let at = c.as_mut_ptr().add(at);
-                if self.c_cs == 1 && !self.bias_by_row {
-                    tile::store(
-                        acc,
-                        at,
-                        self.c_rs,
-                        self.add,
-                        self.bias.map(|b| b[j0..j0 + NR].as_ptr()),
-                        self.relu,
-                    );
-                    return;
-                }
-                if self.c_rs == 1 && self.bias_by_row {
-                    tile::store_transposed(
-                        acc,
-                        at,
-                        self.c_cs,
-                        self.add,
-                        self.bias.map(|b| b[i0..i0 + MR].as_ptr()),
-                        self.relu,
-                    );
-                    return;
-                }
+                tile::store(
+                    acc,
+                    c.as_mut_ptr().add(at),
+                    self.c_rs,
+                    mr,
+                    self.add,
+                    self.bias.map(|b| b[j0..j0 + NR].as_ptr()),
+                    self.relu,
+                );
             }
+            return;
+        }
+        if mr == MR && nr == NR && self.c_rs == 1 && self.bias_by_row {
+            assert!(
+                at + (MR - 1) + (NR - 1) * self.c_cs < c.len(),
+                "gemm: tile outside C"
+            );
+            // SAFETY: the assert above bounds the tile's last element; the bias slice is checked.
+            unsafe {
+                tile::store_transposed(
+                    acc,
+                    c.as_mut_ptr().add(at),
+                    self.c_cs,
+                    self.add,
+                    self.bias.map(|b| b[i0..i0 + MR].as_ptr()),
+                    self.relu,
+                );
+            }
+            return;
         }
         let values = tile::to_array(acc);
         for (r, row) in values.iter().enumerate().take(mr) {
@@ -475,6 +481,35 @@ pub(crate) mod tile {
         c
     }
 
+    /// [`multiply`] with the MR rows of A neighbouring floats, row r at `a + r`, and B packed
+    /// (`b_rs` = NR): one pointer and constant offsets instead of four row pointers, so each
+    /// step has fewer address computations besides its loads and multiply-adds.
+    ///
+    /// # Safety
+    /// `a + segments[s] + q * a_cs + r` for q < seg_len, r < MR, and `b + t * NR + j` for
+    /// t < segments.len() * seg_len, j < NR, must be readable.
+    #[inline(always)]
+    pub unsafe fn multiply_adjacent(
+        segments: &[usize],
+        seg_len: usize,
+        a: *const f32,
+        a_cs: usize,
+        b: *const f32,
+    ) -> Acc {
+        let mut c = [f32x4_splat(0.0); 8];
+        let mut bp = b;
+        for &offset in segments {
+            let mut row = a.add(offset);
+            for _ in 0..seg_len {
+                let x = [0, 1, 2, 3].map(|r| v128_load32_splat(row.add(r) as *const u32));
+                step(&mut c, x, bp);
+                row = row.add(a_cs);
+                bp = bp.add(NR);
+            }
+        }
+        c
+    }
+
     /// The tile with B read from planes: acc(r, j) = sum over steps of A(r, step) * B(step, j),
     /// with A(r, step) at `a[r] + step` (rows contiguous across segments) and, for step q of
     /// segment s, B(step, 0..NR) at `b + segments[s] + q * plane` (one row of one plane).
@@ -550,15 +585,17 @@ pub(crate) mod tile {
         v128_store(at as *mut v128, v);
     }
 
-    /// Stores a full tile at `c` (row r at `c + r * ldc`); `bias` points at its NR column biases.
+    /// Stores the first `rows` (at most MR) rows of a tile at `c` (row r at `c + r * ldc`);
+    /// `bias` points at its NR column biases.
     ///
     /// # Safety
-    /// `c + r * ldc + j` must be writable for r < MR, j < NR, and `bias + j` readable for j < NR.
+    /// `c + r * ldc + j` must be writable for r < rows, j < NR, and `bias + j` readable for j < NR.
     #[inline(always)]
     pub unsafe fn store(
         acc: Acc,
         c: *mut f32,
         ldc: usize,
+        rows: usize,
         add: bool,
         bias: Option<*const f32>,
         relu: bool,
@@ -570,7 +607,7 @@ pub(crate) mod tile {
             ),
             None => (None, None),
         };
-        for r in 0..MR {
+        for r in 0..rows.min(MR) {
             let row = c.add(r * ldc);
             finish(acc[2 * r], row, add, b0, relu);
             finish(acc[2 * r + 1], row.add(4), add, b1, relu);
@@ -664,6 +701,24 @@ pub(crate) mod tile {
         acc
     }
 
+    /// [`multiply`] with the MR rows of A neighbouring floats, row r at `a + r`, and B packed
+    /// (`b_rs` = NR).
+    ///
+    /// # Safety
+    /// `a + segments[s] + q * a_cs + r` for q < seg_len, r < MR, and `b + t * NR + j` for
+    /// t < segments.len() * seg_len, j < NR, must be readable.
+    #[inline(always)]
+    pub unsafe fn multiply_adjacent(
+        segments: &[usize],
+        seg_len: usize,
+        a: *const f32,
+        a_cs: usize,
+        b: *const f32,
+    ) -> Acc {
+        let rows = std::array::from_fn(|r| a.add(r));
+        multiply(segments, seg_len, rows, a_cs, b, NR)
+    }
+
     /// The tile with B read from planes: acc(r, j) = sum over steps of A(r, step) * B(step, j),
     /// with A(r, step) at `a[r] + step` (rows contiguous across segments) and, for step q of
     /// segment s, B(step, 0..NR) at `b + segments[s] + q * plane` (one row of one plane).
@@ -696,20 +751,22 @@ pub(crate) mod tile {
         acc
     }
 
-    /// Stores a full tile at `c` (row r at `c + r * ldc`); `bias` points at its NR column biases.
+    /// Stores the first `rows` (at most MR) rows of a tile at `c` (row r at `c + r * ldc`);
+    /// `bias` points at its NR column biases.
     ///
     /// # Safety
-    /// `c + r * ldc + j` must be writable for r < MR, j < NR, and `bias + j` readable for j < NR.
+    /// `c + r * ldc + j` must be writable for r < rows, j < NR, and `bias + j` readable for j < NR.
     #[inline(always)]
     pub unsafe fn store(
         acc: Acc,
         c: *mut f32,
         ldc: usize,
+        rows: usize,
         add: bool,
         bias: Option<*const f32>,
         relu_on: bool,
     ) {
-        for (r, row) in acc.iter().enumerate() {
+        for (r, row) in acc.iter().enumerate().take(rows) {
             for (j, &v) in row.iter().enumerate() {
                 let at = c.add(r * ldc + j);
                 let v = v + if add { *at } else { 0.0 } + bias.map_or(0.0, |b| *b.add(j));

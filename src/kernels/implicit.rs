@@ -12,6 +12,9 @@ use super::gemm::{tile, TileTarget, MR, NR};
 /// image rows they meet to stay in L1 together (256 measured slower on the chapter's conv2).
 const PIXELS_PER_PASS: usize = 128;
 
+/// Floats in one SIMD vector (f32x4).
+const VECTOR_FLOATS: usize = 4;
+
 /// A correlation of one image (padded already: `width` pixels of `channels` per row) with a
 /// `k_h` x `k_w` kernel at `stride` and `dilation`, giving `out_h` x `out_w` pixels.
 #[derive(Debug, Clone, Copy)]
@@ -24,13 +27,6 @@ pub(crate) struct Correlation {
     pub dilation: usize,
     pub out_h: usize,
     pub out_w: usize,
-}
-
-/// The columns of B for [`Correlation::weight_gradient`]: read in place (row stride
-/// `n`, possible when n is a multiple of NR) or packed as NR-wide panels.
-pub(crate) enum Columns<'a> {
-    Direct(&'a [f32]),
-    Panels(&'a [f32]),
 }
 
 /// Index tables of one correlation, built once per call and shared by all its images.
@@ -69,6 +65,12 @@ impl Correlation {
     /// Output rows per weight-gradient pass.
     fn rows_per_pass(&self) -> usize {
         PIXELS_PER_PASS.div_ceil(self.out_w).min(self.out_h)
+    }
+
+    /// Floats of panels a weight-gradient pass packs d_out into, for `n` columns, with room
+    /// to start them on a 16-byte boundary.
+    pub fn pass_panels_len(&self, n: usize) -> usize {
+        self.rows_per_pass() * self.out_w * n.next_multiple_of(NR) + VECTOR_FLOATS - 1
     }
 
     /// Where output pixel p's receptive field starts in the image.
@@ -159,20 +161,29 @@ impl Correlation {
         }
     }
 
-    /// d_weight (depth, n) += patches^T (depth, pixels) · d_out (pixels, n); `row_segments`
-    /// is room for a pass's row starts.
+    /// d_weight (depth, n) += patches^T (depth, pixels) · d_out (pixels, n), and d_bias (n) +=
+    /// the column sums of d_out if given. `row_segments` is room for a pass's row starts,
+    /// `panels` for a pass's rows of d_out ([`Correlation::pass_panels_len`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn weight_gradient(
         &self,
         d_weight: &mut [f32],
+        mut d_bias: Option<&mut [f32]>,
         image: &[f32],
-        d_out: Columns,
+        d_out: &[f32],
         n: usize,
         t: &Tables,
         row_segments: &mut [usize],
+        panels: &mut [f32],
     ) {
         self.check(image);
         let (pixels, depth) = (self.pixels(), self.depth());
         assert!(d_weight.len() >= depth * n && t.taps.len() == depth);
+        assert!(d_out.len() >= pixels * n && panels.len() >= self.pass_panels_len(n));
+        // Panels on a 16-byte boundary: the tile's vector loads of B then never straddle two
+        // cache lines.
+        let aligned = panels.as_ptr().align_offset(4 * VECTOR_FLOATS);
+        let panels = &mut panels[aligned.min(VECTOR_FLOATS - 1)..];
         let target = TileTarget {
             c_rs: n,
             c_cs: 1,
@@ -181,6 +192,7 @@ impl Correlation {
             bias_by_row: false,
             relu: false,
         };
+        let a_cs = self.stride * self.channels;
         // One pass covers whole output rows: a segment per row, out_w pixels `stride` apart.
         let rows_per_pass = self.rows_per_pass();
         for oy0 in (0..self.out_h).step_by(rows_per_pass) {
@@ -188,36 +200,77 @@ impl Correlation {
             for (r, offset) in segments.iter_mut().enumerate() {
                 *offset = t.starts[(oy0 + r) * self.out_w];
             }
-            let first_pixel = oy0 * self.out_w;
+            let (first, count) = (oy0 * self.out_w, segments.len() * self.out_w);
+            // B: the pass's rows of d_out as panels (ceil(n / NR), count, NR), contiguous for
+            // the tile (its B pointer then steps by a constant) and in L1 for every tile.
+            pack_pass(
+                panels,
+                &d_out[first * n..(first + count) * n],
+                n,
+                d_bias.as_deref_mut(),
+            );
+            // Every pixel of the pass reads at most this far into `image`, plus its taps.
+            let last_start = t.starts[first + count - 1];
             for (panel, j0) in (0..n).step_by(NR).enumerate() {
-                // B: the pass's rows of d_out, columns j0.., in place or from their panel.
-                let (b, b_rs) = match d_out {
-                    Columns::Direct(d) => {
-                        assert!(n.is_multiple_of(NR) && d.len() >= pixels * n);
-                        (d[first_pixel * n + j0..].as_ptr(), n)
-                    }
-                    Columns::Panels(p) => {
-                        assert!(p.len() >= n.div_ceil(NR) * pixels * NR);
-                        (p[(panel * pixels + first_pixel) * NR..].as_ptr(), NR)
-                    }
+                let b = panels[panel * count * NR..(panel + 1) * count * NR].as_ptr();
+                let nr = NR.min(n - j0);
+                // Tile rows i0..i0 + mr (mr <= MR) of d_weight, whose taps start at `at` in a
+                // receptive field and are neighbouring floats when `adjacent`.
+                let mut tile_rows = |i0: usize, mr: usize, at: usize, adjacent: bool| {
+                    // SAFETY (both calls): `check` bounds every (tap, pixel) inside `image`, and
+                    // the adjacent tile reads MR floats from `at` only where they lie inside it
+                    // (the caller checks the pass's last pixel, which reads furthest); rows
+                    // past mr read floats that belong to other taps, and are discarded. The
+                    // panel holds a row of NR per pixel of the pass.
+                    let acc = if adjacent && last_start + at + MR <= image.len() {
+                        let a = image[at..].as_ptr();
+                        unsafe { tile::multiply_adjacent(segments, self.out_w, a, a_cs, b) }
+                    } else {
+                        // Rows past mr repeat the last tap; their results are discarded.
+                        let rows: [*const f32; MR] =
+                            std::array::from_fn(|r| image[t.taps[i0 + r.min(mr - 1)]..].as_ptr());
+                        unsafe { tile::multiply(segments, self.out_w, rows, a_cs, b, NR) }
+                    };
+                    target.write(d_weight, acc, i0, j0, mr, nr);
                 };
+                // Tiles of MR rows in depth order; a tile whose taps are neighbouring floats
+                // (within a kernel row, or one tap's channels) reads them from one pointer.
                 for i0 in (0..depth).step_by(MR) {
                     let mr = MR.min(depth - i0);
-                    let rows: [*const f32; MR] =
-                        std::array::from_fn(|r| image[t.taps[i0 + r.min(mr - 1)]..].as_ptr());
-                    // SAFETY: `check` bounds every (tap, pixel) inside `image`; B holds a row per pixel of the pass.
-                    let acc = unsafe {
-                        tile::multiply(
-                            segments,
-                            self.out_w,
-                            rows,
-                            self.stride * self.channels,
-                            b,
-                            b_rs,
-                        )
-                    };
-                    target.write(d_weight, acc, i0, j0, mr, NR.min(n - j0));
+                    let adjacent = t.taps[i0 + mr - 1] == t.taps[i0] + mr - 1;
+                    tile_rows(i0, mr, t.taps[i0], adjacent);
                 }
+            }
+        }
+    }
+}
+
+/// Packs `d_out` (rows, n) as NR-wide panels (ceil(n / NR), rows, NR), zero-padding the last
+/// panel, and adds its column sums to `sums` (n) if given (summed over the rows first, in
+/// NR-wide vectors, then added).
+fn pack_pass(panels: &mut [f32], d_out: &[f32], n: usize, sums: Option<&mut [f32]>) {
+    let rows = d_out.len() / n;
+    let mut sums = sums;
+    for (panel, j0) in (0..n).step_by(NR).enumerate() {
+        let nr = NR.min(n - j0);
+        let dst = &mut panels[panel * rows * NR..(panel + 1) * rows * NR];
+        let mut sum = [0.0f32; NR];
+        for (dst, src) in dst.chunks_exact_mut(NR).zip(d_out[j0..].chunks(n)) {
+            // Fixed-size copies, which the compiler turns into vector loads and stores.
+            let mut v = [0.0f32; NR];
+            if nr == NR {
+                v = src[..NR].try_into().expect("NR floats");
+            } else {
+                v[..nr].copy_from_slice(&src[..nr]);
+            }
+            for (s, x) in sum.iter_mut().zip(v) {
+                *s += x;
+            }
+            dst.copy_from_slice(&v);
+        }
+        if let Some(sums) = sums.as_deref_mut() {
+            for (s, x) in sums[j0..j0 + nr].iter_mut().zip(sum) {
+                *s += x;
             }
         }
     }
