@@ -362,43 +362,37 @@ impl TileTarget<'_> {
         nr: usize,
     ) {
         let at = i0 * self.c_rs + j0 * self.c_cs;
-        // Whole rows of the tile (a short last row block too) are stored as vectors.
-        if nr == NR && self.c_cs == 1 && !self.bias_by_row {
+        if mr == MR && nr == NR && (self.c_cs == 1 || self.c_rs == 1) {
             assert!(
-                at + (mr - 1) * self.c_rs + NR - 1 < c.len(),
+                at + (MR - 1) * self.c_rs + (NR - 1) * self.c_cs < c.len(),
                 "gemm: tile outside C"
             );
-            // SAFETY: the assert above bounds the tile's last element; the bias slice is checked.
+            // SAFETY: the assert above bounds the tile's last element; the bias slices are checked.
             unsafe {
-                tile::store(
-                    acc,
-                    c.as_mut_ptr().add(at),
-                    self.c_rs,
-                    mr,
-                    self.add,
-                    self.bias.map(|b| b[j0..j0 + NR].as_ptr()),
-                    self.relu,
-                );
+                let at = c.as_mut_ptr().add(at);
+                if self.c_cs == 1 && !self.bias_by_row {
+                    tile::store(
+                        acc,
+                        at,
+                        self.c_rs,
+                        self.add,
+                        self.bias.map(|b| b[j0..j0 + NR].as_ptr()),
+                        self.relu,
+                    );
+                    return;
+                }
+                if self.c_rs == 1 && self.bias_by_row {
+                    tile::store_transposed(
+                        acc,
+                        at,
+                        self.c_cs,
+                        self.add,
+                        self.bias.map(|b| b[i0..i0 + MR].as_ptr()),
+                        self.relu,
+                    );
+                    return;
+                }
             }
-            return;
-        }
-        if mr == MR && nr == NR && self.c_rs == 1 && self.bias_by_row {
-            assert!(
-                at + (MR - 1) + (NR - 1) * self.c_cs < c.len(),
-                "gemm: tile outside C"
-            );
-            // SAFETY: the assert above bounds the tile's last element; the bias slice is checked.
-            unsafe {
-                tile::store_transposed(
-                    acc,
-                    c.as_mut_ptr().add(at),
-                    self.c_cs,
-                    self.add,
-                    self.bias.map(|b| b[i0..i0 + MR].as_ptr()),
-                    self.relu,
-                );
-            }
-            return;
         }
         let values = tile::to_array(acc);
         for (r, row) in values.iter().enumerate().take(mr) {
@@ -585,17 +579,15 @@ pub(crate) mod tile {
         v128_store(at as *mut v128, v);
     }
 
-    /// Stores the first `rows` (at most MR) rows of a tile at `c` (row r at `c + r * ldc`);
-    /// `bias` points at its NR column biases.
+    /// Stores a full tile at `c` (row r at `c + r * ldc`); `bias` points at its NR column biases.
     ///
     /// # Safety
-    /// `c + r * ldc + j` must be writable for r < rows, j < NR, and `bias + j` readable for j < NR.
+    /// `c + r * ldc + j` must be writable for r < MR, j < NR, and `bias + j` readable for j < NR.
     #[inline(always)]
     pub unsafe fn store(
         acc: Acc,
         c: *mut f32,
         ldc: usize,
-        rows: usize,
         add: bool,
         bias: Option<*const f32>,
         relu: bool,
@@ -607,7 +599,7 @@ pub(crate) mod tile {
             ),
             None => (None, None),
         };
-        for r in 0..rows.min(MR) {
+        for r in 0..MR {
             let row = c.add(r * ldc);
             finish(acc[2 * r], row, add, b0, relu);
             finish(acc[2 * r + 1], row.add(4), add, b1, relu);
@@ -702,7 +694,7 @@ pub(crate) mod tile {
     }
 
     /// [`multiply`] with the MR rows of A neighbouring floats, row r at `a + r`, and B packed
-    /// (`b_rs` = NR).
+    /// (`b_rs` = NR). (The weight gradient calls it only in the SIMD128 build.)
     ///
     /// # Safety
     /// `a + segments[s] + q * a_cs + r` for q < seg_len, r < MR, and `b + t * NR + j` for
@@ -751,22 +743,20 @@ pub(crate) mod tile {
         acc
     }
 
-    /// Stores the first `rows` (at most MR) rows of a tile at `c` (row r at `c + r * ldc`);
-    /// `bias` points at its NR column biases.
+    /// Stores a full tile at `c` (row r at `c + r * ldc`); `bias` points at its NR column biases.
     ///
     /// # Safety
-    /// `c + r * ldc + j` must be writable for r < rows, j < NR, and `bias + j` readable for j < NR.
+    /// `c + r * ldc + j` must be writable for r < MR, j < NR, and `bias + j` readable for j < NR.
     #[inline(always)]
     pub unsafe fn store(
         acc: Acc,
         c: *mut f32,
         ldc: usize,
-        rows: usize,
         add: bool,
         bias: Option<*const f32>,
         relu_on: bool,
     ) {
-        for (r, row) in acc.iter().enumerate().take(rows) {
+        for (r, row) in acc.iter().enumerate() {
             for (j, &v) in row.iter().enumerate() {
                 let at = c.add(r * ldc + j);
                 let v = v + if add { *at } else { 0.0 } + bias.map_or(0.0, |b| *b.add(j));

@@ -6,11 +6,18 @@
 //! (dilation 1), otherwise one per tap. That saves im2col's copy, which is 25 times the
 //! image for a 5x5 kernel and costs as much time as the multiply-adds themselves.
 
-use super::gemm::{tile, TileTarget, MR, NR};
+use super::gemm::{add_column_sums, tile, TileTarget, MR, NR};
 
 /// Output pixels along a weight-gradient pass: few enough for the pass's B rows and the
 /// image rows they meet to stay in L1 together (256 measured slower on the chapter's conv2).
 const PIXELS_PER_PASS: usize = 128;
+
+/// The weight gradient's layout for the SIMD128 tile: every pass packs d_out, and tiles of
+/// neighbouring taps read them from one pointer, which saves V8 address arithmetic. The
+/// portable tile (native builds) keeps d_out in place when n fills whole panels and a pointer
+/// per row: in native A/B runs the SIMD128 layout was not faster there, and one variant of it
+/// made LLVM gather the tile's loads with shuffles, 1.5x slower.
+const SIMD_TILES: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
 
 /// Floats in one SIMD vector (f32x4).
 const VECTOR_FLOATS: usize = 4;
@@ -202,43 +209,51 @@ impl Correlation {
             }
             let (first, count) = (oy0 * self.out_w, segments.len() * self.out_w);
             // B: the pass's rows of d_out as panels (ceil(n / NR), count, NR), contiguous for
-            // the tile (its B pointer then steps by a constant) and in L1 for every tile.
-            pack_pass(
-                panels,
-                &d_out[first * n..(first + count) * n],
-                n,
-                d_bias.as_deref_mut(),
-            );
+            // the tile (its B pointer then steps by a constant) and in L1 for every tile; or
+            // natively, when n fills whole panels, d_out in place.
+            let pass = &d_out[first * n..(first + count) * n];
+            let in_place = !SIMD_TILES && n.is_multiple_of(NR);
+            if in_place {
+                if let Some(d_bias) = d_bias.as_deref_mut() {
+                    add_column_sums(d_bias, pass, count, n);
+                }
+            } else {
+                pack_pass(panels, pass, n, d_bias.as_deref_mut());
+            }
             // Every pixel of the pass reads at most this far into `image`, plus its taps.
             let last_start = t.starts[first + count - 1];
             for (panel, j0) in (0..n).step_by(NR).enumerate() {
-                let b = panels[panel * count * NR..(panel + 1) * count * NR].as_ptr();
+                let (b, b_rs) = if in_place {
+                    (pass[j0..].as_ptr(), n)
+                } else {
+                    (
+                        panels[panel * count * NR..(panel + 1) * count * NR].as_ptr(),
+                        NR,
+                    )
+                };
                 let nr = NR.min(n - j0);
-                // Tile rows i0..i0 + mr (mr <= MR) of d_weight, whose taps start at `at` in a
-                // receptive field and are neighbouring floats when `adjacent`.
-                let mut tile_rows = |i0: usize, mr: usize, at: usize, adjacent: bool| {
+                // Tiles of MR rows in depth order. In the SIMD128 build, a tile whose taps are
+                // neighbouring floats (within a kernel row, or one tap's channels) reads them
+                // from one pointer, where all MR floats from its first tap lie inside `image`
+                // for every pixel of the pass (the last pixel reads furthest).
+                for i0 in (0..depth).step_by(MR) {
+                    let mr = MR.min(depth - i0);
+                    let at = t.taps[i0];
+                    let adjacent = t.taps[i0 + mr - 1] == at + mr - 1;
                     // SAFETY (both calls): `check` bounds every (tap, pixel) inside `image`, and
-                    // the adjacent tile reads MR floats from `at` only where they lie inside it
-                    // (the caller checks the pass's last pixel, which reads furthest); rows
-                    // past mr read floats that belong to other taps, and are discarded. The
-                    // panel holds a row of NR per pixel of the pass.
-                    let acc = if adjacent && last_start + at + MR <= image.len() {
+                    // the one-pointer tile's extra floats are inside it as checked; rows past
+                    // mr read floats of other taps, and are discarded. B holds a row (b_rs
+                    // apart) per pixel of the pass.
+                    let acc = if SIMD_TILES && adjacent && last_start + at + MR <= image.len() {
                         let a = image[at..].as_ptr();
                         unsafe { tile::multiply_adjacent(segments, self.out_w, a, a_cs, b) }
                     } else {
                         // Rows past mr repeat the last tap; their results are discarded.
                         let rows: [*const f32; MR] =
                             std::array::from_fn(|r| image[t.taps[i0 + r.min(mr - 1)]..].as_ptr());
-                        unsafe { tile::multiply(segments, self.out_w, rows, a_cs, b, NR) }
+                        unsafe { tile::multiply(segments, self.out_w, rows, a_cs, b, b_rs) }
                     };
                     target.write(d_weight, acc, i0, j0, mr, nr);
-                };
-                // Tiles of MR rows in depth order; a tile whose taps are neighbouring floats
-                // (within a kernel row, or one tap's channels) reads them from one pointer.
-                for i0 in (0..depth).step_by(MR) {
-                    let mr = MR.min(depth - i0);
-                    let adjacent = t.taps[i0 + mr - 1] == t.taps[i0] + mr - 1;
-                    tile_rows(i0, mr, t.taps[i0], adjacent);
                 }
             }
         }
