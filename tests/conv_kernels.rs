@@ -250,6 +250,12 @@ fn gradients_match_finite_differences() {
     }
 }
 
+/// The weight gradient's passes and tiles on odd geometries (see the check's comment).
+#[test]
+fn weight_gradient_passes_match_reference() {
+    check_conv_weight_gradient_passes();
+}
+
 /// The chapter's two convolutions at a small batch: fast against reference on real sizes.
 #[test]
 fn chapter_shapes_fast_matches_reference() {

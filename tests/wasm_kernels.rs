@@ -46,6 +46,11 @@ fn conv_simd_matches_reference_on_random_geometries() {
 }
 
 #[wasm_bindgen_test]
+fn conv_weight_gradient_passes_match_reference() {
+    check_conv_weight_gradient_passes();
+}
+
+#[wasm_bindgen_test]
 fn conv_simd_matches_keras_fixtures() {
     check_conv_forward_fixtures();
     check_conv_gradient_fixtures();

@@ -12,8 +12,8 @@
 //! fold it back onto the input (col2im). Working memory ([`ConvScratch`]) is one padded image and some panels, so it
 //! does not depend on the batch size.
 
-use super::gemm::{add_column_sums, gemm, tile, Epilogue, Operand, TileTarget, MR, NR};
-use super::implicit::{pack_panels, pad_image, pad_planes, Columns, Correlation};
+use super::gemm::{gemm, tile, Epilogue, Operand, TileTarget, MR, NR};
+use super::implicit::{pack_panels, pad_image, pad_planes, Correlation};
 use super::scratch::{ConvScratch, ScratchSizes};
 use crate::{invalid, Result};
 
@@ -243,11 +243,8 @@ impl ConvGeometry {
             offsets: forward.offsets_len(),
             ..ScratchSizes::default()
         };
-        if !self.out_c.is_multiple_of(NR) {
-            sizes.panels = sizes
-                .panels
-                .max(forward.pixels() * self.out_c.next_multiple_of(NR));
-        }
+        // The weight gradient packs a pass's rows of d_out.
+        sizes.panels = sizes.panels.max(forward.pass_panels_len(self.out_c));
         match self.input_gradient_correlation() {
             Some((c, (top, bottom, _, _))) => {
                 // The planes path reads up to NR - 1 floats past the last plane.
@@ -495,22 +492,26 @@ pub fn conv2d_backward_weight(
     let co = g.out_c;
     let pixels = c.pixels();
     let (tables, row_segments) = c.tables(s.offsets);
+    let mut d_bias = d_bias;
+    if let Some(d_bias) = &d_bias {
+        assert_eq!(d_bias.len(), co);
+    }
     for (image, d_out) in input
         .chunks_exact(g.in_h * g.in_w * g.in_c)
         .zip(d_out.chunks_exact(pixels * co))
     {
         let image = g.pad_input(image, s.image);
-        // Columns of d_out are read in place when they fill whole 8-wide panels.
-        let columns = if co.is_multiple_of(NR) {
-            Columns::Direct(d_out)
-        } else {
-            pack_panels(s.panels, pixels, co, |p, j| d_out[p * co + j]);
-            Columns::Panels(s.panels)
-        };
-        c.weight_gradient(d_weight, image, columns, co, &tables, row_segments);
-    }
-    if let Some(d_bias) = d_bias {
-        add_column_sums(d_bias, d_out, g.output_pixels(), co);
+        // The bias gradient is summed while the correlation packs d_out.
+        c.weight_gradient(
+            d_weight,
+            d_bias.as_deref_mut(),
+            image,
+            d_out,
+            co,
+            &tables,
+            row_segments,
+            s.panels,
+        );
     }
 }
 

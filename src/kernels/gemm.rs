@@ -475,6 +475,35 @@ pub(crate) mod tile {
         c
     }
 
+    /// [`multiply`] with the MR rows of A neighbouring floats, row r at `a + r`, and B packed
+    /// (`b_rs` = NR): one pointer and constant offsets instead of four row pointers, so each
+    /// step has fewer address computations besides its loads and multiply-adds.
+    ///
+    /// # Safety
+    /// `a + segments[s] + q * a_cs + r` for q < seg_len, r < MR, and `b + t * NR + j` for
+    /// t < segments.len() * seg_len, j < NR, must be readable.
+    #[inline(always)]
+    pub unsafe fn multiply_adjacent(
+        segments: &[usize],
+        seg_len: usize,
+        a: *const f32,
+        a_cs: usize,
+        b: *const f32,
+    ) -> Acc {
+        let mut c = [f32x4_splat(0.0); 8];
+        let mut bp = b;
+        for &offset in segments {
+            let mut row = a.add(offset);
+            for _ in 0..seg_len {
+                let x = [0, 1, 2, 3].map(|r| v128_load32_splat(row.add(r) as *const u32));
+                step(&mut c, x, bp);
+                row = row.add(a_cs);
+                bp = bp.add(NR);
+            }
+        }
+        c
+    }
+
     /// The tile with B read from planes: acc(r, j) = sum over steps of A(r, step) * B(step, j),
     /// with A(r, step) at `a[r] + step` (rows contiguous across segments) and, for step q of
     /// segment s, B(step, 0..NR) at `b + segments[s] + q * plane` (one row of one plane).
@@ -662,6 +691,24 @@ pub(crate) mod tile {
             }
         }
         acc
+    }
+
+    /// [`multiply`] with the MR rows of A neighbouring floats, row r at `a + r`, and B packed
+    /// (`b_rs` = NR). (The weight gradient calls it only in the SIMD128 build.)
+    ///
+    /// # Safety
+    /// `a + segments[s] + q * a_cs + r` for q < seg_len, r < MR, and `b + t * NR + j` for
+    /// t < segments.len() * seg_len, j < NR, must be readable.
+    #[inline(always)]
+    pub unsafe fn multiply_adjacent(
+        segments: &[usize],
+        seg_len: usize,
+        a: *const f32,
+        a_cs: usize,
+        b: *const f32,
+    ) -> Acc {
+        let rows = std::array::from_fn(|r| a.add(r));
+        multiply(segments, seg_len, rows, a_cs, b, NR)
     }
 
     /// The tile with B read from planes: acc(r, j) = sum over steps of A(r, step) * B(step, j),

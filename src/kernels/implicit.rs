@@ -6,11 +6,23 @@
 //! (dilation 1), otherwise one per tap. That saves im2col's copy, which is 25 times the
 //! image for a 5x5 kernel and costs as much time as the multiply-adds themselves.
 
-use super::gemm::{tile, TileTarget, MR, NR};
+use super::gemm::{add_column_sums, tile, TileTarget, MR, NR};
 
-/// Output pixels along a weight-gradient pass: few enough for the pass's B rows and the
-/// image rows they meet to stay in L1 together (256 measured slower on the chapter's conv2).
-const PIXELS_PER_PASS: usize = 128;
+/// Output pixels along a weight-gradient pass: a tile sums this many products per element
+/// before it stores. With d_out packed per pass (SIMD128), 256 measured faster than 128 in V8
+/// (relaxed build: conv1 +8%, conv2 +2%; plain +1-2%); natively, with d_out read in place,
+/// 256 was 7% slower on the chapter's conv2 (its pass's rows and image rows outgrow L1).
+const PIXELS_PER_PASS: usize = if SIMD_TILES { 256 } else { 128 };
+
+/// The weight gradient's layout for the SIMD128 tile: every pass packs d_out, and tiles of
+/// neighbouring taps read them from one pointer, which saves V8 address arithmetic. The
+/// portable tile (native builds) keeps d_out in place when n fills whole panels and a pointer
+/// per row: in native A/B runs the SIMD128 layout was not faster there, and one variant of it
+/// made LLVM gather the tile's loads with shuffles, 1.5x slower.
+const SIMD_TILES: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
+
+/// Floats in one SIMD vector (f32x4).
+const VECTOR_FLOATS: usize = 4;
 
 /// A correlation of one image (padded already: `width` pixels of `channels` per row) with a
 /// `k_h` x `k_w` kernel at `stride` and `dilation`, giving `out_h` x `out_w` pixels.
@@ -24,13 +36,6 @@ pub(crate) struct Correlation {
     pub dilation: usize,
     pub out_h: usize,
     pub out_w: usize,
-}
-
-/// The columns of B for [`Correlation::weight_gradient`]: read in place (row stride
-/// `n`, possible when n is a multiple of NR) or packed as NR-wide panels.
-pub(crate) enum Columns<'a> {
-    Direct(&'a [f32]),
-    Panels(&'a [f32]),
 }
 
 /// Index tables of one correlation, built once per call and shared by all its images.
@@ -69,6 +74,12 @@ impl Correlation {
     /// Output rows per weight-gradient pass.
     fn rows_per_pass(&self) -> usize {
         PIXELS_PER_PASS.div_ceil(self.out_w).min(self.out_h)
+    }
+
+    /// Floats of panels a weight-gradient pass packs d_out into, for `n` columns, with room
+    /// to start them on a 16-byte boundary.
+    pub fn pass_panels_len(&self, n: usize) -> usize {
+        self.rows_per_pass() * self.out_w * n.next_multiple_of(NR) + VECTOR_FLOATS - 1
     }
 
     /// Where output pixel p's receptive field starts in the image.
@@ -159,20 +170,29 @@ impl Correlation {
         }
     }
 
-    /// d_weight (depth, n) += patches^T (depth, pixels) · d_out (pixels, n); `row_segments`
-    /// is room for a pass's row starts.
+    /// d_weight (depth, n) += patches^T (depth, pixels) · d_out (pixels, n), and d_bias (n) +=
+    /// the column sums of d_out if given. `row_segments` is room for a pass's row starts,
+    /// `panels` for a pass's rows of d_out ([`Correlation::pass_panels_len`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn weight_gradient(
         &self,
         d_weight: &mut [f32],
+        mut d_bias: Option<&mut [f32]>,
         image: &[f32],
-        d_out: Columns,
+        d_out: &[f32],
         n: usize,
         t: &Tables,
         row_segments: &mut [usize],
+        panels: &mut [f32],
     ) {
         self.check(image);
         let (pixels, depth) = (self.pixels(), self.depth());
         assert!(d_weight.len() >= depth * n && t.taps.len() == depth);
+        assert!(d_out.len() >= pixels * n && panels.len() >= self.pass_panels_len(n));
+        // Panels on a 16-byte boundary: the tile's vector loads of B then never straddle two
+        // cache lines.
+        let aligned = panels.as_ptr().align_offset(4 * VECTOR_FLOATS);
+        let panels = &mut panels[aligned.min(VECTOR_FLOATS - 1)..];
         let target = TileTarget {
             c_rs: n,
             c_cs: 1,
@@ -181,6 +201,7 @@ impl Correlation {
             bias_by_row: false,
             relu: false,
         };
+        let a_cs = self.stride * self.channels;
         // One pass covers whole output rows: a segment per row, out_w pixels `stride` apart.
         let rows_per_pass = self.rows_per_pass();
         for oy0 in (0..self.out_h).step_by(rows_per_pass) {
@@ -188,36 +209,85 @@ impl Correlation {
             for (r, offset) in segments.iter_mut().enumerate() {
                 *offset = t.starts[(oy0 + r) * self.out_w];
             }
-            let first_pixel = oy0 * self.out_w;
+            let (first, count) = (oy0 * self.out_w, segments.len() * self.out_w);
+            // B: the pass's rows of d_out as panels (ceil(n / NR), count, NR), contiguous for
+            // the tile (its B pointer then steps by a constant) and in L1 for every tile; or
+            // natively, when n fills whole panels, d_out in place.
+            let pass = &d_out[first * n..(first + count) * n];
+            let in_place = !SIMD_TILES && n.is_multiple_of(NR);
+            if in_place {
+                if let Some(d_bias) = d_bias.as_deref_mut() {
+                    add_column_sums(d_bias, pass, count, n);
+                }
+            } else {
+                pack_pass(panels, pass, n, d_bias.as_deref_mut());
+            }
+            // Every pixel of the pass reads at most this far into `image`, plus its taps.
+            let last_start = t.starts[first + count - 1];
             for (panel, j0) in (0..n).step_by(NR).enumerate() {
-                // B: the pass's rows of d_out, columns j0.., in place or from their panel.
-                let (b, b_rs) = match d_out {
-                    Columns::Direct(d) => {
-                        assert!(n.is_multiple_of(NR) && d.len() >= pixels * n);
-                        (d[first_pixel * n + j0..].as_ptr(), n)
-                    }
-                    Columns::Panels(p) => {
-                        assert!(p.len() >= n.div_ceil(NR) * pixels * NR);
-                        (p[(panel * pixels + first_pixel) * NR..].as_ptr(), NR)
-                    }
+                let (b, b_rs) = if in_place {
+                    (pass[j0..].as_ptr(), n)
+                } else {
+                    (
+                        panels[panel * count * NR..(panel + 1) * count * NR].as_ptr(),
+                        NR,
+                    )
                 };
+                let nr = NR.min(n - j0);
+                // Tiles of MR rows in depth order. In the SIMD128 build, a tile whose taps are
+                // neighbouring floats (within a kernel row, or one tap's channels) reads them
+                // from one pointer, where all MR floats from its first tap lie inside `image`
+                // for every pixel of the pass (the last pixel reads furthest).
                 for i0 in (0..depth).step_by(MR) {
                     let mr = MR.min(depth - i0);
-                    let rows: [*const f32; MR] =
-                        std::array::from_fn(|r| image[t.taps[i0 + r.min(mr - 1)]..].as_ptr());
-                    // SAFETY: `check` bounds every (tap, pixel) inside `image`; B holds a row per pixel of the pass.
-                    let acc = unsafe {
-                        tile::multiply(
-                            segments,
-                            self.out_w,
-                            rows,
-                            self.stride * self.channels,
-                            b,
-                            b_rs,
-                        )
+                    let at = t.taps[i0];
+                    let adjacent = t.taps[i0 + mr - 1] == at + mr - 1;
+                    // SAFETY (both calls): `check` bounds every (tap, pixel) inside `image`, and
+                    // the one-pointer tile's extra floats are inside it as checked; rows past
+                    // mr read floats of other taps, and are discarded. B holds a row (b_rs
+                    // apart) per pixel of the pass.
+                    let acc = if SIMD_TILES && adjacent && last_start + at + MR <= image.len() {
+                        let a = image[at..].as_ptr();
+                        unsafe { tile::multiply_adjacent(segments, self.out_w, a, a_cs, b) }
+                    } else {
+                        // Rows past mr repeat the last tap; their results are discarded.
+                        let rows: [*const f32; MR] =
+                            std::array::from_fn(|r| image[t.taps[i0 + r.min(mr - 1)]..].as_ptr());
+                        unsafe { tile::multiply(segments, self.out_w, rows, a_cs, b, b_rs) }
                     };
-                    target.write(d_weight, acc, i0, j0, mr, NR.min(n - j0));
+                    target.write(d_weight, acc, i0, j0, mr, nr);
                 }
+            }
+        }
+    }
+}
+
+/// Packs `d_out` (rows, n) as NR-wide panels (ceil(n / NR), rows, NR), zero-padding the last
+/// panel, and adds its column sums to `sums` (n) if given (summed over the rows first, in
+/// NR-wide vectors, then added).
+fn pack_pass(panels: &mut [f32], d_out: &[f32], n: usize, sums: Option<&mut [f32]>) {
+    let rows = d_out.len() / n;
+    let mut sums = sums;
+    for (panel, j0) in (0..n).step_by(NR).enumerate() {
+        let nr = NR.min(n - j0);
+        let dst = &mut panels[panel * rows * NR..(panel + 1) * rows * NR];
+        let mut sum = [0.0f32; NR];
+        for (dst, src) in dst.chunks_exact_mut(NR).zip(d_out[j0..].chunks(n)) {
+            // Fixed-size copies, which the compiler turns into vector loads and stores.
+            let mut v = [0.0f32; NR];
+            if nr == NR {
+                v = src[..NR].try_into().expect("NR floats");
+            } else {
+                v[..nr].copy_from_slice(&src[..nr]);
+            }
+            for (s, x) in sum.iter_mut().zip(v) {
+                *s += x;
+            }
+            dst.copy_from_slice(&v);
+        }
+        if let Some(sums) = sums.as_deref_mut() {
+            for (s, x) in sums[j0..j0 + nr].iter_mut().zip(sum) {
+                *s += x;
             }
         }
     }

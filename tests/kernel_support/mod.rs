@@ -345,6 +345,59 @@ pub fn check_conv_random_geometries(seed: u64, cases: usize) {
     }
 }
 
+/// The weight gradient on geometries that take every path of its passes: several passes with a
+/// short last one, a pass of one row wider than a pass, tiles of neighbouring taps (within a
+/// kernel row, or one tap's channels under dilation), tiles across kernel rows or taps, a short
+/// last tile (3 or 1 rows) at the very end of an unpadded image, strides of 2, and out_c that
+/// leaves the last 8-wide panel part empty. Accumulates onto non-zero d_weight and d_bias.
+pub fn check_conv_weight_gradient_passes() {
+    let mut rng = seeded(23);
+    let mut scratch = ConvScratch::new();
+    let cases = [
+        // (batch, (h, w, c), (kh, kw, out_c), stride, dilation, padding)
+        (2, (37, 29, 3), (5, 5, 13), 1, 1, Padding::Same),
+        (1, (23, 41, 5), (3, 4, 9), 2, 1, Padding::Valid),
+        (2, (19, 17, 4), (3, 3, 8), 1, 2, Padding::Explicit(1)),
+        (1, (40, 9, 1), (5, 2, 7), 1, 1, Padding::Valid),
+        (1, (9, 131, 2), (3, 3, 3), 1, 1, Padding::Same),
+        (2, (21, 14, 7), (2, 3, 17), 1, 1, Padding::Valid),
+        (1, (13, 11, 3), (3, 3, 16), 2, 2, Padding::Valid),
+    ];
+    for (batch, input, kernel, stride, dilation, padding) in cases {
+        let g = ConvGeometry::new(batch, input, kernel, stride, dilation, padding).unwrap();
+        let x = random_vec(&mut rng, g.input_len());
+        let d_out = random_vec(&mut rng, g.output_len());
+        for with_bias in [true, false] {
+            let start_w = random_vec(&mut rng, g.weight_len());
+            let start_b = random_vec(&mut rng, g.out_c);
+            let (mut want_w, mut got_w) = (start_w.clone(), start_w);
+            let (mut want_b, mut got_b) = (start_b.clone(), start_b.clone());
+            conv2d_backward_weight_reference(
+                &mut want_w,
+                with_bias.then_some(&mut want_b[..]),
+                &d_out,
+                &x,
+                &g,
+            );
+            conv2d_backward_weight(
+                &mut got_w,
+                with_bias.then_some(&mut got_b[..]),
+                &d_out,
+                &x,
+                &g,
+                &mut scratch,
+            );
+            let what = format!("{g:?} bias {with_bias}");
+            // Sums over up to 2 * 37 * 29 products: allow for f32 rounding in another order.
+            assert_close(&got_w, &want_w, 1e-3, 1e-4, &format!("d_weight, {what}"));
+            assert_close(&got_b, &want_b, 1e-3, 1e-4, &format!("d_bias, {what}"));
+            if !with_bias {
+                assert_eq!(got_b, start_b, "d_bias changed without a bias, {what}");
+            }
+        }
+    }
+}
+
 /// Every transpose combination, accumulate, bias and ReLU, on sizes around the 4x8 tile and the 256-deep pass.
 pub fn check_gemm_odd_sizes() {
     let mut rng = seeded(11);
