@@ -149,11 +149,14 @@ async function benchWasm(relaxed) {
 
   const shapes = bench.convShapes();
   const kernels = {};
+  // A kernel call takes milliseconds: a few warm-up calls (V8 swaps in optimized code only
+  // between calls) and more timed ones than for an epoch.
+  const kernelReps = opts.quick ? 1 : 3 * C.reps;
   for (const k of ['fwd', 'dx', 'dw']) {
     kernels[k] = shapes.map((sh, i) => {
-      bench.runKernel(i, k, 1);
+      for (let w = 0; w < (opts.quick ? 1 : 3); w++) bench.runKernel(i, k, 1);
       const times = [];
-      for (let r = 0; r < C.reps; r++) times.push(seconds(() => bench.runKernel(i, k, 1)));
+      for (let r = 0; r < kernelReps; r++) times.push(seconds(() => bench.runKernel(i, k, 1)));
       return { shape: `${sh.batch}x${sh.height}x${sh.width}x${sh.inChannels} * ${sh.kernel}x${sh.kernel}x${sh.inChannels}x${sh.outChannels}`, flops: sh.flops, seconds: stats(times), gflops: sh.flops / median(times) / 1e9 };
     });
   }
@@ -454,7 +457,7 @@ async function main() {
       wasmRelaxed
         ? `convscope wasm = the relaxed-SIMD build (Node ${RELAXED_FLAG}), the one Chromium's page loads; kernels are those of that build, as fractions of the larger of the SIMD128 mul+add and relaxed multiply-add peaks`
         : 'relaxed SIMD does not validate in this Node: convscope wasm = the SIMD128 build',
-      'kernel GFLOP/s: 2 * N*OH*OW*KH*KW*CI*CO flops per call, summed over the two conv shapes, over the summed median times',
+      'kernel GFLOP/s: 2 * N*OH*OW*KH*KW*CI*CO flops per call, summed over the two conv shapes, over the summed median times (each a median of 3x reps calls after 3 warm-up calls)',
       keras ? `Keras ${keras.version} on JAX, taskset to ${keras.cpus} cpu, XLA_FLAGS ${KERAS_XLA_FLAGS}` : 'Keras/JAX skipped: run ./build.sh bench --with-keras',
       native ? null : 'native skipped (no --native binary)',
       chromium ? null : 'Chromium worker skipped (run with --chromium)',
