@@ -35,8 +35,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
 import { filterGradientCase, maxDifference, patchConv2dFilterGradient } from './tfjs_filter_grad.mjs';
 import { loadConvscope, wasmFile } from './load_pkg.mjs';
+
+// Every wasm function (ours and TF.js's) runs optimized code from its first call. With V8's
+// dynamic tiering, calls of a few milliseconds (one conv kernel) kept running baseline code
+// for a while in some processes and not in others: the kernel figures came out bimodal (up to
+// 1.6x apart). Epochs, timed after a warm-up epoch, reach optimized code either way.
+v8.setFlagsFromString('--no-wasm-dynamic-tiering');
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -457,7 +464,7 @@ async function main() {
       wasmRelaxed
         ? `convscope wasm = the relaxed-SIMD build (Node ${RELAXED_FLAG}), the one Chromium's page loads; kernels are those of that build, as fractions of the larger of the SIMD128 mul+add and relaxed multiply-add peaks`
         : 'relaxed SIMD does not validate in this Node: convscope wasm = the SIMD128 build',
-      'kernel GFLOP/s: 2 * N*OH*OW*KH*KW*CI*CO flops per call, summed over the two conv shapes, over the summed median times (each a median of 3x reps calls after 3 warm-up calls)',
+      'kernel GFLOP/s: 2 * N*OH*OW*KH*KW*CI*CO flops per call, summed over the two conv shapes, over the summed median times (each a median of 3x reps calls after 3 warm-up calls; Node runs with --no-wasm-dynamic-tiering)',
       keras ? `Keras ${keras.version} on JAX, taskset to ${keras.cpus} cpu, XLA_FLAGS ${KERAS_XLA_FLAGS}` : 'Keras/JAX skipped: run ./build.sh bench --with-keras',
       native ? null : 'native skipped (no --native binary)',
       chromium ? null : 'Chromium worker skipped (run with --chromium)',
