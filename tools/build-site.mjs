@@ -41,33 +41,27 @@ const sheets = ['style.css', ...fs.readdirSync(path.join(www, 'css')).filter((f)
 const css = [fs.readFileSync(path.join(root, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'), 'utf8'), ...sheets.map((f) => fs.readFileSync(path.join(www, 'css', f), 'utf8'))].join('\n');
 const template = fs.readFileSync(path.join(www, 'index.html'), 'utf8');
 
+// One script with its imports, as a classic script's text. Minified: the single file carries
+// two wasm builds and must stay under 2 MB (issue 6).
+async function bundle(entry, define = {}) {
+  const result = await build({
+    entryPoints: [path.join(www, 'js', ...entry)],
+    bundle: true,
+    format: 'iife',
+    target: 'chrome110',
+    write: false,
+    legalComments: 'none',
+    minify: true,
+    define,
+    logLevel: 'warning',
+  });
+  return result.outputFiles[0].text;
+}
+
 // The training worker with its imports, inlined into the app as a string (see
 // www/js/train/client.js: it runs after the wasm-bindgen glue, as a classic script).
-const workerBundle = await build({
-  entryPoints: [path.join(www, 'js', 'train', 'worker.js')],
-  bundle: true,
-  format: 'iife',
-  target: 'chrome110',
-  write: false,
-  legalComments: 'none',
-  minify: true,
-  logLevel: 'warning',
-});
-const workerSource = workerBundle.outputFiles[0].text;
-
-const bundle = await build({
-  entryPoints: [path.join(www, 'js', 'main.js')],
-  bundle: true,
-  format: 'iife',
-  target: 'chrome110',
-  write: false,
-  legalComments: 'none',
-  // Minified: the single file carries two wasm builds and must stay under 2 MB (issue 6).
-  minify: true,
-  define: { __CONVSCOPE_WORKER_SOURCE__: JSON.stringify(workerSource) },
-  logLevel: 'warning',
-});
-const app = bundle.outputFiles[0].text;
+const workerSource = await bundle(['train', 'worker.js']);
+const app = await bundle(['main.js'], { __CONVSCOPE_WORKER_SOURCE__: JSON.stringify(workerSource) });
 
 // Inline text must not be able to end its element early (or start an HTML comment state).
 function assertInlinable(name, text, closing) {

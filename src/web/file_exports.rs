@@ -11,24 +11,12 @@
 use std::collections::BTreeMap;
 
 use super::session::FOLDER_OPTIONS;
-use super::training::TrainingSession;
+use super::training::{js_error, to_js, TrainingSession};
 use crate::data::folder::{check_picture, plan_image_folder, read_zip_entries, shrink};
 use crate::data::happy::{check_happy_file, happy_from_arrays, ArrayInfo, HappyPart};
 use crate::data::picture::from_rgba;
 use crate::invalid;
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
-
-fn js_error(e: crate::Error) -> JsError {
-    JsError::new(&e.to_string())
-}
-
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    value
-        .serialize(&serializer)
-        .map_err(|e| JsError::new(&format!("internal error while answering the page: {e}")))
-}
 
 /// The files of a zip archive: paths, and each file's bytes one after another.
 #[wasm_bindgen]

@@ -5,21 +5,10 @@
 
 use super::inside::{Picture, ShortcutLab};
 use super::session::Split;
-use super::training::TrainingSession;
+use super::training::{js_error, to_js, TrainingSession};
 use crate::explain::{ActmaxConfig, CamWeighting};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-
-fn js_error(e: crate::Error) -> JsError {
-    JsError::new(&e.to_string())
-}
-
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    value
-        .serialize(&serializer)
-        .map_err(|e| JsError::new(&format!("internal error while answering the page: {e}")))
-}
 
 fn set(target: &JsValue, key: &str, value: &JsValue) -> Result<(), JsError> {
     js_sys::Reflect::set(target, &JsValue::from_str(key), value)

@@ -7,11 +7,13 @@ use super::session::{Session, Split, TrainSettings};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-fn js_error(e: crate::Error) -> JsError {
+/// A core error as the JS error the page shows (also used by the other export modules).
+pub(crate) fn js_error(e: crate::Error) -> JsError {
     JsError::new(&e.to_string())
 }
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+/// An answer as a plain JS object (also used by the other export modules).
+pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     // Maps become plain objects, so the page reads fields by name.
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
     value
