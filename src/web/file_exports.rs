@@ -34,9 +34,11 @@ impl ZipEntries {
     pub fn lengths(&self) -> Vec<u32> {
         self.lengths.clone()
     }
-    /// Every file's bytes, in path order, as one Uint8Array.
-    pub fn bytes(&self) -> Vec<u8> {
-        self.bytes.clone()
+    /// Every file's bytes, in path order, as one Uint8Array. Takes them (read the paths and
+    /// lengths first): an archive may unpack to hundreds of MB, not to be copied twice.
+    #[wasm_bindgen(js_name = takeBytes)]
+    pub fn take_bytes(self) -> Vec<u8> {
+        self.bytes
     }
 }
 
@@ -66,16 +68,12 @@ fn whole_numbers(values: &[f64], what: &str) -> crate::Result<Vec<i64>> {
             if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 {
                 Ok(v as i64)
             } else {
-                Err(bad_input_at(what, i, v))
+                Err(crate::Error::BadInput(format!(
+                    "{what}: label {v} at position {i} is not 0 (not smiling) or 1 (smiling)"
+                )))
             }
         })
         .collect()
-}
-
-fn bad_input_at(what: &str, i: usize, v: f64) -> crate::Error {
-    crate::Error::BadInput(format!(
-        "{what}: label {v} at position {i} is not 0 (not smiling) or 1 (smiling)"
-    ))
 }
 
 #[wasm_bindgen]

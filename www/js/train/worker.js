@@ -72,8 +72,8 @@ const ops = {
     let info;
     try {
       const zip = wasm_bindgen.readZip(new Uint8Array(bytes));
-      const [paths, lengths, all] = [zip.paths(), zip.lengths(), zip.bytes()];
-      zip.free();
+      // takeBytes consumes the entries (and frees them).
+      const [paths, lengths, all] = [zip.paths(), zip.lengths(), zip.takeBytes()];
       info = await loadFolderFiles(session, paths, lengths, all, name, seed);
     } catch (e) {
       throw new Error(`${name}: ${e.message}`);
