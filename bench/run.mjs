@@ -81,8 +81,8 @@ function parseArgs(argv) {
 const opts = parseArgs(process.argv.slice(2));
 // The issue's workload, or one tiny iteration of it.
 const C = opts.quick
-  ? { images: 8, batch: 4, epochs: 1, reps: 1, infer: 4, tfjsTrainImages: 1, tfjsBatches: 1, tfjsCpuInferReps: 1, peakIterations: 1e5, pageOpens: 1, memoryEpochs: 1 }
-  : { images: 600, batch: 32, epochs: 5, reps: 5, infer: 150, tfjsTrainImages: 32, tfjsBatches: opts.tfjsBatches ?? 2, tfjsCpuInferReps: 1, peakIterations: 5e7, pageOpens: 5, memoryEpochs: 2 };
+  ? { images: 8, batch: 4, epochs: 1, reps: 1, infer: 4, tfjsTrainImages: 1, tfjsBatches: 1, tfjsCpuInferReps: 1, peakIterations: 1e5, pageOpens: 1, memoryEpochs: 1, kernelRounds: 1 }
+  : { images: 600, batch: 32, epochs: 5, reps: 5, infer: 150, tfjsTrainImages: 32, tfjsBatches: opts.tfjsBatches ?? 2, tfjsCpuInferReps: 1, peakIterations: 5e7, pageOpens: 5, memoryEpochs: 2, kernelRounds: 15 };
 const PARAMS = 1063073;
 const IMAGE_LEN = 64 * 64 * 3;
 
@@ -121,6 +121,42 @@ async function peakRuns(loop) {
   return runs;
 }
 
+// The conv kernels on the chapter's two shapes, in rounds. This VM has periods, seconds to
+// minutes long, in which code that reads memory runs at about 0.6x while the register-only peak
+// loop keeps its speed (a neighbour on the host's shared caches; bench/RESULTS.md, 2026-11-29).
+// So a kernel is measured like the peak, at its least disturbed: each round times every case a
+// few times (interleaved, so a disturbed period slows all cases alike), a round's figure is the
+// median of its calls, and the figure held to the peak is the best round's. The median over all
+// calls is reported beside it.
+function measureKernels(bench) {
+  const shapes = bench.convShapes();
+  const cases = ['fwd', 'dx', 'dw'].flatMap((k) => shapes.map((sh, i) => ({ k, i, sh, rounds: [], all: [] })));
+  // V8 swaps in optimized code only between calls: a few warm-up calls first.
+  for (const c of cases) for (let w = 0; w < (opts.quick ? 1 : 3); w++) bench.runKernel(c.i, c.k, 1);
+  const [rounds, callsPerRound] = opts.quick ? [1, 1] : [C.kernelRounds, 3];
+  for (let r = 0; r < rounds; r++) {
+    for (const c of cases) {
+      const times = [];
+      for (let t = 0; t < callsPerRound; t++) times.push(seconds(() => bench.runKernel(c.i, c.k, 1)));
+      c.rounds.push(median(times));
+      c.all.push(...times);
+    }
+  }
+  const kernels = {};
+  for (const c of cases) {
+    const best = Math.min(...c.rounds);
+    (kernels[c.k] ??= []).push({
+      shape: `${c.sh.batch}x${c.sh.height}x${c.sh.width}x${c.sh.inChannels} * ${c.sh.kernel}x${c.sh.kernel}x${c.sh.inChannels}x${c.sh.outChannels}`,
+      flops: c.sh.flops,
+      seconds: stats(c.all),
+      roundSeconds: c.rounds,
+      gflops: c.sh.flops / best / 1e9,
+      gflopsAllCalls: c.sh.flops / median(c.all) / 1e9,
+    });
+  }
+  return kernels;
+}
+
 // One wasm build of pkg/: SIMD128 or relaxed SIMD.
 async function benchWasm(relaxed) {
   say(`convscope wasm (${relaxed ? 'relaxed SIMD' : 'SIMD128'}) in Node: chapter model, ${C.images} images, batch ${C.batch}`);
@@ -154,19 +190,7 @@ async function benchWasm(relaxed) {
   const peakGflops = Math.max(...peak);
   const relaxedPeakGflops = relaxed ? Math.max(...(await peakRuns(cs.Bench.relaxedPeakLoop))) : null;
 
-  const shapes = bench.convShapes();
-  const kernels = {};
-  // A kernel call takes milliseconds: a few warm-up calls (V8 swaps in optimized code only
-  // between calls) and more timed ones than for an epoch.
-  const kernelReps = opts.quick ? 1 : 3 * C.reps;
-  for (const k of ['fwd', 'dx', 'dw']) {
-    kernels[k] = shapes.map((sh, i) => {
-      for (let w = 0; w < (opts.quick ? 1 : 3); w++) bench.runKernel(i, k, 1);
-      const times = [];
-      for (let r = 0; r < kernelReps; r++) times.push(seconds(() => bench.runKernel(i, k, 1)));
-      return { shape: `${sh.batch}x${sh.height}x${sh.width}x${sh.inChannels} * ${sh.kernel}x${sh.kernel}x${sh.inChannels}x${sh.outChannels}`, flops: sh.flops, seconds: stats(times), gflops: sh.flops / median(times) / 1e9 };
-    });
-  }
+  const kernels = measureKernels(bench);
   bench.free();
   return { build: relaxed ? 'relaxed-simd' : 'simd128', epoch: stats(epochs), losses, memoryBytes, infer: stats(infer), single: stats(single), peak: stats(peak), peakGflops, relaxedPeakGflops, kernels };
 }
@@ -358,11 +382,14 @@ function machine() {
 }
 
 function kernelSummary(kernels, peak) {
-  // Per kernel over both conv shapes: all their flops over all their median times.
+  // Per kernel over both conv shapes: all their flops over all their times (best rounds'
+  // medians; and the medians of all calls).
   const out = {};
   for (const [k, cases] of Object.entries(kernels)) {
-    const gflops = sum(cases.map((c) => c.flops)) / sum(cases.map((c) => c.flops / c.gflops));
-    out[k] = { gflops, fraction: peak ? gflops / peak : null, per_shape_gflops: cases.map((c) => c.gflops) };
+    const over = (key) => sum(cases.map((c) => c.flops)) / sum(cases.map((c) => c.flops / c[key]));
+    const gflops = over('gflops');
+    const allCalls = cases.every((c) => c.gflopsAllCalls != null) ? over('gflopsAllCalls') : null;
+    out[k] = { gflops, fraction: peak ? gflops / peak : null, per_shape_gflops: cases.map((c) => c.gflops), gflops_all_calls: allCalls, fraction_all_calls: peak && allCalls ? allCalls / peak : null };
   }
   return out;
 }
@@ -442,6 +469,8 @@ async function main() {
     kernel_gflops: Object.fromEntries(Object.entries(kernels).map(([k, v]) => [`conv_${k}`, v.gflops])),
     kernel_gflops_per_shape: Object.fromEntries(Object.entries(kernels).map(([k, v]) => [`conv_${k}`, v.per_shape_gflops])),
     kernel_fraction_of_peak: Object.fromEntries(Object.entries(kernels).map(([k, v]) => [`conv_${k}`, v.fraction])),
+    kernel_gflops_all_calls: Object.fromEntries(Object.entries(kernels).map(([k, v]) => [`conv_${k}`, v.gflops_all_calls])),
+    kernel_fraction_of_peak_all_calls: Object.fromEntries(Object.entries(kernels).map(([k, v]) => [`conv_${k}`, v.fraction_all_calls])),
     kernel_fraction_of_relaxed_peak: relaxedKernels ? Object.fromEntries(Object.entries(relaxedKernels).map(([k, v]) => [`conv_${k}`, v.fraction])) : null,
     kernel_gflops_simd128: Object.fromEntries(Object.entries(kernelSummary(wasmSimd128.kernels, null)).map(([k, v]) => [`conv_${k}`, v.gflops])),
     native_kernel_gflops: native ? Object.fromEntries(Object.entries(kernelSummary(native.kernels, null)).map(([k, v]) => [`conv_${k}`, v.gflops])) : null,
@@ -464,7 +493,7 @@ async function main() {
       wasmRelaxed
         ? `convscope wasm = the relaxed-SIMD build (Node ${RELAXED_FLAG}), the one Chromium's page loads; kernels are those of that build, as fractions of the larger of the SIMD128 mul+add and relaxed multiply-add peaks`
         : 'relaxed SIMD does not validate in this Node: convscope wasm = the SIMD128 build',
-      'kernel GFLOP/s: 2 * N*OH*OW*KH*KW*CI*CO flops per call, summed over the two conv shapes, over the summed median times (each a median of 3x reps calls after 3 warm-up calls; Node runs with --no-wasm-dynamic-tiering)',
+      `kernel GFLOP/s: 2 * N*OH*OW*KH*KW*CI*CO flops per call, summed over the two conv shapes, over the summed times of each case's least disturbed round (${C.kernelRounds} rounds interleaving the cases, 3 calls each, a round's time the median of its calls; after 3 warm-up calls; Node runs with --no-wasm-dynamic-tiering); "all calls": the same over the medians of every timed call`,
       keras ? `Keras ${keras.version} on JAX, taskset to ${keras.cpus} cpu, XLA_FLAGS ${KERAS_XLA_FLAGS}` : 'Keras/JAX skipped: run ./build.sh bench --with-keras',
       native ? null : 'native skipped (no --native binary)',
       chromium ? null : 'Chromium worker skipped (run with --chromium)',
@@ -499,10 +528,10 @@ function table(r) {
   for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
   lines.push('');
   lines.push(`SIMD128 f32x4 mul+add peak (this bench's loop): ${f(r.simd128_peak_gflops, 1)} GFLOP/s; relaxed-SIMD f32x4 multiply-add peak: ${f(r.relaxed_simd_peak_gflops, 1)} GFLOP/s`);
-  lines.push(`| conv kernel (${r.wasm_build} build) | GFLOP/s (both shapes) | per shape (conv1, conv2) | fraction of the larger peak | fraction of relaxed peak | simd128 build GFLOP/s | native GFLOP/s |`);
-  lines.push('|---|---|---|---|---|---|---|');
+  lines.push(`| conv kernel (${r.wasm_build} build) | GFLOP/s (both shapes) | per shape (conv1, conv2) | fraction of the larger peak | fraction of relaxed peak | all calls: GFLOP/s, fraction | simd128 build GFLOP/s | native GFLOP/s |`);
+  lines.push('|---|---|---|---|---|---|---|---|');
   for (const k of ['conv_fwd', 'conv_dx', 'conv_dw']) {
-    lines.push(`| ${k} | ${f(r.kernel_gflops[k], 1)} | ${r.kernel_gflops_per_shape[k].map((g) => f(g, 1)).join(', ')} | ${f(r.kernel_fraction_of_peak[k], 2)} | ${f(r.kernel_fraction_of_relaxed_peak?.[k], 2)} | ${f(r.kernel_gflops_simd128[k], 1)} | ${f(r.native_kernel_gflops?.[k], 1)} |`);
+    lines.push(`| ${k} | ${f(r.kernel_gflops[k], 1)} | ${r.kernel_gflops_per_shape[k].map((g) => f(g, 1)).join(', ')} | ${f(r.kernel_fraction_of_peak[k], 2)} | ${f(r.kernel_fraction_of_relaxed_peak?.[k], 2)} | ${f(r.kernel_gflops_all_calls[k], 1)}, ${f(r.kernel_fraction_of_peak_all_calls[k], 2)} | ${f(r.kernel_gflops_simd128[k], 1)} | ${f(r.native_kernel_gflops?.[k], 1)} |`);
   }
   const tm = r.train_memory;
   lines.push(`training peak wasm memory (fresh instance, the page worker's path: ${tm.train_images} images, ${tm.batches_trained} batches, then scoring the test set): ${f(r.train_peak_memory_mb, 1)} MB; after the first batch ${f(tm.after_first_batch_mb, 1)} MB${tm.grew_after_first_batch ? ' (it GREW after the first batch)' : ' (no growth after it)'}`);
