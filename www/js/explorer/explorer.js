@@ -308,8 +308,11 @@ export function startExplorer(core, store) {
     }
     if (changed) render(store.get());
   });
-  for (const id of ['input-canvas', 'pool-in-canvas', 'pool-out-canvas']) observer.observe($(id).parentElement);
-  observer.observe($('maps'));
+  const panels = [...['input-canvas', 'pool-in-canvas', 'pool-out-canvas'].map((id) => $(id).parentElement), $('maps')];
+  for (const el of panels) observer.observe(el);
+  // All read now, in one layout, before the first render changes the page (read one by one
+  // between its drawings, each forced a layout of its own).
+  for (const el of panels) widthOf(el);
 
   function box(el, maxH) {
     const w = widthOf(el);

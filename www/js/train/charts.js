@@ -2,8 +2,10 @@
 // after every progress report (the running mean of the epoch so far, as Keras's progress bar),
 // the validation series one point per finished epoch. The epoch whose weights were kept by
 // early stopping is marked with a vertical line.
-
-import uPlot from 'uplot';
+//
+// uPlot is loaded and the charts are made after the page is interactive (when the browser is
+// idle, or at the first point to draw): its start-up (the first Intl formatter) and two charts
+// took about 50 ms of the main thread while the page opened.
 
 const TRAIN = '#0e6d6a';
 const VAL = '#c2410c';
@@ -40,7 +42,7 @@ function markerPlugin(getMark) {
   };
 }
 
-function makeChart(el, yLabel, percent, getMark) {
+function makeChart(uPlot, el, yLabel, percent, getMark) {
   const fmtY = percent ? (v) => (v == null ? '—' : `${(v * 100).toFixed(1)}%`) : (v) => (v == null ? '—' : v.toFixed(3));
   const opts = {
     width: Math.max(200, el.clientWidth),
@@ -65,8 +67,15 @@ function makeChart(el, yLabel, percent, getMark) {
 export function createCurves(lossEl, accEl) {
   let mark = null;
   const getMark = () => mark;
-  const loss = makeChart(lossEl, 'loss', false, getMark);
-  const acc = makeChart(accEl, 'accuracy', true, getMark);
+  let charts = null; // {loss, acc} once made
+  let making = null;
+  const make = () =>
+    (making ??= import('uplot').then(({ default: uPlot }) => {
+      charts = { loss: makeChart(uPlot, lossEl, 'loss', false, getMark), acc: makeChart(uPlot, accEl, 'accuracy', true, getMark) };
+      new ResizeObserver(resize).observe(lossEl);
+      redraw();
+    }));
+  (window.requestIdleCallback ?? setTimeout)(() => make());
   let x = [];
   let rows = { trainLoss: [], valLoss: [], trainAcc: [], valAcc: [] };
   let dirty = false;
@@ -85,7 +94,12 @@ export function createCurves(lossEl, accEl) {
   // machine), and a few redraws a second are plenty for curves that grow per batch.
   function redraw() {
     if (!dirty) return;
+    if (!charts) {
+      make();
+      return; // drawn once made
+    }
     dirty = false;
+    const { loss, acc } = charts;
     loss.setData([x, rows.trainLoss, rows.valLoss]);
     requestAnimationFrame(() => {
       acc.setData([x, rows.trainAcc, rows.valAcc]);
@@ -101,10 +115,9 @@ export function createCurves(lossEl, accEl) {
     timer = setTimeout(() => requestAnimationFrame(() => ((timer = 0), (last = performance.now()), redraw())), wait);
   };
 
-  const resize = () => {
-    for (const [chart, el] of [[loss, lossEl], [acc, accEl]]) chart.setSize({ width: Math.max(200, el.clientWidth), height: 210 });
-  };
-  new ResizeObserver(resize).observe(lossEl);
+  function resize() {
+    for (const [chart, el] of [[charts.loss, lossEl], [charts.acc, accEl]]) chart.setSize({ width: Math.max(200, el.clientWidth), height: 210 });
+  }
 
   return {
     reset() {
@@ -127,8 +140,8 @@ export function createCurves(lossEl, accEl) {
     },
     markEpoch(epoch, label) {
       mark = { epoch, label };
-      loss.redraw(false, false);
-      acc.redraw(false, false);
+      charts?.loss.redraw(false, false); // else drawn with the mark once made
+      charts?.acc.redraw(false, false);
     },
     points: () => x.length,
   };
