@@ -69,12 +69,19 @@ export function createCurves(lossEl, accEl) {
   const getMark = () => mark;
   let charts = null; // {loss, acc} once made
   let making = null;
+  // uPlot's start-up and each chart in a task of its own (20-30 ms each on a slow machine):
+  // they may run while a first epoch trains, when the page must stay responsive.
+  const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
   const make = () =>
-    (making ??= import('uplot').then(({ default: uPlot }) => {
-      charts = { loss: makeChart(uPlot, lossEl, 'loss', false, getMark), acc: makeChart(uPlot, accEl, 'accuracy', true, getMark) };
+    (making ??= (async () => {
+      const { default: uPlot } = await import('uplot');
+      await nextTask();
+      const loss = makeChart(uPlot, lossEl, 'loss', false, getMark);
+      await nextTask();
+      charts = { loss, acc: makeChart(uPlot, accEl, 'accuracy', true, getMark) };
       new ResizeObserver(resize).observe(lossEl);
       redraw();
-    }));
+    })());
   (window.requestIdleCallback ?? setTimeout)(() => make());
   let x = [];
   let rows = { trainLoss: [], valLoss: [], trainAcc: [], valAcc: [] };
