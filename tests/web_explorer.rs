@@ -439,6 +439,18 @@ fn pooling_cells_show_their_window() {
     assert!(PoolRun::new(vec![0.0; 3], 2, 2, PoolKind::Max, 2, 2, Padding::Valid).is_err());
 }
 
+/// A JPEG of one colour.
+fn jpeg(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    image::RgbImage::from_pixel(width, height, image::Rgb(rgb))
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    bytes
+}
+
 fn png(width: u32, height: u32) -> Vec<u8> {
     let img = image::RgbaImage::from_fn(width, height, |x, y| {
         image::Rgba([
@@ -473,14 +485,7 @@ fn uploads_are_decoded_and_shrunk() {
         &[1.0, 1.0, 1.0],
         "transparent pixels become white paper"
     );
-    let mut jpeg = Vec::new();
-    image::RgbImage::from_pixel(40, 40, image::Rgb([255, 0, 0]))
-        .write_to(
-            &mut std::io::Cursor::new(&mut jpeg),
-            image::ImageFormat::Jpeg,
-        )
-        .unwrap();
-    let red = decode_image(&jpeg, 10, true).unwrap();
+    let red = decode_image(&jpeg(40, 40, [255, 0, 0]), 10, true).unwrap();
     assert_eq!((red.height, red.width), (10, 10));
     assert!(red.data[0] > 0.9 && red.data[1] < 0.1);
 }
@@ -508,14 +513,7 @@ fn upload_headers_are_checked_before_decoding() {
     use convscope::web::upload::check_upload;
     let header = check_upload(&png(300, 200)).unwrap();
     assert_eq!((header.width, header.height), (300, 200));
-    let mut jpeg = Vec::new();
-    image::RgbImage::from_pixel(33, 17, image::Rgb([1, 2, 3]))
-        .write_to(
-            &mut std::io::Cursor::new(&mut jpeg),
-            image::ImageFormat::Jpeg,
-        )
-        .unwrap();
-    let header = check_upload(&jpeg).unwrap();
+    let header = check_upload(&jpeg(33, 17, [1, 2, 3])).unwrap();
     assert_eq!((header.width, header.height), (33, 17));
     for (bytes, needle) in [
         (
