@@ -62,7 +62,7 @@ for (const target of ['http', 'file']) {
       await page.waitForSelector('body[data-inside-ready="true"]');
       await train(page);
       // The header's link takes the student there and shows where they are.
-      await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: '3 · Look inside' }).click();
+      await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: '4 · Look inside' }).click();
       await page.waitForFunction(() => document.querySelector('.sections a[href="#inside"]').getAttribute('aria-current') === 'location', null, { timeout: 10_000 });
       assert.equal(await page.locator('.sections a.current').count(), 1);
       await lookInside(page, 3);

@@ -15,3 +15,12 @@ export function factor(v) {
 }
 
 export const times = (a, b) => `${a} × ${b}`;
+
+// Whole numbers with the reader's digit grouping (24,336), one formatter for the page.
+const WHOLE = new Intl.NumberFormat('en', { maximumFractionDigits: 0 });
+export const count = (n) => WHOLE.format(n);
+
+// Sizes in a message from the Rust core ("9x9", "64x64x3") written with the times sign, as
+// the page writes every size. Only free-standing sizes: a file name such as face_64x64.png or
+// a link's model text (16x5bm0.1) is left as it is.
+export const timesSigns = (text) => text.replace(/(?<![\w.])\d+(?:x\d+)+(?!\w|\.\w)/g, (m) => m.replaceAll('x', '×'));

@@ -23,6 +23,15 @@ function stateFromLink() {
   return settled;
 }
 
+// The engine line sits in the footer; a failure to start is also said at the top, where it is seen.
+function failed(text) {
+  const engine = $('engine');
+  engine.textContent = text;
+  engine.classList.add('error');
+  $('start-error').textContent = text;
+  $('start-error').hidden = false;
+}
+
 async function main() {
   const engine = $('engine');
   // The training worker compiles its own instance of the module: begin now, on the other core,
@@ -34,8 +43,7 @@ async function main() {
   try {
     core = await loadCore();
   } catch (e) {
-    engine.textContent = `WebAssembly could not start: ${e.message}`;
-    engine.classList.add('error');
+    failed(`WebAssembly could not start: ${e.message}`);
     return;
   }
   const simd = core.simdEnabled();
@@ -49,8 +57,7 @@ async function main() {
     startExplorer(core, store);
   } catch (e) {
     // A bug, not a user error: say so on the page, and keep it visible to tests and consoles.
-    engine.textContent = `The explorer failed to start: ${e.message}`;
-    engine.classList.add('error');
+    failed(`The explorer failed to start: ${e.message}`);
     console.error(e);
     return;
   }

@@ -3,7 +3,7 @@
 // only draw what they are given; the controller owns state and computing.
 
 import { COLORS, cellSize, cellText, css, diverging, focusFrame, focusWash, gridLines, hatchCell, inputColor, isDark, paintCells, sizeCanvas } from '../draw.js';
-import { factor, fmt } from '../format.js';
+import { factor, fmt, timesSigns } from '../format.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -140,7 +140,8 @@ export function drawProducts(container, cell, k, channel) {
       d.title = `input ${fmt(t.x)}${t.padding ? ' (padding)' : ''} × weight ${fmt(t.w)} = ${fmt(t.product)}`;
       const xw = document.createElement('span');
       xw.className = 'xw';
-      xw.textContent = `${factor(t.x)}×${factor(t.w)}`;
+      // A line may break after the × (a zero-width space): a 5×5 cell is narrow.
+      xw.textContent = `${factor(t.x)}×\u200b${factor(t.w)}`;
       const p = document.createElement('b');
       p.textContent = fmt(t.product);
       d.append(xw, p);
@@ -168,7 +169,7 @@ export function setMessage(id, items) {
   el.replaceChildren(...items.map((d) => {
     const span = document.createElement('span');
     span.className = d.level;
-    span.textContent = d.message;
+    span.textContent = timesSigns(d.message); // the core writes 9x9; the page writes 9×9
     return span;
   }));
   el.hidden = items.length === 0;

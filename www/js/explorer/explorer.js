@@ -5,7 +5,7 @@
 import { bindControls } from '../controls.js';
 import { createPlayer } from '../player.js';
 import { FIELDS } from '../state.js';
-import { fmt } from '../format.js';
+import { count as whole, fmt, timesSigns } from '../format.js';
 import { buildWeights, recipeFilters, resizeWeights } from './filters.js';
 import { PRESETS, paintAt, presetImage, uploadImage } from './inputs.js';
 import { CHANNEL_NAMES, drawInput, drawKernelEditor, drawMaps, drawProducts, formulaText, maddText, setMessage } from './conv-view.js';
@@ -14,6 +14,7 @@ import { drawPoolInput, drawPoolOutput, drawPoolWindow } from './pool-view.js';
 const $ = (id) => document.getElementById(id);
 const MAX_FILTERS = 8;
 const CONTROLS = ['kernel', 'stride', 'padding', 'dilation'];
+const UNDO_LEVELS = 30; // strokes that Undo can take back
 
 // The state a preset sets up: its picture, the chapter's filters for it, the geometry.
 export function presetState(name) {
@@ -217,10 +218,33 @@ export function startExplorer(core, store) {
     editFilter(() => ({ recipe: null, weights }));
   }
 
-  // Painting on the input grid (pointer events also cover touch screens).
+  // Painting on the input grid (pointer events also cover touch screens). It is a mode that
+  // the Paint button turns on: a click on the grid that was meant to look at a cell must not
+  // change the picture. Each stroke can be undone (the pictures before the last strokes are
+  // kept; painting is cheap to keep, the pictures are at most 64×64).
   const inputCanvas = $('input-canvas');
   let inputGeom = null;
   let painting = false;
+  let paintMode = false;
+  const undoStack = []; // {input, paint, uploaded} before each stroke, the last one last
+  let strokeStart = null; // the picture before the current stroke, until the stroke changes it
+  let strokeImage = null; // the picture the last stroke or undo left: anything else clears the stack
+  const pictureOf = (st) => ({ input: st.input, paint: st.paint, uploaded: st.uploaded });
+
+  function setPaintMode(on) {
+    paintMode = on;
+    $('paint-toggle').setAttribute('aria-pressed', String(on));
+    inputCanvas.classList.toggle('painting', on);
+    $('paint-hint').textContent = on ? 'drag on the grid to paint' : 'press Paint, then drag on the grid';
+  }
+  $('paint-toggle').addEventListener('click', () => setPaintMode(!paintMode));
+  $('paint-undo').addEventListener('click', () => {
+    const previous = undoStack.pop();
+    if (!previous) return;
+    strokeImage = currentImage(previous);
+    set(previous);
+  });
+
   function paintFromEvent(e) {
     if (!inputGeom) return;
     const rect = inputCanvas.getBoundingClientRect();
@@ -231,15 +255,27 @@ export function startExplorer(core, store) {
     if (row < 0 || col < 0 || row >= img.height || col >= img.width) return;
     const brush = document.querySelector('input[name="brush"]:checked').value;
     const next = paintAt(img, row, col, brush);
-    if (next !== img) set({ input: 'painted', paint: next, uploaded: null });
+    if (next === img) return;
+    if (strokeStart) {
+      undoStack.push(strokeStart);
+      if (undoStack.length > UNDO_LEVELS) undoStack.shift();
+      strokeStart = null;
+    }
+    strokeImage = next;
+    set({ input: 'painted', paint: next, uploaded: null });
   }
   inputCanvas.addEventListener('pointerdown', (e) => {
+    if (!paintMode) return;
     painting = true;
+    strokeStart = pictureOf(store.get());
     inputCanvas.setPointerCapture(e.pointerId);
     paintFromEvent(e);
   });
   inputCanvas.addEventListener('pointermove', (e) => painting && paintFromEvent(e));
-  const stopPainting = () => { painting = false; };
+  const stopPainting = () => {
+    painting = false;
+    strokeStart = null;
+  };
   inputCanvas.addEventListener('pointerup', stopPainting);
   inputCanvas.addEventListener('pointercancel', stopPainting);
 
@@ -290,6 +326,12 @@ export function startExplorer(core, store) {
     const ok = c.lab !== null;
     $('output-size').textContent = ok ? `${c.lab.outHeight} × ${c.lab.outWidth} × ${c.lab.filters}` : 'none';
     $('output-size').classList.toggle('error', !ok);
+    // The whole layer's work: every output cell of every map costs one kernel's multiply-adds.
+    const per = st.kernel * st.kernel * c.img.channels;
+    const perText = c.img.channels > 1 ? `${st.kernel}×${st.kernel}×${c.img.channels}` : `${st.kernel}×${st.kernel}`;
+    $('layer-madds').textContent = ok
+      ? `This layer: ${c.lab.outHeight}×${c.lab.outWidth}×${c.lab.filters}×${per} = ${whole(c.lab.outHeight * c.lab.outWidth * c.lab.filters * per)} multiply-adds (${per === 1 ? '1' : `${perText} = ${per}`} per output cell)`
+      : '';
   }
 
   // Panel widths, kept by a ResizeObserver so that drawing never forces a layout (reading
@@ -319,6 +361,16 @@ export function startExplorer(core, store) {
     return { width: w, height: Math.min(maxH, w) };
   }
 
+  // The line under the maps, written for the kernel size and filters on the page.
+  function inputNote(st, c) {
+    const preset = PRESETS[st.input];
+    if (!preset) return st.input === 'upload' ? 'Your picture, shrunk to at most 64 pixels a side.' : 'Your painting. With Paint on, drag on the grid to change it; Undo takes a stroke back.';
+    const own = preset.setup.filters;
+    const chapter = st.filters.length === own.length && st.filters.every((f, i) => f.recipe === own[i]);
+    const out = c.lab ? `${c.lab.outHeight}×${c.lab.outWidth}` : 'no output';
+    return preset.note({ k: st.kernel, n: st.filters.length, channels: c.img.channels, chapter, stride: st.stride, pad: c.desc.padTop + c.desc.padLeft, dilation: st.dilation, out });
+  }
+
   function renderStage(st, c) {
     const oh = c.lab ? c.lab.outHeight : 0;
     const ow = c.lab ? c.lab.outWidth : 0;
@@ -334,7 +386,7 @@ export function startExplorer(core, store) {
     const pads = c.desc.padTop + c.desc.padBottom + c.desc.padLeft + c.desc.padRight;
     const padded = c.lab && pads > 0 ? ` · padded ${c.img.height + c.desc.padTop + c.desc.padBottom}×${c.img.width + c.desc.padLeft + c.desc.padRight}` : '';
     $('input-caption').textContent = `${c.img.height}×${c.img.width}${c.img.channels > 1 ? `×${c.img.channels}` : ''}${padded}`;
-    $('input-note').textContent = PRESETS[st.input] ? PRESETS[st.input].note : st.input === 'upload' ? 'Your picture, shrunk to at most 64 pixels a side.' : 'Your painting. Drag on the grid to change it.';
+    $('input-note').textContent = inputNote(st, c);
     convPlayer.update(count, step, pos ? `row ${pos.oy + 1}, column ${pos.ox + 1} · ${step + 1} of ${count}` : 'no output');
 
     // Maps.
@@ -345,7 +397,7 @@ export function startExplorer(core, store) {
     $('maps-caption').textContent = c.lab ? `${oh}×${ow}×${c.maps.length}` : '';
     $('maps-empty').hidden = c.lab !== null;
     $('colorbar').hidden = c.lab === null;
-    $('maps-empty').textContent = c.error || 'No output with these settings: see the message next to the slider.';
+    $('maps-empty').textContent = c.error ? timesSigns(c.error) : 'No output with these settings: see the message next to the slider.';
     $('cb-map').textContent = String(f + 1);
     $('cb-min').textContent = fmt(-drawn.scale);
     $('cb-max').textContent = fmt(drawn.scale);
@@ -453,7 +505,7 @@ export function startExplorer(core, store) {
   }
 
   function renderCalcError(message) {
-    $('calc-result').replaceChildren(Object.assign(document.createElement('span'), { className: 'error', textContent: message }));
+    $('calc-result').replaceChildren(Object.assign(document.createElement('span'), { className: 'error', textContent: timesSigns(message) }));
   }
 
   function renderCalc(st) {
@@ -469,6 +521,10 @@ export function startExplorer(core, store) {
   function render(st) {
     reflectControls(st);
     const c = deriveConv(st);
+    // A picture changed by anything but a stroke or Undo (a preset, an upload, a link) ends
+    // the strokes' history: undoing them would bring back a picture the student left.
+    if (undoStack.length && currentImage(st) !== strokeImage) undoStack.length = 0;
+    $('paint-undo').disabled = undoStack.length === 0;
     renderSetup(st, c);
     renderStage(st, c);
     renderPool(st, c);

@@ -4,27 +4,42 @@
 
 import { decodeUpload } from '../picture.js';
 
-// Each preset comes with the chapter's filters for it and a line on what to look for.
+// Each preset comes with the chapter's filters for it and a line on what to look for. The
+// line is written for the setup on the page (`k` the kernel size, `n` the number of filters,
+// `chapter` whether the filters are still the preset's own): a student who turns the kernel
+// to 5×5 must not read "3×3" under it.
+const NUMBER_WORDS = ['No', 'One', 'Two', 'Three', 'Four', 'Five', 'Six', 'Seven', 'Eight'];
+const sq = (k) => `${k}×${k}`;
+const yours = ({ k, n, channels }) =>
+  `${NUMBER_WORDS[n] ?? n} ${sq(k)}${channels > 1 ? `×${channels}` : ''} filter${n === 1 ? '' : 's'} of your own: each makes one output map. Click a map to step to that cell.`;
+
 export const PRESETS = {
   seven: {
     look: 'ink', lo: 0, hi: 1,
     setup: { kernel: 3, stride: 1, padMode: 'valid', pad: 0, dilation: 1, filters: ['edge_top', 'edge_bottom', 'edge_left', 'edge_right'] },
-    note: 'Four 3×3 edge filters take the 7 apart: top and bottom edges find the two sides of the bar; left edges (the 7’s inner vertical edge) and right edges (its outer one) find the down-stroke.',
+    note: (s) => (s.chapter
+      ? `${NUMBER_WORDS[s.n]} ${sq(s.k)} edge filters take the 7 apart: top and bottom edges find the two sides of the bar; left edges (the 7’s inner vertical edge) and right edges (its outer one) find the down-stroke.`
+      : yours(s)),
   },
   x: {
     look: 'ink', lo: -1, hi: 1,
     setup: { kernel: 3, stride: 1, padMode: 'valid', pad: 0, dilation: 1, filters: ['diag_down', 'cross', 'diag_up'] },
-    note: 'The ↘ and ↗ filters each match one stroke of the X (a perfect match scores 9); the cross filter scores highest where the strokes meet.',
+    note: (s) => (s.chapter
+      ? `The ↘ and ↗ filters each match one stroke of the X (a perfect match of a ${sq(s.k)} filter scores ${s.k * s.k}); the cross filter scores highest where the strokes meet.`
+      : yours(s)),
   },
   face: {
     look: 'light', lo: 0, hi: 1,
     setup: { kernel: 5, stride: 1, padMode: 'valid', pad: 0, dilation: 1, filters: ['sobel_x', 'redness'] },
-    note: 'The input has three channels, so each 5×5 filter is 5×5×3: its depth spans R, G and B. Sobel x finds vertical edges in all three; redness adds red and subtracts green and blue, so skin glows and the lips most of all.',
+    note: (s) => `The input has three channels, so each ${sq(s.k)} filter is ${sq(s.k)}×3: its depth spans R, G and B.${s.chapter ? ' Sobel x finds vertical edges in all three; redness adds red and subtracts green and blue, so skin glows and the lips most of all.' : ` ${yours(s)}`}`,
   },
   seven14: {
     look: 'ink', lo: 0, hi: 1,
     setup: { kernel: 4, stride: 2, padMode: 'valid', pad: 0, dilation: 1, filters: ['edge_top', 'edge_left'] },
-    note: 'The chapter’s size example: a 14×14 input, a 4×4 filter and stride 2 give ⌊(14 − 4) / 2⌋ + 1 = 6, a 6×6 map.',
+    // The chapter's worked example holds for its own numbers only; other settings point to the formula.
+    note: (s) => (s.k === 4 && s.stride === 2 && s.pad === 0 && s.dilation === 1
+      ? 'The chapter’s size example: a 14×14 input, a 4×4 filter and stride 2 give ⌊(14 − 4) / 2⌋ + 1 = 6, a 6×6 map.'
+      : `The chapter’s size example is a 14×14 input, a 4×4 filter and stride 2 (a 6×6 map); with a ${sq(s.k)} filter, stride ${s.stride}${s.pad ? `, padding ${s.pad}` : ''}${s.dilation > 1 ? `, dilation ${s.dilation}` : ''} the formula above gives ${s.out}.`),
   },
 };
 
