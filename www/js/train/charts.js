@@ -145,6 +145,16 @@ export function createCurves(lossEl, accEl) {
       push(log.epoch, log.loss, log.val_loss ?? null, log.accuracy, log.val_accuracy ?? null);
       schedule();
     },
+    // The per-epoch points of an earlier run (a kept or loaded model's history): the batch
+    // points in between are not kept, so the training curve joins the epochs' means.
+    restore({ epochs, mark: kept }) {
+      x = [];
+      rows = { trainLoss: [], valLoss: [], trainAcc: [], valAcc: [] };
+      for (const log of epochs) push(log.epoch, log.loss, log.val_loss ?? null, log.accuracy, log.val_accuracy ?? null);
+      mark = kept ?? null;
+      dirty = true;
+      schedule();
+    },
     markEpoch(epoch, label) {
       mark = { epoch, label };
       charts?.loss.redraw(false, false); // else drawn with the mark once made

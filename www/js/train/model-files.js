@@ -63,7 +63,7 @@ export function createModelFiles(ctx) {
         } catch (err) {
           throw new Error(`${file.name}: ${err.message.replace(/\.?$/, '.')} The model you had is unchanged.`);
         }
-        await ctx.modelLoaded(loaded, `Loaded ${file.name}.`);
+        await ctx.modelLoaded(loaded, `Loaded ${file.name}.`, file.name);
         say(message, `Loaded ${file.name}.`, 'note');
       }, message)
       .finally(() => (e.target.value = ''));
@@ -86,7 +86,7 @@ export function createModelFiles(ctx) {
       } catch (err) {
         throw new Error(`A model kept in this browser could not be restored: ${err.message.replace(/\.?$/, '.')} It stays kept until you press Forget.`);
       }
-      await ctx.modelLoaded(loaded, `Restored the model kept in this browser on ${when(record.savedAt)}.`);
+      await ctx.modelLoaded(loaded, `Restored the model kept in this browser on ${when(record.savedAt)}.`, 'the model kept in this browser');
       say(message, `Restored the model kept in this browser's storage (IndexedDB) on ${when(record.savedAt)}${record.description ? `, trained on ${record.description}` : ''}.`, 'note');
       document.body.dataset.restored = 'true';
     }, message);

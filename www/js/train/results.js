@@ -1,8 +1,27 @@
-// Results on the test set: accuracy, precision, recall, F1 and the confusion matrix, whose
-// cells open the images they count, each with its predicted probability.
+// Results on the test set: accuracy, precision, recall, F1, the class balance of the test set
+// beside them, and the confusion matrix, whose cells open the images they count, each with its
+// predicted probability.
 
+import { count } from '../format.js';
 import { drawGallery } from './images.js';
 import { $, pct, say } from './dom.js';
+
+// The score of never looking at the picture: always answering the largest class. On a set
+// that is 72% one class, 72% accuracy is what a model that learnt nothing gets; a student
+// needs that number beside the accuracy to tell the two apart.
+export function baselineText(classNames, counts, accuracy) {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (!total) return '';
+  const largest = counts.indexOf(Math.max(...counts));
+  const share = counts[largest] / total;
+  const balance = classNames.map((n, i) => `${count(counts[i])} ${n}`).join(', ');
+  let text = `The test set: ${balance}. Always answering “${classNames[largest]}” would score ${pct(share)} (${count(counts[largest])} of ${count(total)})`;
+  // Compared at the shown precision, so that the sentence agrees with the numbers on the page.
+  const [acc, base] = [Math.round(accuracy * 1000), Math.round(share * 1000)];
+  if (acc <= base) text += ': this model does no better than that';
+  else text += `; this model scores ${((acc - base) / 10).toFixed(1)} points more`;
+  return `${text}.`;
+}
 
 export function createResults(ctx) {
   let results = null;
@@ -10,6 +29,7 @@ export function createResults(ctx) {
   function clear() {
     results = null;
     for (const id of ['m-accuracy', 'm-precision', 'm-recall', 'm-f1']) $(id).textContent = '—';
+    $('baseline').textContent = '';
     $('confusion').replaceChildren();
     $('cell-images').replaceChildren();
     delete document.body.dataset.evaluated;
@@ -26,6 +46,10 @@ export function createResults(ctx) {
     $('m-precision').textContent = pct(results.precision);
     $('m-recall').textContent = pct(results.recall);
     $('m-f1').textContent = pct(results.f1);
+    // The true classes of the evaluated set are the confusion matrix's row sums: the very set
+    // the accuracy was computed on (the data info's testCounts say the same of the loaded set).
+    const counts = results.confusion.map((row) => row.reduce((a, b) => a + b, 0));
+    $('baseline').textContent = baselineText(results.classNames, counts, results.accuracy);
     showConfusion();
     document.body.dataset.evaluated = 'true';
   }

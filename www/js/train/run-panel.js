@@ -12,6 +12,11 @@ function divergedMessage(stop) {
   return `${subject} at epoch ${stop.epoch}, batch ${stop.batch}; try a smaller learning rate. The weights from before that batch and the curves so far are kept.`;
 }
 
+// One epoch's log as the model file keeps it: the curves' numbers, to 5 significant digits
+// (a thousand epochs stay a few tens of KB in the file's header).
+const round = (v) => (v == null || !Number.isFinite(v) ? null : Number(v.toPrecision(5)));
+const historyEntry = (log) => ({ epoch: log.epoch, loss: round(log.loss), accuracy: round(log.accuracy), val_loss: round(log.val_loss), val_accuracy: round(log.val_accuracy) });
+
 export function createRunPanel(ctx) {
   const { worker, store, curves } = ctx;
   const status = $('train-status');
@@ -48,15 +53,19 @@ export function createRunPanel(ctx) {
     const epochs = run.epochs;
     run = null;
     const kept = finished.restoredEpoch;
+    let mark = null; // the epoch whose weights were kept, marked on the curves
     if (finished.stop.reason === 'diverged') {
       say(message, divergedMessage(finished.stop));
       status.textContent = `Stopped: the run diverged at epoch ${finished.stop.epoch}, batch ${finished.stop.batch}.`;
     } else {
       $('train-progress').value = 1;
-      if (kept) curves.markEpoch(kept, finished.stop.reason === 'early_stopped' ? `early stop: kept epoch ${kept}` : `best epoch ${kept} kept`);
       const last = epochs[epochs.length - 1];
+      mark = kept ? { epoch: kept, label: finished.stop.reason === 'early_stopped' ? `early stop: kept epoch ${kept}` : `best epoch ${kept} kept` } : null;
       status.textContent = `Done: ${finished.message}${kept ? `; the weights of epoch ${kept} (lowest validation loss) are kept` : ''}.${last ? ` ${epochs.length} epochs, ${Math.round(last.images_per_second)} images/s.` : ''}`;
     }
+    if (mark) curves.markEpoch(mark.epoch, mark.label);
+    // The curves go with the model's file (its notes), so that a kept or loaded model shows them.
+    ctx.setHistory({ epochs: epochs.map(historyEntry), mark });
     document.body.dataset.trained = 'true';
     ctx.modelTrained(settings());
     ctx.setButtons();

@@ -1,14 +1,16 @@
 // The "Model & training" section: wires its panels together around one training worker.
 // Each panel is its own module (data-panel, model-editor, run-panel, results, try-it, webcam,
 // model-files); this one holds what they share: the loaded data's info, the busy flag, the
-// model summary, and whether a trained model would be lost by leaving the page.
+// model summary, whether the model has learnt anything yet (a fresh one answers at random, and
+// the page says so), the curves of the run that made it, and whether a trained model would be
+// lost by leaving the page.
 
 import { bindControls } from '../controls.js';
 import { FIELDS, formatArch, parseArch } from '../state.js';
 import { layoutFromSpec, specFromLayout } from './architecture.js';
 import { createCurves } from './charts.js';
 import { createDataPanel } from './data-panel.js';
-import { $, memorySize, say, thousands } from './dom.js';
+import { $, memorySize, pct, say, thousands } from './dom.js';
 import { createModelEditor } from './model-editor.js';
 import { createModelFiles } from './model-files.js';
 import { guardUnload } from './persistence.js';
@@ -76,7 +78,40 @@ export async function startTraining(store, worker, events) {
   let hasModel = false;
   let unsaved = false; // a trained model that is neither downloaded nor kept
   let modelArch = null; // the editor layout of the worker's model (null: a layout the editor cannot show)
+  let trained = false; // the weights come from a training run or a file, not from the seed alone
+  let history = null; // {epochs, mark} of the run that trained the model, kept in its file's notes
   let panels = null;
+  const trainedListeners = [];
+
+  // The one place that says whether the model is trained: Try it and Look inside follow it.
+  function setTrained(on) {
+    trained = on;
+    document.body.dataset.modelTrained = String(on);
+    for (const listen of trainedListeners) listen(on);
+  }
+
+  // Curves read from a model file: per-epoch numbers only, checked (a file may be anyone's).
+  function readHistory(notes) {
+    const h = notes && notes.history;
+    if (!h || !Array.isArray(h.epochs) || h.epochs.length > 10_000) return null;
+    const num = (v) => v === null || v === undefined || Number.isFinite(v);
+    const epochs = h.epochs.filter((e) => e && Number.isFinite(e.epoch) && Number.isFinite(e.loss) && Number.isFinite(e.accuracy) && num(e.val_loss) && num(e.val_accuracy));
+    if (!epochs.length) return null;
+    const mark = h.mark && Number.isFinite(h.mark.epoch) && typeof h.mark.label === 'string' ? { epoch: h.mark.epoch, label: h.mark.label.slice(0, 60) } : null;
+    return { epochs, mark };
+  }
+
+  function showHistory(h, source) {
+    ctx.curves.reset();
+    if (!h) {
+      $('curves-note').textContent = '';
+      return;
+    }
+    ctx.curves.restore(h);
+    const last = h.epochs[h.epochs.length - 1];
+    const val = last.val_loss == null ? '' : `; validation loss ${last.val_loss.toFixed(3)}, accuracy ${pct(last.val_accuracy)}`;
+    $('curves-note').textContent = `The curves of the run that trained ${source} (one point per epoch). Epoch ${last.epoch}: training loss ${last.loss.toFixed(3)}, accuracy ${pct(last.accuracy)}${val}.`;
+  }
 
   const ctx = {
     store,
@@ -127,9 +162,15 @@ export async function startTraining(store, worker, events) {
     },
     clearResults: () => panels.results.clear(),
     evaluate: () => panels.results.evaluate(),
-    notes: () => ({ settings: panels.run.settings(), arch: modelArch, data: data && data.description, testAccuracy: panels.results.accuracy() }),
+    notes: () => ({ settings: panels.run.settings(), arch: modelArch, data: data && data.description, testAccuracy: panels.results.accuracy(), history }),
+    trained: () => trained,
+    onTrainedChange: (listen) => trainedListeners.push(listen),
+    setHistory(h) {
+      history = h;
+    },
     modelTrained() {
       unsaved = true;
+      setTrained(true);
     },
     modelSaved() {
       unsaved = false;
@@ -144,16 +185,19 @@ export async function startTraining(store, worker, events) {
       if (!same || !hasModel) await buildModel();
       panels.results.clear();
     },
-    async modelLoaded(loaded, note) {
+    // `source` names the model in the curves' note ("the model kept in this browser").
+    async modelLoaded(loaded, note, source = 'this model') {
       showSummary(loaded.summary);
       hasModel = true;
       unsaved = false;
+      history = readHistory(loaded.notes);
+      setTrained(true);
       const layout = layoutFromSpec(JSON.parse(loaded.spec));
       modelArch = layout ? formatArch(layout) : null;
       if (modelArch) store.set({ arch: modelArch });
       panels.editor.showProblem(null);
       if (!modelArch) say($('msg-editor'), 'The loaded model has a layout the editor cannot show; editing starts a new model from the editor’s layout.', 'note');
-      ctx.curves.reset();
+      showHistory(history, source);
       $('train-status').textContent = note;
       if (data) await ctx.evaluate();
     },
@@ -171,6 +215,8 @@ export async function startTraining(store, worker, events) {
       modelArch = arch;
       hasModel = true;
       unsaved = false;
+      history = null;
+      setTrained(false);
       panels.editor.showProblem(null);
       panels.results.clear();
       $('train-status').textContent = 'Not trained yet.';
@@ -206,5 +252,5 @@ export async function startTraining(store, worker, events) {
   ctx.setButtons();
   // The section is usable at once; the first faces and a kept model follow.
   const dataReady = ctx.whileLoading(panels.data.synthetic().then(() => panels.files.restore()));
-  return { worker: ctx.worker, onEvent: (listen) => listeners.push(listen), running: ctx.running, data: ctx.data, dataReady };
+  return { worker: ctx.worker, onEvent: (listen) => listeners.push(listen), running: ctx.running, data: ctx.data, trained: ctx.trained, onTrainedChange: ctx.onTrainedChange, dataReady };
 }
