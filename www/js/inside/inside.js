@@ -55,7 +55,11 @@ export function startInside(training) {
     const acts = await worker.call('insideActivations', args);
     drawRgba($('inside-canvas'), rgba, 64, 64);
     const p = acts.probabilities[0];
-    $('inside-prediction').textContent = `${p >= 0.5 ? 'Smile' : 'No smile'}: P(smile) = ${pct(p)}, logit ${acts.logits[0].toFixed(2)}`;
+    const line = `P(smile) = ${pct(p)}, logit ${acts.logits[0].toFixed(2)}`;
+    // An untrained model's answer is a coin toss: it is not written as a verdict.
+    const random = w === 'main' && !training.trained();
+    $('inside-prediction').textContent = random ? `Not trained: ${line} is a random answer` : `${p >= 0.5 ? 'Smile' : 'No smile'}: ${line}`;
+    $('inside-prediction').classList.toggle('random', random);
     lastActivations = acts;
     drawLayers($('inside-maps'), acts.layers, $('inside-scale').value === 'map');
     const cls = Number($('inside-class').value);
@@ -125,6 +129,14 @@ export function startInside(training) {
   });
   for (const id of ['inside-class', 'inside-smooth', 'inside-cam-layer', 'inside-cam-weighting', 'inside-filter-shared', 'inside-lab-model']) $(id).addEventListener('change', explain);
   $('inside-scale').addEventListener('change', () => lastActivations && drawLayers($('inside-maps'), lastActivations.layers, $('inside-scale').value === 'map'));
+
+  // Whether the explained model has learnt anything: said at the top of the section.
+  const showTrained = () => {
+    $('inside-untrained').hidden = training.trained() || which() === 'lab';
+  };
+  training.onTrainedChange(showTrained);
+  $('inside-lab-model').addEventListener('change', showTrained);
+  showTrained();
 
   const actmax = createActmax(ctx);
   const lab = createLab(ctx);

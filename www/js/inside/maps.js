@@ -2,7 +2,7 @@
 // as a heat overlay on the picture, filters and activation-maximization pictures as RGB.
 // Every canvas is drawn at its data's resolution; CSS scales it up (pixelated).
 
-import { drawRgba } from '../train/images.js';
+import { drawRgba, filled } from '../train/images.js';
 
 export { drawRgba };
 
@@ -21,6 +21,7 @@ function jet(t) {
 }
 
 function put(canvas, width, height, fill) {
+  filled(canvas);
   canvas.width = width;
   canvas.height = height;
   const ctx = canvas.getContext('2d');

@@ -30,7 +30,10 @@ export function createResults(ctx) {
     results = null;
     for (const id of ['m-accuracy', 'm-precision', 'm-recall', 'm-f1']) $(id).textContent = '—';
     $('baseline').textContent = '';
-    $('confusion').replaceChildren();
+    const empty = document.createElement('p');
+    empty.className = 'placeholder-box';
+    empty.textContent = 'The confusion matrix of the test set appears here once the model is trained.';
+    $('confusion').replaceChildren(empty);
     $('cell-images').replaceChildren();
     delete document.body.dataset.evaluated;
   }

@@ -19,6 +19,7 @@ export function createTryIt(ctx) {
     const best = probs.indexOf(Math.max(...probs));
     result.textContent = `${names[best]} (${pct(probs[best])})${label ? `; ${label}` : ''}.`;
     result.dataset.probabilities = probs.map((v) => v.toFixed(6)).join(',');
+    result.classList.toggle('random', !ctx.trained());
   }
 
   async function tryImage() {
@@ -95,6 +96,11 @@ export function createTryIt(ctx) {
     $('try-live').textContent = 'Stop live smile meter';
     $('try-live').setAttribute('aria-pressed', 'true');
     ctx.setButtons();
+  });
+  // Until the model has learnt something, the panel says its answers are random.
+  ctx.onTrainedChange((on) => {
+    $('try-untrained').hidden = on;
+    result.classList.toggle('random', !on);
   });
   $('try-predict').addEventListener('click', tryImage);
   $('try-photo').addEventListener('change', (e) => {
