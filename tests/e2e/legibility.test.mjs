@@ -35,7 +35,11 @@ after(async () => {
 function survey(smallOk) {
   const vw = window.innerWidth;
   const vh = window.innerHeight;
+  // The sticky top bar covers what scrolls under it: text there is not seen, so not checked.
+  const bar = document.querySelector('.topbar');
+  const barBottom = bar.getBoundingClientRect().bottom;
   const inView = (r) => r.width > 0 && r.height > 0 && r.bottom > 0 && r.top < vh && r.right > 0 && r.left < vw;
+  const seen = (el, r) => inView(r) && (bar.contains(el) || r.top >= barBottom);
   const describe = (el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className && typeof el.className === 'string' ? `.${el.className.trim().split(/\s+/).join('.')}` : ''}`;
   const texts = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
@@ -46,12 +50,12 @@ function survey(smallOk) {
     if (!el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) continue;
     const range = document.createRange();
     range.selectNodeContents(node);
-    const rects = [...range.getClientRects()].filter(inView);
+    const rects = [...range.getClientRects()].filter((r) => seen(el, r));
     if (!rects.length) continue;
     texts.push({ node, el, text, rects, size: parseFloat(getComputedStyle(el).fontSize), small: !!el.closest(smallOk.join(',')) });
   }
   // Form fields show text that is no text node: their values.
-  const fields = [...document.querySelectorAll('input[type="number"], input[type="text"], select')].filter((f) => f.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true }) && inView(f.getBoundingClientRect()));
+  const fields = [...document.querySelectorAll('input[type="number"], input[type="text"], select')].filter((f) => f.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true }) && seen(f, f.getBoundingClientRect()));
   const sizes = [
     ...texts.map((t) => ({ what: `${describe(t.el)} “${t.text.slice(0, 40)}”`, size: t.size, small: t.small })),
     ...fields.map((f) => ({ what: `${describe(f)} (field)`, size: parseFloat(getComputedStyle(f).fontSize), small: false })),
@@ -72,7 +76,19 @@ function survey(smallOk) {
     }
     if (getComputedStyle(t.el).textOverflow === 'ellipsis' && t.el.scrollWidth > t.el.clientWidth) clipped.push(`${describe(t.el)} “${t.text.slice(0, 40)}” (ellipsis)`);
   }
-  for (const f of fields) if (f.tagName === 'INPUT' && f.scrollWidth > f.clientWidth + 1) clipped.push(`${describe(f)} value “${f.value}”`);
+  // A field cuts its value: an input whose text is wider than its box, or a closed select whose
+  // chosen option's text is wider than the room beside its arrow (measured in its own font).
+  const measure = document.createElement('canvas').getContext('2d');
+  for (const f of fields) {
+    if (f.tagName === 'INPUT' && f.scrollWidth > f.clientWidth + 1) clipped.push(`${describe(f)} value “${f.value}”`);
+    if (f.tagName === 'SELECT' && f.selectedOptions[0]) {
+      const cs = getComputedStyle(f);
+      measure.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+      const text = f.selectedOptions[0].textContent;
+      const room = f.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 16; // the arrow
+      if (measure.measureText(text).width > room + 1) clipped.push(`${describe(f)} option “${text}”`);
+    }
+  }
 
   // Overlapping: two text boxes that share more than a sliver (lines that touch do not count).
   const overlaps = [];
