@@ -74,12 +74,18 @@ function survey(smallOk) {
         break;
       }
     }
+    // Text reaching out of its panel is painted over by the next one.
+    const panel = t.el.closest('.panel');
+    const edge = panel && panel.getBoundingClientRect();
+    if (edge && t.rects.some((r) => r.left < edge.left - 1 || r.right > edge.right + 1)) clipped.push(`${describe(t.el)} “${t.text.slice(0, 40)}” out of its panel`);
     if (getComputedStyle(t.el).textOverflow === 'ellipsis' && t.el.scrollWidth > t.el.clientWidth) clipped.push(`${describe(t.el)} “${t.text.slice(0, 40)}” (ellipsis)`);
   }
   // A field cuts its value: an input whose text is wider than its box, or a closed select whose
   // chosen option's text is wider than the room beside its arrow (measured in its own font).
   const measure = document.createElement('canvas').getContext('2d');
   for (const f of fields) {
+    const panel = f.closest('.panel');
+    if (panel && f.getBoundingClientRect().right > panel.getBoundingClientRect().right + 1) clipped.push(`${describe(f)} out of its panel`);
     if (f.tagName === 'INPUT' && f.scrollWidth > f.clientWidth + 1) clipped.push(`${describe(f)} value “${f.value}”`);
     if (f.tagName === 'SELECT' && f.selectedOptions[0]) {
       const cs = getComputedStyle(f);

@@ -134,9 +134,16 @@ export function startInside(training) {
   const showTrained = () => {
     $('inside-untrained').hidden = training.trained() || which() === 'lab';
   };
-  training.onTrainedChange(showTrained);
+  // The Grad-CAM layer list is there before the first explanation (an empty list looked broken),
+  // and follows a new or loaded model.
+  const refreshLayers = () => worker.call('insideConvLayers', { which: which() }).then(fillLayerPicker).catch(() => {});
+  training.onTrainedChange(() => {
+    showTrained();
+    refreshLayers();
+  });
   $('inside-lab-model').addEventListener('change', showTrained);
   showTrained();
+  refreshLayers();
 
   const actmax = createActmax(ctx);
   const lab = createLab(ctx);
