@@ -1,6 +1,7 @@
 // Try it: predict a test image, an uploaded photo (decoded and cut to the model's input in
 // the worker) or the webcam, live: a smile meter fed a few frames a second, each predicted
-// in the worker.
+// in the worker. The meter shows every prediction, not only the live ones: it used to be
+// written by the live loop alone, so after "Predict" said 100% it stayed empty.
 
 import { drawRgba } from './images.js';
 import { FRAME_SIDE, grabFrame, openCamera } from './webcam.js';
@@ -14,7 +15,24 @@ export function createTryIt(ctx) {
   const message = $('msg-try');
   let live = null; // {timer, busy} while the meter runs
 
+  // The meter shows the probability of the last class, the one the core calls positive
+  // ("smiling", "smile"), named beside it.
+  function showMeter(probs) {
+    const names = ctx.data().classNames;
+    const smile = probs[probs.length - 1];
+    $('smile-meter').value = smile;
+    $('smile-meter-text').textContent = `${names[names.length - 1]}: ${pct(smile)}`;
+  }
+
+  function clearShown() {
+    result.textContent = '';
+    delete result.dataset.probabilities;
+    $('smile-meter').value = 0;
+    $('smile-meter-text').textContent = '';
+  }
+
   function show(probs, label) {
+    showMeter(probs);
     const names = ctx.data().classNames;
     const best = probs.indexOf(Math.max(...probs));
     result.textContent = `${names[best]} (${pct(probs[best])})${label ? `; ${label}` : ''}.`;
@@ -60,10 +78,7 @@ export function createTryIt(ctx) {
       const copy = new Uint8Array(rgba);
       const probs = await worker.call('predictRgba', { rgba: copy.buffer, height: FRAME_SIDE, width: FRAME_SIDE }, [copy.buffer]);
       if (!live) return;
-      const names = ctx.data().classNames;
-      const smile = probs[probs.length - 1];
-      $('smile-meter').value = smile;
-      $('smile-meter-text').textContent = `${names[names.length - 1]}: ${pct(smile)}`;
+      showMeter(probs);
       drawRgba($('try-canvas'), rgba, FRAME_SIDE, FRAME_SIDE);
       live.count += 1;
       $('smile-meter-text').dataset.frames = String(live.count);
@@ -93,14 +108,19 @@ export function createTryIt(ctx) {
       return;
     }
     live = { timer: setInterval(liveTick, LIVE_EVERY_MS), busy: false, count: 0 };
+    // The line above the meter would otherwise still describe the last test image or photo.
+    clearShown();
+    result.textContent = 'Live: the camera’s frames, a few a second; the meter follows them.';
     $('try-live').textContent = 'Stop live smile meter';
     $('try-live').setAttribute('aria-pressed', 'true');
     ctx.setButtons();
   });
   // Until the model has learnt something, the panel says its answers are random.
+  // A new, loaded or newly trained model makes the last prediction shown stale.
   ctx.onTrainedChange((on) => {
     $('try-untrained').hidden = on;
     result.classList.toggle('random', !on);
+    if (!live) clearShown();
   });
   $('try-predict').addEventListener('click', tryImage);
   $('try-photo').addEventListener('change', (e) => {
