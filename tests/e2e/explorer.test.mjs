@@ -212,7 +212,7 @@ for (const target of ['http', 'file']) {
         await expectMaps(page, 1, 1, 3);
         await region.getByLabel('Dilation').fill('2');
         const msg = page.locator('#msg-dilation');
-        assert.match(await msg.textContent(), /does not fit in the padded input \(9x9\)/);
+        assert.match(await msg.textContent(), /does not fit in the padded input \(9×9\)/);
         assert.equal(await outputSize(page), 'none');
         assert.equal(await page.locator('#maps canvas').count(), 0);
         assert.match(await page.locator('#msg-pool').textContent(), /no output map to pool/);
@@ -272,21 +272,69 @@ for (const target of ['http', 'file']) {
       }, '#k=abc&s=99&f=%3Cscript%3E&zz=1&px=12x12:0:1:ink:zz&in=upload');
     });
 
-    test('painting on the input changes the maps and is kept in the link', () =>
+    test('painting is a mode: a plain click leaves the input alone; strokes change the maps, are kept in the link and undone', () =>
       open(async (page) => {
         const region = conv(page);
         await region.getByLabel('Input', { exact: true }).selectOption('x');
         const canvas = page.locator('#input-canvas');
-        const before = await page.$eval('#maps canvas', (c) => c.toDataURL());
+        const mapsNow = () => page.$eval('#maps canvas', (c) => c.toDataURL());
+        const before = await mapsNow();
         const box = await canvas.boundingBox();
         const cell = box.width / 9;
-        await page.mouse.move(box.x + cell * 4.5, box.y + cell * 0.5);
-        await page.mouse.down();
-        await page.mouse.move(box.x + cell * 4.5, box.y + cell * 2.5, { steps: 4 });
-        await page.mouse.up();
+        const stroke = async (col, fromRow, toRow) => {
+          await page.mouse.move(box.x + cell * col, box.y + cell * fromRow);
+          await page.mouse.down();
+          await page.mouse.move(box.x + cell * col, box.y + cell * toRow, { steps: 4 });
+          await page.mouse.up();
+        };
+        // Paint off: a click or a drag on the grid changes nothing.
+        const paint = region.getByRole('button', { name: 'Paint', exact: true });
+        const undo = region.getByRole('button', { name: 'Undo', exact: true });
+        assert.equal(await paint.getAttribute('aria-pressed'), 'false');
+        await stroke(4.5, 0.5, 2.5);
+        assert.equal(await region.getByLabel('Input', { exact: true }).inputValue(), 'x');
+        assert.equal(await mapsNow(), before);
+        assert.ok(await undo.isDisabled());
+
+        await paint.click();
+        assert.equal(await paint.getAttribute('aria-pressed'), 'true');
+        await stroke(4.5, 0.5, 2.5);
         assert.equal(await region.getByLabel('Input', { exact: true }).inputValue(), 'painted');
-        assert.notEqual(await page.$eval('#maps canvas', (c) => c.toDataURL()), before);
+        const oneStroke = await mapsNow();
+        assert.notEqual(oneStroke, before);
         await page.waitForFunction(() => location.hash.includes('px=9x9'));
+        await stroke(1.5, 4.5, 6.5);
+        assert.notEqual(await mapsNow(), oneStroke);
+
+        // Undo takes the strokes back one at a time, down to the preset.
+        await undo.click();
+        assert.equal(await mapsNow(), oneStroke);
+        await undo.click();
+        assert.equal(await mapsNow(), before);
+        assert.equal(await region.getByLabel('Input', { exact: true }).inputValue(), 'x');
+        assert.ok(await undo.isDisabled());
+        await paint.click();
+        assert.equal(await paint.getAttribute('aria-pressed'), 'false');
+      }));
+
+    test('the note follows the kernel size, and the layer’s multiply-adds are written out', () =>
+      open(async (page) => {
+        const region = conv(page);
+        const note = page.locator('#input-note');
+        const madds = region.locator('#layer-madds');
+        assert.match(await note.textContent(), /^Four 3×3 edge filters/);
+        assert.equal(await madds.textContent(), 'This layer: 26×26×4×9 = 24,336 multiply-adds (3×3 = 9 per output cell)');
+        await region.getByLabel('Kernel size').fill('5');
+        assert.match(await note.textContent(), /^Four 5×5 edge filters/);
+        assert.equal(await madds.textContent(), 'This layer: 24×24×4×25 = 57,600 multiply-adds (5×5 = 25 per output cell)');
+        await region.getByRole('button', { name: 'Remove this filter' }).click();
+        assert.match(await note.textContent(), /^Three 5×5 filters of your own/);
+        await region.getByLabel('Input', { exact: true }).selectOption('face');
+        assert.match(await note.textContent(), /each 5×5 filter is 5×5×3/);
+        assert.equal(await madds.textContent(), 'This layer: 60×60×2×75 = 540,000 multiply-adds (5×5×3 = 75 per output cell)');
+        // Sizes are written with the times sign wherever the page shows them.
+        const visible = await page.locator('#explorer').evaluate((el) => el.innerText);
+        assert.doesNotMatch(visible, /\d x ?\d|\dx\d/, 'no 9x9 in the explorer');
       }));
 
     test('an uploaded picture is shrunk and convolved; a huge one gets a message', () =>
@@ -304,7 +352,7 @@ for (const target of ['http', 'file']) {
         await expectMaps(page, 14, 62, 2); // colour: the face's two filters, 3x3x3 at the current kernel size
         await upload.setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: png(5000, 5000, { headerOnly: true }) });
         await page.waitForFunction(() => /too large/.test(document.querySelector('#msg-input').textContent));
-        assert.match(await page.locator('#msg-input').textContent(), /huge\.png.*too large \(5000x5000 pixels\)/);
+        assert.match(await page.locator('#msg-input').textContent(), /huge\.png.*too large \(5000×5000 pixels\)/);
         await expectMaps(page, 14, 62, 2);
         await upload.setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not a picture') });
         await page.waitForFunction(() => /not a PNG or JPEG/.test(document.querySelector('#msg-input').textContent));
