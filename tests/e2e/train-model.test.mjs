@@ -199,7 +199,14 @@ describe('keeping work', () => {
         dialogs.push(d.type());
         d.dismiss();
       });
+      // Before training, Try it and Look inside say that the model's answers are random.
+      const untrained = /^This model has not been trained yet: its answers are random\. Train it first/;
+      assert.match(await text(page, '#try-untrained'), untrained);
+      assert.match(await text(page, '#inside-untrained'), untrained);
+      assert.ok(await page.locator('#try-untrained').isVisible());
       await train(page);
+      assert.ok(await page.locator('#try-untrained').isHidden());
+      assert.ok(await page.locator('#inside-untrained').isHidden());
       const accuracy = await text(page, '#m-accuracy');
       await page.close({ runBeforeUnload: true });
       await page.waitForFunction(() => true); // the page is still open: the prompt was dismissed
@@ -215,6 +222,10 @@ describe('keeping work', () => {
       assert.match(await text(page, '#msg-model'), /^Restored the model kept in this browser's storage \(IndexedDB\) on .+, trained on synthetic smiles/);
       await page.waitForSelector('body[data-evaluated="true"]');
       assert.equal(await text(page, '#m-accuracy'), accuracy, 'the restored model scores as before');
+      // Its curves come back with it (one epoch: one point per series), and it counts as trained.
+      await page.waitForFunction(() => document.getElementById('chart-loss').dataset.points === '1', null, { timeout: 10_000 });
+      assert.match(await text(page, '#curves-note'), /^The curves of the run that trained the model kept in this browser \(one point per epoch\)\. Epoch 1: /);
+      assert.ok(await page.locator('#try-untrained').isHidden());
 
       // Forget it: the next reload starts fresh.
       await region(page, 'Try it').getByRole('button', { name: 'Forget kept model' }).click();

@@ -78,6 +78,13 @@ for (const target of ['http', 'file']) {
         assert.match(await page.locator('#curves-note').textContent(), /^Epoch 2: training loss \d/);
         const accuracy = await percent(page, 'm-accuracy');
         for (const id of ['m-accuracy', 'm-precision', 'm-recall', 'm-f1']) assert.ok((await percent(page, id)) >= 0, id);
+        // Beside the accuracy, the class balance and the score of always answering the largest class.
+        const baseline = await page.locator('#baseline').textContent();
+        const m = /^The test set: (\d+) frowning, (\d+) smiling\. Always answering “(frowning|smiling)” would score (\d+\.\d)% \((\d+) of 40\)/.exec(baseline);
+        assert.ok(m, baseline);
+        assert.equal(Number(m[1]) + Number(m[2]), 40);
+        assert.equal(Number(m[5]), Math.max(Number(m[1]), Number(m[2])));
+        assert.equal(m[4], ((Number(m[5]) / 40) * 100).toFixed(1));
 
         // The curves: two uPlot charts with a legend for training and validation.
         assert.equal(await page.locator('.uplot').count(), 2);
@@ -122,6 +129,9 @@ for (const target of ['http', 'file']) {
         await tryIt.getByLabel('Load a model file').setInputFiles(file);
         await page.waitForSelector('body[data-evaluated="true"]');
         assert.equal(await percent(page, 'm-accuracy'), accuracy, 'the loaded model scores the same');
+        // The file carries the run's curves: one point per epoch comes back.
+        await page.waitForFunction(() => document.getElementById('chart-loss').dataset.points === '2', null, { timeout: 10_000 });
+        assert.match(await page.locator('#curves-note').textContent(), new RegExp(`^The curves of the run that trained train-e2e-${target}\\.safetensors \\(one point per epoch\\)\\. Epoch 2: training loss \\d`));
         await tryIt.getByLabel('Test image', { exact: true }).fill('7');
         await tryIt.getByRole('button', { name: 'Predict' }).click();
         await page.waitForFunction(() => document.querySelector('#try-result').dataset.probabilities);
