@@ -170,19 +170,14 @@ impl FolderPlan {
             } else {
                 ""
             };
+            let what = if self.skipped == 1 {
+                "file that is not a PNG or JPEG picture was"
+            } else {
+                "files that are not PNG or JPEG pictures were"
+            };
             notes.push(format!(
-                "{} {} not PNG or JPEG {} skipped ({}{more})",
+                "{} {what} skipped ({}{more})",
                 self.skipped,
-                if self.skipped == 1 {
-                    "file that is"
-                } else {
-                    "files that are"
-                },
-                if self.skipped == 1 {
-                    "pictures was"
-                } else {
-                    "pictures were"
-                },
                 self.skipped_examples.join(", ")
             ));
         }
@@ -405,7 +400,7 @@ fn sort_into_classes<S: AsRef<str>>(paths: &[S]) -> Result<Sorted> {
     }
     if !items.iter().any(|i| !i.is_dir) {
         return Err(if skipped > 0 {
-            bad_input!("the folder has no PNG or JPEG pictures (only {skipped} other files, such as {}): put one subfolder per class in it, each holding that class's pictures", skipped_examples.join(", "))
+            bad_input!("the folder has no PNG or JPEG pictures, only {skipped} other {} ({}): put one subfolder per class in it, each holding that class's pictures", if skipped == 1 { "file" } else { "files" }, skipped_examples.join(", "))
         } else {
             bad_input!("the folder is empty: put one subfolder per class in it, each holding that class's images")
         });
