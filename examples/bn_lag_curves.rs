@@ -15,7 +15,7 @@ use convscope::nn::{evaluate, Examples, FitConfig, ModelSpec, OptimizerSpec, Seq
 use std::error::Error;
 
 fn examples(d: &Dataset) -> convscope::Result<Examples<'_>> {
-    Examples::new(d.images(), d.labels(), d.image_len())
+    Ok(d.examples())
 }
 
 fn load(source: &str) -> Result<(Dataset, Dataset), Box<dyn Error>> {

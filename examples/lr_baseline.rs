@@ -18,11 +18,11 @@ fn report(name: &str, train: &Dataset, test: &Dataset) -> Result<(), Box<dyn std
             ..LogisticConfig::default()
         };
         let model =
-            LogisticRegression::fit(train.images(), train.labels(), train.image_len(), &config)?;
+            LogisticRegression::fit(&train.images(), train.labels(), train.image_len(), &config)?;
         println!(
             "{name:<24} l2 {l2:<6} train {:.3}  test {:.3}",
-            model.accuracy(train.images(), train.labels())?,
-            model.accuracy(test.images(), test.labels())?
+            model.accuracy(&train.images(), train.labels())?,
+            model.accuracy(&test.images(), test.labels())?
         );
     }
     Ok(())

@@ -84,7 +84,7 @@ fn subset_keeps_images_labels_and_boxes_together() {
 fn stratified_split_keeps_class_shares_and_is_seeded() {
     let labels: Vec<u8> = (0..40).map(|i| (i % 4 == 0) as u8).collect(); // 30 of class 0, 10 of class 1
     let d = numbered(&labels);
-    let (train, test) = d.stratified_split(0.2, 7).unwrap();
+    let (train, test) = d.clone().stratified_split(0.2, 7).unwrap();
     assert_eq!(test.class_counts(), vec![6, 2]);
     assert_eq!(train.class_counts(), vec![24, 8]);
     let mut all = ids(&train);
@@ -101,7 +101,7 @@ fn stratified_split_keeps_class_shares_and_is_seeded() {
             assert_eq!(labels[*id], l);
         }
     }
-    let (_, again) = d.stratified_split(0.2, 7).unwrap();
+    let (_, again) = d.clone().stratified_split(0.2, 7).unwrap();
     assert_eq!(ids(&again), ids(&test));
     let (_, other) = d.stratified_split(0.2, 8).unwrap();
     assert_ne!(ids(&other), ids(&test));
@@ -111,7 +111,10 @@ fn stratified_split_keeps_class_shares_and_is_seeded() {
 fn stratified_split_rejects_useless_fractions() {
     let d = numbered(&[0, 1, 0, 1]);
     for bad in [0.0, 1.0, -0.5, f32::NAN] {
-        assert!(d.stratified_split(bad, 1).is_err(), "fraction {bad}");
+        assert!(
+            d.clone().stratified_split(bad, 1).is_err(),
+            "fraction {bad}"
+        );
     }
     let err = d.stratified_split(0.1, 1).unwrap_err();
     assert!(err.to_string().contains("0 for testing"), "{err}");
@@ -166,7 +169,10 @@ fn batches_cover_every_image_once_per_epoch() {
             sizes.push(count);
             for k in 0..count {
                 let id = (x[k * d.image_len()] * 255.0).round() as usize;
-                assert_eq!(&x[k * d.image_len()..(k + 1) * d.image_len()], d.image(id));
+                assert_eq!(
+                    &x[k * d.image_len()..(k + 1) * d.image_len()],
+                    &*d.image(id)
+                );
                 assert_eq!(y[k], d.labels()[id]);
                 assert_eq!(batches.indices(b)[k], id);
                 seen.push(id);
@@ -186,4 +192,171 @@ fn batches_cover_every_image_once_per_epoch() {
         .flat_map(|b| again.indices(b).to_vec())
         .collect();
     assert_eq!(first, orders[0]);
+}
+
+/// A class-ordered set as a folder gives it: `counts[c]` images of class c, class after class,
+/// 8-bit 2x2 RGB; image i holds `i % 256` and `i / 256` in its first two values.
+fn class_ordered(counts: &[usize]) -> Dataset {
+    let labels: Vec<u8> = counts
+        .iter()
+        .enumerate()
+        .flat_map(|(c, &n)| std::iter::repeat_n(c as u8, n))
+        .collect();
+    let images = (0..labels.len())
+        .flat_map(|i| {
+            let mut px = [0u8; 12];
+            px[0] = (i % 256) as u8;
+            px[1] = (i / 256) as u8;
+            px
+        })
+        .collect();
+    let names = (0..counts.len()).map(|c| format!("class{c}")).collect();
+    Dataset::from_bytes(images, labels, 2, 2, 3, names).unwrap()
+}
+
+fn byte_ids(d: &Dataset) -> Vec<usize> {
+    (0..d.len())
+        .map(|i| {
+            let px = d.image(i);
+            (px[0] * 255.0).round() as usize + 256 * (px[1] * 255.0).round() as usize
+        })
+        .collect()
+}
+
+/// Class counts of `d`'s images `start..`.
+fn tail_counts(d: &Dataset, start: usize) -> Vec<usize> {
+    let mut counts = vec![0; d.class_names().len()];
+    for &l in &d.labels()[start..] {
+        counts[l as usize] += 1;
+    }
+    counts
+}
+
+/// Every class within one image of its share of `len` images drawn from `of`.
+fn assert_proportional(counts: &[usize], of: &[usize], what: &str) {
+    let len: usize = counts.iter().sum();
+    let total: usize = of.iter().sum();
+    for (c, (&got, &all)) in counts.iter().zip(of).enumerate() {
+        let share = len as f64 * all as f64 / total as f64;
+        assert!(
+            (got as f64 - share).abs() <= 1.0,
+            "{what}: class {c} has {got} of {len}, its share is {share:.2} ({counts:?} of {of:?})"
+        );
+    }
+}
+
+#[test]
+fn class_ordered_input_gives_stratified_shuffled_test_and_validation_sets() {
+    // The shapes of the issue: 9,475 / 3,690 (scaled down), 600 / 600, and three classes.
+    for counts in [vec![948, 369], vec![600, 600], vec![50, 31, 7]] {
+        for seed in 0..4 {
+            let (train, test) = class_ordered(&counts).stratified_split(0.2, seed).unwrap();
+            assert_proportional(&test.class_counts(), &counts, "test set");
+            // Keras's validation_split keeps the first floor(N * (1 - f)) for training.
+            for f in [0.1f64, 0.2, 0.25, 0.5] {
+                let at = (train.len() as f64 * (1.0 - f)).floor() as usize;
+                assert_proportional(
+                    &tail_counts(&train, at),
+                    &train.class_counts(),
+                    &format!("validation split {f} of {counts:?}, seed {seed}"),
+                );
+            }
+            // Shuffled: within each class the images are not in their folder order.
+            for part in [&train, &test] {
+                let ids = byte_ids(part);
+                let class0: Vec<usize> = ids
+                    .iter()
+                    .zip(part.labels())
+                    .filter(|(_, &l)| l == 0)
+                    .map(|(&i, _)| i)
+                    .collect();
+                assert!(
+                    class0.windows(2).any(|w| w[0] > w[1]),
+                    "{counts:?} seed {seed}: class 0 kept its order"
+                );
+            }
+            // Labels travel with their images, and the parts cover the set once.
+            let mut all: Vec<usize> = byte_ids(&train);
+            all.extend(byte_ids(&test));
+            let labels_of = |d: &Dataset| d.labels().to_vec();
+            let original = class_ordered(&counts);
+            for (part, ids) in [(&train, byte_ids(&train)), (&test, byte_ids(&test))] {
+                for (k, &id) in ids.iter().enumerate() {
+                    assert_eq!(labels_of(part)[k], original.labels()[id]);
+                }
+            }
+            all.sort();
+            assert_eq!(all, (0..original.len()).collect::<Vec<_>>());
+        }
+    }
+}
+
+#[test]
+fn same_seed_same_split_and_order() {
+    let counts = [120, 45];
+    let a = class_ordered(&counts).stratified_split(0.2, 3).unwrap();
+    let b = class_ordered(&counts).stratified_split(0.2, 3).unwrap();
+    assert_eq!(
+        (byte_ids(&a.0), byte_ids(&a.1)),
+        (byte_ids(&b.0), byte_ids(&b.1))
+    );
+    let c = class_ordered(&counts).stratified_split(0.2, 4).unwrap();
+    assert_ne!(byte_ids(&a.0), byte_ids(&c.0));
+    let s1 = class_ordered(&counts).spread_order(9);
+    let s2 = class_ordered(&counts).spread_order(9);
+    assert_eq!(byte_ids(&s1), byte_ids(&s2));
+}
+
+#[test]
+fn spread_order_makes_every_tail_of_a_sorted_set_proportional() {
+    let counts = [300, 120, 33];
+    let d = class_ordered(&counts).spread_order(5);
+    let mut ids = byte_ids(&d);
+    for start in 0..d.len() {
+        assert_proportional(
+            &tail_counts(&d, start),
+            &counts,
+            &format!("tail from {start}"),
+        );
+    }
+    ids.sort();
+    assert_eq!(ids, (0..d.len()).collect::<Vec<_>>());
+}
+
+#[test]
+fn bytes_and_floats_give_the_same_examples() {
+    let bytes: Vec<u8> = (0..24).map(|v| (v * 11) as u8).collect();
+    let floats: Vec<f32> = bytes.iter().map(|&b| b as f32 / 255.0).collect();
+    let names = || vec!["a".to_string(), "b".to_string()];
+    let b = Dataset::from_bytes(bytes, vec![0, 1], 2, 2, 3, names()).unwrap();
+    let f = Dataset::new(floats, vec![0, 1], 2, 2, 3, names()).unwrap();
+    assert!(b.is_bytes() && !f.is_bytes());
+    assert_eq!(b.examples().images(), f.examples().images());
+    assert_eq!(b.image(1), f.image(1));
+    assert_eq!(b.to_grayscale().images(), f.to_grayscale().images());
+    let mut batches = Batches::new(2, 2);
+    batches.shuffle(&mut rng_from_seed(1));
+    let (mut xb, mut xf) = (vec![0.0; 24], vec![0.0; 24]);
+    let (mut lb, mut lf) = (vec![0; 2], vec![0; 2]);
+    batches.fill(0, &b, &mut xb, &mut lb);
+    batches.fill(0, &f, &mut xf, &mut lf);
+    assert_eq!((xb, lb), (xf, lf));
+}
+
+#[test]
+fn spread_order_holds_for_many_class_mixes() {
+    let mut rng = rng_from_seed(11);
+    use rand::RngExt;
+    for _ in 0..200 {
+        let k = rng.random_range(2..6usize);
+        let counts: Vec<usize> = (0..k).map(|_| rng.random_range(1..80usize)).collect();
+        let d = class_ordered(&counts).spread_order(rng.random());
+        for start in 0..d.len() {
+            assert_proportional(
+                &tail_counts(&d, start),
+                &counts,
+                &format!("{counts:?} from {start}"),
+            );
+        }
+    }
 }

@@ -12,15 +12,15 @@ use convscope::nn::logistic::{LogisticConfig, LogisticRegression};
 /// Test accuracy of logistic regression trained on `train` (and its train accuracy).
 fn logistic_accuracy(train: &Dataset, test: &Dataset) -> (f32, f32) {
     let model = LogisticRegression::fit(
-        train.images(),
+        &train.images(),
         train.labels(),
         train.image_len(),
         &LogisticConfig::default(),
     )
     .unwrap();
     (
-        model.accuracy(train.images(), train.labels()).unwrap(),
-        model.accuracy(test.images(), test.labels()).unwrap(),
+        model.accuracy(&train.images(), train.labels()).unwrap(),
+        model.accuracy(&test.images(), test.labels()).unwrap(),
     )
 }
 

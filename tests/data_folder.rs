@@ -6,9 +6,11 @@ mod data_support;
 use std::io::Cursor;
 
 use convscope::data::folder::{
-    load_image_folder, read_dir_entries, read_zip_entries, FileEntry, FolderOptions,
+    load_image_folder, plan_image_folder, read_dir_entries, read_zip_entries, FileEntry,
+    FolderOptions,
 };
 use convscope::data::gray_from_rgb_u8;
+use convscope::data::MAX_IMAGES;
 use data_support::{crc32, zip_of};
 
 /// A solid-colour PNG of the given size (RGB).
@@ -155,7 +157,11 @@ fn empty_folders_are_refused() {
         entry("faces/.DS_Store", vec![1]),
         entry("faces/smiling/", vec![]),
     ];
-    assert!(error_of(&only_junk).contains("empty"));
+    let err = error_of(&only_junk);
+    assert!(
+        err.contains("no PNG or JPEG pictures, only 1 other file (.DS_Store)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -178,15 +184,7 @@ fn a_class_folder_without_images_is_named() {
 }
 
 #[test]
-fn non_images_are_named() {
-    let mut entries = two_classes("");
-    entries.push(entry("smiling/notes.txt", b"remember to smile".to_vec()));
-    let err = error_of(&entries);
-    assert!(
-        err.contains("'smiling/notes.txt' is not a PNG or JPEG"),
-        "{err}"
-    );
-
+fn broken_pictures_are_named() {
     let mut broken = png(16, 16, RED);
     broken.truncate(40);
     let mut entries = two_classes("");
@@ -196,30 +194,143 @@ fn non_images_are_named() {
         err.contains("'smiling/broken.png' could not be read"),
         "{err}"
     );
-
+    // A picture name on something else is refused too (it is meant to be data).
     let mut entries = two_classes("");
-    entries.push(entry(
-        "smiling/anim.gif",
-        b"GIF89a\x01\x00\x01\x00".to_vec(),
-    ));
-    assert!(error_of(&entries).contains("'smiling/anim.gif' is not a PNG or JPEG"));
+    entries.push(entry("smiling/fake.jpg", b"remember to smile".to_vec()));
+    let err = error_of(&entries);
+    assert!(
+        err.contains("'smiling/fake.jpg' is not a PNG or JPEG"),
+        "{err}"
+    );
+}
+
+/// What real folders carry besides pictures is skipped, counted and named, as Keras's
+/// `image_dataset_from_directory` skips files without a picture extension.
+#[test]
+fn stray_files_are_skipped_with_a_note() {
+    let mut entries = two_classes("faces/");
+    entries.push(entry("faces/readme.txt", b"my smiles".to_vec()));
+    entries.push(entry("faces/.DS_Store", vec![0; 8]));
+    entries.push(entry("faces/smiling/Thumbs.db", vec![0; 8]));
+    entries.push(entry("faces/smiling/notes.txt", b"remember".to_vec()));
+    entries.push(entry("faces/smiling/anim.gif", b"GIF89a\x01\x00".to_vec()));
+    entries.push(entry("__MACOSX/faces/smiling/._a.png", vec![0; 8]));
+    let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+    let plan = plan_image_folder(&paths, &FolderOptions::default()).unwrap();
+    assert_eq!(plan.class_counts(), vec![2, 3]);
+    assert_eq!(
+        plan.notes(),
+        vec!["6 files that are not PNG or JPEG pictures were skipped (readme.txt, .DS_Store, Thumbs.db, ...)".to_string()]
+    );
+    let d = load_image_folder(&entries, &FolderOptions::default()).unwrap();
+    assert_eq!(d.len(), 5);
+    let one = [two_classes(""), vec![entry("notes.txt", vec![1])]].concat();
+    let paths: Vec<&str> = one.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        plan_image_folder(&paths, &FolderOptions::default())
+            .unwrap()
+            .notes(),
+        vec!["1 file that is not a PNG or JPEG picture was skipped (notes.txt)".to_string()]
+    );
 }
 
 #[test]
-fn loose_files_at_the_top_are_refused() {
+fn a_folder_beyond_the_limit_is_subsampled_in_proportion() {
+    // Paths only: the plan decides before anything is read.
+    let big = MAX_IMAGES + MAX_IMAGES / 2; // 30,000: 2/3 in one class, 1/3 in the other
+    let paths: Vec<String> = (0..big)
+        .map(|i| {
+            if i % 3 == 0 {
+                format!("faces/smile/{i:05}.jpg")
+            } else {
+                format!("faces/no_smile/{i:05}.jpg")
+            }
+        })
+        .collect();
+    let plan = plan_image_folder(&paths, &FolderOptions::default()).unwrap();
+    assert!(
+        plan.len() <= MAX_IMAGES && plan.len() >= MAX_IMAGES - 2,
+        "{}",
+        plan.len()
+    );
+    let counts = plan.class_counts();
+    assert!(
+        (counts[0] as i64 - 2 * counts[1] as i64).abs() <= 2,
+        "{counts:?}"
+    );
+    let note = plan.notes().join(" ");
+    assert!(
+        note.contains(&format!("holds {big} pictures"))
+            && note.contains("the same share of every class"),
+        "{note}"
+    );
+    // The same folder, the same pictures; in path order within a class.
+    let again = plan_image_folder(&paths, &FolderOptions::default()).unwrap();
+    assert_eq!(
+        plan.files().collect::<Vec<_>>(),
+        again.files().collect::<Vec<_>>()
+    );
+    let files: Vec<usize> = plan.files().take(counts[0]).collect();
+    assert!(files.windows(2).all(|w| paths[w[0]] < paths[w[1]]));
+}
+
+/// A native folder reached through symbolic links is read (a class folder is often a link to
+/// where the photos are); a link back up the tree does not loop.
+#[cfg(unix)]
+#[test]
+fn symlinked_class_folders_are_followed_once() {
+    let root = std::env::temp_dir().join(format!("convscope-links-{}", std::process::id()));
+    let photos = root.join("photos_elsewhere");
+    let faces = root.join("faces");
+    std::fs::create_dir_all(photos.join("smiles")).unwrap();
+    std::fs::create_dir_all(faces.join("no_smile")).unwrap();
+    for i in 0..3 {
+        std::fs::write(
+            photos.join("smiles").join(format!("{i}.png")),
+            png(8, 8, RED),
+        )
+        .unwrap();
+        std::fs::write(
+            faces.join("no_smile").join(format!("{i}.png")),
+            png(8, 8, BLUE),
+        )
+        .unwrap();
+    }
+    std::os::unix::fs::symlink(photos.join("smiles"), faces.join("smile")).unwrap();
+    std::os::unix::fs::symlink(&faces, faces.join("no_smile").join("loop")).unwrap();
+    let entries = read_dir_entries(&faces);
+    std::fs::remove_dir_all(&root).unwrap();
+    let d = load_image_folder(&entries.unwrap(), &FolderOptions::default()).unwrap();
+    assert_eq!(
+        d.class_names(),
+        &["no_smile".to_string(), "smile".to_string()]
+    );
+    assert_eq!(d.class_counts(), vec![3, 3]);
+}
+
+#[test]
+fn loose_pictures_at_the_top_are_refused() {
     let mut entries = two_classes("");
     entries.push(entry("loose.png", png(4, 4, RED)));
     let err = error_of(&entries);
     assert!(
-        err.contains("'loose.png' is not inside a class folder"),
+        err.contains("'loose.png' is not inside a class folder")
+            && err.contains("(for example smiling/loose.png and"),
         "{err}"
     );
-    // Also inside a dropped top folder.
+    // Also inside a dropped top folder; a text file beside the classes is skipped.
     let mut entries = two_classes("faces/");
     entries.push(entry("faces/README.md", b"my smiles".to_vec()));
+    assert_eq!(
+        load_image_folder(&entries, &FolderOptions::default())
+            .unwrap()
+            .len(),
+        5
+    );
+    entries.push(entry("faces/me.jpg", jpeg(8, 8, RED)));
     let err = error_of(&entries);
     assert!(
-        err.contains("'faces/README.md' is not inside a class folder"),
+        err.contains("'faces/me.jpg' is not inside a class folder"),
         "{err}"
     );
 }

@@ -351,8 +351,8 @@ fn a_gzip_chunked_file_written_by_h5py_is_read() {
     let (part, d) = read_happy_h5(&bytes).unwrap();
     assert_eq!((part, d.len(), d.channels()), (HappyPart::Train, 40, 3));
     let sum: f64 = (0..d.len())
-        .flat_map(|i| d.image(i).iter())
-        .map(|&v| (v as f64 * 255.0).round())
+        .flat_map(|i| d.image(i).into_owned())
+        .map(|v| (v as f64 * 255.0).round())
         .sum();
     assert_eq!(sum, 54_892_380.0);
     assert!(d

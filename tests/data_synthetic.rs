@@ -55,8 +55,8 @@ fn same_seed_same_images_other_seed_other_images() {
     })
     .unwrap();
     assert_ne!(
-        train.images(),
-        test.images(),
+        &train.images(),
+        &test.images(),
         "train and test come from different streams"
     );
 }

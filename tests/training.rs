@@ -68,7 +68,7 @@ fn chapter_model_learns_a_small_synthetic_subset() {
         }
     }
     let mut model = Sequential::new(&spec, 2).unwrap();
-    let train_examples = Examples::new(train.images(), train.labels(), train.image_len()).unwrap();
+    let train_examples = train.examples();
     let cfg = FitConfig {
         epochs: 8,
         batch_size: 8,
@@ -84,12 +84,7 @@ fn chapter_model_learns_a_small_synthetic_subset() {
         last.loss < first.loss,
         "training loss must fall: {history:?}"
     );
-    let result = evaluate(
-        &mut model,
-        &Examples::new(test.images(), test.labels(), test.image_len()).unwrap(),
-        32,
-    )
-    .unwrap();
+    let result = evaluate(&mut model, &test.examples(), 32).unwrap();
     println!(
         "train accuracy {:.3} -> {:.3}, test accuracy {:.3}",
         first.accuracy, last.accuracy, result.accuracy
@@ -555,7 +550,7 @@ fn a_softmax_model_learns_three_classes() {
     assert!(last.val_accuracy.unwrap() >= 0.9, "{last:?}");
     let eval = evaluate(&mut model, &data, 16).unwrap();
     assert_eq!(eval.confusion.len(), 3);
-    let probs = predict(&mut model, data.image(0), 1).unwrap();
+    let probs = predict(&mut model, &data.image(0), 1).unwrap();
     assert_eq!(probs.len(), 3);
     assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-5);
 }

@@ -134,7 +134,7 @@ fn damaged_h5_leaves_data_and_model_untouched() {
         vec![0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n', 0, 0, 0],
     ] {
         let err = s
-            .load_happy_h5(&bytes, "train_happy.h5")
+            .load_happy_h5(&bytes, "train_happy.h5", 0)
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("train_happy.h5: "), "{err}");
@@ -188,7 +188,7 @@ fn real_happy_house_test_file_alone_asks_for_the_training_file() {
     let mut s = Session::new();
     s.load_synthetic(30, 10, 2, "easy").unwrap();
     let err = s
-        .load_happy_h5(&bytes, "test_happy.h5")
+        .load_happy_h5(&bytes, "test_happy.h5", 0)
         .unwrap_err()
         .to_string();
     assert!(err.contains("training file"), "{err}");

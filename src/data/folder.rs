@@ -5,8 +5,12 @@
 //! The structure is checked from the paths alone ([`plan_image_folder`]), so the same code
 //! serves files dropped in a browser, a zip archive ([`read_zip_entries`]) and, natively, a
 //! directory ([`read_dir_entries`]); then each picture's header is checked, the picture is
-//! decoded (by the browser in the page, natively by [`load_image_folder`]) and shrunk.
-//! Hidden files (`.DS_Store`, `__MACOSX/`, ...) are skipped.
+//! decoded (by the browser in the page, natively by [`load_image_folder`]), shrunk and added
+//! to a [`FolderBuilder`], one at a time, so that a classroom folder of thousands of photos is
+//! held once, as 8-bit values. Files that are not PNG or JPEG pictures (`readme.txt`,
+//! `.DS_Store`, `Thumbs.db`, `__MACOSX/`, ...) are skipped and counted, as Keras's
+//! `image_dataset_from_directory` skips them; a folder with more pictures than a dataset may
+//! hold is subsampled, every class in proportion.
 
 use std::io::{Cursor, Read};
 
@@ -54,7 +58,19 @@ pub struct FolderPlan {
     /// Class names, each with the indices (into the listed paths) of its pictures.
     classes: Vec<(String, Vec<usize>)>,
     options: FolderOptions,
+    /// Files left out because they are not pictures, and the first few of their names.
+    skipped: usize,
+    skipped_examples: Vec<String>,
+    /// Pictures in the folder before subsampling (equal to the planned count when all fit).
+    found: usize,
 }
+
+/// How many skipped files a note names.
+const SKIPPED_NAMED: usize = 3;
+
+/// Seeds the choice of pictures kept when a folder holds more than a dataset may: fixed, so
+/// that the same folder always gives the same dataset (the split has its own seed).
+const SUBSAMPLE_SEED: u64 = 0x5eed_f01d;
 
 /// Checks a folder's structure from its paths (a path ending in `/` is a folder) and the
 /// size of the dataset it would make; see [`FolderPlan`].
@@ -72,19 +88,46 @@ pub fn plan_image_folder<S: AsRef<str>>(
             "images can be resized to 1..1024 pixels a side with 1 or 3 channels, not {options:?}"
         ));
     }
-    let classes = sort_into_classes(paths)?;
-    let total: usize = classes.iter().map(|(_, files)| files.len()).sum();
+    let sorted = sort_into_classes(paths)?;
+    let mut classes = sorted.classes;
+    let found: usize = classes.iter().map(|(_, files)| files.len()).sum();
     let (h, w, c) = (options.height, options.width, options.channels);
-    if total > MAX_IMAGES || total * h * w * c > MAX_DATASET_VALUES {
-        return Err(bad_input!(
-            "the folder holds {total} images, more than this page can hold at {h}x{w}x{c} (at most {MAX_IMAGES} images, and {MAX_DATASET_VALUES} values in all: {} at this size)",
-            (MAX_DATASET_VALUES / (h * w * c)).min(MAX_IMAGES)
-        ));
+    let room = (MAX_DATASET_VALUES / (h * w * c)).min(MAX_IMAGES);
+    if found > room {
+        subsample(&mut classes, room, paths)?;
     }
     Ok(FolderPlan {
         classes,
         options: *options,
+        skipped: sorted.skipped,
+        skipped_examples: sorted.skipped_examples,
+        found,
     })
+}
+
+/// Keeps `room` of the pictures, each class's share rounded down (at least one each), picked
+/// by a seeded shuffle and kept in path order.
+fn subsample<S: AsRef<str>>(
+    classes: &mut [(String, Vec<usize>)],
+    room: usize,
+    paths: &[S],
+) -> Result<()> {
+    use rand::seq::SliceRandom;
+    if classes.len() > room {
+        return Err(bad_input!(
+            "the folder has {} classes, more than the {room} pictures a dataset of this size can hold",
+            classes.len()
+        ));
+    }
+    let found: usize = classes.iter().map(|(_, files)| files.len()).sum();
+    let mut rng = crate::rng::rng_from_seed(SUBSAMPLE_SEED);
+    for (_, files) in classes.iter_mut() {
+        let keep = (files.len() * room / found).max(1);
+        files.shuffle(&mut rng);
+        files.truncate(keep);
+        files.sort_by(|&a, &b| paths[a].as_ref().cmp(paths[b].as_ref()));
+    }
+    Ok(())
 }
 
 impl FolderPlan {
@@ -95,36 +138,150 @@ impl FolderPlan {
             .flat_map(|(_, files)| files.iter().copied())
     }
 
-    /// The dataset: `picture(i)` gives file i already shrunk by [`shrink`] (the options'
-    /// size, RGB); the first error stops the build.
-    pub fn build(self, mut picture: impl FnMut(usize) -> Result<RgbImage>) -> Result<Dataset> {
+    /// The pictures to decode.
+    pub fn len(&self) -> usize {
+        self.classes.iter().map(|(_, files)| files.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Class names, alphabetically (their label indices).
+    pub fn class_names(&self) -> Vec<String> {
+        self.classes.iter().map(|(name, _)| name.clone()).collect()
+    }
+
+    /// Pictures per class (after any subsampling).
+    pub fn class_counts(&self) -> Vec<usize> {
+        self.classes.iter().map(|(_, files)| files.len()).collect()
+    }
+
+    pub fn options(&self) -> &FolderOptions {
+        &self.options
+    }
+
+    /// What the student should know about the plan: files skipped, pictures left out.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.skipped > 0 {
+            let more = if self.skipped > self.skipped_examples.len() {
+                ", ..."
+            } else {
+                ""
+            };
+            let what = if self.skipped == 1 {
+                "file that is not a PNG or JPEG picture was"
+            } else {
+                "files that are not PNG or JPEG pictures were"
+            };
+            notes.push(format!(
+                "{} {what} skipped ({}{more})",
+                self.skipped,
+                self.skipped_examples.join(", ")
+            ));
+        }
+        if self.found > self.len() {
+            notes.push(format!(
+                "the folder holds {} pictures, more than the {} a dataset here can hold: {} of them were kept, the same share of every class",
+                self.found,
+                self.len(),
+                self.len()
+            ));
+        }
+        notes
+    }
+
+    /// A builder that takes the planned pictures one by one, in plan order.
+    pub fn builder(&self) -> FolderBuilder {
         let (h, w, c) = (
             self.options.height,
             self.options.width,
             self.options.channels,
         );
-        let total = self.files().count();
-        let mut images = Vec::with_capacity(total * h * w * c);
-        let mut labels = Vec::with_capacity(total);
-        for (label, (_, files)) in self.classes.iter().enumerate() {
-            for &file in files {
-                let rgb = picture(file)?;
-                if rgb.dimensions() != (w as u32, h as u32) {
-                    return Err(invalid!("a folder picture arrived at the wrong size"));
-                }
-                if c == 3 {
-                    images.extend(rgb.as_raw().iter().map(|&v| v as f32 / 255.0));
-                } else {
-                    images.extend(
-                        rgb.pixels()
-                            .map(|p| gray_from_rgb_u8(p[0], p[1], p[2]) as f32 / 255.0),
-                    );
-                }
-                labels.push(label as u8);
-            }
+        let labels: Vec<u8> = self
+            .classes
+            .iter()
+            .enumerate()
+            .flat_map(|(label, (_, files))| std::iter::repeat_n(label as u8, files.len()))
+            .collect();
+        FolderBuilder {
+            pixels: Vec::with_capacity(labels.len() * h * w * c),
+            labels,
+            added: 0,
+            options: self.options,
+            class_names: self.class_names(),
         }
-        let names = self.classes.into_iter().map(|(name, _)| name).collect();
-        Dataset::new(images, labels, h, w, c, names)
+    }
+
+    /// The dataset: `picture(i)` gives file i already shrunk by [`shrink`] (the options'
+    /// size, RGB); the first error stops the build.
+    pub fn build(self, mut picture: impl FnMut(usize) -> Result<RgbImage>) -> Result<Dataset> {
+        let mut builder = self.builder();
+        for file in self.files() {
+            builder.push(&picture(file)?)?;
+        }
+        builder.finish()
+    }
+}
+
+/// A folder's dataset as its pictures arrive, in plan order: 8-bit values, one copy.
+#[derive(Clone, Debug)]
+pub struct FolderBuilder {
+    pixels: Vec<u8>, // (added, H, W, C)
+    labels: Vec<u8>, // (planned,), known from the plan
+    added: usize,
+    options: FolderOptions,
+    class_names: Vec<String>,
+}
+
+impl FolderBuilder {
+    /// Pictures added so far, and the number planned.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.added, self.labels.len())
+    }
+
+    /// Adds the next picture, already shrunk to the options' size (RGB).
+    pub fn push(&mut self, rgb: &RgbImage) -> Result<()> {
+        let (h, w, c) = (
+            self.options.height,
+            self.options.width,
+            self.options.channels,
+        );
+        if self.added == self.labels.len() {
+            return Err(invalid!("more folder pictures arrived than were planned"));
+        }
+        if rgb.dimensions() != (w as u32, h as u32) {
+            return Err(invalid!("a folder picture arrived at the wrong size"));
+        }
+        if c == 3 {
+            self.pixels.extend_from_slice(rgb.as_raw());
+        } else {
+            self.pixels
+                .extend(rgb.pixels().map(|p| gray_from_rgb_u8(p[0], p[1], p[2])));
+        }
+        self.added += 1;
+        Ok(())
+    }
+
+    /// The dataset, once every planned picture has been added.
+    pub fn finish(self) -> Result<Dataset> {
+        if self.added != self.labels.len() {
+            return Err(invalid!(
+                "only {} of the folder's {} pictures arrived",
+                self.added,
+                self.labels.len()
+            ));
+        }
+        let o = self.options;
+        Dataset::from_bytes(
+            self.pixels,
+            self.labels,
+            o.height,
+            o.width,
+            o.channels,
+            self.class_names,
+        )
     }
 }
 
@@ -193,30 +350,60 @@ fn is_hidden(parts: &[&str]) -> bool {
         || matches!(parts.last(), Some(&"Thumbs.db") | Some(&"desktop.ini"))
 }
 
-/// Groups the files by class folder, sorted; checks the folder is a usable dataset.
-fn sort_into_classes<S: AsRef<str>>(paths: &[S]) -> Result<Vec<(String, Vec<usize>)>> {
+/// Whether a file name has a picture extension this loader reads (PNG or JPEG; any case).
+fn is_picture_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".png", ".jpg", ".jpeg"].iter().any(|e| lower.ends_with(e))
+}
+
+/// A folder's pictures by class, and what was skipped.
+struct Sorted {
+    classes: Vec<(String, Vec<usize>)>,
+    skipped: usize,
+    skipped_examples: Vec<String>,
+}
+
+/// Groups the pictures by class folder, sorted; skips (and counts) what is not a picture;
+/// checks the folder is a usable dataset.
+fn sort_into_classes<S: AsRef<str>>(paths: &[S]) -> Result<Sorted> {
     struct Item<'a> {
         parts: Vec<&'a str>,
         path: &'a str,
         index: usize,
         is_dir: bool,
     }
-    let mut items: Vec<Item> = paths
-        .iter()
-        .enumerate()
-        .map(|(index, p)| {
-            let path = p.as_ref();
-            Item {
-                parts: components(path),
-                path,
-                index,
-                is_dir: path.ends_with('/') || path.ends_with('\\'),
+    let mut skipped = 0;
+    let mut skipped_examples = Vec::new();
+    let mut items: Vec<Item> = Vec::new();
+    for (index, p) in paths.iter().enumerate() {
+        let path = p.as_ref();
+        let parts = components(path);
+        let is_dir = path.ends_with('/') || path.ends_with('\\');
+        if parts.is_empty() {
+            continue;
+        }
+        if is_hidden(&parts) || (!is_dir && !is_picture_name(parts[parts.len() - 1])) {
+            if !is_dir {
+                skipped += 1;
+                if skipped_examples.len() < SKIPPED_NAMED {
+                    skipped_examples.push(parts[parts.len() - 1].to_string());
+                }
             }
-        })
-        .filter(|i| !i.parts.is_empty() && !is_hidden(&i.parts))
-        .collect();
+            continue;
+        }
+        items.push(Item {
+            parts,
+            path,
+            index,
+            is_dir,
+        });
+    }
     if !items.iter().any(|i| !i.is_dir) {
-        return Err(bad_input!("the folder is empty: put one subfolder per class in it, each holding that class's images"));
+        return Err(if skipped > 0 {
+            bad_input!("the folder has no PNG or JPEG pictures, only {skipped} other {} ({}): put one subfolder per class in it, each holding that class's pictures", if skipped == 1 { "file" } else { "files" }, skipped_examples.join(", "))
+        } else {
+            bad_input!("the folder is empty: put one subfolder per class in it, each holding that class's images")
+        });
     }
     // A dropped folder arrives as "faces/smiling/1.png": drop the top folder(s) that all
     // entries share, as long as some file sits below a class folder inside it.
@@ -236,8 +423,9 @@ fn sort_into_classes<S: AsRef<str>>(paths: &[S]) -> Result<Vec<(String, Vec<usiz
     for item in &items {
         if item.parts.len() == 1 && !item.is_dir {
             return Err(bad_input!(
-                "'{}' is not inside a class folder: put each image in a subfolder named after its class (for example smiling/{0} and not_smiling/...)",
-                item.path
+                "'{}' is not inside a class folder: put each image in a subfolder named after its class (for example smiling/{} and not_smiling/...)",
+                item.path,
+                item.parts[0]
             ));
         }
         let class = item.parts[0].to_string();
@@ -271,7 +459,11 @@ fn sort_into_classes<S: AsRef<str>>(paths: &[S]) -> Result<Vec<(String, Vec<usiz
     if let Some((name, _)) = classes.iter().find(|(_, files)| files.is_empty()) {
         return Err(bad_input!("the class folder '{name}' has no images"));
     }
-    Ok(classes)
+    Ok(Sorted {
+        classes,
+        skipped,
+        skipped_examples,
+    })
 }
 
 /// The entries of a zip archive (for example a zipped image folder). Archives that list
@@ -335,14 +527,23 @@ pub fn read_zip_entries(bytes: &[u8]) -> Result<Vec<FileEntry>> {
 
 /// The entries of a directory on disk, with paths relative to it (native only; the
 /// browser hands over dropped files itself). Folders are listed with a trailing `/`.
+/// Symbolic links are followed (a class folder is often a link to where the photos are),
+/// each real folder once, so a link back up the tree cannot loop.
 pub fn read_dir_entries(dir: &std::path::Path) -> Result<Vec<FileEntry>> {
-    fn walk(
-        root: &std::path::Path,
-        dir: &std::path::Path,
-        out: &mut Vec<FileEntry>,
-        files: &mut usize,
-    ) -> Result<()> {
+    use std::collections::HashSet;
+    use std::path::{Path, PathBuf};
+    struct Walk<'a> {
+        root: &'a Path,
+        out: Vec<FileEntry>,
+        files: usize,
+        seen: HashSet<PathBuf>,
+    }
+    fn walk(w: &mut Walk, dir: &Path, relative_dir: &str) -> Result<()> {
         let cannot = |e: std::io::Error| bad_input!("cannot read '{}': {e}", dir.display());
+        let real = std::fs::canonicalize(dir).map_err(cannot)?;
+        if !w.seen.insert(real) {
+            return Ok(());
+        }
         let mut children: Vec<_> = std::fs::read_dir(dir)
             .map_err(cannot)?
             .collect::<std::io::Result<_>>()
@@ -350,28 +551,33 @@ pub fn read_dir_entries(dir: &std::path::Path) -> Result<Vec<FileEntry>> {
         children.sort_by_key(|c| c.file_name());
         for child in children {
             let path = child.path();
-            let relative = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .replace('\\', "/");
-            if path.is_dir() {
-                out.push(FileEntry {
+            let name = child.file_name().to_string_lossy().into_owned();
+            let relative = format!("{relative_dir}{name}");
+            // metadata() follows links; a dangling link is reported like an unreadable file.
+            let meta = std::fs::metadata(&path)
+                .map_err(|e| bad_input!("cannot read '{}': {e}", path.display()))?;
+            if meta.is_dir() {
+                w.out.push(FileEntry {
                     path: format!("{relative}/"),
                     bytes: Vec::new(),
                 });
-                walk(root, &path, out, files)?;
+                walk(w, &path, &format!("{relative}/"))?;
             } else {
-                *files += 1;
-                if *files > MAX_IMAGES + 1000 {
+                w.files += 1;
+                if w.files > MAX_ZIP_ENTRIES {
                     return Err(bad_input!(
-                        "'{}' holds too many files (more than {MAX_IMAGES} images)",
-                        root.display()
+                        "'{}' holds more than {MAX_ZIP_ENTRIES} files, too many to look through",
+                        w.root.display()
                     ));
                 }
-                let bytes = std::fs::read(&path)
-                    .map_err(|e| bad_input!("cannot read '{}': {e}", path.display()))?;
-                out.push(FileEntry {
+                // Only pictures are read: a folder may hold large files that are not data.
+                let bytes = if is_picture_name(&name) {
+                    std::fs::read(&path)
+                        .map_err(|e| bad_input!("cannot read '{}': {e}", path.display()))?
+                } else {
+                    Vec::new()
+                };
+                w.out.push(FileEntry {
                     path: relative,
                     bytes,
                 });
@@ -379,7 +585,12 @@ pub fn read_dir_entries(dir: &std::path::Path) -> Result<Vec<FileEntry>> {
         }
         Ok(())
     }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out, &mut 0)?;
-    Ok(out)
+    let mut w = Walk {
+        root: dir,
+        out: Vec::new(),
+        files: 0,
+        seen: HashSet::new(),
+    };
+    walk(&mut w, dir, "")?;
+    Ok(w.out)
 }

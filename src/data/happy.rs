@@ -156,9 +156,15 @@ pub fn happy_from_arrays(
             )),
         })
         .collect::<Result<Vec<u8>>>()?;
-    let images = pixels.iter().map(|&p| p as f32 / 255.0).collect();
     let names = HAPPY_CLASS_NAMES.iter().map(|s| s.to_string()).collect();
-    Dataset::new(images, labels, HAPPY_SIZE, HAPPY_SIZE, channels, names)
+    Dataset::from_bytes(
+        pixels.to_vec(),
+        labels,
+        HAPPY_SIZE,
+        HAPPY_SIZE,
+        channels,
+        names,
+    )
 }
 
 /// A shape as sizes; a dimension beyond the address space is a damaged or hostile file.

@@ -351,7 +351,8 @@ impl Trainer {
         let n = indices.len();
         let len = model.input_len();
         for (k, &i) in indices.iter().enumerate() {
-            self.batch_x[k * len..(k + 1) * len].copy_from_slice(data.image(i));
+            data.image_values(i)
+                .copy_to(&mut self.batch_x[k * len..(k + 1) * len]);
             self.batch_y[k] = data.labels()[i];
         }
         let t0 = now_seconds();

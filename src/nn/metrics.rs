@@ -41,7 +41,7 @@ pub fn evaluate(model: &mut Sequential, data: &Examples, batch_size: usize) -> R
     for start in (0..data.len()).step_by(batch_size) {
         let end = (start + batch_size).min(data.len());
         let batch = data.range(start, end);
-        model.forward(batch.images(), Mode::Infer);
+        model.forward(&batch.images(), Mode::Infer);
         loss_sum += model.loss(batch.labels(), false) as f64 * (end - start) as f64;
         predictions.extend((0..end - start).map(|i| model.predicted_class(i)));
     }
@@ -64,6 +64,31 @@ pub fn predict(model: &mut Sequential, images: &[f32], batch_size: usize) -> Res
     let mut out = Vec::with_capacity(images.len() / len * model.output_kind().units());
     for chunk in images.chunks(batch_size * len) {
         out.extend_from_slice(model.forward(chunk, Mode::Infer));
+    }
+    Ok(out)
+}
+
+/// Output probabilities (N, K) for the examples' images, `batch_size` at a time (8-bit
+/// images are turned into floats one batch at a time, never all at once).
+pub fn predict_examples(
+    model: &mut Sequential,
+    data: &Examples,
+    batch_size: usize,
+) -> Result<Vec<f32>> {
+    if batch_size == 0 {
+        return Err(invalid!("the batch size must be at least 1"));
+    }
+    if data.image_len() != model.input_len() {
+        return Err(invalid!(
+            "the images have {} values each, but the model takes {}",
+            data.image_len(),
+            model.input_len()
+        ));
+    }
+    let mut out = Vec::with_capacity(data.len() * model.output_kind().units());
+    for start in (0..data.len()).step_by(batch_size) {
+        let end = (start + batch_size).min(data.len());
+        out.extend_from_slice(model.forward(&data.range(start, end).images(), Mode::Infer));
     }
     Ok(out)
 }

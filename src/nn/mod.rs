@@ -25,7 +25,7 @@ pub use fit::{
 };
 pub use layer::Layer;
 pub use layers::{Mode, Storage, TensorInfo};
-pub use metrics::{evaluate, predict, Evaluation};
+pub use metrics::{evaluate, predict, predict_examples, Evaluation};
 pub use model::{Sequential, Weights};
 pub use optimizer::{Optimizer, OptimizerSpec};
 pub use plan::{LayerPlan, ModelPlan, OutputKind, Shape};

@@ -186,7 +186,7 @@ impl Workload {
             early_stopping: None,
             ..FitConfig::recommended()
         };
-        let examples = Examples::new(data.images(), data.labels(), data.image_len())?;
+        let examples = data.examples();
         let trainer = Trainer::new(&mut model, &examples, None, config)?;
         let shapes = chapter_conv_shapes(batch_size)?;
         let scratch = ConvScratch::for_geometries(&shapes);

@@ -4,15 +4,15 @@
 //! calls do the rest: every check before anything is decoded or read, in the same words as
 //! the native build, resizing, and the dataset.
 //!
-//! The page's order for a folder: [`TrainingSession::plan_image_folder`] on the paths, then
-//! per picture [`TrainingSession::check_folder_picture`], the browser's decoder and
-//! [`TrainingSession::shrink_folder_picture`], then [`TrainingSession::load_image_folder`].
+//! The page's order for a folder: [`TrainingSession::begin_folder`] on the paths, then per
+//! picture [`TrainingSession::check_folder_picture`], the browser's decoder and
+//! [`TrainingSession::add_folder_picture`], then [`TrainingSession::finish_folder`]
+//! ([`TrainingSession::cancel_folder`] if anything failed).
 
 use std::collections::BTreeMap;
 
-use super::session::FOLDER_OPTIONS;
 use super::training::{js_error, to_js, TrainingSession};
-use crate::data::folder::{check_picture, plan_image_folder, read_zip_entries, shrink};
+use crate::data::folder::{check_picture, read_zip_entries};
 use crate::data::happy::{check_happy_file, happy_from_arrays, ArrayInfo, HappyPart};
 use crate::data::picture::from_rgba;
 use crate::invalid;
@@ -108,6 +108,7 @@ impl TrainingSession {
         labels: Vec<f64>,
         y_shape: Vec<u32>,
         file_name: &str,
+        seed: u32,
     ) -> Result<JsValue, JsError> {
         let read = || -> crate::Result<_> {
             let part = HappyPart::parse(part)?;
@@ -128,17 +129,28 @@ impl TrainingSession {
         to_js(
             &self
                 .session_mut()
-                .load_happy_part(part, set, file_name)
+                .load_happy_part(part, set, file_name, seed as u64)
                 .map_err(js_error)?,
         )
     }
 
-    /// Checks a dropped folder's structure from its paths (a path ending in `/` is a folder)
-    /// and returns the indices of the pictures to decode, in dataset order.
-    #[wasm_bindgen(js_name = planImageFolder)]
-    pub fn plan_image_folder(&self, paths: Vec<String>) -> Result<Vec<u32>, JsError> {
-        let plan = plan_image_folder(&paths, &FOLDER_OPTIONS).map_err(js_error)?;
-        Ok(plan.files().map(|i| i as u32).collect())
+    /// Starts loading a dropped folder from its paths (a path ending in `/` is a folder):
+    /// checks its structure and returns `{files, classNames, classCounts, notes}`, `files`
+    /// being the indices of the pictures to decode, in the order `addFolderPicture` takes
+    /// them. `source` names the folder or archive in the description. The data loaded
+    /// before stay until `finishFolder`.
+    #[wasm_bindgen(js_name = beginFolder)]
+    pub fn begin_folder(
+        &mut self,
+        paths: Vec<String>,
+        source: &str,
+        seed: u32,
+    ) -> Result<JsValue, JsError> {
+        let start = self
+            .session_mut()
+            .begin_folder(&paths, &format!("images from {source}"), seed as u64)
+            .map_err(js_error)?;
+        to_js(&start)
     }
 
     /// Checks a folder picture's header (PNG or JPEG, not too large) before it is decoded.
@@ -147,53 +159,32 @@ impl TrainingSession {
         check_picture(path, bytes).map(|_| ()).map_err(js_error)
     }
 
-    /// A decoded folder picture (RGBA bytes) shrunk to the dataset's size: RGB bytes.
-    #[wasm_bindgen(js_name = shrinkFolderPicture)]
-    pub fn shrink_folder_picture(
-        &self,
+    /// Adds the next planned picture of the folder being loaded, decoded by the browser
+    /// (RGBA bytes); it is shrunk to the model's input. Returns how many have arrived.
+    #[wasm_bindgen(js_name = addFolderPicture)]
+    pub fn add_folder_picture(
+        &mut self,
         rgba: Vec<u8>,
         width: u32,
         height: u32,
-    ) -> Result<Vec<u8>, JsError> {
+    ) -> Result<usize, JsError> {
         let picture = from_rgba(rgba, width, height).map_err(js_error)?;
-        Ok(shrink(&picture, &FOLDER_OPTIONS).into_raw())
+        self.session_mut()
+            .add_folder_picture(&picture)
+            .map_err(js_error)
     }
 
-    /// Makes the data from a folder: `paths` as given to `planImageFolder`, `shrunk` the
-    /// planned pictures' `shrinkFolderPicture` bytes one after another, in plan order.
-    /// `source` names the folder or archive in the description. Returns the data info.
-    #[wasm_bindgen(js_name = loadImageFolder)]
-    pub fn load_image_folder(
-        &mut self,
-        paths: Vec<String>,
-        shrunk: &[u8],
-        source: &str,
-        seed: u32,
-    ) -> Result<JsValue, JsError> {
-        let plan = plan_image_folder(&paths, &FOLDER_OPTIONS).map_err(js_error)?;
-        let side = FOLDER_OPTIONS.height * FOLDER_OPTIONS.width * 3;
-        let count = plan.files().count();
-        if shrunk.len() != count * side {
-            return Err(JsError::new(
-                "the folder's pictures arrived garbled (sizes do not add up)",
-            ));
-        }
-        // The build asks for the pictures in plan order, which is the order of `shrunk`.
-        let mut next = shrunk.chunks_exact(side);
-        let picture = |_: usize| {
-            let bytes = next.next().expect("counted above").to_vec();
-            image::RgbImage::from_raw(
-                FOLDER_OPTIONS.width as u32,
-                FOLDER_OPTIONS.height as u32,
-                bytes,
-            )
-            .ok_or_else(|| invalid!("a folder picture arrived garbled"))
-        };
-        let info = self
-            .session_mut()
-            .load_folder_plan(plan, picture, &format!("images from {source}"), seed as u64)
-            .map_err(js_error)?;
-        to_js(&info)
+    /// Makes the folder's pictures the data (split into train and test by the seed given to
+    /// `beginFolder`); returns the data info.
+    #[wasm_bindgen(js_name = finishFolder)]
+    pub fn finish_folder(&mut self) -> Result<JsValue, JsError> {
+        to_js(&self.session_mut().finish_folder().map_err(js_error)?)
+    }
+
+    /// Forgets a folder whose loading failed; the data before it stay.
+    #[wasm_bindgen(js_name = cancelFolder)]
+    pub fn cancel_folder(&mut self) {
+        self.session_mut().cancel_folder();
     }
 
     /// A photo's class probabilities, `{probabilities, height, width, rgba}` (`rgba`: what the

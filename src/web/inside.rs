@@ -16,7 +16,7 @@ use crate::explain::{
     Saliency, SmoothGrad,
 };
 use crate::nn::metrics::evaluate;
-use crate::nn::{Examples, Sequential};
+use crate::nn::Sequential;
 use crate::{invalid, Result};
 use serde::{Deserialize, Serialize};
 
@@ -223,14 +223,8 @@ impl Session {
         if model.input_len() != clean.image_len() {
             return Err(invalid!("the shortcut lab's faces are 64x64x3, and this model takes other images: build the chapter's model"));
         }
-        let mut accuracy = |set: &Dataset| -> Result<f32> {
-            Ok(evaluate(
-                model,
-                &Examples::new(set.images(), set.labels(), set.image_len())?,
-                64,
-            )?
-            .accuracy)
-        };
+        let mut accuracy =
+            |set: &Dataset| -> Result<f32> { Ok(evaluate(model, &set.examples(), 64)?.accuracy) };
         Ok(ShortcutAccuracies {
             confounded_test_accuracy: accuracy(&confounded)?,
             clean_test_accuracy: accuracy(&clean)?,

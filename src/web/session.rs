@@ -5,13 +5,13 @@
 //! Every call that can fail leaves the session as it was: a damaged file or a bad setting
 //! never costs the student the data or the model they already have.
 
-use crate::data::folder::{FolderOptions, FolderPlan};
+use crate::data::folder::{FolderBuilder, FolderOptions};
 use crate::data::happy::HappyPart;
 use crate::data::picture::Picture;
 use crate::data::synthetic::{generate, Difficulty, SyntheticParams};
 use crate::data::Dataset;
 use crate::nn::io::{load_model, save_model};
-use crate::nn::metrics::{evaluate, predict};
+use crate::nn::metrics::{evaluate, predict, predict_examples};
 use crate::nn::{
     BatchProgress, EarlyStopping, EpochLog, Evaluation, Examples, FitConfig, LayerSpec, ModelSpec,
     OptimizerSpec, Sequential, StopReason, Summary, Trainer,
@@ -85,12 +85,16 @@ impl TrainSettings {
             ));
         }
         let recommended = FitConfig::recommended();
-        // Early stopping watches from a fifth of the run on: batch-norm's moving statistics
-        // lag the weights in the first epochs, so early validation losses say little.
+        // Early stopping watches from a fifth of the run on, and at the latest from where the
+        // recommended settings start: batch-norm's moving statistics lag the weights in the
+        // first epochs, so early validation losses say little.
+        let latest_start = recommended
+            .early_stopping
+            .map_or(0, |es| es.start_from_epoch);
         let early_stopping = (self.patience > 0).then(|| EarlyStopping {
             patience: self.patience,
             restore_best_weights: true,
-            start_from_epoch: self.epochs / 5,
+            start_from_epoch: (self.epochs / 5).min(latest_start),
             ..EarlyStopping::default()
         });
         let config = FitConfig {
@@ -106,6 +110,37 @@ impl TrainSettings {
     }
 }
 
+/// Training settings the page proposes for the loaded data (the student may change them).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SuggestedSettings {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub patience: usize,
+    pub bn_momentum: f32,
+}
+
+/// The student's own pictures (a folder, a zip, webcam frames, the Happy House files) get
+/// the command line's recommended, early-stopped settings ([`FitConfig::recommended`]: they
+/// are what trains the chapter's model reliably on real photos); `None` for the synthetic
+/// faces, which keep the page's quick run (its defaults, in `www/js/state.js`).
+pub fn suggested_settings(synthetic: bool) -> Option<SuggestedSettings> {
+    if synthetic {
+        return None;
+    }
+    let r = FitConfig::recommended();
+    let es = r
+        .early_stopping
+        .expect("the recommended settings stop early");
+    Some(SuggestedSettings {
+        epochs: r.epochs,
+        batch_size: r.batch_size,
+        patience: es.patience,
+        // Keras's own momentum, which the recommended settings were measured with.
+        bn_momentum: 0.99,
+    })
+}
+
 /// What the page shows about the loaded data.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -119,6 +154,10 @@ pub struct DataInfo {
     pub class_names: Vec<String>,
     pub train_counts: Vec<usize>,
     pub test_counts: Vec<usize>,
+    /// What the student should know about the load (files skipped, pictures left out).
+    pub notes: Vec<String>,
+    /// Training settings that suit these data (see [`suggested_settings`]).
+    pub suggested: Option<SuggestedSettings>,
 }
 
 /// What one call to [`Session::train_for`] did.
@@ -160,6 +199,29 @@ struct Data {
     train: Dataset,
     test: Dataset,
     description: String,
+    /// What the student should know about the load (files skipped, pictures left out).
+    notes: Vec<String>,
+    /// Made by the generator (a quick run suits it), not the student's own pictures.
+    synthetic: bool,
+}
+
+/// A folder being loaded picture by picture.
+struct FolderLoad {
+    builder: FolderBuilder,
+    notes: Vec<String>,
+    description: String,
+    seed: u64,
+}
+
+/// What the page needs to load a folder's pictures: which files to decode, in order.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FolderStart {
+    /// Indices into the listed paths, in dataset order.
+    pub files: Vec<usize>,
+    pub class_names: Vec<String>,
+    pub class_counts: Vec<usize>,
+    pub notes: Vec<String>,
 }
 
 /// Which set an image index refers to.
@@ -189,6 +251,7 @@ pub struct Session {
     spec: Option<ModelSpec>,
     model: Option<Sequential>,
     trainer: Option<Trainer>,
+    folder: Option<FolderLoad>,
 }
 
 impl Session {
@@ -223,29 +286,33 @@ impl Session {
         })?;
         let description = format!("synthetic smiles ({difficulty:?}, seed {seed})").to_lowercase();
         Ok(self.replace_data(Data {
-            train: train_set,
+            train: train_set.spread_order(seed),
             test: test_set,
             description,
+            notes: Vec::new(),
+            synthetic: true,
         }))
     }
 
     /// Reads a Happy House `.h5` file (native builds; the page reads the file in JavaScript
     /// and calls [`Session::load_happy_part`]).
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn load_happy_h5(&mut self, bytes: &[u8], file_name: &str) -> Result<DataInfo> {
+    pub fn load_happy_h5(&mut self, bytes: &[u8], file_name: &str, seed: u64) -> Result<DataInfo> {
         let (part, set) =
             crate::data::h5::read_happy_h5(bytes).map_err(|e| invalid!("{file_name}: {e}"))?;
-        self.load_happy_part(part, set, file_name)
+        self.load_happy_part(part, set, file_name, seed)
     }
 
     /// Takes one part of a Happy House file (`file_name` names it in messages). The first file
     /// of a pair is kept until its partner arrives; a training file alone is split 80/20 into
-    /// train and test.
+    /// train and test by `seed`, which also orders the training images (see
+    /// [`Dataset::spread_order`]).
     pub fn load_happy_part(
         &mut self,
         part: HappyPart,
         set: Dataset,
         file_name: &str,
+        seed: u64,
     ) -> Result<DataInfo> {
         let (mut happy_train, mut happy_test) = (self.happy_train.clone(), self.happy_test.clone());
         match part {
@@ -266,17 +333,21 @@ impl Session {
                     ));
                 }
                 Data {
-                    train: train.clone(),
+                    train: train.clone().spread_order(seed),
                     test: test.clone(),
                     description: "Happy House (train and test files)".into(),
+                    notes: Vec::new(),
+                    synthetic: false,
                 }
             }
             (Some(train), None) => {
-                let (train, test) = train.stratified_split(0.2, 0)?;
+                let (train, test) = train.clone().stratified_split(TEST_FRACTION, seed)?;
                 Data {
                     train,
                     test,
                     description: "Happy House training file (a fifth kept for testing)".into(),
+                    notes: Vec::new(),
+                    synthetic: false,
                 }
             }
             (None, Some(_)) => {
@@ -302,27 +373,75 @@ impl Session {
         description: &str,
         seed: u64,
     ) -> Result<DataInfo> {
+        let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+        let plan = crate::data::folder::plan_image_folder(&paths, &FOLDER_OPTIONS)?;
+        let notes = plan.notes();
         let set = crate::data::folder::load_image_folder(entries, &FOLDER_OPTIONS)?;
-        self.replace_with_split(set, description, seed)
+        self.replace_with_split(set, description, seed, notes)
     }
 
-    /// Builds the data from a folder's plan (made with [`FOLDER_OPTIONS`]) and its pictures,
-    /// each already shrunk by [`crate::data::folder::shrink`]: `shrunk(i)` gives file i.
-    pub fn load_folder_plan(
+    /// Starts loading a folder from its files' paths (a path ending in `/` is a folder): checks
+    /// its structure and plans which pictures become the dataset, in order. The pictures then
+    /// arrive one by one ([`Session::add_folder_picture`]) and [`Session::finish_folder`] makes
+    /// them the data. The data loaded before stay until then, and stay if anything fails.
+    pub fn begin_folder<S: AsRef<str>>(
         &mut self,
-        plan: FolderPlan,
-        shrunk: impl FnMut(usize) -> Result<image::RgbImage>,
+        paths: &[S],
         description: &str,
         seed: u64,
-    ) -> Result<DataInfo> {
-        let set = plan.build(shrunk)?;
-        self.replace_with_split(set, description, seed)
+    ) -> Result<FolderStart> {
+        let plan = crate::data::folder::plan_image_folder(paths, &FOLDER_OPTIONS)?;
+        let start = FolderStart {
+            files: plan.files().collect(),
+            class_names: plan.class_names(),
+            class_counts: plan.class_counts(),
+            notes: plan.notes(),
+        };
+        self.folder = Some(FolderLoad {
+            builder: plan.builder(),
+            notes: start.notes.clone(),
+            description: description.to_string(),
+            seed,
+        });
+        Ok(start)
+    }
+
+    /// Adds the next planned picture of the folder being loaded, decoded; it is shrunk to the
+    /// model's input here. Returns how many have arrived.
+    pub fn add_folder_picture(&mut self, picture: &Picture) -> Result<usize> {
+        let load = self
+            .folder
+            .as_mut()
+            .ok_or_else(|| invalid!("no folder is being loaded"))?;
+        let rgb = crate::data::folder::shrink(picture, &FOLDER_OPTIONS);
+        load.builder.push(&rgb)?;
+        Ok(load.builder.progress().0)
+    }
+
+    /// Makes the folder's pictures the data: split into train and test by the seed.
+    pub fn finish_folder(&mut self) -> Result<DataInfo> {
+        let load = self
+            .folder
+            .take()
+            .ok_or_else(|| invalid!("no folder is being loaded"))?;
+        let set = load.builder.finish()?;
+        self.replace_with_split(set, &load.description, load.seed, load.notes)
+    }
+
+    /// Forgets a folder whose loading failed (the data before it stay).
+    pub fn cancel_folder(&mut self) {
+        self.folder = None;
     }
 
     /// Splits a labelled set into train and test by `seed` (a fifth of each class for testing),
     /// describes it with its class counts and makes it the session's data.
-    fn replace_with_split(&mut self, set: Dataset, what: &str, seed: u64) -> Result<DataInfo> {
-        let (train, test) = set.stratified_split(TEST_FRACTION, seed)?;
+    fn replace_with_split(
+        &mut self,
+        set: Dataset,
+        what: &str,
+        seed: u64,
+        notes: Vec<String>,
+    ) -> Result<DataInfo> {
         let classes: Vec<String> = set
             .class_names()
             .iter()
@@ -333,10 +452,13 @@ impl Session {
             "{what} ({}; a fifth of each class kept for testing)",
             classes.join(", ")
         );
+        let (train, test) = set.stratified_split(TEST_FRACTION, seed)?;
         Ok(self.replace_data(Data {
             train,
             test,
             description,
+            notes,
+            synthetic: false,
         }))
     }
 
@@ -392,10 +514,11 @@ impl Session {
         }
         let images = rgba
             .chunks_exact(4)
-            .flat_map(|px| [px[0], px[1], px[2]].map(|v| v as f32 / 255.0))
+            .flat_map(|px| [px[0], px[1], px[2]])
             .collect();
-        let set = Dataset::new(images, labels.to_vec(), side, side, 3, class_names.to_vec())?;
-        self.replace_with_split(set, "webcam frames", seed)
+        let set =
+            Dataset::from_bytes(images, labels.to_vec(), side, side, 3, class_names.to_vec())?;
+        self.replace_with_split(set, "webcam frames", seed, Vec::new())
     }
 
     fn replace_data(&mut self, data: Data) -> DataInfo {
@@ -424,6 +547,8 @@ impl Session {
             class_names: d.train.class_names().to_vec(),
             train_counts: d.train.class_counts(),
             test_counts: d.test.class_counts(),
+            notes: d.notes.clone(),
+            suggested: suggested_settings(d.synthetic),
         })
     }
 
@@ -615,7 +740,7 @@ impl Session {
         let model = self.model.as_mut().expect("checked above");
         let batch = score_batch(model);
         let evaluation = evaluate(model, &test, batch)?;
-        let probs = predict(model, d.test.images(), batch)?;
+        let probs = predict_examples(model, &test, batch)?;
         let units = model.output_kind().units();
         let class_prob = |i: usize, c: usize| {
             if units == 1 {
@@ -815,6 +940,8 @@ impl Session {
             train,
             test,
             description,
+            notes: Vec::new(),
+            synthetic: true,
         })
     }
 }
@@ -842,7 +969,7 @@ fn gray(rgb: &[f32]) -> f32 {
 }
 
 fn examples(set: &Dataset) -> Result<Examples<'_>> {
-    Examples::new(set.images(), set.labels(), set.image_len())
+    Ok(set.examples())
 }
 
 fn finished(stop: StopReason, restored_epoch: Option<usize>) -> Finished {

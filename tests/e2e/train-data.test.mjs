@@ -53,7 +53,7 @@ for (const target of ['http', 'file']) {
   });
 }
 
-test('a one-class folder, a folder with a text file and a non-image photo are refused; the data stay', async () => {
+test('a one-class folder and a broken picture are refused, the data stay; a text file is skipped with a note; a non-image photo is explained', async () => {
   const oneClass = writeFolder(path.join(tmp, 'only-smiles'), ['smile'], 4);
   const withText = writeFolder(path.join(tmp, 'with-text'), ['no_smile', 'smile'], 3);
   fs.writeFileSync(path.join(withText, 'smile', 'notes.txt'), 'not a picture');
@@ -64,10 +64,17 @@ test('a one-class folder, a folder with a text file and a non-image photo are re
     await folder.setInputFiles(oneClass);
     assert.match(await messageOf(page, '#msg-data'), /^only-smiles: the folder has only one class \(smile\); a classifier needs at least two class subfolders\. The data and the model you had are unchanged\.$/);
     assert.equal(await text(page, '#data-info'), info);
+    // A picture that is not one is refused, naming it; the data stay.
+    fs.writeFileSync(path.join(withText, 'smile', 'broken.png'), 'not a picture');
     await folder.setInputFiles(withText);
-    await page.waitForFunction(() => document.querySelector('#msg-data').textContent.includes('notes.txt'));
-    assert.match(await text(page, '#msg-data'), /notes\.txt' is not a PNG or JPEG image\. The data and the model you had are unchanged\.$/);
+    await page.waitForFunction(() => document.querySelector('#msg-data').textContent.includes('broken.png'));
+    assert.match(await text(page, '#msg-data'), /broken\.png' is not a PNG or JPEG image\. The data and the model you had are unchanged\.$/);
     assert.equal(await text(page, '#data-info'), info);
+    // A text file beside the pictures is skipped, as Keras skips it, and the note says so.
+    fs.rmSync(path.join(withText, 'smile', 'broken.png'));
+    await folder.setInputFiles(withText);
+    await page.waitForFunction(() => document.querySelector('#data-info').textContent.startsWith('images from the folder with-text'));
+    assert.equal(await text(page, '#data-notes'), '1 file that is not a PNG or JPEG picture was skipped (notes.txt).');
 
     // Try it: a text file as a photo is explained; a real photo (wider than tall) is predicted.
     const tryIt = region(page, 'Try it');

@@ -116,7 +116,7 @@ fn read_spec(path: &str) -> Result<ModelSpec> {
 }
 
 fn examples(d: &convscope::data::Dataset) -> Result<Examples<'_>> {
-    Examples::new(d.images(), d.labels(), d.image_len())
+    Ok(d.examples())
 }
 
 fn train(args: TrainArgs) -> Result<()> {
@@ -149,6 +149,9 @@ fn train(args: TrainArgs) -> Result<()> {
             data.train.len(),
             data.test.len()
         );
+        for note in &data.notes {
+            println!("note: {note}");
+        }
         print!("{}", model.summary().to_text());
     }
     let mut progress = report::Progress::new(args.json);
@@ -169,7 +172,7 @@ fn train(args: TrainArgs) -> Result<()> {
     if args.json {
         println!(
             "{}",
-            json!({ "event": "result", "data": data.description, "seed": args.seed, "stop": stop, "restored_epoch": history.restored_epoch,
+            json!({ "event": "result", "data": data.description, "notes": data.notes, "seed": args.seed, "stop": stop, "restored_epoch": history.restored_epoch,
                     "epochs_run": history.epochs.len(), "test": report::evaluation_json(&test) })
         );
     } else {

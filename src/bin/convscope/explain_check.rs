@@ -23,7 +23,7 @@ use convscope::explain::{
 };
 use convscope::nn::io::{load_model, save_model};
 use convscope::nn::{
-    evaluate, fit, Control, EpochLog, Examples, FitConfig, Mode, ModelSpec, Observer, Sequential,
+    evaluate, fit, Control, EpochLog, FitConfig, Mode, ModelSpec, Observer, Sequential,
 };
 use convscope::{invalid, Error, Result};
 use serde::Serialize;
@@ -159,19 +159,19 @@ pub fn run(args: ExplainCheckArgs) -> Result<()> {
     for &i in &correct {
         let class = test.labels()[i] as usize;
         saliency_hits += usize::from(points_inside(
-            &saliency(&mut clean, test.image(i), class, None)?.evidence,
+            &saliency(&mut clean, &test.image(i), class, None)?.evidence,
             test.width(),
             boxes[i].dilated(DILATION),
         ));
     }
     let share = |hits: usize| (!correct.is_empty()).then(|| hits as f32 / correct.len() as f32);
     let layer = args.grad_cam_layer;
-    let grad_cam_layer = grad_cam(&mut clean, test.image(0), 1, layer, weighting)?.layer_name;
+    let grad_cam_layer = grad_cam(&mut clean, &test.image(0), 1, layer, weighting)?.layer_name;
     let mut cam_figures = |w: CamWeighting| -> Result<CamFigures> {
         let mut hits = 0;
         for &i in &correct {
             let class = test.labels()[i] as usize;
-            let cam = grad_cam(&mut clean, test.image(i), class, layer, w)?;
+            let cam = grad_cam(&mut clean, &test.image(i), class, layer, w)?;
             hits += usize::from(points_inside(
                 &cam.heatmap,
                 test.width(),
@@ -202,8 +202,8 @@ pub fn run(args: ExplainCheckArgs) -> Result<()> {
     let (mut magnitude_corr, mut evidence_corr) = (Vec::new(), Vec::new());
     for i in 0..test.len() {
         let class = test.labels()[i] as usize;
-        let trained = saliency(&mut clean, test.image(i), class, None)?;
-        let random = saliency(&mut randomized, test.image(i), class, None)?;
+        let trained = saliency(&mut clean, &test.image(i), class, None)?;
+        let random = saliency(&mut randomized, &test.image(i), class, None)?;
         magnitude_corr.extend(spearman(&trained.magnitude, &random.magnitude));
         evidence_corr.extend(spearman(&trained.evidence, &random.evidence));
     }
@@ -292,7 +292,7 @@ fn obtain(
         epochs: args.epochs.unwrap_or(recommended.epochs),
         ..recommended
     };
-    let examples = Examples::new(train.images(), train.labels(), train.image_len())?;
+    let examples = train.examples();
     let history = fit(
         &mut model,
         &examples,
@@ -343,18 +343,13 @@ fn regions(data: &Dataset) -> Result<Vec<Region>> {
 }
 
 fn accuracy(model: &mut Sequential, data: &Dataset) -> Result<f32> {
-    Ok(evaluate(
-        model,
-        &Examples::new(data.images(), data.labels(), data.image_len())?,
-        32,
-    )?
-    .accuracy)
+    Ok(evaluate(model, &data.examples(), 32)?.accuracy)
 }
 
 fn predictions(model: &mut Sequential, data: &Dataset) -> Vec<usize> {
     (0..data.len())
         .map(|i| {
-            model.forward(data.image(i), Mode::Infer);
+            model.forward(&data.image(i), Mode::Infer);
             model.predicted_class(0)
         })
         .collect()
@@ -372,7 +367,7 @@ fn mouth_mass(
     let predicted = predictions(model, data);
     let mut shares = Vec::new();
     for i in 0..data.len() {
-        let cam = grad_cam(model, data.image(i), predicted[i], layer, weighting)?;
+        let cam = grad_cam(model, &data.image(i), predicted[i], layer, weighting)?;
         shares.extend(mass_inside(&cam.heatmap, cam.width, boxes[i]));
     }
     Ok(mean(&shares))

@@ -3,9 +3,11 @@
 // of samples of whatever is loaded. A file that fails leaves the data and model as they were.
 
 import { drawGallery } from './images.js';
-import { $, say } from './dom.js';
+import { $, say, thousands } from './dom.js';
 
 const UNCHANGED = 'The data and the model you had are unchanged.';
+// Files read and sent to the worker at a time while a folder loads.
+const PIECE = 96;
 
 // Files of a dropped folder, read recursively: [{path, file}] with paths like "faces/smile/1.png".
 async function filesOfEntry(entry, prefix = '') {
@@ -46,6 +48,8 @@ export function createDataPanel(ctx) {
   function describe(info) {
     const counts = info.classNames.map((c, i) => `${info.trainCounts[i]} ${c}`).join(', ');
     $('data-info').textContent = `${info.description}: ${info.train} training images (${counts}) and ${info.test} test images, ${info.height}×${info.width}×${info.channels}.`;
+    const notes = (info.notes ?? []).map((n) => n.charAt(0).toUpperCase() + n.slice(1) + '.');
+    $('data-notes').textContent = notes.join(' ');
   }
 
   // Runs a loader in the worker; its failure becomes a message that says nothing changed.
@@ -85,7 +89,7 @@ export function createDataPanel(ctx) {
       let info = null;
       for (const f of sorted) {
         const bytes = await f.arrayBuffer();
-        info = await worker.call('loadH5', { bytes, name: f.name }, [bytes]);
+        info = await worker.call('loadH5', { bytes, name: f.name, seed: store.get().dataSeed }, [bytes]);
       }
       return info;
     });
@@ -94,23 +98,53 @@ export function createDataPanel(ctx) {
   async function zipFile(file) {
     await load('', async () => {
       const bytes = await file.arrayBuffer();
-      return worker.call('loadZip', { bytes, name: file.name, seed: store.get().dataSeed }, [bytes]);
+      try {
+        return await worker.call('loadZip', { bytes, name: file.name, seed: store.get().dataSeed }, [bytes]);
+      } finally {
+        showProgress(0, null);
+      }
     });
   }
 
-  // [{path, file}] of a folder: all bytes in one buffer, with each file's path and length.
+  // Loading progress: a bar with counts (a classroom folder of thousands of pictures takes a
+  // while); hidden when no load is running.
+  const bar = $('data-progress');
+  const barText = $('data-progress-text');
+  function showProgress(done, total) {
+    bar.closest('.progress-row').hidden = total === null;
+    if (total === null) return;
+    bar.max = Math.max(total, 1);
+    bar.value = done;
+    barText.textContent = `Loading pictures: ${thousands(done)} of ${thousands(total)}`;
+  }
+  ctx.onLoadProgress = ({ done, total }) => showProgress(done, total);
+
+  // [{path, file}] of a folder. The worker plans it from the paths, then takes the pictures'
+  // bytes a piece at a time (read here just before they are sent), so that neither the page
+  // nor the worker holds every file at once, and no task on this page runs long.
   async function folderFiles(items, name) {
     await load(`${name}: `, async () => {
-      const buffers = await Promise.all(items.map((i) => i.file.arrayBuffer()));
-      const total = buffers.reduce((n, b) => n + b.byteLength, 0);
-      const bytes = new Uint8Array(total);
-      let at = 0;
-      for (const b of buffers) {
-        bytes.set(new Uint8Array(b), at);
-        at += b.byteLength;
+      const paths = items.map((i) => i.path);
+      const plan = await worker.call('beginFolder', { paths, name, seed: store.get().dataSeed });
+      const total = plan.files.length;
+      try {
+        showProgress(0, total);
+        for (let start = 0; start < total; start += PIECE) {
+          const indices = plan.files.slice(start, start + PIECE);
+          const buffers = await Promise.all(indices.map((i) => items[i].file.arrayBuffer()));
+          const bytes = new Uint8Array(buffers.reduce((n, b) => n + b.byteLength, 0));
+          buffers.reduce((at, b) => (bytes.set(new Uint8Array(b), at), at + b.byteLength), 0);
+          const lengths = buffers.map((b) => b.byteLength);
+          const { done } = await worker.call('addFolderFiles', { indices, lengths, bytes: bytes.buffer }, [bytes.buffer]);
+          showProgress(done, total);
+        }
+        return await worker.call('finishFolder');
+      } catch (e) {
+        await worker.call('cancelFolder').catch(() => {});
+        throw e;
+      } finally {
+        showProgress(0, null);
       }
-      const request = { paths: items.map((i) => i.path), lengths: buffers.map((b) => b.byteLength), bytes: bytes.buffer, name, seed: store.get().dataSeed };
-      return worker.call('loadFolder', request, [bytes.buffer]);
     });
   }
 
@@ -142,6 +176,10 @@ export function createDataPanel(ctx) {
     const items = [...files].map((file) => ({ path: file.webkitRelativePath || file.name, file }));
     return loadFiles(files, items);
   });
+  // A folder dialog that returns nothing: the chosen folder was empty.
+  $('data-folder').addEventListener('change', (e) => {
+    if (!e.target.files || e.target.files.length === 0) say(message, `The folder you chose is empty: choose a folder with one subfolder per class, each holding that class's pictures. ${UNCHANGED}`);
+  });
 
   const panel = document.querySelector('.data-panel');
   panel.addEventListener('dragover', (e) => {
@@ -155,6 +193,10 @@ export function createDataPanel(ctx) {
     const entries = [...e.dataTransfer.items].map((i) => i.webkitGetAsEntry && i.webkitGetAsEntry()).filter(Boolean);
     if (entries.some((en) => en.isDirectory)) {
       const items = (await Promise.all(entries.map((en) => filesOfEntry(en)))).flat();
+      if (!items.length) {
+        say(message, `The dropped folder is empty: drop a folder with one subfolder per class, each holding that class's pictures. ${UNCHANGED}`);
+        return;
+      }
       await loadFiles([], items);
     } else if (e.dataTransfer.files.length) {
       await loadFiles(e.dataTransfer.files);

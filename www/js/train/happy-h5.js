@@ -27,15 +27,15 @@ function damaged(e) {
 }
 
 // Returns the data info; throws a message for the student (prefixed with the file's name).
-export function readHappyH5(session, bytes, name) {
+export function readHappyH5(session, bytes, name, seed) {
   try {
-    return read(session, bytes, name);
+    return read(session, bytes, name, seed);
   } catch (e) {
     throw new Error(e.message.startsWith(name) ? e.message : `${name}: ${e.message}`);
   }
 }
 
-function read(session, bytes, name) {
+function read(session, bytes, name, seed) {
   if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b)) {
     throw new Error(`this is not an HDF5 (.h5) file: it does not start with the HDF5 signature${bytes.length < 8 ? ' (the file is nearly empty)' : ''}`);
   }
@@ -64,5 +64,5 @@ function read(session, bytes, name) {
   } catch (e) {
     throw damaged(e);
   }
-  return session.loadHappyArrays(part, pixels, arrays[x].shape, labels, arrays[y].shape, name);
+  return session.loadHappyArrays(part, pixels, arrays[x].shape, labels, arrays[y].shape, name, seed);
 }

@@ -6,7 +6,7 @@
 // lost by leaving the page.
 
 import { bindControls } from '../controls.js';
-import { FIELDS, formatArch, parseArch } from '../state.js';
+import { FIELDS, TRAIN_DEFAULTS, formatArch, parseArch } from '../state.js';
 import { layoutFromSpec, specFromLayout } from './architecture.js';
 import { createCurves } from './charts.js';
 import { createDataPanel } from './data-panel.js';
@@ -68,10 +68,27 @@ function bindSettings(store) {
   store.subscribe((st) => reflect(st));
 }
 
+// The training settings the page proposes for the loaded data: the quick run of its defaults for
+// the synthetic faces, the core's recommended early-stopped run for the student's own pictures
+// (`info.suggested`). A setting the student changed, here or in the link, stays theirs.
+const PROPOSED_KEYS = ['epochs', 'batchSize', 'patience', 'bnMomentum'];
+const quickRun = () => Object.fromEntries(PROPOSED_KEYS.map((k) => [k, TRAIN_DEFAULTS[k]]));
+let proposed = quickRun();
+let proposeTo = null; // the store, once the section has started
+function proposeSettings(info) {
+  const next = info.suggested ?? quickRun();
+  const st = proposeTo.get();
+  const patch = {};
+  for (const k of PROPOSED_KEYS) if (st[k] === proposed[k]) patch[k] = next[k];
+  proposed = next;
+  proposeTo.set(patch);
+}
+
 // `worker` is the promise of startWorker (client.js), begun by the page as it opens; its events
 // are delivered to `events.listen`, which this section sets.
 export async function startTraining(store, worker, events) {
   bindSettings(store);
+  proposeTo = store;
   let data = null; // the data info of the loaded set
   let busy = false; // a data or model request is in flight
   const loading = new Set(); // data loads in flight: a Train click meanwhile waits for them
@@ -178,6 +195,7 @@ export async function startTraining(store, worker, events) {
     async dataLoaded(info) {
       const previous = data;
       data = info;
+      proposeSettings(info);
       panels.data.describe(info);
       $('try-index').max = String(info.test - 1);
       await panels.data.showGallery(info);
@@ -229,6 +247,10 @@ export async function startTraining(store, worker, events) {
 
   const listeners = []; // other sections' event handlers (the Look inside view)
   events.listen = (m) => {
+    if (m.event === 'load-progress') {
+      ctx.onLoadProgress?.(m);
+      return;
+    }
     panels.run.onEvent(m);
     for (const listen of listeners) listen(m);
   };

@@ -8,10 +8,11 @@
 /* global wasm_bindgen */
 
 import { decodeUpload } from '../picture.js';
-import { loadFolderFiles } from './folder-files.js';
+import { addFolderPictures, loadFolderFiles } from './folder-files.js';
 import { readHappyH5 } from './happy-h5.js';
 
 let session = null;
+let folderPaths = null; // the paths of the folder being loaded
 let run = null; // { paused, timer } while a training run is going
 
 const post = (message, transfer = []) => self.postMessage(message, transfer);
@@ -57,16 +58,43 @@ const ops = {
     stopRun();
     return session.loadSynthetic(train, test, seed, difficulty);
   },
-  loadH5({ bytes, name }) {
+  loadH5({ bytes, name, seed }) {
     // A file that fails to load leaves the run and the data as they were.
-    const info = readHappyH5(session, new Uint8Array(bytes), name);
+    const info = readHappyH5(session, new Uint8Array(bytes), name, seed);
     stopRun();
     return info;
   },
-  async loadFolder({ paths, lengths, bytes, name, seed }) {
-    const info = await loadFolderFiles(session, paths, lengths, new Uint8Array(bytes), `the folder ${name}`, seed);
+  // A folder arrives in pieces from the page (it reads the files a few at a time, so that
+  // neither side holds them all): beginFolder with every path, addFolderFiles per piece,
+  // then finishFolder (or cancelFolder). The data loaded before stay until finishFolder.
+  beginFolder({ paths, name, seed }) {
+    folderPaths = paths;
+    return session.beginFolder(paths, `the folder ${name}`, seed);
+  },
+  async addFolderFiles({ indices, lengths, bytes }) {
+    const all = new Uint8Array(bytes);
+    const at = new Map();
+    indices.reduce((offset, i, k) => (at.set(i, [offset, lengths[k]]), offset + lengths[k]), 0);
+    const file = (i) => all.subarray(at.get(i)[0], at.get(i)[0] + at.get(i)[1]);
+    let done = 0;
+    try {
+      await addFolderPictures(session, folderPaths, indices, file, (n) => (done = n));
+    } catch (e) {
+      session.cancelFolder();
+      throw e;
+    }
+    return { done };
+  },
+  finishFolder() {
+    const info = session.finishFolder();
+    folderPaths = null;
     stopRun();
     return info;
+  },
+  cancelFolder() {
+    session.cancelFolder();
+    folderPaths = null;
+    return {};
   },
   async loadZip({ bytes, name, seed }) {
     let info;
@@ -74,7 +102,8 @@ const ops = {
       const zip = wasm_bindgen.readZip(new Uint8Array(bytes));
       // takeBytes consumes the entries (and frees them).
       const [paths, lengths, all] = [zip.paths(), zip.lengths(), zip.takeBytes()];
-      info = await loadFolderFiles(session, paths, lengths, all, name, seed);
+      const progress = ({ done, total }) => post({ event: 'load-progress', done, total });
+      info = await loadFolderFiles(session, paths, lengths, all, name, seed, progress);
     } catch (e) {
       throw new Error(`${name}: ${e.message}`);
     }
