@@ -47,7 +47,8 @@ export function createModelEditor(store) {
     const pool = cell(make('select', { ariaLabel: `Block ${n} pooling` }));
     for (const [value, text] of [['max', 'max'], ['average', 'average'], ['none', 'none']]) pool.append(make('option', { value, selected: b.pool === value }, text));
     const dropout = cell(make('input', { type: 'number', min: 0, max: ARCH_LIMITS.dropout, step: 0.05, value: b.dropout, className: 'num', ariaLabel: `Block ${n} dropout rate` }));
-    const remove = cell(make('button', { type: 'button', className: 'button subtle', ariaLabel: `Remove block ${n}` }, 'Remove'));
+    // A × (named by its label) leaves the table room to fit the model panel at a projector's size.
+    const remove = cell(make('button', { type: 'button', className: 'button subtle remove', ariaLabel: `Remove block ${n}`, title: `Remove block ${n}` }, '×'));
     const update = () => {
       const read = [readNumber(filters, `Block ${n} filters`, true), readNumber(kernel, `Block ${n} kernel size`, true), readNumber(dropout, `Block ${n} dropout rate`, false)];
       const bad = read.find((r) => 'error' in r);
