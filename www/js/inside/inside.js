@@ -56,9 +56,12 @@ export function startInside(training) {
     drawRgba($('inside-canvas'), rgba, 64, 64);
     const p = acts.probabilities[0];
     const line = `P(smile) = ${pct(p)}, logit ${acts.logits[0].toFixed(2)}`;
-    // An untrained model's answer is a coin toss: it is not written as a verdict.
-    const random = w === 'main' && !training.trained();
-    $('inside-prediction').textContent = random ? `Not trained: ${line} is a random answer` : `${p >= 0.5 ? 'Smile' : 'No smile'}: ${line}`;
+    // An untrained model's answer is a coin toss: it is not written as a verdict. During its
+    // first run it is on its way (the view can follow the run every few batches).
+    const fresh = w === 'main' && !training.trained();
+    const random = fresh && !training.running();
+    const verdict = `${p >= 0.5 ? 'Smile' : 'No smile'}: ${line}`;
+    $('inside-prediction').textContent = random ? `Not trained: ${line} is a random answer` : fresh ? `While training: ${verdict}` : verdict;
     $('inside-prediction').classList.toggle('random', random);
     lastActivations = acts;
     drawLayers($('inside-maps'), acts.layers, $('inside-scale').value === 'map');

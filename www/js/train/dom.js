@@ -1,17 +1,20 @@
 // Small helpers the training section's modules share: element lookup, messages in a panel,
 // and number formatting.
 
+import { timesSigns } from '../format.js';
+
 export const $ = (id) => document.getElementById(id);
 export const pct = (v) => `${(v * 100).toFixed(1)}%`;
 export const thousands = (n) => n.toLocaleString('en-US');
 
-// Shows `text` in a message element (kind: error or note); an empty text clears it.
+// Shows `text` in a message element (kind: error or note); an empty text clears it. Sizes in
+// the core's messages ("64x64x3") are written as the page writes them (64×64×3).
 export function say(el, text, kind = 'error') {
   el.replaceChildren();
   if (!text) return;
   const span = document.createElement('span');
   span.className = kind;
-  span.textContent = text;
+  span.textContent = timesSigns(text);
   el.append(span);
 }
 
