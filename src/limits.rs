@@ -3,8 +3,10 @@
 //! less to spare, so the limits keep the largest dataset, one decoded image and one training
 //! batch each around a gigabyte or below. Every refusal names its limit in the message.
 
-/// The most images one dataset (a training or a test set) may hold. At 64x64x3 that is about
-/// 1 GB of `f32`, already a quarter of what wasm32 can address; the chapter uses 600.
+/// The most images one dataset (a training or a test set) may hold. At 64x64x3 that is 245 MB
+/// of 8-bit photos (how folders, zips, webcam frames and Happy House files are kept), or about
+/// 1 GB of `f32` for computed images; the chapter uses 600. A folder with more pictures is
+/// subsampled, every class in proportion, with a note saying so.
 pub const MAX_IMAGES: usize = 20_000;
 
 /// The most pixel values (`f32`) one dataset may hold, whatever its image size: the same

@@ -6,6 +6,7 @@
 #![cfg(target_arch = "wasm32")]
 
 mod data_support;
+mod split_support;
 
 use std::io::{Cursor, Write};
 
@@ -115,4 +116,80 @@ fn zipped_image_folders_are_planned_checked_and_built_in_the_browser() {
         .unwrap();
     assert_eq!(d.class_names(), &["happy".to_string(), "sad".to_string()]);
     assert_eq!((d.len(), d.image(2)[0]), (3, 50.0 / 255.0));
+}
+
+// ---- Class-ordered data give stratified, shuffled test and validation sets (the check body
+// of tests/class_ordered.rs, here on the page's own paths). ----
+
+const ORDERED: [usize; 2] = [57, 38];
+
+#[wasm_bindgen_test]
+fn a_class_ordered_folder_loaded_as_the_page_does() {
+    use convscope::web::session::Session;
+    let names = ["no_smile", "smile"];
+    let mut paths = Vec::new();
+    for (c, &n) in ORDERED.iter().enumerate() {
+        for k in 0..n {
+            paths.push(format!("faces/{}/{k:04}.jpg", names[c]));
+        }
+    }
+    paths.push("faces/.DS_Store".to_string());
+    let mut s = Session::new();
+    let start = s.begin_folder(&paths, "faces", 3).unwrap();
+    for &i in &start.files {
+        let rgb = split_support::id_colour(i);
+        let rgba: Vec<u8> = (0..16)
+            .flat_map(|_| [rgb[0], rgb[1], rgb[2], 255])
+            .collect();
+        s.add_folder_picture(&from_rgba(rgba, 4, 4).unwrap())
+            .unwrap();
+    }
+    s.finish_folder().unwrap();
+    split_support::check_session_split(&s, &ORDERED, "folder in wasm");
+}
+
+#[wasm_bindgen_test]
+fn class_ordered_webcam_frames_h5_and_npy() {
+    use convscope::data::Dataset;
+    use convscope::web::session::Session;
+    let labels = split_support::class_ordered_labels(&ORDERED);
+    let n = labels.len();
+    let frames: Vec<u8> = (0..n)
+        .flat_map(|i| {
+            let rgb = split_support::id_colour(i);
+            (0..64).flat_map(move |_| [rgb[0], rgb[1], rgb[2], 255])
+        })
+        .collect();
+    let mut s = Session::new();
+    s.load_captured(&frames, &labels, 8, &["no smile".into(), "smile".into()], 5)
+        .unwrap();
+    split_support::check_session_split(&s, &ORDERED, "webcam in wasm");
+
+    let pixels: Vec<u8> = (0..n)
+        .flat_map(|i| {
+            let rgb = split_support::id_colour(i);
+            (0..64 * 64).flat_map(move |_| rgb)
+        })
+        .collect();
+    let set = Dataset::from_bytes(
+        pixels.clone(),
+        labels.clone(),
+        64,
+        64,
+        3,
+        vec!["not smiling".into(), "smiling".into()],
+    )
+    .unwrap();
+    let mut s = Session::new();
+    s.load_happy_part(HappyPart::Train, set, "train_happy.h5", 2)
+        .unwrap();
+    split_support::check_session_split(&s, &ORDERED, "h5 training file in wasm");
+
+    let x = data_support::npy_bytes("|u1", &[n, 64, 64, 3], &pixels);
+    let y = data_support::npy_bytes("|u1", &[n], &labels);
+    let (train, test) = read_happy_npy(&x, &y)
+        .unwrap()
+        .stratified_split(0.2, 4)
+        .unwrap();
+    split_support::check_dataset_split(&train, &test, &ORDERED, "npy in wasm");
 }

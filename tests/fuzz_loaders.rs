@@ -15,7 +15,9 @@ mod fuzz_support;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use convscope::data::folder::{load_image_folder, read_zip_entries, FileEntry, FolderOptions};
+use convscope::data::folder::{
+    load_image_folder, plan_image_folder, read_zip_entries, FileEntry, FolderOptions,
+};
 use convscope::data::h5::read_happy_h5;
 use convscope::data::npy::{read_happy_npy, read_npy};
 use convscope::limits::*;
@@ -474,8 +476,8 @@ fn a_zip_declaring_more_than_the_total_cap_is_refused() {
 }
 
 #[test]
-fn a_dataset_larger_than_the_page_can_hold_is_refused_before_decoding() {
-    // 100 images at 1024x1024x3 are 314 million values; the page holds 245,760,000.
+fn a_dataset_larger_than_the_page_can_hold_is_subsampled_before_decoding() {
+    // 100 images at 1024x1024x3 are 314 million values; the page holds 245,760,000: 78 images.
     let entries: Vec<FileEntry> = (0..100)
         .map(|i| entry(&format!("{}/{i}.png", ["a", "b"][i % 2]), png(2, 2)))
         .collect();
@@ -484,11 +486,13 @@ fn a_dataset_larger_than_the_page_can_hold_is_refused_before_decoding() {
         width: 1024,
         channels: 3,
     };
-    let err = watched("folder", || message(load_image_folder(&entries, &options)));
+    let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+    let plan = watched("folder", || plan_image_folder(&paths, &options).unwrap());
+    assert_eq!(plan.class_counts(), vec![39, 39]);
+    let note = plan.notes().join(" ");
     assert!(
-        err.contains("the folder holds 100 images, more than this page can hold at 1024x1024x3")
-            && err.contains("78 at this size"),
-        "{err}"
+        note.contains("the folder holds 100 pictures, more than the 78 a dataset here can hold"),
+        "{note}"
     );
 }
 

@@ -59,10 +59,16 @@ fn captured_frames_train_data_and_frames_are_predicted() {
     assert!(err.contains("not a PNG or JPEG"), "{err}");
     let err = message(s.predict_photo(vec![0; 10], 4, 4).unwrap_err());
     assert!(err.contains("garbled"), "{err}");
-    let err = message(
-        s.load_image_folder(vec!["a/x.png".into(), "b/y.png".into()], b"abc", "a", 0)
-            .unwrap_err(),
-    );
+    s.begin_folder(vec!["a/x.png".into(), "b/y.png".into()], "a", 0)
+        .map_err(JsValue::from)
+        .unwrap();
+    let err = message(s.add_folder_picture(vec![0; 10], 4, 4).unwrap_err());
     assert!(err.contains("garbled"), "{err}");
+    let err = message(s.finish_folder().unwrap_err());
+    assert!(
+        err.contains("only 0 of the folder's 2 pictures arrived"),
+        "{err}"
+    );
+    s.cancel_folder();
     assert_eq!(s.labels("train").map_err(JsValue::from).unwrap().len(), 8);
 }

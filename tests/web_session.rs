@@ -261,7 +261,7 @@ fn image_folder_loads_splits_and_trains() {
 }
 
 #[test]
-fn one_class_folder_and_non_images_leave_the_data_as_they_were() {
+fn one_class_folder_and_broken_pictures_leave_the_data_as_they_were() {
     let mut s = Session::new();
     let info = s.load_synthetic(30, 10, 2, "easy").unwrap();
     s.build_model(None, 0).unwrap();
@@ -274,7 +274,7 @@ fn one_class_folder_and_non_images_leave_the_data_as_they_were() {
     assert!(err.contains("only one class (smile)"), "{err}");
     let mut entries = folder(&["a", "b"], 3);
     entries[4] = FileEntry {
-        path: "faces/b/notes.txt".into(),
+        path: "faces/b/notes.png".into(),
         bytes: b"hello".to_vec(),
     };
     let err = s
@@ -282,7 +282,7 @@ fn one_class_folder_and_non_images_leave_the_data_as_they_were() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("notes.txt") && err.contains("not a PNG or JPEG"),
+        err.contains("notes.png") && err.contains("not a PNG or JPEG"),
         "{err}"
     );
     let err = s

@@ -472,7 +472,7 @@ impl Batches {
 /// `1 - d` (under one) of its share `L * p_c` (tests/data_dataset.rs checks it).
 fn spread(members: &[usize], labels: &[u8], rng: &mut Rng) -> Vec<usize> {
     let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
-    let mut queues: Vec<Vec<usize>> = (0..classes)
+    let queues: Vec<Vec<usize>> = (0..classes)
         .map(|class| {
             let mut of_class: Vec<usize> = members
                 .iter()
