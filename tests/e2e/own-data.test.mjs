@@ -33,6 +33,11 @@ const run = promisify(execFile);
 const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target');
 const FACE_FOLDER = path.join(TARGET, 'release', 'examples', 'face_folder');
 const CLI = path.join(TARGET, 'release', 'convscope');
+// The brief's choice; measured on a class-ordered 600 + 600 folder with the command line of
+// cad48df (validation split stratified): hard faces 49.6% (early stopping restores epoch 6 of
+// 16), 67% after 40 epochs without early stopping; normal faces 99.2%. So on hard faces the
+// recommended settings do not yet learn, and the validity check below fails for that reason.
+const DIFFICULTY = 'hard';
 const NO_CARGO = spawnSync('cargo', ['--version'], { stdio: 'ignore' }).status === 0 ? false : 'cargo is not available: these tests write their folders with examples/face_folder.rs and compare with the native command line';
 
 const FOLDER_INPUT = 'Load a folder of images (one subfolder per class)';
@@ -79,16 +84,18 @@ async function faceFolder(name, args) {
 
 const settle = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// Waits until a folder load ends: the data description changed from `before` (loaded) or the
-// Data panel's message says something (refused). Returns { loaded, message, seconds }.
-async function loadEnd(page, before, started, timeout) {
+// Waits until the load of the folder `name` ends: the data description names the folder
+// (loaded) or the Data panel's message says something (refused), and no "Loading pictures"
+// progress bar is left. Returns { loaded, message, seconds }.
+async function loadEnd(page, name, started, timeout) {
   await page.waitForFunction(
-    (b) => document.querySelector('#data-info').textContent !== b || document.querySelector('#msg-data').textContent.length > 0,
-    before,
+    (n) => document.querySelector('#data-info').textContent.includes(n) || document.querySelector('#msg-data').textContent.length > 0,
+    name,
     { timeout, polling: 100 },
   );
+  await page.getByRole('progressbar', { name: 'Loading pictures' }).waitFor({ state: 'hidden', timeout });
   const message = await text(page, '#msg-data');
-  return { loaded: (await text(page, '#data-info')) !== before, message, seconds: (Date.now() - started) / 1000 };
+  return { loaded: (await text(page, '#data-info')).includes(name), message, seconds: (Date.now() - started) / 1000 };
 }
 
 test('the memory helper sees a 300 MB allocation in a page and in its worker (and a blank page does not grow)', async (t) => {
@@ -130,7 +137,7 @@ test('the memory helper sees a 300 MB allocation in a page and in its worker (an
 let comparison;
 function hardFacesAndCli() {
   comparison ??= (async () => {
-    const dir = await faceFolder('faces-1200', ['--per-class', '600,600', '--difficulty', 'hard', '--seed', '7']);
+    const dir = await faceFolder('faces-1200', ['--per-class', '600,600', '--difficulty', DIFFICULTY, '--seed', '7']);
     // The command line's recommended settings (FitConfig::recommended) on the same split.
     const started = Date.now();
     const { stdout } = await run(CLI, ['train', '--data', `folder:${dir}`, '--seed', String(DATA_SEED), '--test-split', String(TEST_SPLIT), '--json'], { maxBuffer: 64 << 20 });
@@ -144,7 +151,7 @@ function hardFacesAndCli() {
   return comparison;
 }
 
-describe('600 + 600 hard faces, class-ordered: the page trains like the command line', { skip: NO_CARGO }, () => {
+describe(`600 + 600 ${DIFFICULTY} faces, class-ordered: the page trains like the command line`, { skip: NO_CARGO }, () => {
   for (const target of ['http', 'file']) {
     const url = () => (target === 'http' ? server.url : SINGLE_FILE_URL);
     const origin = () => (target === 'http' ? server.origin : 'file');
@@ -154,10 +161,9 @@ describe('600 + 600 hard faces, class-ordered: the page trains like the command 
       const { dir, cli } = await hardFacesAndCli();
       const { page, log, close } = await openTraining(browser, url());
       try {
-        const info = await text(page, '#data-info');
         const started = Date.now();
         await region(page, 'Data').getByLabel(FOLDER_INPUT).setInputFiles(dir);
-        const load = await loadEnd(page, info, started, 5 * MINUTE);
+        const load = await loadEnd(page, path.basename(dir), started, 5 * MINUTE);
         assert.ok(load.loaded, `the folder loads (message: ${load.message})`);
         t.diagnostic(`[${target}] loaded in ${load.seconds.toFixed(1)} s: ${await text(page, '#data-info')}`);
 
@@ -185,12 +191,12 @@ test('13,000 faces (9,000 + 4,000, with stray files) load under 600 MB, without 
   const dir = await faceFolder('faces-13000', ['--per-class', '9000,4000', '--side', '64', '--stray']);
   const { page, log, close } = await openTraining(browser, server.url);
   try {
-    const info = await text(page, '#data-info');
     await page.evaluate(() => {
       window.__longTasks = [];
       new PerformanceObserver((list) => window.__longTasks.push(...list.getEntries().map((e) => ({ start: e.startTime, duration: e.duration })))).observe({ type: 'longtask' });
     });
     const watch = await startMemoryWatch(browser, page);
+    const loadStart = await page.evaluate(() => performance.now());
     const started = Date.now();
     await region(page, 'Data').getByLabel(FOLDER_INPUT).setInputFiles(dir);
 
@@ -198,7 +204,7 @@ test('13,000 faces (9,000 + 4,000, with stray files) load under 600 MB, without 
     const bar = page.getByRole('progressbar', { name: 'Loading pictures' });
     const progress = [];
     let ended = null;
-    const end = loadEnd(page, info, started, 15 * MINUTE).then((e) => (ended = e));
+    const end = loadEnd(page, path.basename(dir), started, 15 * MINUTE).then((e) => (ended = e));
     while (!ended) {
       const value = await bar
         .evaluate((e) => Number(e.getAttribute('aria-valuenow') ?? e.value), null, { timeout: 50 })
@@ -208,7 +214,7 @@ test('13,000 faces (9,000 + 4,000, with stray files) load under 600 MB, without 
     }
     const load = await end;
     const memory = await watch.stop();
-    const longTasks = await page.evaluate(() => window.__longTasks);
+    const longTasks = await page.evaluate((t0) => window.__longTasks.filter((l) => l.start >= t0), loadStart);
     const longest = Math.max(0, ...longTasks.map((l) => l.duration));
     const notes = (await page.locator('#data-notes').textContent({ timeout: 1000 }).catch(() => null)) ?? '(no #data-notes element)';
     const report = `13,000 pictures: ${load.loaded ? 'loaded' : 'refused'} after ${load.seconds.toFixed(1)} s; renderer (page + worker) peak ${memory.peakMB.toFixed(0)} MB (from ${memory.startMB.toFixed(0)} MB; high-water mark ${memory.hwmMB.toFixed(0)}, sampled ${memory.sampledPeakMB.toFixed(0)} in ${memory.samples} samples, reset ${memory.hwmReset}); longest main-thread task ${longest.toFixed(0)} ms (${longTasks.length} over 50 ms); progress values seen ${JSON.stringify(progress.slice(0, 20))}${progress.length > 20 ? '…' : ''}; message: ${JSON.stringify(load.message)}; data: ${JSON.stringify(await text(page, '#data-info'))}; notes: ${JSON.stringify(notes)}`;
@@ -238,11 +244,10 @@ test('an empty folder gets a message and the data loaded before stay', { timeout
   const { page, log, close } = await openTraining(browser, server.url);
   try {
     const folder = region(page, 'Data').getByLabel(FOLDER_INPUT);
-    const synthetic = await text(page, '#data-info');
     await folder.setInputFiles(faces);
-    await page.waitForFunction((b) => document.querySelector('#data-info').textContent !== b, synthetic);
+    const load = await loadEnd(page, 'small-faces', Date.now(), MINUTE);
+    assert.ok(load.loaded, `a small folder loads first (message: ${load.message})`);
     const info = await text(page, '#data-info');
-    assert.match(info, /small-faces/);
 
     await folder.setInputFiles(empty);
     // Whatever the page says comes within seconds; silence is a failure too.
