@@ -188,7 +188,7 @@ describe(`600 + 600 ${DIFFICULTY} faces, class-ordered: the page trains like the
 
 // The folder is written in 17-32 s. Measured at 862983c (which refuses the stray files): without
 // them, 13,000 faces loaded in 18-30 s, the renderer peaked at 2,142-2,200 MB (from ~260 MB) and
-// the main thread ran one task of 4-5 s (reading every file into one buffer).
+// the main thread ran one task of 4-9 s (probably data-panel.js reading every file into one buffer).
 test('13,000 faces (9,000 + 4,000, with stray files) load under 600 MB, without long tasks, with progress and a note on the skipped files', { skip: NO_CARGO, timeout: 20 * MINUTE }, async (t) => {
   const dir = await faceFolder('faces-13000', ['--per-class', '9000,4000', '--side', '64', '--stray']);
   const { page, log, close } = await openTraining(browser, server.url);
