@@ -68,3 +68,99 @@ export function foreignRequests(log, origin) {
   const own = origin === 'file' ? (u) => u.startsWith('file://') : (u) => u.startsWith(origin + '/');
   return log.requests.filter((u) => !own(u) && !u.startsWith('data:') && !u.startsWith('blob:'));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Peak memory of a page and its dedicated workers, as the operating system counts it.
+//
+// In Chromium a page's frame and its dedicated Web Workers run as threads of one renderer
+// process, so that process's resident memory (RSS) is what the page costs the device: the
+// JavaScript heaps, the wasm memories, decoded pictures, canvases' backing stores. (Other
+// processes' share, such as the GPU or the browser process holding File objects, is not in it.)
+//
+// Which renderer: Chromium keeps several (a spare one, its own UI's, one per site and browser
+// context), and which one a page got cannot be seen from outside; neither a new process after
+// `newPage()` (that is the next spare) nor the one that used CPU during a busy loop (the UI's
+// renderer wakes too) tells reliably. A trace does: Chromium's `TracingStartedInBrowser` event
+// lists every frame with its URL and `processId`, the one DevTools uses. Linux-only below
+// (/proc), like the Debian Chromium these tests run.
+//
+// The peak: `VmHWM` in /proc/PID/status is the process's high-water mark of RSS, kept by the
+// kernel, so no short spike between two samples is missed. Writing "5" to /proc/PID/clear_refs
+// resets it to the current RSS (Linux 4.0+), so a watch measures the peak of its own interval.
+// `VmRSS` is also sampled every `intervalMs` as a cross-check and a fallback if the reset is not
+// allowed. MB are 10^6 bytes (so `new Uint8Array(300e6)` is 300 MB).
+
+const MB_PER_KIB = 1024 / 1e6;
+
+// { rssMB, hwmMB } of a process now.
+export function processMemory(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field) => Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))[1]);
+  return { rssMB: kib('VmRSS') * MB_PER_KIB, hwmMB: kib('VmHWM') * MB_PER_KIB };
+}
+
+// The pid of the renderer process running `page`'s main frame (and so its dedicated workers),
+// from a short trace of the page. The tracing is Chromium's (one at a time per browser).
+export async function rendererPid(browser, page) {
+  await browser.startTracing(page, { categories: ['disabled-by-default-devtools.timeline'] });
+  const trace = JSON.parse((await browser.stopTracing()).toString());
+  const frames = (trace.traceEvents ?? trace)
+    .filter((e) => e.name === 'TracingStartedInBrowser')
+    .flatMap((e) => e.args?.data?.frames ?? []);
+  const main = frames.find((f) => f.isOutermostMainFrame && f.url === page.url()) ?? frames.find((f) => f.isOutermostMainFrame);
+  if (!main?.processId) throw new Error(`no renderer process found for ${page.url()} in the trace (frames: ${JSON.stringify(frames)})`);
+  return main.processId;
+}
+
+// Starts watching the peak memory of `page`'s renderer; `await watch.stop()` gives
+// { pid, startMB, peakMB, hwmMB, sampledPeakMB, endMB, samples, hwmReset }, where peakMB is the
+// kernel's high-water mark over the watch (hwmMB) when the reset worked, else the sampled peak.
+// Start it once the page has loaded: a navigation to another site changes the process (stop()
+// then throws rather than report the wrong one).
+export async function startMemoryWatch(browser, page, { intervalMs = 100 } = {}) {
+  const pid = await rendererPid(browser, page);
+  let hwmReset = true;
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    hwmReset = false;
+  }
+  const start = processMemory(pid);
+  let sampledPeakMB = start.rssMB;
+  let samples = 1;
+  const sample = () => {
+    try {
+      sampledPeakMB = Math.max(sampledPeakMB, processMemory(pid).rssMB);
+      samples += 1;
+    } catch {
+      // The process ended (a crash); stop() reports what was seen.
+    }
+  };
+  const timer = setInterval(sample, intervalMs);
+  return {
+    pid,
+    startMB: start.rssMB,
+    async stop() {
+      clearInterval(timer);
+      sample();
+      const end = processMemory(pid);
+      const now = await rendererPid(browser, page);
+      if (now !== pid) throw new Error(`the page moved from renderer ${pid} to ${now} during the watch (a navigation?): its peak memory is unknown`);
+      // After a successful reset the high-water mark covers exactly the watch.
+      const hwmMB = end.hwmMB;
+      return { pid, startMB: start.rssMB, peakMB: hwmReset ? Math.max(hwmMB, sampledPeakMB) : sampledPeakMB, hwmMB, sampledPeakMB, endMB: end.rssMB, samples, hwmReset };
+    },
+  };
+}
+
+// Runs `action` (an async function) while watching `page`'s renderer; returns stop()'s figures.
+export async function measurePeakMemory(browser, page, action, options) {
+  const watch = await startMemoryWatch(browser, page, options);
+  try {
+    await action();
+  } catch (e) {
+    await watch.stop().catch(() => {});
+    throw e;
+  }
+  return watch.stop();
+}
