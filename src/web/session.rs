@@ -117,7 +117,8 @@ pub struct SuggestedSettings {
     pub epochs: usize,
     pub batch_size: usize,
     pub patience: usize,
-    pub bn_momentum: f32,
+    /// f64 so that the page shows 0.99, not f32's 0.9900000095.
+    pub bn_momentum: f64,
 }
 
 /// The student's own pictures (a folder, a zip, webcam frames, the Happy House files) get

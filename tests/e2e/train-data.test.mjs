@@ -40,6 +40,10 @@ for (const target of ['http', 'file']) {
       await region(page, 'Data').getByLabel('Load a folder of images (one subfolder per class)').setInputFiles(dir);
       await page.waitForFunction(() => document.querySelector('#data-info').textContent.startsWith('images from the folder'));
       assert.match(await text(page, '#data-info'), /^images from the folder faces-\w+ \(30 no_smile, 30 smile; a fifth of each class kept for testing\): 48 training images \(24 no_smile, 24 smile\) and 12 test images, 64×64×3\.$/);
+      // Own pictures get the recommended settings, except what the link set (epochs, patience).
+      assert.equal(await page.inputValue('#train-batch'), '8');
+      assert.equal(await page.inputValue('#train-bn'), '0.99');
+      assert.equal(await page.inputValue('#train-epochs'), '1');
       await page.waitForFunction(() => document.querySelector('#gallery figcaption').textContent === 'no_smile');
       const captions = await page.locator('#gallery figcaption').allTextContents();
       assert.deepEqual(captions, [...Array(8).fill('no_smile'), ...Array(8).fill('smile')]);
