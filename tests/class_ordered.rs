@@ -14,7 +14,9 @@ use convscope::data::npy::read_happy_npy;
 use convscope::data::picture::from_rgba;
 use convscope::data::Dataset;
 use convscope::web::session::{Session, Split};
-use split_support::{check_dataset_split, check_session_split, class_ordered_labels, id_colour};
+use split_support::{
+    check_dataset_split, check_session_split, class_ordered_labels, id_colour, id_images,
+};
 
 const COUNTS: [usize; 2] = [57, 38];
 
@@ -107,16 +109,6 @@ fn webcam_frames_captured_one_class_after_the_other() {
     )
     .unwrap();
     check_session_split(&s, &COUNTS, "webcam");
-}
-
-/// 64x64x3 8-bit images whose first pixel names them.
-fn id_images(n: usize) -> Vec<u8> {
-    (0..n)
-        .flat_map(|i| {
-            let rgb = id_colour(i);
-            (0..64 * 64).flat_map(move |_| rgb)
-        })
-        .collect()
 }
 
 #[test]

@@ -3,6 +3,9 @@
 use convscope::data::{gray_from_rgb_u8, Batches, Dataset, MouthBox};
 use convscope::rng::rng_from_seed;
 
+mod split_support;
+use split_support::assert_proportional;
+
 /// `n` 2x2 RGB images; image i is filled with the value i / 255, labels given.
 fn numbered(labels: &[u8]) -> Dataset {
     let images = labels
@@ -230,19 +233,6 @@ fn tail_counts(d: &Dataset, start: usize) -> Vec<usize> {
         counts[l as usize] += 1;
     }
     counts
-}
-
-/// Every class within one image of its share of `len` images drawn from `of`.
-fn assert_proportional(counts: &[usize], of: &[usize], what: &str) {
-    let len: usize = counts.iter().sum();
-    let total: usize = of.iter().sum();
-    for (c, (&got, &all)) in counts.iter().zip(of).enumerate() {
-        let share = len as f64 * all as f64 / total as f64;
-        assert!(
-            (got as f64 - share).abs() <= 1.0,
-            "{what}: class {c} has {got} of {len}, its share is {share:.2} ({counts:?} of {of:?})"
-        );
-    }
 }
 
 #[test]

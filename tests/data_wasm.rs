@@ -165,12 +165,7 @@ fn class_ordered_webcam_frames_h5_and_npy() {
         .unwrap();
     split_support::check_session_split(&s, &ORDERED, "webcam in wasm");
 
-    let pixels: Vec<u8> = (0..n)
-        .flat_map(|i| {
-            let rgb = split_support::id_colour(i);
-            (0..64 * 64).flat_map(move |_| rgb)
-        })
-        .collect();
+    let pixels = split_support::id_images(n);
     let set = Dataset::from_bytes(
         pixels.clone(),
         labels.clone(),

@@ -2,6 +2,7 @@
 //! data that arrive sorted by class, as a folder, a zip, webcam captures or a `.npy` file do,
 //! must give a test set and a validation set (the tail Keras's `validation_split` takes) that
 //! hold every class in proportion, in an order shuffled by the seed, the same for the same seed.
+#![allow(dead_code)] // each test file uses a different part
 
 use convscope::data::Dataset;
 use convscope::nn::FitConfig;
@@ -21,12 +22,22 @@ pub fn id_colour(i: usize) -> [u8; 3] {
     [(i % 256) as u8, (i / 256) as u8, 7]
 }
 
+/// `n` 64x64x3 8-bit images, image i filled with [`id_colour`]`(i)`.
+pub fn id_images(n: usize) -> Vec<u8> {
+    (0..n)
+        .flat_map(|i| {
+            let rgb = id_colour(i);
+            (0..64 * 64).flat_map(move |_| rgb)
+        })
+        .collect()
+}
+
 fn id_of(rgba: &[u8]) -> usize {
     rgba[0] as usize + 256 * rgba[1] as usize
 }
 
 /// Every class within one of its share of `len` members drawn from `of`.
-fn assert_proportional(counts: &[usize], of: &[usize], what: &str) {
+pub fn assert_proportional(counts: &[usize], of: &[usize], what: &str) {
     let len: usize = counts.iter().sum();
     let total: usize = of.iter().sum();
     for (c, (&got, &all)) in counts.iter().zip(of).enumerate() {
