@@ -1,12 +1,12 @@
 //! The native side of `./build.sh bench` (issue 6): the same workload as the wasm bench
-//! (`convscope::web::bench::Workload`), timed with `Instant`, printed as one JSON object.
+//! (`convscope::app::bench::Workload`), timed with `Instant`, printed as one JSON object.
 //!
 //!     cargo run --release --example bench_native -- [images] [batch] [epochs] [reps]
 //!
 //! Defaults: 600 images, batch 32, 5 timed epochs after one warm-up epoch, 5 repetitions of
 //! each inference and kernel measurement. bench/run.mjs runs it and reads the JSON.
 
-use convscope::web::bench::{conv_flops, ConvKernel, Workload};
+use convscope::app::bench::{conv_flops, ConvKernel, Workload};
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -7,9 +7,14 @@
 //!   with early stopping, metrics and model files; calls [`kernels`].
 //! - [`explain`]: activations, saliency, Grad-CAM, activation maximization and first-layer
 //!   filters of a model, and the measures that check them; calls [`nn`].
-//! - [`data`]: synthetic faces, Happy House files, image folders.
-//! - [`web`]: the only module that knows wasm-bindgen; thin handles for the page.
+//! - [`data`]: synthetic faces, Happy House files, image folders; one pixel rule.
+//! - [`app`]: the page's use cases (training session, explorer, look inside, presets, bench
+//!   workload) in plain Rust, shared by the page and the command line.
+//! - [`web`]: the only module that knows wasm-bindgen; thin handles over [`app`] for the page.
+//!
+//! Nothing points back up: `web` -> `app` -> (`nn`, `explain`, `data`) -> `kernels`.
 
+pub mod app;
 pub mod data;
 pub mod error;
 pub mod explain;

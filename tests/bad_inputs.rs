@@ -3,10 +3,10 @@
 //! and a diverging run. Each test asserts the exact words (or a distinctive part) the student
 //! gets; the table lists them.
 
-use convscope::kernels::conv::Padding;
+use convscope::app::explorer::{diagnose, parse_padding, pool_shape, ConvSettings};
+use convscope::app::session::{Session, TrainSettings};
+use convscope::kernels::geometry::Padding;
 use convscope::nn::*;
-use convscope::web::explorer::{diagnose, parse_padding, pool_shape, ConvSettings};
-use convscope::web::session::{Session, TrainSettings};
 
 fn conv(kernel: usize, stride: usize, padding: Padding, dilation: usize) -> ConvSettings {
     ConvSettings {
@@ -114,7 +114,7 @@ fn nonsense_training_settings_are_refused_and_the_session_is_kept() {
     s.load_synthetic(30, 10, 2, "easy").unwrap();
     s.build_model(None, 0).unwrap();
     let before = s
-        .predict_index(convscope::web::session::Split::Test, 0)
+        .predict_index(convscope::app::session::Split::Test, 0)
         .unwrap();
     for (bad, text) in [
         (
@@ -171,7 +171,7 @@ fn nonsense_training_settings_are_refused_and_the_session_is_kept() {
         assert!(err.contains(text), "'{err}' should say '{text}'");
     }
     assert_eq!(
-        s.predict_index(convscope::web::session::Split::Test, 0)
+        s.predict_index(convscope::app::session::Split::Test, 0)
             .unwrap(),
         before,
         "the model is untouched"

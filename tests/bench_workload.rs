@@ -1,7 +1,7 @@
 //! The benchmark's workload (src/web/bench.rs) natively: the figures `./build.sh bench`
 //! reports are only as good as the work it times, so check that work is what it claims.
 
-use convscope::web::bench::{chapter_conv_shapes, conv_flops, ConvKernel, Workload};
+use convscope::app::bench::{chapter_conv_shapes, conv_flops, ConvKernel, Workload};
 
 #[test]
 fn flop_counts_of_the_chapter_convolutions() {

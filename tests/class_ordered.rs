@@ -8,12 +8,12 @@ mod split_support;
 
 use std::io::Cursor;
 
+use convscope::app::session::{Session, Split};
 use convscope::data::folder::FileEntry;
 use convscope::data::happy::HappyPart;
 use convscope::data::npy::read_happy_npy;
 use convscope::data::picture::from_rgba;
 use convscope::data::Dataset;
-use convscope::web::session::{Session, Split};
 use split_support::{
     check_dataset_split, check_session_split, class_ordered_labels, id_colour, id_images,
 };

@@ -4,6 +4,7 @@
 mod kernel_support;
 
 use convscope::kernels::conv::*;
+use convscope::kernels::geometry::*;
 use convscope::kernels::scratch::ConvScratch;
 use kernel_support::*;
 

@@ -125,7 +125,7 @@ const ORDERED: [usize; 2] = [57, 38];
 
 #[wasm_bindgen_test]
 fn a_class_ordered_folder_loaded_as_the_page_does() {
-    use convscope::web::session::Session;
+    use convscope::app::session::Session;
     let names = ["no_smile", "smile"];
     let mut paths = Vec::new();
     for (c, &n) in ORDERED.iter().enumerate() {
@@ -150,8 +150,8 @@ fn a_class_ordered_folder_loaded_as_the_page_does() {
 
 #[wasm_bindgen_test]
 fn class_ordered_webcam_frames_h5_and_npy() {
+    use convscope::app::session::Session;
     use convscope::data::Dataset;
-    use convscope::web::session::Session;
     let labels = split_support::class_ordered_labels(&ORDERED);
     let n = labels.len();
     let frames: Vec<u8> = (0..n)

@@ -15,6 +15,7 @@ mod fuzz_support;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use convscope::app::upload::decode_image;
 use convscope::data::folder::{
     load_image_folder, plan_image_folder, read_zip_entries, FileEntry, FolderOptions,
 };
@@ -23,7 +24,6 @@ use convscope::data::npy::{read_happy_npy, read_npy};
 use convscope::limits::*;
 use convscope::nn::io::load_model;
 use convscope::nn::ModelSpec;
-use convscope::web::upload::decode_image;
 use fuzz_support::*;
 use proptest::prelude::*;
 

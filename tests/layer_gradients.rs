@@ -10,8 +10,8 @@ mod layer_support;
 
 use convscope::kernels::activation::*;
 use convscope::kernels::batchnorm::*;
-use convscope::kernels::conv::Padding;
 use convscope::kernels::dropout::*;
+use convscope::kernels::geometry::*;
 use convscope::kernels::init::*;
 use convscope::kernels::loss::*;
 use convscope::kernels::optim::*;

@@ -4,7 +4,7 @@ mod layer_support;
 
 use convscope::kernels::activation::*;
 use convscope::kernels::batchnorm::*;
-use convscope::kernels::conv::Padding;
+use convscope::kernels::geometry::*;
 use convscope::kernels::loss::*;
 use convscope::kernels::optim::*;
 use convscope::kernels::pool::*;

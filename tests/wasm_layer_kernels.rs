@@ -5,7 +5,7 @@
 mod layer_support;
 
 use convscope::kernels::batchnorm::*;
-use convscope::kernels::conv::Padding;
+use convscope::kernels::geometry::*;
 use convscope::kernels::optim::*;
 use convscope::kernels::pool::*;
 use layer_support::*;

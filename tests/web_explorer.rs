@@ -1,14 +1,14 @@
 //! The convolution explorer's computations, natively: presets, kernel recipes, cell
 //! breakdowns, explanations of bad settings, pooling and picture uploads.
 
-use convscope::kernels::conv::Padding;
-use convscope::kernels::pool::PoolKind;
-use convscope::web::explorer::{
+use convscope::app::explorer::{
     describe, diagnose, parse_padding, pool_shape, ConvRun, ConvSettings, PoolRun,
 };
-use convscope::web::filters::{kernel_preset, recipes_for, RECIPES};
-use convscope::web::presets::{digit_seven, face_rgb, input_preset, letter_x, Image};
-use convscope::web::upload::decode_image;
+use convscope::app::filters::{kernel_preset, recipes_for, RECIPES};
+use convscope::app::presets::{digit_seven, face_rgb, input_preset, letter_x, Image};
+use convscope::app::upload::decode_image;
+use convscope::kernels::geometry::Padding;
+use convscope::kernels::pool::PoolKind;
 
 fn settings(kernel: usize, stride: usize, padding: Padding, dilation: usize) -> ConvSettings {
     ConvSettings {
@@ -510,7 +510,7 @@ fn bad_or_huge_uploads_get_a_message() {
 /// words, the size read from the header alone (no pixel data needed), damaged headers refused.
 #[test]
 fn upload_headers_are_checked_before_decoding() {
-    use convscope::web::upload::check_upload;
+    use convscope::app::upload::check_upload;
     let header = check_upload(&png(300, 200)).unwrap();
     assert_eq!((header.width, header.height), (300, 200));
     let header = check_upload(&jpeg(33, 17, [1, 2, 3])).unwrap();

@@ -3,10 +3,10 @@
 //! activation maximization in slices, the shortcut lab's data and accuracies, and requests
 //! the page can get wrong answered with errors.
 
+use convscope::app::inside::{Picture, ShortcutLab};
+use convscope::app::session::{Session, Split, TrainSettings};
 use convscope::explain::actmax::{ActmaxConfig, Start};
 use convscope::explain::CamWeighting;
-use convscope::web::inside::{Picture, ShortcutLab};
-use convscope::web::session::{Session, Split, TrainSettings};
 
 /// A session with 64 easy synthetic smiles and the chapter's model trained for one short epoch.
 fn trained() -> Session {

@@ -1,8 +1,8 @@
 //! The training page's session, natively: data, model, a short run in time slices, test
 //! results, save and load, and failures that leave everything as it was.
 
+use convscope::app::session::{Session, Split, TrainSettings};
 use convscope::data::folder::FileEntry;
-use convscope::web::session::{Session, Split, TrainSettings};
 use std::io::Cursor;
 
 mod data_support;

@@ -4,7 +4,7 @@ use convscope::data::folder::{load_image_folder, FileEntry, FolderOptions};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = convscope::web::upload::decode_image(data, 64, true);
+    let _ = convscope::app::upload::decode_image(data, 64, true);
     // A two-class folder whose first image is the fuzzed bytes.
     let entries = [
         FileEntry {

@@ -13,144 +13,14 @@
 //! does not depend on the batch size.
 
 use super::gemm::{gemm, tile, Epilogue, Operand, TileTarget, MR, NR};
+use super::geometry::ConvGeometry;
 use super::implicit::{pack_panels, pad_image, pad_planes, Correlation};
 use super::scratch::{ConvScratch, ScratchSizes};
-use crate::{invalid, Result};
 
 /// Floats of patch gradients per chunk of the column path: 128 KB, which stays in L2.
 const COLS_CHUNK_FLOATS: usize = 32 * 1024;
 
-/// How the input is padded, in Keras's words or explicitly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Padding {
-    /// No padding.
-    Valid,
-    /// TensorFlow's `same`: output = ceil(n / stride); an odd total puts the extra row/column at the bottom/right.
-    Same,
-    /// The same number of zero rows/columns on every side.
-    Explicit(usize),
-}
-
-/// The full geometry of one convolution; built only through [`ConvGeometry::new`], which validates it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConvGeometry {
-    pub batch: usize,
-    pub in_h: usize,
-    pub in_w: usize,
-    pub in_c: usize,
-    pub k_h: usize,
-    pub k_w: usize,
-    pub out_c: usize,
-    pub stride: usize,
-    pub dilation: usize,
-    pub pad_top: usize,
-    pub pad_bottom: usize,
-    pub pad_left: usize,
-    pub pad_right: usize,
-    pub out_h: usize,
-    pub out_w: usize,
-}
-
-/// Output length along one axis: floor((n + pads - d(k-1) - 1) / s) + 1, or None if the
-/// dilated kernel does not fit in the padded input.
-pub fn output_len(
-    n: usize,
-    k: usize,
-    stride: usize,
-    dilation: usize,
-    pad_total: usize,
-) -> Option<usize> {
-    let span = dilation * (k - 1) + 1;
-    let padded = n + pad_total;
-    (padded >= span).then(|| (padded - span) / stride + 1)
-}
-
-/// TensorFlow's `same` padding along one axis: (before, after).
-pub fn same_padding(n: usize, k: usize, stride: usize, dilation: usize) -> (usize, usize) {
-    let span = dilation * (k - 1) + 1;
-    let out = n.div_ceil(stride);
-    let total = ((out - 1) * stride + span).saturating_sub(n);
-    (total / 2, total - total / 2)
-}
-
 impl ConvGeometry {
-    /// Validates sizes and computes padding and output size; explains what cannot work.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        batch: usize,
-        (in_h, in_w, in_c): (usize, usize, usize),
-        (k_h, k_w, out_c): (usize, usize, usize),
-        stride: usize,
-        dilation: usize,
-        padding: Padding,
-    ) -> Result<Self> {
-        if batch == 0 || in_h == 0 || in_w == 0 || in_c == 0 {
-            return Err(invalid!("the input must have at least one image, one row, one column and one channel (got {batch}x{in_h}x{in_w}x{in_c})"));
-        }
-        if k_h == 0 || k_w == 0 || out_c == 0 {
-            return Err(invalid!("the kernel must be at least 1x1 with at least one filter (got {k_h}x{k_w}, {out_c} filters)"));
-        }
-        if stride == 0 {
-            return Err(invalid!("the stride must be at least 1"));
-        }
-        if dilation == 0 {
-            return Err(invalid!("the dilation must be at least 1"));
-        }
-        let ((pad_top, pad_bottom), (pad_left, pad_right)) = match padding {
-            Padding::Valid => ((0, 0), (0, 0)),
-            Padding::Same => (
-                same_padding(in_h, k_h, stride, dilation),
-                same_padding(in_w, k_w, stride, dilation),
-            ),
-            Padding::Explicit(p) => ((p, p), (p, p)),
-        };
-        let out_h = output_len(in_h, k_h, stride, dilation, pad_top + pad_bottom);
-        let out_w = output_len(in_w, k_w, stride, dilation, pad_left + pad_right);
-        let (Some(out_h), Some(out_w)) = (out_h, out_w) else {
-            return Err(invalid!(
-                "the kernel ({k_h}x{k_w}, dilation {dilation}, so it spans {}x{}) is larger than the padded input ({}x{}); use a smaller kernel or more padding",
-                dilation * (k_h - 1) + 1,
-                dilation * (k_w - 1) + 1,
-                in_h + pad_top + pad_bottom,
-                in_w + pad_left + pad_right
-            ));
-        };
-        Ok(Self {
-            batch,
-            in_h,
-            in_w,
-            in_c,
-            k_h,
-            k_w,
-            out_c,
-            stride,
-            dilation,
-            pad_top,
-            pad_bottom,
-            pad_left,
-            pad_right,
-            out_h,
-            out_w,
-        })
-    }
-
-    pub fn input_len(&self) -> usize {
-        self.batch * self.in_h * self.in_w * self.in_c
-    }
-    pub fn weight_len(&self) -> usize {
-        self.k_h * self.k_w * self.in_c * self.out_c
-    }
-    pub fn output_len(&self) -> usize {
-        self.batch * self.out_h * self.out_w * self.out_c
-    }
-    /// Values in one receptive field: KH * KW * C_in (the depth of the matrix product).
-    pub fn patch_len(&self) -> usize {
-        self.k_h * self.k_w * self.in_c
-    }
-    /// Output pixels over the whole batch: N * OH * OW (the rows of the matrix product).
-    pub fn output_pixels(&self) -> usize {
-        self.batch * self.out_h * self.out_w
-    }
     fn is_padded(&self) -> bool {
         self.pad_top + self.pad_bottom + self.pad_left + self.pad_right > 0
     }
@@ -265,6 +135,22 @@ impl ConvGeometry {
             }
         }
         sizes
+    }
+}
+
+impl ConvScratch {
+    /// Scratch already large enough for every geometry in `geometries`.
+    pub fn for_geometries(geometries: &[ConvGeometry]) -> Self {
+        let mut scratch = Self::new();
+        for g in geometries {
+            scratch.reserve(g);
+        }
+        scratch
+    }
+
+    /// Grows (never shrinks) to fit `g`, so that calls with `g` will not allocate.
+    pub fn reserve(&mut self, g: &ConvGeometry) {
+        self.reserve_sizes(g.scratch_sizes());
     }
 }
 
@@ -403,7 +289,7 @@ pub fn conv2d_forward(
     if let Some(b) = bias {
         assert_eq!(b.len(), g.out_c);
     }
-    let s = scratch.parts(g);
+    let s = scratch.parts(g.scratch_sizes());
     let c = g.forward_correlation();
     let (k, co) = (g.patch_len(), g.out_c);
     pack_panels(s.panels, k, co, |r, j| weight[r * co + j]);
@@ -437,7 +323,7 @@ pub fn conv2d_backward_input(
     assert_eq!(d_input.len(), g.input_len());
     assert_eq!(d_out.len(), g.output_len());
     assert_eq!(weight.len(), g.weight_len());
-    let s = scratch.parts(g);
+    let s = scratch.parts(g.scratch_sizes());
     let (ci, co) = (g.in_c, g.out_c);
     let Some((c, pads)) = g.input_gradient_correlation() else {
         return backward_input_by_columns(d_input, d_out, weight, g, s.cols, s.weight_t);
@@ -487,7 +373,7 @@ pub fn conv2d_backward_weight(
     assert_eq!(d_weight.len(), g.weight_len());
     assert_eq!(d_out.len(), g.output_len());
     assert_eq!(input.len(), g.input_len());
-    let s = scratch.parts(g);
+    let s = scratch.parts(g.scratch_sizes());
     let c = g.forward_correlation();
     let co = g.out_c;
     let pixels = c.pixels();

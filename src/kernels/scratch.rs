@@ -4,8 +4,9 @@
 //! layer), the first call with a geometry grows it, and later calls with that geometry or a
 //! smaller one reuse it as it is. Its size does not grow with the batch: the kernels work
 //! one image (or one chunk of output pixels) at a time.
-
-use super::conv::ConvGeometry;
+//!
+//! The arena knows only sizes; how large each buffer must be for a geometry is the
+//! convolution's business (`ConvScratch::reserve` is implemented in `conv.rs`).
 
 /// Sizes, in elements, of each buffer for one geometry.
 #[derive(Debug, Default, Clone, Copy)]
@@ -52,18 +53,8 @@ impl ConvScratch {
         Self::default()
     }
 
-    /// Scratch already large enough for every geometry in `geometries`.
-    pub fn for_geometries(geometries: &[ConvGeometry]) -> Self {
-        let mut scratch = Self::new();
-        for g in geometries {
-            scratch.reserve(g);
-        }
-        scratch
-    }
-
-    /// Grows (never shrinks) to fit `g`, so that calls with `g` will not allocate.
-    pub fn reserve(&mut self, g: &ConvGeometry) {
-        let sizes = g.scratch_sizes();
+    /// Grows (never shrinks) to `sizes`, so that calls needing no more will not allocate.
+    pub(crate) fn reserve_sizes(&mut self, sizes: ScratchSizes) {
         grow(&mut self.image, sizes.image);
         grow(&mut self.panels, sizes.panels);
         grow(&mut self.offsets, sizes.offsets);
@@ -77,9 +68,9 @@ impl ConvScratch {
             + std::mem::size_of::<usize>() * self.offsets.len()
     }
 
-    /// All buffers, grown to fit `g` if needed.
-    pub(crate) fn parts(&mut self, g: &ConvGeometry) -> ScratchParts<'_> {
-        self.reserve(g);
+    /// All buffers, grown to `sizes` if needed.
+    pub(crate) fn parts(&mut self, sizes: ScratchSizes) -> ScratchParts<'_> {
+        self.reserve_sizes(sizes);
         ScratchParts {
             image: &mut self.image,
             panels: &mut self.panels,

@@ -4,9 +4,9 @@
 
 use super::spec::{Activation, LayerSpec, ModelSpec, PaddingSpec};
 use crate::kernels::batchnorm::BatchNormConfig;
-use crate::kernels::conv::ConvGeometry;
 use crate::kernels::dropout::validate_rate;
-use crate::kernels::pool::PoolGeometry;
+use crate::kernels::geometry::ConvGeometry;
+use crate::kernels::geometry::PoolGeometry;
 use crate::{invalid, Result};
 
 /// Limits that keep a model trainable in a browser tab (see [`crate::limits`]); a spec beyond

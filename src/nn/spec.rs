@@ -10,7 +10,7 @@
 //!             {"type": "flatten"}, {"type": "dense", "units": 1, "activation": "sigmoid"}]}
 //! ```
 
-use crate::kernels::conv::Padding;
+use crate::kernels::geometry::Padding;
 use serde::{Deserialize, Serialize};
 
 /// The shape of one input image: height x width x channels (NHWC without the batch).

@@ -2,9 +2,9 @@
 //! `Float32Array` copies, small structured answers as plain JS objects; every fallible
 //! call returns `Result<_, JsError>` whose message the page shows as it is.
 
-use super::explorer::{self, ConvRun, ConvSettings, PoolRun};
-use super::presets::{self, Image};
-use super::{filters, upload};
+use crate::app::explorer::{self, ConvRun, ConvSettings, PoolRun};
+use crate::app::presets::{self, Image};
+use crate::app::{filters, upload};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 

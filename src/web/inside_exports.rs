@@ -1,11 +1,11 @@
 //! The "Look inside" view's wasm-bindgen surface: a second `impl TrainingSession` block over
-//! [`super::inside`]. Answers are plain JS objects; every map, gradient and picture goes out
+//! [`crate::app::inside`]. Answers are plain JS objects; every map, gradient and picture goes out
 //! as a Float32Array (a JS array of a hundred thousand numbers would be slow to make and to
 //! post). A picture is image `index` of `split`, or `rgba` (the model's input size) when given.
 
-use super::inside::{Picture, ShortcutLab};
-use super::session::Split;
 use super::training::{js_error, to_js, TrainingSession};
+use crate::app::inside::{Picture, ShortcutLab};
+use crate::app::session::Split;
 use crate::explain::{ActmaxConfig, CamWeighting};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;

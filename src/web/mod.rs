@@ -1,26 +1,19 @@
 //! The only module that knows wasm-bindgen: thin, coarse calls for the page.
 //! Every export returns `Result<_, JsError>` so that no panic reaches the student.
 //!
-//! - [`presets`], [`filters`], [`upload`]: the explorer's inputs and kernels.
-//! - [`explorer`]: convolution and pooling as the explorer shows them (no wasm-bindgen, tested natively).
-//! - [`api`]: the exports the page calls.
-//! - [`session`]: data, model and training run of the training page (no wasm-bindgen, tested natively).
+//! Each export is a few lines over [`crate::app`], where the behaviour lives and is tested natively.
+//!
+//! - [`api`]: the explorer's exports (the page's main thread).
 //! - [`training`]: the training worker's exports, a [`training::TrainingSession`] handle.
-//! - [`inside`]: explanations and the shortcut lab on a session (no wasm-bindgen, tested natively).
-//! - [`inside_exports`]: the worker's exports for them, more methods of `TrainingSession`.
+//! - [`inside_exports`]: the worker's explanations, more methods of `TrainingSession`.
 //! - [`file_exports`]: the worker's exports for the student's files (the browser decodes).
+//! - [`bench`]: the benchmark handle.
 
 pub mod api;
 pub mod bench;
-pub mod explorer;
 pub mod file_exports;
-pub mod filters;
-pub mod inside;
 pub mod inside_exports;
-pub mod presets;
-pub mod session;
 pub mod training;
-pub mod upload;
 
 use wasm_bindgen::prelude::*;
 

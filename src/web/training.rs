@@ -3,7 +3,7 @@
 //! out as RGBA bytes, model files as bytes; every failure is a `JsError` with a sentence
 //! for the student, and leaves the session as it was.
 
-use super::session::{Session, Split, TrainSettings};
+use crate::app::session::{Session, Split, TrainSettings};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 

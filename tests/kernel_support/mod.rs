@@ -6,6 +6,7 @@
 use convscope::kernels::conv::*;
 use convscope::kernels::dense::*;
 use convscope::kernels::gemm::*;
+use convscope::kernels::geometry::*;
 use convscope::kernels::scratch::ConvScratch;
 use convscope::rng::{rng_from_seed, Rng};
 use rand::RngExt;

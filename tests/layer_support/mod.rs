@@ -1,7 +1,7 @@
 //! Helpers shared by the layer-kernel tests: fixture loading, tolerant comparison, random data.
 #![allow(dead_code)] // each test binary uses a different subset
 
-use convscope::kernels::conv::Padding;
+use convscope::kernels::geometry::Padding;
 use convscope::rng::{rng_from_seed, Rng};
 use rand::RngExt;
 use serde_json::Value;

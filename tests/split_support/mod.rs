@@ -4,9 +4,9 @@
 //! hold every class in proportion, in an order shuffled by the seed, the same for the same seed.
 #![allow(dead_code)] // each test file uses a different part
 
+use convscope::app::session::{Session, Split};
 use convscope::data::Dataset;
 use convscope::nn::FitConfig;
-use convscope::web::session::{Session, Split};
 
 /// Class-ordered labels: `counts[c]` of class c, class after class.
 pub fn class_ordered_labels(counts: &[usize]) -> Vec<u8> {

@@ -2,9 +2,8 @@
 //! ReLU fused into the forward kernel (Keras's `Conv2D(..., activation="relu")`).
 
 use super::{mask_by_relu, Storage, TensorInfo};
-use crate::kernels::conv::{
-    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry, Padding,
-};
+use crate::kernels::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward};
+use crate::kernels::geometry::{ConvGeometry, Padding};
 use crate::kernels::init::{conv_fans, glorot_uniform, zeros};
 use crate::kernels::scratch::ConvScratch;
 use crate::rng::Rng;

@@ -1,8 +1,8 @@
 //! MaxPooling2D and AveragePooling2D layers. Max pooling always records which input won each
 //! window, also in inference, so that explanations can backpropagate through a trained model.
 
-use crate::kernels::conv::Padding;
-use crate::kernels::pool::{pool_backward, pool_forward, PoolGeometry, PoolKind};
+use crate::kernels::geometry::{Padding, PoolGeometry};
+use crate::kernels::pool::{pool_backward, pool_forward, PoolKind};
 
 #[derive(Debug)]
 pub struct Pooling {

@@ -1,7 +1,7 @@
 //! The "Look inside" view's requests on a training session: every layer's maps, saliency,
 //! Grad-CAM, the first layer's filters and activation maximization for the session's model,
 //! and the shortcut lab's data (synthetic smiles with a planted confound) with its two test
-//! accuracies. Plain Rust over [`crate::explain`], tested natively; [`super::inside_exports`]
+//! accuracies. Plain Rust over [`crate::explain`], tested natively; `web::inside_exports`
 //! wraps it for the worker.
 
 use super::session::{DataInfo, Session, Split};

@@ -6,8 +6,9 @@
 //! switching to the fast kernels is a one-line change each.
 
 use super::presets::Image;
-use crate::kernels::conv::{conv2d_forward, output_len, same_padding, ConvGeometry, Padding};
-use crate::kernels::pool::{pool_forward, PoolGeometry, PoolKind};
+use crate::kernels::conv::conv2d_forward;
+use crate::kernels::geometry::{output_len, same_padding, ConvGeometry, Padding, PoolGeometry};
+use crate::kernels::pool::{pool_forward, PoolKind};
 use crate::kernels::scratch::ConvScratch;
 use crate::{invalid, Result};
 use serde::Serialize;

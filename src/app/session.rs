@@ -1,6 +1,6 @@
 //! One training session as the page sees it: the loaded data, the model, a run of the
 //! step-wise [`Trainer`] and the last test evaluation. Plain Rust (no wasm-bindgen), so it is
-//! tested natively; [`super::training`] wraps it for the worker.
+//! tested natively; `web::training` wraps it for the worker.
 //!
 //! Every call that can fail leaves the session as it was: a damaged file or a bad setting
 //! never costs the student the data or the model they already have.
@@ -795,7 +795,7 @@ impl Session {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn predict_photo(&mut self, bytes: &[u8]) -> Result<PhotoPrediction> {
         self.model_input()?;
-        let picture = crate::web::upload::decode_upload(bytes)?;
+        let picture = super::upload::decode_upload(bytes)?;
         self.predict_picture(&picture)
     }
 
@@ -803,7 +803,7 @@ impl Session {
     /// view of it as RGBA bytes.
     pub fn predict_picture(&mut self, picture: &Picture) -> Result<PhotoPrediction> {
         let input = self.model_input()?;
-        let rgb = crate::web::upload::fit_for_model(picture, input.height, input.width)?;
+        let rgb = super::upload::fit_for_model(picture, input.height, input.width)?;
         let image = if input.channels == 1 {
             rgb.chunks_exact(3).map(gray).collect()
         } else {

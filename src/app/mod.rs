@@ -1,0 +1,18 @@
+//! The page's use cases in plain Rust: what the explorer, the training page and "Look inside"
+//! do, over [`crate::nn`], [`crate::explain`] and [`crate::data`]. No wasm-bindgen here:
+//! [`crate::web`] wraps these in handles for the page, the command line and native tests call
+//! them directly.
+//!
+//! - [`presets`], [`filters`], [`upload`]: the explorer's inputs and kernels.
+//! - [`explorer`]: convolution and pooling cell by cell, and what is wrong with a setting.
+//! - [`session`]: the training page's data, model and training run.
+//! - [`inside`]: explanations and the shortcut lab on a session.
+//! - [`bench`]: the benchmark's workload.
+
+pub mod bench;
+pub mod explorer;
+pub mod filters;
+pub mod inside;
+pub mod presets;
+pub mod session;
+pub mod upload;
