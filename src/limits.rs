@@ -64,3 +64,155 @@ pub const MAX_WINDOW: usize = 4096;
 /// evaluation batch may need: 1 GB. The chapter's model needs about 400,000 per image, so a
 /// batch of up to about 640 of its images fits.
 pub const MAX_BATCH_ACTIVATION_VALUES: usize = 256 * 1024 * 1024;
+
+/// The convolution explorer's limits: they keep the page responsive and the pictures readable.
+/// A link asking for more gets a message instead of a frozen tab.
+pub mod explorer {
+    pub const MAX_KERNEL: usize = 15;
+    pub const MAX_STRIDE: usize = 16;
+    pub const MAX_DILATION: usize = 8;
+    pub const MAX_PADDING: usize = 16;
+    /// Largest side of the explorer's input picture (an upload is shrunk to it).
+    pub const MAX_SIDE: usize = 256;
+    pub const MAX_CHANNELS: usize = 4;
+    pub const MAX_FILTERS: usize = 8;
+    /// Largest side of a painted picture that a link can carry (one hex digit per cell).
+    pub const MAX_PAINTED_SIDE: usize = 64;
+    /// The shape calculator's numbers: any real layer's are far below.
+    pub const MAX_CALCULATOR: usize = 1 << 20;
+    /// The player's step counter (a 256x256 output has 65,536 cells).
+    pub const MAX_STEP: usize = 1 << 16;
+}
+
+/// The training page's limits.
+pub mod training {
+    pub const MAX_EPOCHS: usize = 1000;
+    pub const MAX_BATCH_SIZE: usize = 1024;
+    /// Below this no run the page can do moves the weights visibly.
+    pub const MIN_LEARNING_RATE: f32 = 1e-6;
+    /// Up to 10: a student may try a rate that diverges and see it explained.
+    pub const MAX_LEARNING_RATE: f32 = 10.0;
+    /// A moving average with a larger momentum would not follow the weights in any page run.
+    pub const MAX_BN_MOMENTUM: f64 = 0.999;
+    /// Seeds cross the page's boundary as 32-bit numbers.
+    pub const MAX_SEED: u64 = u32::MAX as u64;
+    /// The model editor: conv blocks, filters and kernel per block, dropout, hidden dense units.
+    pub const MAX_BLOCKS: usize = 6;
+    pub const MAX_BLOCK_FILTERS: usize = 256;
+    pub const MAX_BLOCK_KERNEL: usize = 11;
+    pub const MAX_DROPOUT: f32 = 0.9;
+    pub const MAX_DENSE_UNITS: usize = 1024;
+}
+
+/// One control of the page: the range its slider or number box offers (`ui_*`), and what the
+/// core accepts (`min`, `max`): a link may ask for anything the core accepts, and the control
+/// widens to show it. The page builds its link parser and its controls from this table.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ControlRange {
+    /// The page's name for the control's value (`www/js/state.js`).
+    pub key: &'static str,
+    pub ui_min: f64,
+    pub ui_max: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+const fn control(key: &'static str, ui: (f64, f64), hard: (f64, f64)) -> ControlRange {
+    ControlRange {
+        key,
+        ui_min: ui.0,
+        ui_max: ui.1,
+        min: hard.0,
+        max: hard.1,
+    }
+}
+
+/// Every numeric control of the page, with its range.
+pub fn control_ranges() -> Vec<ControlRange> {
+    use explorer as e;
+    use training as t;
+    let n = |v: usize| v as f64;
+    let calc = (1.0, n(e::MAX_CALCULATOR));
+    vec![
+        control("kernel", (1.0, 9.0), (1.0, n(e::MAX_KERNEL))),
+        control("stride", (1.0, 6.0), (1.0, n(e::MAX_STRIDE))),
+        control("pad", (0.0, 6.0), (0.0, n(e::MAX_PADDING))),
+        control("dilation", (1.0, 4.0), (1.0, n(e::MAX_DILATION))),
+        control(
+            "filterCount",
+            (1.0, n(e::MAX_FILTERS)),
+            (1.0, n(e::MAX_FILTERS)),
+        ),
+        control(
+            "filter",
+            (0.0, n(e::MAX_FILTERS - 1)),
+            (0.0, n(e::MAX_FILTERS - 1)),
+        ),
+        control(
+            "channel",
+            (0.0, n(e::MAX_CHANNELS - 1)),
+            (0.0, n(e::MAX_CHANNELS - 1)),
+        ),
+        control(
+            "paintedSide",
+            (1.0, n(e::MAX_PAINTED_SIDE)),
+            (1.0, n(e::MAX_PAINTED_SIDE)),
+        ),
+        control("step", (0.0, n(e::MAX_STEP)), (0.0, n(e::MAX_STEP))),
+        control("poolWindow", (1.0, 5.0), (1.0, n(e::MAX_KERNEL))),
+        control("poolStride", (1.0, 5.0), (1.0, n(e::MAX_STRIDE))),
+        control("poolStep", (0.0, n(e::MAX_STEP)), (0.0, n(e::MAX_STEP))),
+        control("calcH", calc, calc),
+        control("calcW", calc, calc),
+        control("calcC", calc, calc),
+        control("calcWindow", calc, calc),
+        control("calcStride", calc, calc),
+        control("trainSize", (20.0, 5000.0), (1.0, n(MAX_IMAGES))),
+        control("testSize", (10.0, 2000.0), (1.0, n(MAX_IMAGES))),
+        control("dataSeed", (0.0, 1e9), (0.0, t::MAX_SEED as f64)),
+        control("epochs", (1.0, n(t::MAX_EPOCHS)), (1.0, n(t::MAX_EPOCHS))),
+        control(
+            "batchSize",
+            (1.0, n(t::MAX_BATCH_SIZE)),
+            (1.0, n(t::MAX_BATCH_SIZE)),
+        ),
+        control(
+            "learningRate",
+            (t::MIN_LEARNING_RATE as f64, t::MAX_LEARNING_RATE as f64),
+            (t::MIN_LEARNING_RATE as f64, t::MAX_LEARNING_RATE as f64),
+        ),
+        control("patience", (0.0, n(t::MAX_EPOCHS)), (0.0, n(t::MAX_EPOCHS))),
+        control("trainSeed", (0.0, 1e9), (0.0, t::MAX_SEED as f64)),
+        control(
+            "bnMomentum",
+            (0.0, t::MAX_BN_MOMENTUM),
+            (0.0, t::MAX_BN_MOMENTUM),
+        ),
+        control(
+            "archBlocks",
+            (0.0, n(t::MAX_BLOCKS)),
+            (0.0, n(t::MAX_BLOCKS)),
+        ),
+        control(
+            "archFilters",
+            (1.0, n(t::MAX_BLOCK_FILTERS)),
+            (1.0, n(t::MAX_BLOCK_FILTERS)),
+        ),
+        control(
+            "archKernel",
+            (1.0, n(t::MAX_BLOCK_KERNEL)),
+            (1.0, n(t::MAX_BLOCK_KERNEL)),
+        ),
+        control(
+            "archDropout",
+            (0.0, t::MAX_DROPOUT as f64),
+            (0.0, t::MAX_DROPOUT as f64),
+        ),
+        control(
+            "archDense",
+            (0.0, n(t::MAX_DENSE_UNITS)),
+            (0.0, n(t::MAX_DENSE_UNITS)),
+        ),
+    ]
+}

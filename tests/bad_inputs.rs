@@ -150,21 +150,21 @@ fn nonsense_training_settings_are_refused_and_the_session_is_kept() {
                 learning_rate: -1.0,
                 ..settings()
             },
-            "the learning rate must be above 0 and at most 10 (got -1)",
+            "the learning rate must be from 0.000001 to 10 (got -1)",
         ),
         (
             TrainSettings {
                 learning_rate: f32::NAN,
                 ..settings()
             },
-            "the learning rate must be above 0 and at most 10 (got NaN)",
+            "the learning rate must be from 0.000001 to 10 (got NaN)",
         ),
         (
             TrainSettings {
                 learning_rate: 11.0,
                 ..settings()
             },
-            "the learning rate must be above 0 and at most 10 (got 11)",
+            "the learning rate must be from 0.000001 to 10 (got 11)",
         ),
     ] {
         let err = s.start_training(&bad).unwrap_err().to_string();

@@ -32,7 +32,7 @@ fn summary_prints_the_keras_table() {
     let (ok, out, _) = convscope(&["summary", "--channels", "1", "--json"]);
     assert!(ok);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["total_params"], 1_062_273);
+    assert_eq!(v["totalParams"], 1_062_273);
     assert_eq!(v["rows"].as_array().unwrap().len(), 11);
 }
 

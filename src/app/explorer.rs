@@ -13,15 +13,10 @@ use crate::kernels::scratch::ConvScratch;
 use crate::{invalid, Result};
 use serde::Serialize;
 
-/// Upper bounds that keep the page responsive and the pictures readable; a link or a file
-/// asking for more gets a message instead of a frozen tab.
-pub const MAX_KERNEL: usize = 15;
-pub const MAX_STRIDE: usize = 16;
-pub const MAX_DILATION: usize = 8;
-pub const MAX_PADDING: usize = 16;
-pub const MAX_SIDE: usize = 256;
-pub const MAX_CHANNELS: usize = 4;
-pub const MAX_FILTERS: usize = 8;
+use crate::limits::explorer::{
+    MAX_CALCULATOR, MAX_CHANNELS, MAX_DILATION, MAX_FILTERS, MAX_KERNEL, MAX_PADDING, MAX_SIDE,
+    MAX_STRIDE,
+};
 
 /// The sliders of the convolution explorer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -628,7 +623,7 @@ pub fn pool_shape(
     stride: usize,
     padding: Padding,
 ) -> Result<(usize, usize, usize)> {
-    const LARGE: usize = 1 << 20;
+    const LARGE: usize = MAX_CALCULATOR;
     if height > LARGE || width > LARGE || channels > LARGE || window > LARGE || stride > LARGE {
         return Err(invalid!(
             "these numbers are too large for the calculator (at most {LARGE})"

@@ -67,16 +67,16 @@ pub fn kernel_preset(id: &str, size: usize, channels: usize) -> Result<Vec<f32>>
     let Some(r) = RECIPES.iter().find(|r| r.id == id) else {
         return Err(invalid!("there is no kernel preset called '{id}'"));
     };
-    if !(1..=super::explorer::MAX_KERNEL).contains(&size) {
+    if !(1..=crate::limits::explorer::MAX_KERNEL).contains(&size) {
         return Err(invalid!(
             "the kernel size must be between 1 and {} (got {size})",
-            super::explorer::MAX_KERNEL
+            crate::limits::explorer::MAX_KERNEL
         ));
     }
-    if !(1..=super::explorer::MAX_CHANNELS).contains(&channels) {
+    if !(1..=crate::limits::explorer::MAX_CHANNELS).contains(&channels) {
         return Err(invalid!(
             "the kernel depth must be between 1 and {} channels (got {channels})",
-            super::explorer::MAX_CHANNELS
+            crate::limits::explorer::MAX_CHANNELS
         ));
     }
     if size < r.min_size {

@@ -10,6 +10,9 @@ use crate::data::happy::HappyPart;
 use crate::data::picture::Picture;
 use crate::data::synthetic::{generate, Difficulty, SyntheticParams};
 use crate::data::Dataset;
+use crate::limits::training::{
+    MAX_BATCH_SIZE, MAX_BN_MOMENTUM, MAX_EPOCHS, MAX_LEARNING_RATE, MIN_LEARNING_RATE,
+};
 use crate::nn::io::{load_model, save_model};
 use crate::nn::metrics::{evaluate, predict, predict_examples};
 use crate::nn::{
@@ -19,8 +22,6 @@ use crate::nn::{
 use crate::{invalid, Result};
 use serde::{Deserialize, Serialize};
 
-/// The largest learning rate the page accepts.
-pub const MAX_LEARNING_RATE: f32 = 10.0;
 /// Share of a dropped image folder or a webcam capture kept aside for testing.
 pub const TEST_FRACTION: f32 = 0.2;
 /// Side of the images a folder or a capture becomes (the chapter's model input).
@@ -65,23 +66,28 @@ pub struct TrainSettings {
 
 impl TrainSettings {
     fn fit_config(&self) -> Result<FitConfig> {
-        // Up to 10: a student may try a rate that diverges and see it explained.
-        if !(self.learning_rate > 0.0 && self.learning_rate <= MAX_LEARNING_RATE) {
+        if !(MIN_LEARNING_RATE..=MAX_LEARNING_RATE).contains(&self.learning_rate) {
             return Err(invalid!(
-                "the learning rate must be above 0 and at most {MAX_LEARNING_RATE} (got {})",
+                "the learning rate must be from {MIN_LEARNING_RATE} to {MAX_LEARNING_RATE} (got {})",
                 self.learning_rate
             ));
         }
-        if self.epochs > 1000 {
+        if self.epochs > MAX_EPOCHS {
             return Err(invalid!(
-                "at most 1000 epochs, please (got {})",
+                "at most {MAX_EPOCHS} epochs, please (got {})",
                 self.epochs
             ));
         }
-        if self.batch_size > 1024 {
+        if self.batch_size > MAX_BATCH_SIZE {
             return Err(invalid!(
-                "the batch size can be at most 1024 (got {})",
+                "the batch size can be at most {MAX_BATCH_SIZE} (got {})",
                 self.batch_size
+            ));
+        }
+        if self.patience > MAX_EPOCHS {
+            return Err(invalid!(
+                "the patience can be at most {MAX_EPOCHS} epochs (got {})",
+                self.patience
             ));
         }
         let recommended = FitConfig::recommended();
@@ -619,9 +625,9 @@ impl Session {
             None => self.chapter_spec()?,
         };
         if let Some(m) = settings.bn_momentum {
-            if !(0.0..1.0).contains(&m) {
+            if !(0.0..=MAX_BN_MOMENTUM).contains(&(m as f64)) {
                 return Err(invalid!(
-                    "the batch-norm momentum must be at least 0 and below 1 (got {m})"
+                    "the batch-norm momentum must be from 0 to {MAX_BN_MOMENTUM} (got {m})"
                 ));
             }
             for layer in &mut spec.layers {

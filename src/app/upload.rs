@@ -32,10 +32,10 @@ pub fn check_upload(bytes: &[u8]) -> Result<PictureHeader> {
 /// enlarging). Transparent parts become white. With `colour` the result has 3 channels (R, G,
 /// B), otherwise 1 (brightness); values are in [0, 1]. Returns (H, W, C).
 pub fn fit_image(picture: &Picture, max_side: usize, colour: bool) -> Result<Image> {
-    if !(1..=super::explorer::MAX_SIDE).contains(&max_side) {
+    if !(1..=crate::limits::explorer::MAX_SIDE).contains(&max_side) {
         return Err(Error::BadInput(format!(
             "the picture size must be between 1 and {} pixels",
-            super::explorer::MAX_SIDE
+            crate::limits::explorer::MAX_SIDE
         )));
     }
     let (w, h) = picture.dimensions();

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// One row of the summary table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SummaryRow {
     /// Keras-style name, e.g. `conv2d_1`.
     pub name: String,
@@ -21,6 +22,7 @@ pub struct SummaryRow {
 
 /// The whole summary: rows and totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub rows: Vec<SummaryRow>,
     pub total_params: usize,

@@ -2,20 +2,12 @@
 //! `Float32Array` copies, small structured answers as plain JS objects; every fallible
 //! call returns `Result<_, JsError>` whose message the page shows as it is.
 
+use super::to_js;
 use crate::app::explorer::{self, ConvRun, ConvSettings, PoolRun};
 use crate::app::presets::{self, Image};
 use crate::app::{filters, upload};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
-
-fn js_error(e: crate::Error) -> JsError {
-    JsError::new(&e.to_string())
-}
-
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    serde_wasm_bindgen::to_value(value)
-        .map_err(|e| JsError::new(&format!("internal error while answering the page: {e}")))
-}
 
 /// An input picture: (H, W, C) values the page draws and edits.
 #[wasm_bindgen]
@@ -46,14 +38,16 @@ impl InputImage {
 pub fn input_preset(name: &str) -> Result<InputImage, JsError> {
     presets::input_preset(name)
         .map(InputImage)
-        .map_err(js_error)
+        .map_err(JsError::from)
 }
 
 /// Checks an uploaded file before the page decodes it: a PNG or JPEG not too large to
 /// decode; see [`upload::check_upload`].
 #[wasm_bindgen(js_name = checkPicture)]
 pub fn check_picture(bytes: &[u8]) -> Result<(), JsError> {
-    upload::check_upload(bytes).map(|_| ()).map_err(js_error)
+    upload::check_upload(bytes)
+        .map(|_| ())
+        .map_err(JsError::from)
 }
 
 /// Fits a decoded picture (RGBA bytes from the browser's decoder) within `maxSide` pixels;
@@ -66,10 +60,10 @@ pub fn fit_picture(
     max_side: usize,
     colour: bool,
 ) -> Result<InputImage, JsError> {
-    let picture = crate::data::picture::from_rgba(rgba, width, height).map_err(js_error)?;
+    let picture = crate::data::picture::from_rgba(rgba, width, height)?;
     upload::fit_image(&picture, max_side, colour)
         .map(InputImage)
-        .map_err(js_error)
+        .map_err(JsError::from)
 }
 
 /// The kernel presets usable with `channels` input channels: `[{id, label, minSize, needsChannels}]`.
@@ -81,7 +75,7 @@ pub fn kernel_recipes(channels: usize) -> Result<JsValue, JsError> {
 /// One filter's weights for a preset, (K, K, C).
 #[wasm_bindgen(js_name = kernelPreset)]
 pub fn kernel_preset(id: &str, size: usize, channels: usize) -> Result<Vec<f32>, JsError> {
-    filters::kernel_preset(id, size, channels).map_err(js_error)
+    filters::kernel_preset(id, size, channels).map_err(JsError::from)
 }
 
 /// The explorer's sliders as the page sends them.
@@ -105,7 +99,7 @@ impl SettingsMsg {
     fn read(value: JsValue) -> Result<(ConvSettings, bool), JsError> {
         let m: SettingsMsg = serde_wasm_bindgen::from_value(value)
             .map_err(|e| JsError::new(&format!("the settings could not be read: {e}")))?;
-        let padding = explorer::parse_padding(&m.padding, m.pad).map_err(js_error)?;
+        let padding = explorer::parse_padding(&m.padding, m.pad)?;
         Ok((
             ConvSettings {
                 kernel: m.kernel,
@@ -146,10 +140,10 @@ impl ConvLab {
         bias: &[f32],
     ) -> Result<ConvLab, JsError> {
         let (s, relu) = SettingsMsg::read(settings)?;
-        let image = Image::new(height, width, channels, input.to_vec()).map_err(js_error)?;
+        let image = Image::new(height, width, channels, input.to_vec())?;
         ConvRun::new(image, filters, bias, &s, relu)
             .map(ConvLab)
-            .map_err(js_error)
+            .map_err(JsError::from)
     }
     #[wasm_bindgen(getter, js_name = outHeight)]
     pub fn out_height(&self) -> usize {
@@ -165,11 +159,11 @@ impl ConvLab {
     }
     /// Filter `f`'s activation map, (OH, OW).
     pub fn map(&self, f: usize) -> Result<Vec<f32>, JsError> {
-        self.0.map(f).map_err(js_error)
+        self.0.map(f).map_err(JsError::from)
     }
     /// The multiply-adds of output cell (oy, ox) of filter `f` (see [`explorer::ConvCell`]).
     pub fn cell(&self, oy: usize, ox: usize, f: usize) -> Result<JsValue, JsError> {
-        to_js(&self.0.cell(oy, ox, f).map_err(js_error)?)
+        to_js(&self.0.cell(oy, ox, f)?)
     }
 }
 
@@ -190,11 +184,11 @@ impl PoolLab {
         stride: usize,
         padding: &str,
     ) -> Result<PoolLab, JsError> {
-        let kind = explorer::parse_pool_kind(kind).map_err(js_error)?;
-        let padding = explorer::parse_padding(padding, 0).map_err(js_error)?;
+        let kind = explorer::parse_pool_kind(kind)?;
+        let padding = explorer::parse_padding(padding, 0)?;
         PoolRun::new(map.to_vec(), height, width, kind, window, stride, padding)
             .map(PoolLab)
-            .map_err(js_error)
+            .map_err(JsError::from)
     }
     #[wasm_bindgen(getter, js_name = outHeight)]
     pub fn out_height(&self) -> usize {
@@ -226,7 +220,7 @@ impl PoolLab {
     }
     /// The window of output cell (oy, ox) (see [`explorer::PoolCell`]).
     pub fn cell(&self, oy: usize, ox: usize) -> Result<JsValue, JsError> {
-        to_js(&self.0.cell(oy, ox).map_err(js_error)?)
+        to_js(&self.0.cell(oy, ox)?)
     }
 }
 
@@ -240,8 +234,7 @@ pub fn pool_shape(
     stride: usize,
     padding: &str,
 ) -> Result<Vec<u32>, JsError> {
-    let padding = explorer::parse_padding(padding, 0).map_err(js_error)?;
-    let (h, w, c) =
-        explorer::pool_shape(height, width, channels, window, stride, padding).map_err(js_error)?;
+    let padding = explorer::parse_padding(padding, 0)?;
+    let (h, w, c) = explorer::pool_shape(height, width, channels, window, stride, padding)?;
     Ok(vec![h as u32, w as u32, c as u32])
 }

@@ -11,7 +11,8 @@
 
 use std::collections::BTreeMap;
 
-use super::training::{js_error, to_js, TrainingSession};
+use super::to_js;
+use super::training::TrainingSession;
 use crate::data::folder::{check_picture, read_zip_entries};
 use crate::data::happy::{check_happy_file, happy_from_arrays, ArrayInfo, HappyPart};
 use crate::data::picture::from_rgba;
@@ -45,7 +46,7 @@ impl ZipEntries {
 /// Unpacks a zip archive (refusing bombs and oversized archives from their directory).
 #[wasm_bindgen(js_name = readZip)]
 pub fn read_zip(bytes: &[u8]) -> Result<ZipEntries, JsError> {
-    let entries = read_zip_entries(bytes).map_err(js_error)?;
+    let entries = read_zip_entries(bytes)?;
     let mut unpacked = ZipEntries {
         paths: Vec::with_capacity(entries.len()),
         lengths: Vec::with_capacity(entries.len()),
@@ -90,10 +91,10 @@ impl TrainingSession {
     ) -> Result<String, JsError> {
         let arrays: BTreeMap<String, ArrayInfo> = serde_wasm_bindgen::from_value(arrays)
             .map_err(|e| {
-                js_error(invalid!("{file_name}: this .h5 file describes its arrays strangely ({e}); it may be damaged"))
+                JsError::from(invalid!("{file_name}: this .h5 file describes its arrays strangely ({e}); it may be damaged"))
             })?;
         let (part, _) = check_happy_file(&names, &arrays)
-            .map_err(|e| js_error(invalid!("{file_name}: {e}")))?;
+            .map_err(|e| JsError::from(invalid!("{file_name}: {e}")))?;
         Ok(part.name().to_string())
     }
 
@@ -125,12 +126,11 @@ impl TrainingSession {
             )?;
             Ok((part, set))
         };
-        let (part, set) = read().map_err(|e| js_error(invalid!("{file_name}: {e}")))?;
+        let (part, set) = read().map_err(|e| JsError::from(invalid!("{file_name}: {e}")))?;
         to_js(
             &self
                 .session_mut()
-                .load_happy_part(part, set, file_name, seed as u64)
-                .map_err(js_error)?,
+                .load_happy_part(part, set, file_name, seed as u64)?,
         )
     }
 
@@ -146,17 +146,20 @@ impl TrainingSession {
         source: &str,
         seed: u32,
     ) -> Result<JsValue, JsError> {
-        let start = self
-            .session_mut()
-            .begin_folder(&paths, &format!("images from {source}"), seed as u64)
-            .map_err(js_error)?;
+        let start = self.session_mut().begin_folder(
+            &paths,
+            &format!("images from {source}"),
+            seed as u64,
+        )?;
         to_js(&start)
     }
 
     /// Checks a folder picture's header (PNG or JPEG, not too large) before it is decoded.
     #[wasm_bindgen(js_name = checkFolderPicture)]
     pub fn check_folder_picture(&self, path: &str, bytes: &[u8]) -> Result<(), JsError> {
-        check_picture(path, bytes).map(|_| ()).map_err(js_error)
+        check_picture(path, bytes)
+            .map(|_| ())
+            .map_err(JsError::from)
     }
 
     /// Adds the next planned picture of the folder being loaded, decoded by the browser
@@ -168,17 +171,17 @@ impl TrainingSession {
         width: u32,
         height: u32,
     ) -> Result<usize, JsError> {
-        let picture = from_rgba(rgba, width, height).map_err(js_error)?;
+        let picture = from_rgba(rgba, width, height)?;
         self.session_mut()
             .add_folder_picture(&picture)
-            .map_err(js_error)
+            .map_err(JsError::from)
     }
 
     /// Makes the folder's pictures the data (split into train and test by the seed given to
     /// `beginFolder`); returns the data info.
     #[wasm_bindgen(js_name = finishFolder)]
     pub fn finish_folder(&mut self) -> Result<JsValue, JsError> {
-        to_js(&self.session_mut().finish_folder().map_err(js_error)?)
+        to_js(&self.session_mut().finish_folder()?)
     }
 
     /// Forgets a folder whose loading failed; the data before it stay.
@@ -197,11 +200,8 @@ impl TrainingSession {
         width: u32,
         height: u32,
     ) -> Result<JsValue, JsError> {
-        let picture = from_rgba(rgba, width, height).map_err(js_error)?;
-        let p = self
-            .session_mut()
-            .predict_picture(&picture)
-            .map_err(js_error)?;
+        let picture = from_rgba(rgba, width, height)?;
+        let p = self.session_mut().predict_picture(&picture)?;
         let answer = to_js(&p)?;
         let rgba = js_sys::Uint8Array::from(p.rgba.as_slice());
         js_sys::Reflect::set(&answer, &JsValue::from_str("rgba"), &rgba)

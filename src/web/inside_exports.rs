@@ -3,36 +3,17 @@
 //! as a Float32Array (a JS array of a hundred thousand numbers would be slow to make and to
 //! post). A picture is image `index` of `split`, or `rgba` (the model's input size) when given.
 
-use super::training::{js_error, to_js, TrainingSession};
+use super::training::TrainingSession;
+use super::{set, to_js, with_arrays};
 use crate::app::inside::{Picture, ShortcutLab};
 use crate::app::session::Split;
 use crate::explain::{ActmaxConfig, CamWeighting};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
-
-fn set(target: &JsValue, key: &str, value: &JsValue) -> Result<(), JsError> {
-    js_sys::Reflect::set(target, &JsValue::from_str(key), value)
-        .map(|_| ())
-        .map_err(|_| JsError::new("internal error while answering the page"))
-}
-
-fn floats(values: &[f32]) -> JsValue {
-    js_sys::Float32Array::from(values).into()
-}
-
-/// `value` as a JS object with its `arrays` fields replaced by Float32Arrays.
-fn with_arrays<T: Serialize>(value: &T, arrays: &[(&str, &[f32])]) -> Result<JsValue, JsError> {
-    let answer = to_js(value)?;
-    for (key, values) in arrays {
-        set(&answer, key, &floats(values))?;
-    }
-    Ok(answer)
-}
 
 fn picture<'a>(split: &str, index: usize, rgba: Option<&'a [u8]>) -> Result<Picture<'a>, JsError> {
     Ok(match rgba {
         Some(bytes) => Picture::Rgba(bytes),
-        None => Picture::Set(Split::parse(split).map_err(js_error)?, index),
+        None => Picture::Set(Split::parse(split)?, index),
     })
 }
 
@@ -49,8 +30,7 @@ impl TrainingSession {
     ) -> Result<JsValue, JsError> {
         let a = self
             .session_mut()
-            .inside_activations(picture(split, index, rgba.as_deref())?)
-            .map_err(js_error)?;
+            .inside_activations(picture(split, index, rgba.as_deref())?)?;
         let answer =
             to_js(&serde_json::json!({ "logits": a.logits, "probabilities": a.probabilities }))?;
         let layers = js_sys::Array::new();
@@ -73,10 +53,11 @@ impl TrainingSession {
         class: usize,
         smooth: bool,
     ) -> Result<JsValue, JsError> {
-        let s = self
-            .session_mut()
-            .inside_saliency(picture(split, index, rgba.as_deref())?, class, smooth)
-            .map_err(js_error)?;
+        let s = self.session_mut().inside_saliency(
+            picture(split, index, rgba.as_deref())?,
+            class,
+            smooth,
+        )?;
         let meta = serde_json::json!({ "height": s.height, "width": s.width, "channels": s.channels, "class": s.class, "score": s.score });
         with_arrays(
             &meta,
@@ -98,18 +79,15 @@ impl TrainingSession {
         weighting: Option<String>,
     ) -> Result<JsValue, JsError> {
         let weighting = match weighting {
-            Some(name) => CamWeighting::parse(&name).map_err(js_error)?,
+            Some(name) => CamWeighting::parse(&name)?,
             None => CamWeighting::default(),
         };
-        let g = self
-            .session_mut()
-            .inside_grad_cam(
-                picture(split, index, rgba.as_deref())?,
-                class,
-                layer,
-                weighting,
-            )
-            .map_err(js_error)?;
+        let g = self.session_mut().inside_grad_cam(
+            picture(split, index, rgba.as_deref())?,
+            class,
+            layer,
+            weighting,
+        )?;
         let meta = serde_json::json!({
             "layer": g.layer, "layerName": g.layer_name, "class": g.class, "score": g.score,
             "weighting": g.weighting,
@@ -122,10 +100,7 @@ impl TrainingSession {
     /// patches}`, patches (count, KH, KW, 3) in [0, 1].
     #[wasm_bindgen(js_name = insideFilters)]
     pub fn inside_filters(&mut self, shared_scale: bool) -> Result<JsValue, JsError> {
-        let f = self
-            .session_mut()
-            .inside_filters(shared_scale)
-            .map_err(js_error)?;
+        let f = self.session_mut().inside_filters(shared_scale)?;
         let meta = serde_json::json!({ "layer": f.layer, "layerName": f.layer_name, "kernelHeight": f.kernel_height, "kernelWidth": f.kernel_width, "count": f.count });
         with_arrays(&meta, &[("patches", &f.patches)])
     }
@@ -133,7 +108,7 @@ impl TrainingSession {
     /// The convolution layers: `[{index, name, filters}]`.
     #[wasm_bindgen(js_name = insideConvLayers)]
     pub fn inside_conv_layers(&mut self) -> Result<JsValue, JsError> {
-        to_js(&self.session_mut().inside_conv_layers().map_err(js_error)?)
+        to_js(&self.session_mut().inside_conv_layers()?)
     }
 
     /// Activation maximization for an ActmaxConfig given as JSON text (snake_case fields, see
@@ -154,10 +129,7 @@ impl TrainingSession {
         if let Some(pixels) = start {
             config.start = crate::explain::actmax::Start::Image(pixels);
         }
-        let r = self
-            .session_mut()
-            .inside_actmax(&config)
-            .map_err(js_error)?;
+        let r = self.session_mut().inside_actmax(&config)?;
         let meta = serde_json::json!({
             "height": r.height, "width": r.width, "channels": r.channels,
             "objectiveStart": r.objective_start, "objectiveEnd": r.objective_end,
@@ -179,24 +151,14 @@ impl TrainingSession {
     #[wasm_bindgen(js_name = loadShortcutLab)]
     pub fn load_shortcut_lab(&mut self, lab: JsValue) -> Result<JsValue, JsError> {
         let lab = read_lab(lab)?;
-        to_js(
-            &self
-                .session_mut()
-                .load_shortcut_lab(&lab)
-                .map_err(js_error)?,
-        )
+        to_js(&self.session_mut().load_shortcut_lab(&lab)?)
     }
 
     /// `{confoundedTestAccuracy, cleanTestAccuracy}` of the model on the lab `{train, test, seed, confound}`.
     #[wasm_bindgen(js_name = shortcutAccuracies)]
     pub fn shortcut_accuracies(&mut self, lab: JsValue) -> Result<JsValue, JsError> {
         let lab = read_lab(lab)?;
-        to_js(
-            &self
-                .session_mut()
-                .shortcut_accuracies(&lab)
-                .map_err(js_error)?,
-        )
+        to_js(&self.session_mut().shortcut_accuracies(&lab)?)
     }
 }
 

@@ -34,3 +34,43 @@ pub fn simd_enabled() -> bool {
 pub fn relaxed_simd_enabled() -> bool {
     crate::relaxed_simd_enabled()
 }
+
+/// Every numeric control's range, `{key: {uiMin, uiMax, min, max}}`: the page builds its
+/// sliders and its link parser from it (see [`crate::limits::control_ranges`]).
+#[wasm_bindgen(js_name = controlRanges)]
+pub fn control_ranges() -> Result<JsValue, JsError> {
+    let table: std::collections::BTreeMap<&str, crate::limits::ControlRange> =
+        crate::limits::control_ranges()
+            .into_iter()
+            .map(|c| (c.key, c))
+            .collect();
+    to_js(&table)
+}
+
+/// An answer as a plain JS object (maps become objects, so the page reads fields by name).
+pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsError> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    value
+        .serialize(&serializer)
+        .map_err(|e| JsError::new(&format!("internal error while answering the page: {e}")))
+}
+
+/// `value` as a JS object with its bulk `arrays` (fields the struct skips in serde) added as
+/// Float32Arrays: a JS array of a hundred thousand numbers would be slow to make and to post.
+pub(crate) fn with_arrays<T: serde::Serialize>(
+    value: &T,
+    arrays: &[(&str, &[f32])],
+) -> Result<JsValue, JsError> {
+    let answer = to_js(value)?;
+    for (key, values) in arrays {
+        set(&answer, key, &js_sys::Float32Array::from(*values).into())?;
+    }
+    Ok(answer)
+}
+
+/// Sets one field of a JS object.
+pub(crate) fn set(target: &JsValue, key: &str, value: &JsValue) -> Result<(), JsError> {
+    js_sys::Reflect::set(target, &JsValue::from_str(key), value)
+        .map(|_| ())
+        .map_err(|_| JsError::new("internal error while answering the page"))
+}
