@@ -135,3 +135,57 @@ fn bad_inputs_give_clear_errors() {
         "{err}"
     );
 }
+
+/// Three class folders (reddish, greenish and bluish pictures with noise, as a student's
+/// "three kinds of things" would be sorted) train with the default model: its head follows the
+/// classes (a softmax over three), and the result has a 3x3 confusion matrix.
+#[test]
+fn a_three_class_folder_trains_with_the_default_model() {
+    let root = std::path::PathBuf::from(temp("three-classes"));
+    let mut state = 7u32;
+    let mut noise = move || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 24) as u8 / 4
+    };
+    for (c, class) in ["blue", "green", "red"].iter().enumerate() {
+        let dir = root.join(class);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..15 {
+            let picture = image::RgbImage::from_fn(20, 20, |_, _| {
+                let mut px = [noise(), noise(), noise()];
+                px[2 - c] = 180 + noise();
+                image::Rgb(px)
+            });
+            picture.save(dir.join(format!("{i}.png"))).unwrap();
+        }
+    }
+    let data = format!("folder:{}", root.display());
+    let (ok, out, err) = convscope(&[
+        "train",
+        "--data",
+        &data,
+        "--epochs",
+        "4",
+        "--batch-size",
+        "8",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let result: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let confusion = result["test"]["confusion_matrix"].as_array().unwrap();
+    assert_eq!(confusion.len(), 3, "{result}");
+    assert!(confusion
+        .iter()
+        .all(|row| row.as_array().unwrap().len() == 3));
+    let total: u64 = confusion
+        .iter()
+        .flat_map(|row| row.as_array().unwrap())
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 9, "a fifth of 45 pictures is the test set: {result}");
+    let accuracy = result["test"]["accuracy"].as_f64().unwrap();
+    assert!(
+        accuracy > 0.5,
+        "colours this distinct are learned: {result}"
+    );
+}

@@ -351,3 +351,77 @@ fn invalid_specs_are_refused_in_words() {
         assert!(Sequential::new(&spec, 0).is_err());
     }
 }
+
+/// The model editor's layout is one rule in the core: the chapter's layout is the chapter's
+/// model, its head follows the classes, and a spec reads back into its layout (or into none
+/// when the editor cannot show it).
+#[test]
+fn layouts_map_to_specs_and_back() {
+    use convscope::nn::{output_head, Activation, BlockPool, ConvBlock, Layout};
+    let input = InputShape {
+        height: 64,
+        width: 64,
+        channels: 3,
+    };
+    let chapter = Layout::chapter();
+    assert_eq!(chapter.spec(input, 2), ModelSpec::chapter());
+    assert_eq!(
+        output_head(2),
+        LayerSpec::Dense {
+            units: 1,
+            activation: Activation::Sigmoid
+        }
+    );
+    let three = chapter.spec(input, 3);
+    assert_eq!(
+        three.layers.last(),
+        Some(&LayerSpec::Dense {
+            units: 3,
+            activation: Activation::Softmax
+        })
+    );
+    assert_eq!(
+        ModelSpec::chapter_for(3, 5).layers.last(),
+        Some(&output_head(5))
+    );
+    for classes in [2, 3] {
+        assert_eq!(
+            Layout::of_spec(&chapter.spec(input, classes)),
+            Some(chapter.clone())
+        );
+    }
+    let varied = Layout {
+        blocks: vec![
+            ConvBlock {
+                filters: 8,
+                kernel: 3,
+                batch_norm: false,
+                pool: BlockPool::Average,
+                dropout: 0.0,
+            },
+            ConvBlock {
+                filters: 4,
+                kernel: 1,
+                batch_norm: true,
+                pool: BlockPool::None,
+                dropout: 0.25,
+            },
+        ],
+        dense: 0,
+    };
+    let spec = varied.spec(input, 4);
+    assert_eq!(spec.layers.len(), 7, "{spec:?}");
+    assert_eq!(Layout::of_spec(&spec), Some(varied));
+    // A stride the editor has no control for: not an editor layout.
+    let mut strided = ModelSpec::chapter();
+    if let LayerSpec::Conv2d { stride, .. } = &mut strided.layers[0] {
+        *stride = 2;
+    }
+    assert_eq!(Layout::of_spec(&strided), None);
+    // JSON as the page sends it.
+    let parsed: Layout = serde_json::from_str(
+        r#"{"blocks":[{"filters":16,"kernel":5,"batchNorm":true,"pool":"max","dropout":0.1}],"dense":128}"#,
+    )
+    .unwrap();
+    assert_eq!(parsed.blocks[0], chapter.blocks[0]);
+}

@@ -5,7 +5,7 @@
 
 mod model_support;
 
-use convscope::nn::{fit, Examples, FitConfig, ModelSpec, Sequential, Silent, StopReason};
+use convscope::nn::{fit_timed, Examples, FitConfig, ModelSpec, Sequential, Silent, StopReason};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -70,7 +70,15 @@ fn seeded_training_is_reproducible_and_learns_in_wasm() {
     };
     let run = || {
         let mut model = Sequential::new(&spec, 3).unwrap();
-        fit(&mut model, &data, None, config, &mut Silent).unwrap()
+        fit_timed(
+            &mut model,
+            &data,
+            None,
+            config,
+            &mut Silent,
+            convscope::web::training::now_ms,
+        )
+        .unwrap()
     };
     let (a, b) = (run(), run());
     let numbers = |h: &convscope::nn::History| {

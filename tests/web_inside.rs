@@ -21,8 +21,7 @@ fn trained() -> Session {
         bn_momentum: None,
     })
     .unwrap();
-    let clock = || 0.0;
-    while s.train_for(1e9, &clock).unwrap().finished.is_none() {}
+    while s.train_for(1e9).unwrap().finished.is_none() {}
     s
 }
 
@@ -261,8 +260,7 @@ fn the_shortcut_lab_with_the_page_defaults_separates_clean_from_confounded() {
             bn_momentum: Some(0.9),
         })
         .unwrap();
-        let clock = || 0.0;
-        while s.train_for(1e9, &clock).unwrap().finished.is_none() {}
+        while s.train_for(1e9).unwrap().finished.is_none() {}
         s.shortcut_accuracies(&lab).unwrap()
     };
     let clean = train_lab(0.0);

@@ -7,11 +7,6 @@ use std::io::Cursor;
 
 mod data_support;
 
-fn clock() -> impl Fn() -> f64 {
-    let start = std::time::Instant::now();
-    move || start.elapsed().as_secs_f64() * 1000.0
-}
-
 fn settings(epochs: usize, seed: u64) -> TrainSettings {
     TrainSettings {
         epochs,
@@ -27,10 +22,9 @@ fn settings(epochs: usize, seed: u64) -> TrainSettings {
 fn train_to_end(s: &mut Session, settings: &TrainSettings, budget_ms: f64) -> Vec<f32> {
     let batches = s.start_training(settings).unwrap();
     assert!(batches > 0);
-    let now = clock();
     let mut losses = Vec::new();
     for _ in 0..10_000 {
-        let report = s.train_for(budget_ms, &now).unwrap();
+        let report = s.train_for(budget_ms).unwrap();
         losses.extend(report.epochs.iter().map(|e| e.loss));
         if report.finished.is_some() {
             return losses;
@@ -90,12 +84,11 @@ fn stop_ends_a_run_and_save_load_keeps_predictions() {
     let mut s = Session::new();
     s.load_synthetic(40, 12, 1, "normal").unwrap();
     s.start_training(&settings(50, 1)).unwrap();
-    let now = clock();
-    s.train_for(0.0, &now).unwrap();
+    s.train_for(0.0).unwrap();
     let finished = s.stop_training().unwrap();
     assert_eq!(finished.message, "stopped on request");
     assert!(
-        s.train_for(0.0, &now).unwrap().finished.is_some(),
+        s.train_for(0.0).unwrap().finished.is_some(),
         "a stopped run stays finished"
     );
 
@@ -387,9 +380,8 @@ fn a_divergent_learning_rate_stops_with_the_last_good_weights() {
         ..settings(20, 0)
     };
     s.start_training(&lr10).unwrap();
-    let now = clock();
     let finished = loop {
-        let r = s.train_for(1e9, &now).unwrap();
+        let r = s.train_for(1e9).unwrap();
         if let Some(f) = r.finished {
             break f;
         }
@@ -439,9 +431,8 @@ fn measure_default_run() {
         bn_momentum: Some(bn),
     };
     s.start_training(&settings).unwrap();
-    let now = clock();
     loop {
-        let report = s.train_for(1e9, &now).unwrap();
+        let report = s.train_for(1e9).unwrap();
         for e in &report.epochs {
             println!("epoch {}: loss {:.3} acc {:.3} val_loss {:.3} val_acc {:.3} ({:.1} s, {:.0} img/s)", e.epoch, e.loss, e.accuracy, e.val_loss.unwrap(), e.val_accuracy.unwrap(), e.seconds, e.images_per_second);
         }

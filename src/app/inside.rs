@@ -5,8 +5,9 @@
 //! wraps it for the worker.
 
 use super::session::{DataInfo, Session, Split};
+use crate::data::pixel::values_from_rgba;
 use crate::data::synthetic::{generate, Confound, Difficulty, SyntheticParams};
-use crate::data::{gray_from_rgb_u8, Dataset};
+use crate::data::Dataset;
 use crate::explain::target::conv_layers;
 use crate::explain::{
     activation_maximization, activations, first_layer_filters, grad_cam, saliency,
@@ -117,15 +118,7 @@ impl Session {
                         rgba.len()
                     ));
                 }
-                rgba.chunks_exact(4)
-                    .flat_map(|px| {
-                        if input.channels == 1 {
-                            vec![gray_from_rgb_u8(px[0], px[1], px[2]) as f32 / 255.0]
-                        } else {
-                            px[..3].iter().map(|&v| v as f32 / 255.0).collect()
-                        }
-                    })
-                    .collect()
+                values_from_rgba(rgba, input.channels)
             }
         };
         Ok((model, image))

@@ -8,16 +8,18 @@
 use crate::data::folder::{FolderBuilder, FolderOptions};
 use crate::data::happy::HappyPart;
 use crate::data::picture::Picture;
+use crate::data::pixel;
 use crate::data::synthetic::{generate, Difficulty, SyntheticParams};
 use crate::data::Dataset;
 use crate::limits::training::{
     MAX_BATCH_SIZE, MAX_BN_MOMENTUM, MAX_EPOCHS, MAX_LEARNING_RATE, MIN_LEARNING_RATE,
 };
+use crate::nn::clock::{default_clock, Clock};
 use crate::nn::io::{load_model, save_model};
 use crate::nn::metrics::{evaluate, predict, predict_examples};
 use crate::nn::{
-    BatchProgress, EarlyStopping, EpochLog, Evaluation, Examples, FitConfig, LayerSpec, ModelSpec,
-    OptimizerSpec, Sequential, StopReason, Summary, Trainer,
+    BatchProgress, EarlyStopping, EpochLog, Evaluation, Examples, FitConfig, InputShape, LayerSpec,
+    Layout, ModelSpec, OptimizerSpec, Sequential, StopReason, Summary, Trainer,
 };
 use crate::{invalid, Result};
 use serde::{Deserialize, Serialize};
@@ -249,7 +251,6 @@ impl Split {
 }
 
 /// The session: data, model, training run.
-#[derive(Default)]
 pub struct Session {
     data: Option<Data>,
     /// A Happy House training file waiting for its test file, or the reverse.
@@ -259,11 +260,33 @@ pub struct Session {
     model: Option<Sequential>,
     trainer: Option<Trainer>,
     folder: Option<FolderLoad>,
+    /// Times the training calls (the page's worker gives one that reads JS time).
+    clock: Clock,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::with_clock(default_clock())
+    }
 }
 
 impl Session {
+    /// A session timed by the system clock (natively; in wasm give one with [`Session::with_clock`]).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub fn with_clock(clock: Clock) -> Self {
+        Self {
+            data: None,
+            happy_train: None,
+            happy_test: None,
+            spec: None,
+            model: None,
+            trainer: None,
+            folder: None,
+            clock,
+        }
     }
 
     /// Generates the synthetic smiles; `difficulty` is easy, normal or hard.
@@ -565,17 +588,20 @@ impl Session {
             .ok_or_else(|| invalid!("load some data first"))
     }
 
-    /// The chapter's model for the loaded images' channels.
+    /// The chapter's model for the loaded images' channels and classes.
     pub fn chapter_spec(&self) -> Result<ModelSpec> {
+        self.layout_spec(&Layout::chapter())
+    }
+
+    /// The model of an editor layout for the loaded images and classes.
+    fn layout_spec(&self, layout: &Layout) -> Result<ModelSpec> {
         let d = self.data()?;
-        if d.train.height() != 64 || d.train.width() != 64 {
-            return Err(invalid!(
-                "the chapter's model takes 64x64 images; these are {}x{}",
-                d.train.height(),
-                d.train.width()
-            ));
-        }
-        Ok(ModelSpec::chapter_with_channels(d.train.channels()))
+        let input = InputShape {
+            height: d.train.height(),
+            width: d.train.width(),
+            channels: d.train.channels(),
+        };
+        Ok(layout.spec(input, d.train.class_names().len()))
     }
 
     /// Builds a model from a spec in JSON (`None`: the chapter's model) with weights from `seed`.
@@ -584,21 +610,23 @@ impl Session {
             Some(text) => ModelSpec::from_json(text)?,
             None => self.chapter_spec()?,
         };
+        self.build_spec(spec, seed)
+    }
+
+    /// Builds the model of an editor layout for the loaded data, with weights from `seed`.
+    pub fn build_layout(&mut self, layout: &Layout, seed: u64) -> Result<Summary> {
+        let spec = self.layout_spec(layout)?;
+        self.build_spec(spec, seed)
+    }
+
+    /// The editor layout of the current model (`None`: no model, or one the editor cannot show).
+    pub fn layout(&self) -> Option<Layout> {
+        self.spec.as_ref().and_then(Layout::of_spec)
+    }
+
+    fn build_spec(&mut self, spec: ModelSpec, seed: u64) -> Result<Summary> {
         if let Some(d) = &self.data {
-            let i = spec.input;
-            if (i.height, i.width, i.channels)
-                != (d.train.height(), d.train.width(), d.train.channels())
-            {
-                return Err(invalid!(
-                    "the model takes {}x{}x{} images, but the loaded ones are {}x{}x{}",
-                    i.height,
-                    i.width,
-                    i.channels,
-                    d.train.height(),
-                    d.train.width(),
-                    d.train.channels()
-                ));
-            }
+            check_input_fits(&spec.input, &d.train, "the loaded ones are")?;
         }
         let model = Sequential::new(&spec, seed)?;
         let summary = model.summary();
@@ -639,7 +667,7 @@ impl Session {
         let mut model = Sequential::new(&spec, settings.seed)?;
         let d = self.data()?;
         let train = examples(&d.train)?;
-        let trainer = Trainer::new(&mut model, &train, None, config)?;
+        let trainer = Trainer::new(&mut model, &train, None, config)?.with_clock(self.clock);
         let batches = trainer.batches_per_epoch();
         self.spec = Some(spec);
         self.model = Some(model);
@@ -649,11 +677,12 @@ impl Session {
 
     /// Trains batches until `budget_ms` milliseconds have passed (at least one batch) or the
     /// run ends. Short calls keep the worker able to hear Pause and Stop.
-    pub fn train_for(&mut self, budget_ms: f64, now_ms: &dyn Fn() -> f64) -> Result<TrainReport> {
+    pub fn train_for(&mut self, budget_ms: f64) -> Result<TrainReport> {
         let Session {
             data,
             model,
             trainer,
+            clock: now_ms,
             ..
         } = self;
         let (Some(d), Some(model), Some(trainer)) =
@@ -721,19 +750,7 @@ impl Session {
             .model
             .as_ref()
             .ok_or_else(|| invalid!("build or load a model first"))?;
-        if model.input_len() != set.image_len() {
-            let i = model.spec().input;
-            return Err(invalid!(
-                "the model takes {}x{}x{} images, but the loaded ones are {}x{}x{}",
-                i.height,
-                i.width,
-                i.channels,
-                set.height(),
-                set.width(),
-                set.channels()
-            ));
-        }
-        Ok(())
+        check_input_fits(&model.spec().input, set, "the loaded ones are")
     }
 
     /// Scores the model on the test set.
@@ -811,15 +828,14 @@ impl Session {
         let input = self.model_input()?;
         let rgb = super::upload::fit_for_model(picture, input.height, input.width)?;
         let image = if input.channels == 1 {
-            rgb.chunks_exact(3).map(gray).collect()
+            rgb.chunks_exact(3)
+                .map(|p| pixel::gray([p[0], p[1], p[2]]))
+                .collect()
         } else {
             rgb.clone()
         };
         let probabilities = self.predict_pixels(&image)?;
-        let rgba = rgb
-            .chunks_exact(3)
-            .flat_map(|p| [byte(p[0]), byte(p[1]), byte(p[2]), 255])
-            .collect();
+        let rgba = pixel::rgba_from_values(&rgb, 3);
         Ok(PhotoPrediction {
             probabilities,
             rgba,
@@ -839,17 +855,7 @@ impl Session {
                 rgba.len()
             ));
         }
-        let image: Vec<f32> = rgba
-            .chunks_exact(4)
-            .flat_map(|px| {
-                let rgb = [px[0], px[1], px[2]].map(|v| v as f32 / 255.0);
-                if input.channels == 1 {
-                    vec![gray(&rgb)]
-                } else {
-                    rgb.to_vec()
-                }
-            })
-            .collect();
+        let image = pixel::values_from_rgba(rgba, input.channels);
         self.predict_pixels(&image)
     }
 
@@ -872,13 +878,8 @@ impl Session {
     pub fn load(&mut self, bytes: &[u8]) -> Result<(Summary, serde_json::Value)> {
         let loaded = load_model(bytes)?;
         if let Some(d) = &self.data {
-            if loaded.model.input_len() != d.train.image_len() {
-                let i = loaded.model.spec().input;
-                return Err(invalid!(
-                    "this model takes {}x{}x{} images, but the loaded data are {}x{}x{}: load matching data first",
-                    i.height, i.width, i.channels, d.train.height(), d.train.width(), d.train.channels()
-                ));
-            }
+            check_input_fits(&loaded.model.spec().input, &d.train, "the loaded data are")
+                .map_err(|e| invalid!("{e}: load matching data first"))?;
         }
         let summary = loaded.model.summary();
         self.spec = Some(loaded.model.spec().clone());
@@ -894,7 +895,6 @@ impl Session {
             Split::Train => &d.train,
             Split::Test => &d.test,
         };
-        let c = set.channels();
         let mut out = Vec::with_capacity(indices.len() * set.height() * set.width() * 4);
         for &i in indices {
             if i >= set.len() {
@@ -903,14 +903,7 @@ impl Session {
                     set.len()
                 ));
             }
-            for px in set.image(i).chunks_exact(c) {
-                let (r, g, b) = if c == 1 {
-                    (px[0], px[0], px[0])
-                } else {
-                    (px[0], px[1], px[2])
-                };
-                out.extend_from_slice(&[byte(r), byte(g), byte(b), 255]);
-            }
+            out.extend(pixel::rgba_from_values(&set.image(i), set.channels()));
         }
         Ok(out)
     }
@@ -965,16 +958,6 @@ pub struct PhotoPrediction {
     pub width: usize,
 }
 
-fn byte(v: f32) -> u8 {
-    (v * 255.0).round().clamp(0.0, 255.0) as u8
-}
-
-/// Brightness by the formula the Happy House grayscale set was made with.
-fn gray(rgb: &[f32]) -> f32 {
-    let [r, g, b] = [rgb[0], rgb[1], rgb[2]].map(byte);
-    crate::data::gray_from_rgb_u8(r, g, b) as f32 / 255.0
-}
-
 fn examples(set: &Dataset) -> Result<Examples<'_>> {
     Ok(set.examples())
 }
@@ -995,4 +978,22 @@ fn class_probabilities(p: &[f32]) -> Vec<f32> {
     } else {
         p.to_vec()
     }
+}
+
+/// The one shape-fit check: a model's input against a set's images, in words. `theirs` names
+/// the images ("the loaded ones are").
+pub fn check_input_fits(input: &InputShape, set: &Dataset, theirs: &str) -> Result<()> {
+    let i = input;
+    if (i.height, i.width, i.channels) != (set.height(), set.width(), set.channels()) {
+        return Err(invalid!(
+            "the model takes {}x{}x{} images, but {theirs} {}x{}x{}",
+            i.height,
+            i.width,
+            i.channels,
+            set.height(),
+            set.width(),
+            set.channels()
+        ));
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@ use super::presets::Image;
 use crate::data::picture::{
     read_header, to_rgb, to_rgba_f32, HeaderProblem, Picture, PictureHeader,
 };
+use crate::data::pixel::from_byte;
 use crate::error::Error;
 use crate::limits::MAX_UPLOAD_SIDE;
 use crate::Result;
@@ -55,7 +56,7 @@ pub fn fit_image(picture: &Picture, max_side: usize, colour: bool) -> Result<Ima
         if colour {
             data.extend_from_slice(&rgb);
         } else {
-            data.push(0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]);
+            data.push(crate::data::pixel::gray(rgb));
         }
     }
     Image::new(out_h as usize, out_w as usize, channels, data)
@@ -75,7 +76,7 @@ pub fn fit_for_model(picture: &Picture, height: usize, width: usize) -> Result<V
     let square =
         image::imageops::crop_imm(&rgb, (w - side) / 2, (h - side) / 2, side, side).to_image();
     let small = image::imageops::resize(&square, width as u32, height as u32, FilterType::Triangle);
-    Ok(small.as_raw().iter().map(|&v| v as f32 / 255.0).collect())
+    Ok(small.as_raw().iter().map(|&v| from_byte(v)).collect())
 }
 
 /// Decodes an uploaded PNG or JPEG within the limits (native builds; the page decodes in the

@@ -13,6 +13,7 @@ use crate::nn::examples::{byte_value, Examples, Values};
 use crate::rng::{rng_from_seed, Rng};
 use crate::{invalid, Result};
 
+use super::pixel::{gray_from_rgb_u8, to_byte};
 use crate::limits::MAX_DATASET_VALUES;
 pub use crate::limits::MAX_IMAGES;
 
@@ -55,18 +56,6 @@ pub struct Dataset {
     channels: usize,
     class_names: Vec<String>,
     mouth_boxes: Option<Vec<MouthBox>>, // (N,) when known (synthetic data)
-}
-
-/// OpenCV's fixed-point luma, `(4899 R + 9617 G + 1868 B + 8192) >> 14`: the formula the
-/// grayscale Happy House training images were made with, so converting the RGB test
-/// file with it gives test images that match the training images exactly.
-pub fn gray_from_rgb_u8(r: u8, g: u8, b: u8) -> u8 {
-    ((4899 * r as u32 + 9617 * g as u32 + 1868 * b as u32 + 8192) >> 14) as u8
-}
-
-/// The 8-bit value an intensity in [0, 1] stands for (exact for data that came from bytes).
-fn to_u8(v: f32) -> u8 {
-    (v * 255.0).round().clamp(0.0, 255.0) as u8
 }
 
 impl Dataset {
@@ -385,7 +374,13 @@ impl Dataset {
         let images = match &self.images {
             Pixels::Floats(v) => Pixels::Floats(
                 v.chunks_exact(3)
-                    .map(|p| byte_value(gray_from_rgb_u8(to_u8(p[0]), to_u8(p[1]), to_u8(p[2]))))
+                    .map(|p| {
+                        byte_value(gray_from_rgb_u8(
+                            to_byte(p[0]),
+                            to_byte(p[1]),
+                            to_byte(p[2]),
+                        ))
+                    })
                     .collect(),
             ),
             Pixels::Bytes(v) => Pixels::Bytes(

@@ -6,6 +6,7 @@
 //! - [`npy`]: NumPy `.npy` arrays (the grayscale Happy House training set in `../shared`).
 //! - [`folder`]: a folder (or zip) of images, one subfolder per class, as Keras reads it;
 //!   [`picture`]: the PNG and JPEG files in it (header checks, native decoding).
+//! - [`pixel`]: the one rule for 8-bit values, intensities, gray and RGBA.
 //!
 //! Loaders take bytes, not paths, because in the browser a dropped file is bytes;
 //! native helpers that read a path sit beside them.
@@ -24,6 +25,8 @@ pub mod h5;
 pub mod happy;
 pub mod npy;
 pub mod picture;
+pub mod pixel;
 pub mod synthetic;
 
-pub use dataset::{gray_from_rgb_u8, Batches, Dataset, MouthBox, MAX_IMAGES};
+pub use dataset::{Batches, Dataset, MouthBox, MAX_IMAGES};
+pub use pixel::gray_from_rgb_u8;

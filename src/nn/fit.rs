@@ -12,7 +12,7 @@
 //! statistics copied back from before it): the model keeps the last good weights, and the
 //! message says where it happened and what to try.
 
-use super::clock::now_seconds;
+use super::clock::{default_clock, Clock};
 use super::early_stopping::{EarlyStopping, EarlyStoppingState};
 use super::examples::Examples;
 use super::layers::Mode;
@@ -236,6 +236,7 @@ pub struct Trainer {
     seen: usize,
     epoch_start: f64,
     train_seconds: f64,
+    clock: Clock,
     /// The batch being trained: images (B, H, W, C) and labels (B).
     batch_x: Vec<f32>,
     batch_y: Vec<u8>,
@@ -292,6 +293,7 @@ impl Trainer {
             seen: 0,
             epoch_start: 0.0,
             train_seconds: 0.0,
+            clock: default_clock(),
             batch_x: vec![0.0; batch * model.input_len()],
             batch_y: vec![0; batch],
             saved: model.snapshot(),
@@ -303,6 +305,25 @@ impl Trainer {
             },
             config,
         })
+    }
+
+    /// Times the run with `clock` (by default the system's natively, none in wasm).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn now_seconds(&self) -> f64 {
+        (self.clock)() / 1000.0
+    }
+
+    /// Training throughput so far in this epoch; 0 when the clock did not move.
+    fn images_per_second(&self) -> f64 {
+        if self.train_seconds > 0.0 {
+            self.seen as f64 / self.train_seconds
+        } else {
+            0.0
+        }
     }
 
     pub fn config(&self) -> &FitConfig {
@@ -355,7 +376,7 @@ impl Trainer {
                 .copy_to(&mut self.batch_x[k * len..(k + 1) * len]);
             self.batch_y[k] = data.labels()[i];
         }
-        let t0 = now_seconds();
+        let t0 = self.now_seconds();
         let (loss, correct) = match self.train_batch(model, n) {
             Ok(result) => result,
             Err(what) => {
@@ -377,7 +398,7 @@ impl Trainer {
                 });
             }
         };
-        self.train_seconds += now_seconds() - t0;
+        self.train_seconds += self.now_seconds() - t0;
         self.loss_sum += loss as f64 * n as f64;
         self.correct += correct;
         self.seen += n;
@@ -389,7 +410,7 @@ impl Trainer {
             batch_loss: loss,
             loss: (self.loss_sum / self.seen as f64) as f32,
             accuracy: self.correct as f32 / self.seen as f32,
-            images_per_second: self.seen as f64 / self.train_seconds.max(1e-9),
+            images_per_second: self.images_per_second(),
         };
         let mut step = Step {
             batch: Some(progress),
@@ -423,7 +444,7 @@ impl Trainer {
         self.correct = 0;
         self.seen = 0;
         self.train_seconds = 0.0;
-        self.epoch_start = now_seconds();
+        self.epoch_start = self.now_seconds();
     }
 
     /// One optimizer step on the first `n` examples of the batch buffers: (loss, correct), or
@@ -513,8 +534,8 @@ impl Trainer {
             accuracy: self.correct as f32 / self.seen as f32,
             val_loss: scores.as_ref().map(|s| s.loss),
             val_accuracy: scores.as_ref().map(|s| s.accuracy),
-            seconds: now_seconds() - self.epoch_start,
-            images_per_second: self.seen as f64 / self.train_seconds.max(1e-9),
+            seconds: self.now_seconds() - self.epoch_start,
+            images_per_second: self.images_per_second(),
         };
         self.history.epochs.push(log);
         let mut stop = None;
@@ -602,7 +623,19 @@ pub fn fit(
     config: FitConfig,
     observer: &mut impl Observer,
 ) -> Result<History> {
-    let mut trainer = Trainer::new(model, data, validation, config)?;
+    fit_timed(model, data, validation, config, observer, default_clock())
+}
+
+/// [`fit`] timed by `clock` (the wasm build has no clock of its own).
+pub fn fit_timed(
+    model: &mut Sequential,
+    data: &Examples,
+    validation: Option<&Examples>,
+    config: FitConfig,
+    observer: &mut impl Observer,
+    clock: Clock,
+) -> Result<History> {
+    let mut trainer = Trainer::new(model, data, validation, config)?.with_clock(clock);
     loop {
         let step = trainer.step(model, data, validation)?;
         let mut control = Control::Continue;

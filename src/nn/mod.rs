@@ -2,7 +2,7 @@
 //! files; and logistic regression on raw pixels, the baseline that measures how hard a dataset
 //! is for a model that cannot look for local patterns. Calls only [`crate::kernels`].
 
-mod clock;
+pub mod clock;
 pub mod early_stopping;
 pub mod examples;
 pub mod fit;
@@ -20,8 +20,8 @@ pub mod summary;
 pub use early_stopping::{EarlyStopping, Monitor};
 pub use examples::Examples;
 pub use fit::{
-    fit, BatchProgress, Control, EpochLog, FitConfig, History, Observer, Silent, Step, StopReason,
-    Trainer,
+    fit, fit_timed, BatchProgress, Control, EpochLog, FitConfig, History, Observer, Silent, Step,
+    StopReason, Trainer,
 };
 pub use layer::Layer;
 pub use layers::{Mode, Storage, TensorInfo};
@@ -29,5 +29,8 @@ pub use metrics::{evaluate, predict, predict_examples, Evaluation};
 pub use model::{Sequential, Weights};
 pub use optimizer::{Optimizer, OptimizerSpec};
 pub use plan::{LayerPlan, ModelPlan, OutputKind, Shape};
-pub use spec::{Activation, InputShape, LayerSpec, ModelSpec, PaddingSpec};
+pub use spec::{
+    output_head, Activation, BlockPool, ConvBlock, InputShape, LayerSpec, Layout, ModelSpec,
+    PaddingSpec,
+};
 pub use summary::{Summary, SummaryRow};

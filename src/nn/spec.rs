@@ -218,37 +218,20 @@ impl ModelSpec {
         Self::chapter_with_channels(1)
     }
 
-    /// The chapter's model for 64x64 images of `channels` channels.
+    /// The chapter's model for 64x64 images of `channels` channels and two classes.
     pub fn chapter_with_channels(channels: usize) -> Self {
-        use Activation::*;
-        let block = |filters| {
-            [
-                LayerSpec::conv2d(filters, 5, PaddingSpec::Same, Relu),
-                LayerSpec::batch_norm(),
-                LayerSpec::max_pool(2),
-                LayerSpec::Dropout { rate: 0.1 },
-            ]
+        Self::chapter_for(channels, 2)
+    }
+
+    /// The chapter's layers for 64x64 images of `channels` channels, with the output head
+    /// that `classes` classes need (see [`output_head`]).
+    pub fn chapter_for(channels: usize, classes: usize) -> Self {
+        let input = InputShape {
+            height: 64,
+            width: 64,
+            channels,
         };
-        let mut layers: Vec<LayerSpec> = block(16).into_iter().chain(block(32)).collect();
-        layers.extend([
-            LayerSpec::Flatten,
-            LayerSpec::Dense {
-                units: 128,
-                activation: Relu,
-            },
-            LayerSpec::Dense {
-                units: 1,
-                activation: Sigmoid,
-            },
-        ]);
-        Self {
-            input: InputShape {
-                height: 64,
-                width: 64,
-                channels,
-            },
-            layers,
-        }
+        Layout::chapter().spec(input, classes)
     }
 
     /// The same model with every dropout rate replaced by `rate` (0 turns dropout off, as the
@@ -271,5 +254,170 @@ impl ModelSpec {
     pub fn from_json(text: &str) -> crate::Result<Self> {
         serde_json::from_str(text)
             .map_err(|e| crate::invalid!("the model description is not valid: {e}"))
+    }
+}
+
+/// The output layer for `classes` classes: one sigmoid unit for two (as the chapter's smile
+/// detector: the probability of class 1), a softmax over the classes otherwise.
+pub fn output_head(classes: usize) -> LayerSpec {
+    if classes <= 2 {
+        LayerSpec::Dense {
+            units: 1,
+            activation: Activation::Sigmoid,
+        }
+    } else {
+        LayerSpec::Dense {
+            units: classes,
+            activation: Activation::Softmax,
+        }
+    }
+}
+
+/// The pooling that ends a conv block of the model editor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlockPool {
+    /// Max pooling, 2x2, stride 2.
+    Max,
+    /// Average pooling, 2x2, stride 2.
+    Average,
+    None,
+}
+
+/// One block of the model editor: a `same` ReLU convolution, then optionally batch norm,
+/// 2x2 pooling and dropout (the chapter's block is 16 or 32 filters of 5x5, all three).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConvBlock {
+    pub filters: usize,
+    pub kernel: usize,
+    pub batch_norm: bool,
+    pub pool: BlockPool,
+    /// 0: no dropout layer.
+    pub dropout: f32,
+}
+
+/// The model editor's layout: conv blocks, flatten, an optional hidden dense ReLU layer
+/// (`dense` units; 0 leaves it out) and the output head the classes need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layout {
+    pub blocks: Vec<ConvBlock>,
+    pub dense: usize,
+}
+
+impl Layout {
+    /// The chapter's smile detector: two blocks (16 and 32 filters of 5x5, batch norm, max
+    /// pooling, dropout 0.1) and 128 hidden units.
+    pub fn chapter() -> Self {
+        let block = |filters| ConvBlock {
+            filters,
+            kernel: 5,
+            batch_norm: true,
+            pool: BlockPool::Max,
+            dropout: 0.1,
+        };
+        Self {
+            blocks: vec![block(16), block(32)],
+            dense: 128,
+        }
+    }
+
+    /// The model of this layout for `input` images and `classes` classes. (Whether its layers
+    /// fit together is [`ModelSpec::plan`]'s word.)
+    pub fn spec(&self, input: InputShape, classes: usize) -> ModelSpec {
+        let mut layers = Vec::new();
+        for b in &self.blocks {
+            layers.push(LayerSpec::conv2d(
+                b.filters,
+                b.kernel,
+                PaddingSpec::Same,
+                Activation::Relu,
+            ));
+            if b.batch_norm {
+                layers.push(LayerSpec::batch_norm());
+            }
+            match b.pool {
+                BlockPool::Max => layers.push(LayerSpec::max_pool(2)),
+                BlockPool::Average => layers.push(LayerSpec::AvgPool {
+                    pool: 2,
+                    stride: 2,
+                    padding: PaddingSpec::Valid,
+                }),
+                BlockPool::None => {}
+            }
+            if b.dropout > 0.0 {
+                layers.push(LayerSpec::Dropout { rate: b.dropout });
+            }
+        }
+        layers.push(LayerSpec::Flatten);
+        if self.dense > 0 {
+            layers.push(LayerSpec::Dense {
+                units: self.dense,
+                activation: Activation::Relu,
+            });
+        }
+        layers.push(output_head(classes));
+        ModelSpec { input, layers }
+    }
+
+    /// The layout of `spec`, or `None` when the spec has another shape (a model made elsewhere).
+    pub fn of_spec(spec: &ModelSpec) -> Option<Self> {
+        let mut layers = spec.layers.iter().peekable();
+        let mut blocks = Vec::new();
+        while let Some(LayerSpec::Conv2d {
+            filters,
+            kernel,
+            stride: 1,
+            padding: PaddingSpec::Same,
+            dilation: 1,
+            activation: Activation::Relu,
+        }) = layers.peek()
+        {
+            let (filters, kernel) = (*filters, *kernel);
+            layers.next();
+            let batch_norm = layers
+                .next_if(|l| matches!(l, LayerSpec::BatchNorm { .. }))
+                .is_some();
+            let pool = match layers.peek() {
+                Some(LayerSpec::MaxPool {
+                    pool: 2,
+                    stride: 2,
+                    padding: PaddingSpec::Valid,
+                }) => BlockPool::Max,
+                Some(LayerSpec::AvgPool {
+                    pool: 2,
+                    stride: 2,
+                    padding: PaddingSpec::Valid,
+                }) => BlockPool::Average,
+                Some(LayerSpec::MaxPool { .. } | LayerSpec::AvgPool { .. }) => return None,
+                _ => BlockPool::None,
+            };
+            if pool != BlockPool::None {
+                layers.next();
+            }
+            let dropout = match layers.next_if(|l| matches!(l, LayerSpec::Dropout { .. })) {
+                Some(LayerSpec::Dropout { rate }) => *rate,
+                _ => 0.0,
+            };
+            blocks.push(ConvBlock {
+                filters,
+                kernel,
+                batch_norm,
+                pool,
+                dropout,
+            });
+        }
+        layers.next_if(|l| matches!(l, LayerSpec::Flatten))?;
+        let rest: Vec<&LayerSpec> = layers.collect();
+        let dense = match rest.as_slice() {
+            [LayerSpec::Dense { .. }] => 0,
+            [LayerSpec::Dense {
+                units,
+                activation: Activation::Relu,
+            }, LayerSpec::Dense { .. }] => *units,
+            _ => return None,
+        };
+        Some(Self { blocks, dense })
     }
 }

@@ -28,6 +28,8 @@ pub struct Summary {
     pub total_params: usize,
     pub trainable_params: usize,
     pub non_trainable_params: usize,
+    /// The three totals as Keras words them: `("Total params", "1,063,073 (4.06 MB)")`, ...
+    pub totals: Vec<(String, String)>,
 }
 
 /// Content widths of Keras's three columns on an 80-column console (line length 76).
@@ -46,11 +48,28 @@ impl Summary {
                 trainable_params: l.trainable_params,
             })
             .collect();
+        let (total, trainable, non_trainable) = (
+            plan.total_params(),
+            plan.trainable_params(),
+            plan.non_trainable_params(),
+        );
+        let count = |n: usize| {
+            format!(
+                "{} ({})",
+                thousands(n),
+                readable_memory_size(n as f64 * 4.0)
+            )
+        };
         Self {
             rows,
-            total_params: plan.total_params(),
-            trainable_params: plan.trainable_params(),
-            non_trainable_params: plan.non_trainable_params(),
+            total_params: total,
+            trainable_params: trainable,
+            non_trainable_params: non_trainable,
+            totals: vec![
+                ("Total params".into(), count(total)),
+                ("Trainable params".into(), count(trainable)),
+                ("Non-trainable params".into(), count(non_trainable)),
+            ],
         }
     }
 
@@ -86,22 +105,9 @@ impl Summary {
             );
         }
         text += &rule("└", "─", "┴", "┘");
-        let bytes = |count: usize| readable_memory_size(count as f64 * 4.0);
-        text += &format!(
-            " Total params: {} ({})\n",
-            thousands(self.total_params),
-            bytes(self.total_params)
-        );
-        text += &format!(
-            " Trainable params: {} ({})\n",
-            thousands(self.trainable_params),
-            bytes(self.trainable_params)
-        );
-        text += &format!(
-            " Non-trainable params: {} ({})\n",
-            thousands(self.non_trainable_params),
-            bytes(self.non_trainable_params)
-        );
+        for (label, count) in &self.totals {
+            text += &format!(" {label}: {count}\n");
+        }
         text
     }
 }

@@ -5,9 +5,11 @@
 
 use super::to_js;
 use crate::app::session::{Session, Split, TrainSettings};
+use crate::nn::Layout;
 use wasm_bindgen::prelude::*;
 
-fn now_ms() -> f64 {
+/// JavaScript's clock in milliseconds (works in workers): what the core's training runs are timed by.
+pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
@@ -19,7 +21,7 @@ pub struct TrainingSession(Session);
 impl TrainingSession {
     #[wasm_bindgen(constructor)]
     pub fn new() -> TrainingSession {
-        TrainingSession(Session::new())
+        TrainingSession(Session::with_clock(now_ms))
     }
 
     /// Generates the synthetic smiles: `difficulty` is `easy`, `normal` or `hard`. Returns the data info
@@ -64,6 +66,21 @@ impl TrainingSession {
         to_js(&self.0.build_model(spec.as_deref(), seed as u64)?)
     }
 
+    /// Builds the model editor's layout `{blocks: [{filters, kernel, batchNorm, pool, dropout}],
+    /// dense}` for the loaded data (the output head follows its classes); returns its summary.
+    #[wasm_bindgen(js_name = buildLayout)]
+    pub fn build_layout(&mut self, layout: JsValue, seed: u32) -> Result<JsValue, JsError> {
+        let layout: Layout = serde_wasm_bindgen::from_value(layout)
+            .map_err(|e| JsError::new(&format!("the model layout could not be read: {e}")))?;
+        to_js(&self.0.build_layout(&layout, seed as u64)?)
+    }
+
+    /// The editor layout of the current model, or undefined when it has another shape.
+    #[wasm_bindgen(js_name = modelLayout)]
+    pub fn model_layout(&self) -> Result<JsValue, JsError> {
+        to_js(&self.0.layout())
+    }
+
     /// The model description as JSON (undefined before a model exists).
     #[wasm_bindgen(js_name = specJson)]
     pub fn spec_json(&self) -> Option<String> {
@@ -82,7 +99,7 @@ impl TrainingSession {
     /// Trains for about `budgetMs` milliseconds; returns `{batch, batchesTrained, epochs: [...], finished}`.
     #[wasm_bindgen(js_name = trainFor)]
     pub fn train_for(&mut self, budget_ms: f64) -> Result<JsValue, JsError> {
-        to_js(&self.0.train_for(budget_ms, &now_ms)?)
+        to_js(&self.0.train_for(budget_ms)?)
     }
 
     /// Ends the run between batches; returns `{stop, message, restoredEpoch}` (undefined if none).

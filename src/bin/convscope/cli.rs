@@ -123,7 +123,7 @@ fn train(args: TrainArgs) -> Result<()> {
     let data = data_source::load(&args.data, args.test_split, args.seed, args.channels)?;
     let spec = match &args.spec {
         Some(path) => read_spec(path)?,
-        None => ModelSpec::chapter_with_channels(data.train.channels()),
+        None => ModelSpec::chapter_for(data.train.channels(), data.train.class_names().len()),
     };
     let mut model = Sequential::new(&spec, args.seed)?;
     let monitor: Monitor = serde_json::from_value(json!(args.monitor))

@@ -284,7 +284,7 @@ fn obtain(
         }
         return Ok(model);
     }
-    let spec = ModelSpec::chapter_with_channels(train.channels());
+    let spec = ModelSpec::chapter_for(train.channels(), train.class_names().len());
     let mut model = Sequential::new(&spec, args.seed)?;
     let recommended = FitConfig::recommended();
     let config = FitConfig {

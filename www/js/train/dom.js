@@ -24,15 +24,6 @@ export function formatSeconds(s) {
   return `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
 }
 
-// Keras's readable_memory_size: powers of 1024, two decimals.
-export function memorySize(bytes) {
-  for (const unit of ['B', 'KB', 'MB', 'GB']) {
-    if (bytes / 1024 < 1) return `${bytes.toFixed(2)} ${unit}`;
-    bytes /= 1024;
-  }
-  return `${bytes.toFixed(2)} TB`;
-}
-
 // A labelled element: `make('button', {type: 'button', className: 'button'}, 'Remove')`.
 export function make(tag, props = {}, text = '') {
   const el = document.createElement(tag);

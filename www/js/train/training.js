@@ -7,10 +7,9 @@
 
 import { bindControls } from '../controls.js';
 import { FIELDS, TRAIN_DEFAULTS, formatArch, parseArch } from '../state.js';
-import { layoutFromSpec, specFromLayout } from './architecture.js';
 import { createCurves } from './charts.js';
 import { createDataPanel } from './data-panel.js';
-import { $, memorySize, pct, say, thousands } from './dom.js';
+import { $, pct, say, thousands } from './dom.js';
 import { createModelEditor } from './model-editor.js';
 import { createModelFiles } from './model-files.js';
 import { guardUnload } from './persistence.js';
@@ -38,15 +37,11 @@ function showSummary(summary) {
     }),
   );
   $('summary-foot').replaceChildren(
-    ...[
-      ['Total params', summary.totalParams],
-      ['Trainable params', summary.trainableParams],
-      ['Non-trainable params', summary.nonTrainableParams],
-    ].map(([label, n]) => {
+    ...summary.totals.map(([label, count]) => {
       const tr = document.createElement('tr');
       tr.innerHTML = '<th colspan="2"></th><td class="n"></td>';
       tr.children[0].textContent = label;
-      tr.children[1].textContent = `${thousands(n)} (${memorySize(n * 4)})`;
+      tr.children[1].textContent = count;
       return tr;
     }),
   );
@@ -210,8 +205,8 @@ export async function startTraining(store, worker, events) {
       unsaved = false;
       history = readHistory(loaded.notes);
       setTrained(true);
-      const layout = layoutFromSpec(JSON.parse(loaded.spec));
-      modelArch = layout ? formatArch(layout) : null;
+      // The core reads the model back into the editor's layout (null: one it cannot show).
+      modelArch = loaded.layout ? formatArch(loaded.layout) : null;
       if (modelArch) store.set({ arch: modelArch });
       panels.editor.showProblem(null);
       if (!modelArch) say($('msg-editor'), 'The loaded model has a layout the editor cannot show; editing starts a new model from the editor’s layout.', 'note');
@@ -226,9 +221,9 @@ export async function startTraining(store, worker, events) {
   async function buildModel() {
     if (!data) return;
     const arch = store.get().arch;
-    const spec = specFromLayout(parseArch(arch).value, data, data.classNames.length);
     try {
-      const { summary } = await ctx.worker.call('buildModel', { spec: JSON.stringify(spec), seed: store.get().trainSeed });
+      // The core turns the layout into layers for the loaded images and classes (its head rule).
+      const { summary } = await ctx.worker.call('buildLayout', { layout: parseArch(arch).value, seed: store.get().trainSeed });
       showSummary(summary);
       modelArch = arch;
       hasModel = true;

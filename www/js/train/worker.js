@@ -115,9 +115,9 @@ const ops = {
     stopRun();
     return info;
   },
-  buildModel({ spec, seed }) {
+  buildLayout({ layout, seed }) {
     stopRun();
-    return { summary: session.buildModel(spec ?? undefined, seed), spec: session.specJson() };
+    return { summary: session.buildLayout(layout, seed) };
   },
   train({ settings }) {
     stopRun();
@@ -165,7 +165,7 @@ const ops = {
   load({ bytes }) {
     const loaded = session.load(new Uint8Array(bytes));
     stopRun();
-    return { ...loaded, spec: session.specJson() };
+    return { ...loaded, layout: session.modelLayout() };
   },
 };
 
