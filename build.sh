@@ -94,6 +94,8 @@ serve() {
 }
 
 run_tests() {
+  say "layering guard (no native import of convscope::web, no import circle in src/)"
+  python3 tools/check_layers.py
   say "native tests (cargo test)"
   cargo test --all-targets --no-fail-fast
   say "wasm tests in headless Chromium"

@@ -411,35 +411,3 @@ fn a_divergent_learning_rate_stops_with_the_last_good_weights() {
         .to_string()
         .contains("at most 10"));
 }
-
-/// The page's default run, natively, printing every epoch (a measurement, not a check):
-/// `cargo test --test web_session -- --ignored --nocapture`. Env `EPOCHS`, `DIFFICULTY`, `BN`, `BATCH`.
-#[test]
-#[ignore]
-fn measure_default_run() {
-    let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
-    let mut s = Session::new();
-    s.load_synthetic(600, 150, 1, &env("DIFFICULTY", "normal"))
-        .unwrap();
-    let bn: f32 = env("BN", "0.9").parse().unwrap();
-    let settings = TrainSettings {
-        epochs: env("EPOCHS", "8").parse().unwrap(),
-        batch_size: env("BATCH", "16").parse().unwrap(),
-        learning_rate: 1e-3,
-        patience: 0,
-        seed: 0,
-        bn_momentum: Some(bn),
-    };
-    s.start_training(&settings).unwrap();
-    loop {
-        let report = s.train_for(1e9).unwrap();
-        for e in &report.epochs {
-            println!("epoch {}: loss {:.3} acc {:.3} val_loss {:.3} val_acc {:.3} ({:.1} s, {:.0} img/s)", e.epoch, e.loss, e.accuracy, e.val_loss.unwrap(), e.val_accuracy.unwrap(), e.seconds, e.images_per_second);
-        }
-        if report.finished.is_some() {
-            break;
-        }
-    }
-    let r = s.evaluate_test().unwrap();
-    println!("test accuracy {:.3}", r.evaluation.accuracy);
-}
