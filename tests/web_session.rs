@@ -409,5 +409,5 @@ fn a_divergent_learning_rate_stops_with_the_last_good_weights() {
         })
         .unwrap_err()
         .to_string()
-        .contains("at most 10"));
+        .contains("from 0.000001 to 10"));
 }
