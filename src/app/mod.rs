@@ -5,11 +5,13 @@
 //!
 //! - [`presets`], [`filters`], [`upload`]: the explorer's inputs and kernels.
 //! - [`explorer`]: convolution and pooling cell by cell, and what is wrong with a setting.
+//! - [`datasets`]: how loaded images become a training and a test set (page and command line).
 //! - [`session`]: the training page's data, model and training run.
 //! - [`inside`]: explanations and the shortcut lab on a session.
 //! - [`bench`]: the benchmark's workload.
 
 pub mod bench;
+pub mod datasets;
 pub mod explorer;
 pub mod filters;
 pub mod inside;

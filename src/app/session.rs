@@ -204,15 +204,7 @@ pub struct TestResults {
     pub class_names: Vec<String>,
 }
 
-struct Data {
-    train: Dataset,
-    test: Dataset,
-    description: String,
-    /// What the student should know about the load (files skipped, pictures left out).
-    notes: Vec<String>,
-    /// Made by the generator (a quick run suits it), not the student's own pictures.
-    synthetic: bool,
-}
+use super::datasets::LoadedData as Data;
 
 /// A folder being loaded picture by picture.
 struct FolderLoad {
@@ -315,13 +307,8 @@ impl Session {
             confound: None,
         })?;
         let description = format!("synthetic smiles ({difficulty:?}, seed {seed})").to_lowercase();
-        Ok(self.replace_data(Data {
-            train: train_set.spread_order(seed),
-            test: test_set,
-            description,
-            notes: Vec::new(),
-            synthetic: true,
-        }))
+        Ok(self
+            .replace_data(Data::with_test_set(train_set, test_set, seed, description).synthetic()))
     }
 
     /// Reads a Happy House `.h5` file (native builds; the page reads the file in JavaScript
@@ -362,24 +349,20 @@ impl Session {
                         train.channels()
                     ));
                 }
-                Data {
-                    train: train.clone().spread_order(seed),
-                    test: test.clone(),
-                    description: "Happy House (train and test files)".into(),
-                    notes: Vec::new(),
-                    synthetic: false,
-                }
+                Data::with_test_set(
+                    train.clone(),
+                    test.clone(),
+                    seed,
+                    "Happy House (train and test files)".into(),
+                )
             }
-            (Some(train), None) => {
-                let (train, test) = train.clone().stratified_split(TEST_FRACTION, seed)?;
-                Data {
-                    train,
-                    test,
-                    description: "Happy House training file (a fifth kept for testing)".into(),
-                    notes: Vec::new(),
-                    synthetic: false,
-                }
-            }
+            (Some(train), None) => Data::split(
+                train.clone(),
+                TEST_FRACTION,
+                seed,
+                "Happy House training file (a fifth kept for testing)".into(),
+                Vec::new(),
+            )?,
             (None, Some(_)) => {
                 self.happy_test = happy_test;
                 return Err(invalid!(
@@ -403,10 +386,7 @@ impl Session {
         description: &str,
         seed: u64,
     ) -> Result<DataInfo> {
-        let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
-        let plan = crate::data::folder::plan_image_folder(&paths, &FOLDER_OPTIONS)?;
-        let notes = plan.notes();
-        let set = crate::data::folder::load_image_folder(entries, &FOLDER_OPTIONS)?;
+        let (set, notes) = super::datasets::read_folder(entries, &FOLDER_OPTIONS)?;
         self.replace_with_split(set, description, seed, notes)
     }
 
@@ -482,14 +462,8 @@ impl Session {
             "{what} ({}; a fifth of each class kept for testing)",
             classes.join(", ")
         );
-        let (train, test) = set.stratified_split(TEST_FRACTION, seed)?;
-        Ok(self.replace_data(Data {
-            train,
-            test,
-            description,
-            notes,
-            synthetic: false,
-        }))
+        let data = Data::split(set, TEST_FRACTION, seed, description, notes)?;
+        Ok(self.replace_data(data))
     }
 
     /// Reads a zip archive of an image folder (see [`Session::load_image_folder`]; native
@@ -980,20 +954,7 @@ fn class_probabilities(p: &[f32]) -> Vec<f32> {
     }
 }
 
-/// The one shape-fit check: a model's input against a set's images, in words. `theirs` names
-/// the images ("the loaded ones are").
-pub fn check_input_fits(input: &InputShape, set: &Dataset, theirs: &str) -> Result<()> {
-    let i = input;
-    if (i.height, i.width, i.channels) != (set.height(), set.width(), set.channels()) {
-        return Err(invalid!(
-            "the model takes {}x{}x{} images, but {theirs} {}x{}x{}",
-            i.height,
-            i.width,
-            i.channels,
-            set.height(),
-            set.width(),
-            set.channels()
-        ));
-    }
-    Ok(())
+/// [`InputShape::check_images`] against a set's images.
+fn check_input_fits(input: &InputShape, set: &Dataset, theirs: &str) -> Result<()> {
+    input.check_images((set.height(), set.width(), set.channels()), theirs)
 }

@@ -21,6 +21,26 @@ pub struct InputShape {
     pub channels: usize,
 }
 
+impl InputShape {
+    /// The one shape-fit check, in words: a model of this input against images of
+    /// `(height, width, channels)`; `theirs` names them ("the loaded ones are").
+    pub fn check_images(
+        &self,
+        (height, width, channels): (usize, usize, usize),
+        theirs: &str,
+    ) -> crate::Result<()> {
+        if (self.height, self.width, self.channels) != (height, width, channels) {
+            return Err(crate::invalid!(
+                "the model takes {}x{}x{} images, but {theirs} {height}x{width}x{channels}",
+                self.height,
+                self.width,
+                self.channels
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// How a convolution or pooling window treats the border (Keras's names, plus explicit zeros).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

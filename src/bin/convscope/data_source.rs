@@ -9,9 +9,8 @@
 //! - `npy:X.npy,Y.npy` (split by `--test-split`) or `npy:X.npy,Y.npy,TEST_X.npy,TEST_Y.npy`;
 //! - `folder:DIR`: one subfolder per class (Keras's convention), split by `--test-split`.
 
-use convscope::data::folder::{
-    load_image_folder, plan_image_folder, read_dir_entries, FolderOptions,
-};
+use convscope::app::datasets::{read_folder, LoadedData};
+use convscope::data::folder::{read_dir_entries, FolderOptions};
 use convscope::data::h5::{read_happy_h5, read_happy_h5_part, HappyPart};
 use convscope::data::npy::read_happy_npy;
 use convscope::data::synthetic::{generate, SyntheticParams};
@@ -19,16 +18,8 @@ use convscope::data::Dataset;
 use convscope::{invalid, Error, Result};
 use std::path::Path;
 
-/// Training and test sets, and a short description of where they came from.
-pub struct Data {
-    pub train: Dataset,
-    pub test: Dataset,
-    pub description: String,
-    /// What the user should know about the load (files skipped, pictures left out).
-    pub notes: Vec<String>,
-    /// Whether the test set was split off here (else the source brought its own).
-    split_here: bool,
-}
+/// Training and test sets as the page makes them too ([`LoadedData`]).
+pub type Data = LoadedData;
 
 fn read(path: &str) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::BadInput(format!("cannot read '{path}': {e}")))
@@ -49,32 +40,20 @@ fn files(spec: &str, kind: &str, counts: &[usize]) -> Result<Vec<String>> {
     Ok(list)
 }
 
-/// Reads `--data`; `test_split` and `seed` split a source that has no test set of its own
-/// (stratified, both parts in the seed's spread order), and put the training images of a source
-/// that has one in that order, so that the validation split taken from their end holds every
-/// class in proportion; `channels` is the folder loader's colour choice (1 or 3).
+/// Reads `--data`; `test_split` and `seed` split a source that has no test set of its own,
+/// and order the training images of one that has, as the page does ([`LoadedData`]);
+/// `channels` is the folder loader's colour choice (1 or 3).
 pub fn load(spec: &str, test_split: f32, seed: u64, channels: usize) -> Result<Data> {
-    let mut data = load_as_given(spec, test_split, seed, channels)?;
-    if !data.split_here {
-        data.train = data.train.spread_order(seed);
-    }
-    Ok(data)
-}
-
-fn load_as_given(spec: &str, test_split: f32, seed: u64, channels: usize) -> Result<Data> {
     let (kind, rest) = spec.split_once(':').unwrap_or((spec, ""));
-    let split = |all: Dataset, what: String| -> Result<Data> {
-        let (train, test) = all.stratified_split(test_split, seed)?;
-        Ok(Data {
-            train,
-            test,
-            description: format!(
-                "{what}, split {:.0}% test (seed {seed})",
-                test_split * 100.0
-            ),
-            notes: Vec::new(),
-            split_here: true,
-        })
+    let split = |all: Dataset, what: String, notes: Vec<String>| -> Result<Data> {
+        let description = format!(
+            "{what}, split {:.0}% test (seed {seed})",
+            test_split * 100.0
+        );
+        LoadedData::split(all, test_split, seed, description, notes)
+    };
+    let given = |train: Dataset, test: Dataset, description: String| {
+        Ok(LoadedData::with_test_set(train, test, seed, description))
     };
     match kind {
         "synthetic" => {
@@ -92,13 +71,13 @@ fn load_as_given(spec: &str, test_split: f32, seed: u64, channels: usize) -> Res
                 }
             }
             let (train, test) = generate(&params)?;
-            Ok(Data { train, test, description: format!("synthetic faces, data seed {}", params.seed), notes: Vec::new(), split_here: false })
+            Ok(given(train, test, format!("synthetic faces, data seed {}", params.seed))?.synthetic())
         }
         "h5" => {
             let f = files(rest, "h5", &[2])?;
             let train = read_happy_h5_part(&read(&f[0])?, HappyPart::Train)?;
             let test = read_happy_h5_part(&read(&f[1])?, HappyPart::Test)?;
-            Ok(Data { train, test, description: format!("Happy House h5 {} / {}", f[0], f[1]), notes: Vec::new(), split_here: false })
+            given(train, test, format!("Happy House h5 {} / {}", f[0], f[1]))
         }
         "happy" => {
             if rest.is_empty() {
@@ -108,16 +87,16 @@ fn load_as_given(spec: &str, test_split: f32, seed: u64, channels: usize) -> Res
             let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
             let train = read_happy_npy(&read(&path("train_gray_x.npy"))?, &read(&path("train_y.npy"))?)?;
             let (_, test) = read_happy_h5(&read(&path("test_happy.h5"))?)?;
-            Ok(Data { train, test: test.to_grayscale(), description: format!("Happy House in grayscale from {rest}"), notes: Vec::new(), split_here: false })
+            given(train, test.to_grayscale(), format!("Happy House in grayscale from {rest}"))
         }
         "npy" => {
             let f = files(rest, "npy", &[2, 4])?;
             let train = read_happy_npy(&read(&f[0])?, &read(&f[1])?)?;
             if f.len() == 4 {
                 let test = read_happy_npy(&read(&f[2])?, &read(&f[3])?)?;
-                Ok(Data { train, test, description: format!("npy arrays {rest}"), notes: Vec::new(), split_here: false })
+                given(train, test, format!("npy arrays {rest}"))
             } else {
-                split(train, format!("npy arrays {rest}"))
+                split(train, format!("npy arrays {rest}"), Vec::new())
             }
         }
         "folder" => {
@@ -126,10 +105,8 @@ fn load_as_given(spec: &str, test_split: f32, seed: u64, channels: usize) -> Res
             }
             let entries = read_dir_entries(Path::new(rest))?;
             let options = FolderOptions { channels, ..FolderOptions::default() };
-            let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
-            let notes = plan_image_folder(&paths, &options)?.notes();
-            let all = load_image_folder(&entries, &options)?;
-            Ok(Data { notes, ..split(all, format!("image folder {rest}"))? })
+            let (all, notes) = read_folder(&entries, &options)?;
+            split(all, format!("image folder {rest}"), notes)
         }
         other => Err(invalid!("--data '{other}' is not a data source; use synthetic, h5:TRAIN,TEST, happy:DIR, npy:X,Y or folder:DIR")),
     }

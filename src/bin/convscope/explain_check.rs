@@ -270,18 +270,14 @@ fn obtain(
         let bytes = std::fs::read(path)
             .map_err(|e| Error::BadInput(format!("cannot read '{path}': {e}")))?;
         let model = load_model(&bytes)?.model;
-        let i = model.spec().input;
-        if (i.height, i.width, i.channels) != (train.height(), train.width(), train.channels()) {
-            return Err(invalid!(
-                "the model in '{path}' takes {}x{}x{} images, but the synthetic faces are {}x{}x{}",
-                i.height,
-                i.width,
-                i.channels,
-                train.height(),
-                train.width(),
-                train.channels()
-            ));
-        }
+        model
+            .spec()
+            .input
+            .check_images(
+                (train.height(), train.width(), train.channels()),
+                "the synthetic faces are",
+            )
+            .map_err(|e| invalid!("'{path}': {e}"))?;
         return Ok(model);
     }
     let spec = ModelSpec::chapter_for(train.channels(), train.class_names().len());
