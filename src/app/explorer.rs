@@ -11,7 +11,7 @@ use crate::kernels::geometry::{output_len, same_padding, ConvGeometry, Padding, 
 use crate::kernels::pool::{pool_forward, PoolKind};
 use crate::kernels::scratch::ConvScratch;
 use crate::{invalid, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::limits::explorer::{
     MAX_CALCULATOR, MAX_CHANNELS, MAX_DILATION, MAX_FILTERS, MAX_KERNEL, MAX_PADDING, MAX_SIDE,
@@ -25,6 +25,38 @@ pub struct ConvSettings {
     pub stride: usize,
     pub padding: Padding,
     pub dilation: usize,
+}
+
+/// The explorer's sliders as the page sends them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConvRequest {
+    pub kernel: usize,
+    pub stride: usize,
+    /// `valid`, `same` or `explicit`.
+    pub padding: String,
+    #[serde(default)]
+    pub pad: usize,
+    pub dilation: usize,
+    /// Whether the maps go through a ReLU (only a [`ConvRun`] uses it).
+    #[serde(default)]
+    pub relu: bool,
+}
+
+impl ConvRequest {
+    /// The geometry, and whether to apply a ReLU.
+    pub fn settings(&self) -> Result<(ConvSettings, bool)> {
+        let padding = parse_padding(&self.padding, self.pad)?;
+        Ok((
+            ConvSettings {
+                kernel: self.kernel,
+                stride: self.stride,
+                padding,
+                dilation: self.dilation,
+            },
+            self.relu,
+        ))
+    }
 }
 
 /// Reads the page's padding control: `valid`, `same`, or `explicit` with a number.

@@ -6,7 +6,7 @@
 //! never costs the student the data or the model they already have.
 
 use crate::data::folder::{FolderBuilder, FolderOptions};
-use crate::data::happy::HappyPart;
+use crate::data::happy::{check_happy_file, happy_from_arrays, HappyPart};
 use crate::data::picture::Picture;
 use crate::data::pixel;
 use crate::data::synthetic::{generate, Difficulty, SyntheticParams};
@@ -374,6 +374,33 @@ impl Session {
         self.happy_train = happy_train;
         self.happy_test = happy_test;
         Ok(self.replace_data(data))
+    }
+
+    /// Takes the arrays of a Happy House file the page's HDF5 reader read (`part` is `train`
+    /// or `test`, as [`check_happy_description`] said); see [`Session::load_happy_part`].
+    pub fn load_happy_arrays(
+        &mut self,
+        part: &str,
+        arrays: &HappyArrays,
+        file_name: &str,
+        seed: u64,
+    ) -> Result<DataInfo> {
+        let read = || -> Result<_> {
+            let part = HappyPart::parse(part)?;
+            let (x_key, y_key) = part.keys();
+            let labels = whole_numbers(arrays.labels, y_key)?;
+            let set = happy_from_arrays(
+                arrays.pixels,
+                arrays.x_shape,
+                &labels,
+                arrays.y_shape,
+                x_key,
+                y_key,
+            )?;
+            Ok((part, set))
+        };
+        let (part, set) = read().map_err(|e| invalid!("{file_name}: {e}"))?;
+        self.load_happy_part(part, set, file_name, seed)
     }
 
     /// Reads a folder of images, one subfolder per class (the files of a dropped folder with
@@ -957,4 +984,41 @@ fn class_probabilities(p: &[f32]) -> Vec<f32> {
 /// [`InputShape::check_images`] against a set's images.
 fn check_input_fits(input: &InputShape, set: &Dataset, theirs: &str) -> Result<()> {
     input.check_images((set.height(), set.width(), set.channels()), theirs)
+}
+
+/// A Happy House file's arrays as the page's HDF5 reader gives them: 8-bit pixels and
+/// labels as JS numbers, with their shapes.
+pub struct HappyArrays<'a> {
+    pub pixels: &'a [u8],
+    pub x_shape: &'a [usize],
+    pub labels: &'a [f64],
+    pub y_shape: &'a [usize],
+}
+
+/// Checks a Happy House file from its description (dataset names, shapes and types) before
+/// any array is read; returns the part it holds. `file_name` names it in messages.
+pub fn check_happy_description(
+    names: &[String],
+    arrays: &std::collections::BTreeMap<String, crate::data::happy::ArrayInfo>,
+    file_name: &str,
+) -> Result<HappyPart> {
+    let (part, _) = check_happy_file(names, arrays).map_err(|e| invalid!("{file_name}: {e}"))?;
+    Ok(part)
+}
+
+/// Whole numbers from a JS array of numbers; `what` names them in the message.
+fn whole_numbers(values: &[f64], what: &str) -> Result<Vec<i64>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 {
+                Ok(v as i64)
+            } else {
+                Err(crate::Error::BadInput(format!(
+                    "{what}: label {v} at position {i} is not 0 (not smiling) or 1 (smiling)"
+                )))
+            }
+        })
+        .collect()
 }

@@ -3,10 +3,9 @@
 //! call returns `Result<_, JsError>` whose message the page shows as it is.
 
 use super::to_js;
-use crate::app::explorer::{self, ConvRun, ConvSettings, PoolRun};
+use crate::app::explorer::{self, ConvRequest, ConvRun, ConvSettings, PoolRun};
 use crate::app::presets::{self, Image};
 use crate::app::{filters, upload};
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 /// An input picture: (H, W, C) values the page draws and edits.
@@ -78,38 +77,11 @@ pub fn kernel_preset(id: &str, size: usize, channels: usize) -> Result<Vec<f32>,
     filters::kernel_preset(id, size, channels).map_err(JsError::from)
 }
 
-/// The explorer's sliders as the page sends them.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SettingsMsg {
-    kernel: usize,
-    stride: usize,
-    /// `valid`, `same` or `explicit`.
-    padding: String,
-    #[serde(default)]
-    pad: usize,
-    dilation: usize,
-    /// Whether the maps go through a ReLU (only [`ConvLab`] uses it).
-    #[serde(default)]
-    relu: bool,
-}
-
-impl SettingsMsg {
-    /// The geometry, and whether to apply a ReLU.
-    fn read(value: JsValue) -> Result<(ConvSettings, bool), JsError> {
-        let m: SettingsMsg = serde_wasm_bindgen::from_value(value)
-            .map_err(|e| JsError::new(&format!("the settings could not be read: {e}")))?;
-        let padding = explorer::parse_padding(&m.padding, m.pad)?;
-        Ok((
-            ConvSettings {
-                kernel: m.kernel,
-                stride: m.stride,
-                padding,
-                dilation: m.dilation,
-            },
-            m.relu,
-        ))
-    }
+/// The explorer's sliders from the page's object (see [`ConvRequest`]).
+fn read_settings(value: JsValue) -> Result<(ConvSettings, bool), JsError> {
+    let request: ConvRequest = serde_wasm_bindgen::from_value(value)
+        .map_err(|e| JsError::new(&format!("the settings could not be read: {e}")))?;
+    Ok(request.settings()?)
 }
 
 /// Everything a geometry implies for an input of `height` x `width`, whether or not it works:
@@ -117,7 +89,7 @@ impl SettingsMsg {
 /// (the output sizes are null when the kernel does not fit).
 #[wasm_bindgen(js_name = describeConv)]
 pub fn describe_conv(height: usize, width: usize, settings: JsValue) -> Result<JsValue, JsError> {
-    let (s, _) = SettingsMsg::read(settings)?;
+    let (s, _) = read_settings(settings)?;
     to_js(&explorer::describe(height, width, &s))
 }
 
@@ -139,7 +111,7 @@ impl ConvLab {
         filters: &[f32],
         bias: &[f32],
     ) -> Result<ConvLab, JsError> {
-        let (s, relu) = SettingsMsg::read(settings)?;
+        let (s, relu) = read_settings(settings)?;
         let image = Image::new(height, width, channels, input.to_vec())?;
         ConvRun::new(image, filters, bias, &s, relu)
             .map(ConvLab)

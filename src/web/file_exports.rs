@@ -11,10 +11,11 @@
 
 use std::collections::BTreeMap;
 
-use super::to_js;
 use super::training::TrainingSession;
+use super::{set, to_js};
+use crate::app::session::{check_happy_description, HappyArrays};
 use crate::data::folder::{check_picture, read_zip_entries};
-use crate::data::happy::{check_happy_file, happy_from_arrays, ArrayInfo, HappyPart};
+use crate::data::happy::ArrayInfo;
 use crate::data::picture::from_rgba;
 use crate::invalid;
 use wasm_bindgen::prelude::*;
@@ -60,23 +61,6 @@ pub fn read_zip(bytes: &[u8]) -> Result<ZipEntries, JsError> {
     Ok(unpacked)
 }
 
-/// Whole numbers from a JS array of numbers; `what` names them in the message.
-fn whole_numbers(values: &[f64], what: &str) -> crate::Result<Vec<i64>> {
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| {
-            if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 {
-                Ok(v as i64)
-            } else {
-                Err(crate::Error::BadInput(format!(
-                    "{what}: label {v} at position {i} is not 0 (not smiling) or 1 (smiling)"
-                )))
-            }
-        })
-        .collect()
-}
-
 #[wasm_bindgen]
 impl TrainingSession {
     /// Checks a Happy House `.h5` file as the page's HDF5 reader describes it, before any
@@ -93,9 +77,9 @@ impl TrainingSession {
             .map_err(|e| {
                 JsError::from(invalid!("{file_name}: this .h5 file describes its arrays strangely ({e}); it may be damaged"))
             })?;
-        let (part, _) = check_happy_file(&names, &arrays)
-            .map_err(|e| JsError::from(invalid!("{file_name}: {e}")))?;
-        Ok(part.name().to_string())
+        Ok(check_happy_description(&names, &arrays, file_name)?
+            .name()
+            .to_string())
     }
 
     /// Takes the checked part's arrays: 8-bit `pixels` with `xShape`, `labels` (numbers) with
@@ -111,26 +95,17 @@ impl TrainingSession {
         file_name: &str,
         seed: u32,
     ) -> Result<JsValue, JsError> {
-        let read = || -> crate::Result<_> {
-            let part = HappyPart::parse(part)?;
-            let (x_key, y_key) = part.keys();
-            let labels = whole_numbers(&labels, y_key)?;
-            let sizes = |shape: &[u32]| shape.iter().map(|&d| d as usize).collect::<Vec<_>>();
-            let set = happy_from_arrays(
-                pixels,
-                &sizes(&x_shape),
-                &labels,
-                &sizes(&y_shape),
-                x_key,
-                y_key,
-            )?;
-            Ok((part, set))
+        let shape = |dims: &[u32]| dims.iter().map(|&d| d as usize).collect::<Vec<_>>();
+        let arrays = HappyArrays {
+            pixels,
+            x_shape: &shape(&x_shape),
+            labels: &labels,
+            y_shape: &shape(&y_shape),
         };
-        let (part, set) = read().map_err(|e| JsError::from(invalid!("{file_name}: {e}")))?;
         to_js(
             &self
                 .session_mut()
-                .load_happy_part(part, set, file_name, seed as u64)?,
+                .load_happy_arrays(part, &arrays, file_name, seed as u64)?,
         )
     }
 
@@ -203,9 +178,11 @@ impl TrainingSession {
         let picture = from_rgba(rgba, width, height)?;
         let p = self.session_mut().predict_picture(&picture)?;
         let answer = to_js(&p)?;
-        let rgba = js_sys::Uint8Array::from(p.rgba.as_slice());
-        js_sys::Reflect::set(&answer, &JsValue::from_str("rgba"), &rgba)
-            .map_err(|_| JsError::new("internal error while answering the page"))?;
+        set(
+            &answer,
+            "rgba",
+            &js_sys::Uint8Array::from(p.rgba.as_slice()).into(),
+        )?;
         Ok(answer)
     }
 }
