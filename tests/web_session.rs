@@ -411,3 +411,42 @@ fn a_divergent_learning_rate_stops_with_the_last_good_weights() {
         .to_string()
         .contains("from 0.000001 to 10"));
 }
+
+/// The page's HDF5 reader hands the core JS numbers as labels: the core checks them (moved
+/// from the wasm boundary into the session, so it is tested here) and keeps the data it had.
+#[test]
+fn happy_arrays_from_the_page_are_checked() {
+    use convscope::app::session::HappyArrays;
+    let mut s = Session::new();
+    s.load_synthetic(20, 10, 1, "easy").unwrap();
+    let pixels = vec![128u8; 10 * 64 * 64 * 3];
+    let arrays = |labels: &'static [f64]| HappyArrays {
+        pixels: &pixels,
+        x_shape: &[10, 64, 64, 3],
+        labels,
+        y_shape: &[10],
+    };
+    const GOOD: [f64; 10] = [0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0];
+    const HALF: [f64; 10] = [0.0, 1.0, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0];
+    let err = s
+        .load_happy_arrays("train", &arrays(&HALF), "train_happy.h5", 0)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "train_happy.h5: train_set_y: label 0.5 at position 2 is not 0 (not smiling) or 1 (smiling)"
+    );
+    assert_eq!(
+        s.data_info().unwrap().train,
+        20,
+        "the data loaded before stay"
+    );
+    let info = s
+        .load_happy_arrays("train", &arrays(&GOOD), "train_happy.h5", 0)
+        .unwrap();
+    assert_eq!(
+        (info.train, info.test),
+        (8, 2),
+        "a training file alone: a fifth kept for testing"
+    );
+}
