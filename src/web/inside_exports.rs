@@ -7,6 +7,7 @@ use super::training::TrainingSession;
 use super::{set, to_js, with_arrays};
 use crate::app::inside::{Picture, ShortcutLab};
 use crate::app::session::Split;
+use crate::data::pixel::rgba_from_values;
 use crate::explain::{ActmaxConfig, CamWeighting};
 use wasm_bindgen::prelude::*;
 
@@ -114,7 +115,7 @@ impl TrainingSession {
     /// Activation maximization for an ActmaxConfig given as JSON text (snake_case fields, see
     /// `crate::explain::ActmaxConfig`); `start` (H, W, C), when given, replaces the config's start.
     /// Returns `{height, width, channels, objectiveStart, objectiveEnd, logitsStart, logitsEnd,
-    /// image, frames: [{iteration, image}]}`.
+    /// image, frames: [{iteration, image, rgba}]}` (`rgba`: the frame to draw, (H, W, 4) bytes).
     #[wasm_bindgen(js_name = insideActmax)]
     pub fn inside_actmax(
         &mut self,
@@ -138,10 +139,18 @@ impl TrainingSession {
         let answer = with_arrays(&meta, &[("image", &r.image)])?;
         let frames = js_sys::Array::new();
         for f in &r.frames {
-            frames.push(&with_arrays(
+            let frame = with_arrays(
                 &serde_json::json!({ "iteration": f.iteration }),
                 &[("image", &f.image)],
-            )?);
+            )?;
+            // What to draw, by the one pixel rule.
+            let rgba = rgba_from_values(&f.image, r.channels);
+            set(
+                &frame,
+                "rgba",
+                &js_sys::Uint8Array::from(rgba.as_slice()).into(),
+            )?;
+            frames.push(&frame);
         }
         set(&answer, "frames", &frames)?;
         Ok(answer)

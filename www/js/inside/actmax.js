@@ -3,7 +3,7 @@
 // frames, shown by a slider and a Play button (an animation of the convergence).
 
 import { $, say } from '../train/dom.js';
-import { drawRgba, rgbaFromPixels } from './maps.js';
+import { drawRgba } from './maps.js';
 
 const SLICE = 10; // iterations per worker call: a progress step every few hundred ms
 const FRAME_MS = 120;
@@ -29,7 +29,7 @@ export function createActmax(ctx) {
     const f = frames[i];
     if (!f) return;
     $('actmax-frame').value = String(i);
-    drawRgba($('actmax-canvas'), rgbaFromPixels(f.image, shape.height, shape.width, shape.channels), shape.height, shape.width);
+    drawRgba($('actmax-canvas'), f.rgba, shape.height, shape.width);
     $('actmax-frame').setAttribute('aria-valuetext', `iteration ${f.iteration}`);
   }
 

@@ -56,16 +56,6 @@ export function drawOverlay(canvas, rgba, heatmap, height, width) {
   });
 }
 
-// Pixels (H, W, C) in [0, 1], C = 1 or 3, as RGBA bytes.
-export function rgbaFromPixels(pixels, height, width, channels) {
-  const out = new Uint8ClampedArray(height * width * 4);
-  for (let i = 0; i < height * width; i++) {
-    for (let c = 0; c < 3; c++) out[i * 4 + c] = 255 * pixels[i * channels + (channels === 1 ? 0 : c)];
-    out[i * 4 + 3] = 255;
-  }
-  return out;
-}
-
 // The first layer's filters (count, KH, KW, 3) in [0, 1] as a grid of patches with 1 px gaps.
 export function drawFilters(canvas, f) {
   const cols = Math.min(16, f.count);

@@ -235,7 +235,7 @@ Object.assign(ops, {
       const r = target.insideActmax(JSON.stringify({ ...config, max_iter: n, frame_every: n, seed }), start);
       first ??= r;
       last = r;
-      for (const f of r.frames) if (f.iteration > 0 || frames.length === 0) frames.push({ iteration: done + f.iteration, image: f.image });
+      for (const f of r.frames) if (f.iteration > 0 || frames.length === 0) frames.push({ iteration: done + f.iteration, image: f.image, rgba: f.rgba });
       done += n;
       start = r.image;
       post({ event: 'actmax-progress', done, total, objective: r.objectiveEnd });
@@ -243,7 +243,7 @@ Object.assign(ops, {
     }
     if (actmaxRun === run) actmaxRun = null;
     if (!last) return { cancelled: true, frames: [] };
-    const transfer = frames.map((f) => f.image.buffer);
+    const transfer = frames.flatMap((f) => [f.image.buffer, f.rgba.buffer]);
     return {
       cancelled: run.cancelled,
       height: last.height,
