@@ -133,6 +133,13 @@ pub fn control_ranges() -> Vec<ControlRange> {
     use explorer as e;
     use training as t;
     let n = |v: usize| v as f64;
+    // An f32 limit goes to the page as the decimal it was written as (1e-6, 0.9), not as its
+    // widened binary value (9.99999997e-7, 0.899999976), which the page would print and compare.
+    let decimal = |v: f32| {
+        v.to_string()
+            .parse::<f64>()
+            .expect("a float prints as a number")
+    };
     let calc = (1.0, n(e::MAX_CALCULATOR));
     vec![
         control("kernel", (1.0, 9.0), (1.0, n(e::MAX_KERNEL))),
@@ -179,8 +186,8 @@ pub fn control_ranges() -> Vec<ControlRange> {
         ),
         control(
             "learningRate",
-            (t::MIN_LEARNING_RATE as f64, t::MAX_LEARNING_RATE as f64),
-            (t::MIN_LEARNING_RATE as f64, t::MAX_LEARNING_RATE as f64),
+            (decimal(t::MIN_LEARNING_RATE), decimal(t::MAX_LEARNING_RATE)),
+            (decimal(t::MIN_LEARNING_RATE), decimal(t::MAX_LEARNING_RATE)),
         ),
         control("patience", (0.0, n(t::MAX_EPOCHS)), (0.0, n(t::MAX_EPOCHS))),
         control("trainSeed", (0.0, 1e9), (0.0, t::MAX_SEED as f64)),
@@ -206,8 +213,8 @@ pub fn control_ranges() -> Vec<ControlRange> {
         ),
         control(
             "archDropout",
-            (0.0, t::MAX_DROPOUT as f64),
-            (0.0, t::MAX_DROPOUT as f64),
+            (0.0, decimal(t::MAX_DROPOUT)),
+            (0.0, decimal(t::MAX_DROPOUT)),
         ),
         control(
             "archDense",

@@ -4,7 +4,7 @@
 //! allocate beyond the limits in `convscope::data::limits`.
 //!
 //! `cargo fuzz` runs the same loaders for longer (fuzz/, README "Fuzzing");
-//! `cargo test --test fuzz_loaders -- --ignored write_fuzz_seed_corpus` refreshes its seeds.
+//! `cargo run --example write_fuzz_seeds` refreshes its seeds.
 // Native only: its huge declared sizes do not fit a 32-bit usize, and `wasm-pack test`
 // compiles every test target for wasm32.
 #![cfg(not(target_arch = "wasm32"))]
@@ -306,34 +306,6 @@ fn every_truncation_of_small_files_is_refused_or_read() {
             watched("h5", || read_happy_h5(&h5[..len])).is_err(),
             "an h5 file cut at {len} bytes must be refused"
         );
-    }
-}
-
-/// Writes small valid files for each fuzz target into `fuzz/seeds/<target>/`, so that
-/// libFuzzer starts from files that get past the first checks.
-#[test]
-#[ignore = "writes files; run by hand to refresh the fuzz seeds"]
-fn write_fuzz_seed_corpus() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
-    let (npy_x, npy_y) = small_npy_pair(2);
-    let seeds: [(&str, &str, Vec<u8>); 8] = [
-        ("h5", "train2.h5", small_h5(1)),
-        ("npy", "x.npy", npy_x),
-        ("npy", "y.npy", npy_y),
-        ("image", "small.png", png(5, 4)),
-        ("image", "small.jpg", jpeg(4, 5)),
-        ("zip_folder", "faces.zip", small_zip()),
-        ("model_file", "tiny.safetensors", small_model_file()),
-        (
-            "model_file",
-            "chapter.json",
-            ModelSpec::chapter().to_json().into_bytes(),
-        ),
-    ];
-    for (target, name, bytes) in seeds {
-        let dir = root.join(target);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(name), bytes).unwrap();
     }
 }
 

@@ -63,7 +63,7 @@ pub struct TrainSettings {
     pub seed: u64,
     /// Momentum of every batch-norm layer's moving averages (Keras: 0.99); `None` keeps the model's.
     #[serde(default)]
-    pub bn_momentum: Option<f32>,
+    pub bn_momentum: Option<f64>,
 }
 
 impl TrainSettings {
@@ -654,7 +654,7 @@ impl Session {
             None => self.chapter_spec()?,
         };
         if let Some(m) = settings.bn_momentum {
-            if !(0.0..=MAX_BN_MOMENTUM).contains(&(m as f64)) {
+            if !(0.0..=MAX_BN_MOMENTUM).contains(&m) {
                 return Err(invalid!(
                     "the batch-norm momentum must be from 0 to {MAX_BN_MOMENTUM} (got {m})"
                 ));

@@ -18,10 +18,11 @@
 
 use crate::{invalid, Result};
 
-/// Momentum and epsilon of a batch-norm layer (Keras defaults: 0.99 and 1e-3).
+/// Momentum and epsilon of a batch-norm layer (Keras defaults: 0.99 and 1e-3). The momentum is
+/// held in f64, as Keras holds it (a Python float), because 1 - momentum must be formed from it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BatchNormConfig {
-    pub momentum: f32,
+    pub momentum: f64,
     pub epsilon: f32,
 }
 
@@ -52,10 +53,12 @@ impl BatchNormConfig {
         Ok(())
     }
 
-    /// The weight of the batch statistic in the moving average, 1 - momentum, formed in f64 and
-    /// rounded once as Keras does (it subtracts in Python).
-    fn new_weight(&self) -> f32 {
-        (1.0 - self.momentum as f64) as f32
+    /// The two weights of the moving average, (momentum, 1 - momentum), each rounded once to f32
+    /// from the f64 momentum, as Keras does (it subtracts in Python, then the float32 tensor
+    /// meets a Python float). Forming 1 - momentum from an f32 momentum would be off: for 0.99,
+    /// 0.0099999905 instead of 0.01.
+    fn moving_weights(&self) -> (f32, f32) {
+        (self.momentum as f32, (1.0 - self.momentum) as f32)
     }
 }
 
@@ -98,7 +101,7 @@ pub fn batchnorm_forward_train(
     for s in [&*mean, &*inv_std, &*moving_mean, &*moving_var, gamma, beta] {
         assert_eq!(s.len(), channels);
     }
-    let keep_new = cfg.new_weight();
+    let (keep_old, keep_new) = cfg.moving_weights();
     for c0 in (0..channels).step_by(CHANNEL_GROUP) {
         let c1 = (c0 + CHANNEL_GROUP).min(channels);
         let w = c1 - c0;
@@ -147,8 +150,8 @@ pub fn batchnorm_forward_train(
             let c = c0 + k;
             let var = (totals[k] / rows as f64) as f32;
             inv_std[c] = 1.0 / (var + cfg.epsilon).sqrt();
-            moving_mean[c] = moving_mean[c] * cfg.momentum + mean[c] * keep_new;
-            moving_var[c] = moving_var[c] * cfg.momentum + var * keep_new;
+            moving_mean[c] = moving_mean[c] * keep_old + mean[c] * keep_new;
+            moving_var[c] = moving_var[c] * keep_old + var * keep_new;
             scale[k] = inv_std[c] * gamma[c];
             shift[k] = beta[c];
         }
@@ -306,15 +309,15 @@ pub fn batchnorm_forward_train_reference(
     cfg: BatchNormConfig,
 ) {
     let rows = rows_of(input.len(), channels);
-    let keep_new = cfg.new_weight();
+    let (keep_old, keep_new) = cfg.moving_weights();
     for c in 0..channels {
         let column = || input.iter().skip(c).step_by(channels).map(|&x| x as f64);
         let m = column().sum::<f64>() / rows as f64;
         let var = column().map(|x| (x - m) * (x - m)).sum::<f64>() / rows as f64;
         mean[c] = m as f32;
         inv_std[c] = 1.0 / (var as f32 + cfg.epsilon).sqrt();
-        moving_mean[c] = moving_mean[c] * cfg.momentum + mean[c] * keep_new;
-        moving_var[c] = moving_var[c] * cfg.momentum + var as f32 * keep_new;
+        moving_mean[c] = moving_mean[c] * keep_old + mean[c] * keep_new;
+        moving_var[c] = moving_var[c] * keep_old + var as f32 * keep_new;
         for r in 0..rows {
             let i = r * channels + c;
             out[i] = ((input[i] as f64 - m) * inv_std[c] as f64 * gamma[c] as f64 + beta[c] as f64)

@@ -14,11 +14,13 @@
 use crate::{invalid, Result};
 
 /// Adam's hyper-parameters; the default is Keras's (lr 1e-3, beta_1 0.9, beta_2 0.999, eps 1e-7).
+/// The betas are held in f64, as Keras holds them (Python floats), because 1 - beta is formed
+/// from them before rounding to f32.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdamConfig {
     pub learning_rate: f32,
-    pub beta_1: f32,
-    pub beta_2: f32,
+    pub beta_1: f64,
+    pub beta_2: f64,
     pub epsilon: f32,
 }
 
@@ -79,12 +81,14 @@ impl AdamState {
 /// (alpha, 1 - beta_1, 1 - beta_2, epsilon).
 fn adam_coefficients(step: u32, cfg: &AdamConfig) -> [f32; 4] {
     let t = step as f32;
-    let alpha = cfg.learning_rate * (1.0 - cfg.beta_2.powf(t)).sqrt() / (1.0 - cfg.beta_1.powf(t));
-    // Keras forms 1 - beta in Python (f64) and casts: do the same, to the last bit.
+    // Keras casts the betas to float32 for the powers, but forms 1 - beta in Python (f64) and
+    // rounds that once: the same here, to the last bit.
+    let (beta_1, beta_2) = (cfg.beta_1 as f32, cfg.beta_2 as f32);
+    let alpha = cfg.learning_rate * (1.0 - beta_2.powf(t)).sqrt() / (1.0 - beta_1.powf(t));
     [
         alpha,
-        (1.0 - cfg.beta_1 as f64) as f32,
-        (1.0 - cfg.beta_2 as f64) as f32,
+        (1.0 - cfg.beta_1) as f32,
+        (1.0 - cfg.beta_2) as f32,
         cfg.epsilon,
     ]
 }

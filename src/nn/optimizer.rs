@@ -16,9 +16,9 @@ pub enum OptimizerSpec {
         #[serde(default = "adam_lr")]
         learning_rate: f32,
         #[serde(default = "beta_1")]
-        beta_1: f32,
+        beta_1: f64,
         #[serde(default = "beta_2")]
-        beta_2: f32,
+        beta_2: f64,
         #[serde(default = "adam_epsilon")]
         epsilon: f32,
     },
@@ -35,10 +35,10 @@ pub enum OptimizerSpec {
 fn adam_lr() -> f32 {
     AdamConfig::default().learning_rate
 }
-fn beta_1() -> f32 {
+fn beta_1() -> f64 {
     AdamConfig::default().beta_1
 }
-fn beta_2() -> f32 {
+fn beta_2() -> f64 {
     AdamConfig::default().beta_2
 }
 fn adam_epsilon() -> f32 {

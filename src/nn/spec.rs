@@ -108,8 +108,9 @@ pub enum LayerSpec {
         activation: Activation,
     },
     BatchNorm {
+        /// f64 as in Keras: the moving average's 1 - momentum is formed before rounding.
         #[serde(default = "bn_momentum")]
-        momentum: f32,
+        momentum: f64,
         #[serde(default = "bn_epsilon")]
         epsilon: f32,
     },
@@ -147,7 +148,7 @@ fn one() -> usize {
 fn two() -> usize {
     2
 }
-fn bn_momentum() -> f32 {
+fn bn_momentum() -> f64 {
     0.99
 }
 fn bn_epsilon() -> f32 {

@@ -1,5 +1,5 @@
 //! Small valid files of every format the loaders read, for the property tests to mutate and
-//! to seed the `cargo fuzz` corpora (see `write_fuzz_seed_corpus` in tests/fuzz_loaders.rs).
+//! to seed the `cargo fuzz` corpora (see examples/write_fuzz_seeds.rs).
 #![allow(dead_code)] // each test file uses a different part
 
 use std::io::Cursor;

@@ -1,6 +1,8 @@
 //! Helpers shared by the layer-kernel tests: fixture loading, tolerant comparison, random data.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod checks;
+
 use convscope::kernels::geometry::Padding;
 use convscope::rng::{rng_from_seed, Rng};
 use rand::RngExt;

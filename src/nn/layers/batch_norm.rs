@@ -22,7 +22,7 @@ pub struct BatchNorm {
 }
 
 impl BatchNorm {
-    pub fn new(channels: usize, momentum: f32, epsilon: f32) -> Self {
+    pub fn new(channels: usize, momentum: f64, epsilon: f32) -> Self {
         Self {
             channels,
             config: BatchNormConfig { momentum, epsilon },
