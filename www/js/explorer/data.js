@@ -6,7 +6,7 @@
 
 import { count as whole, fmt, factor, timesSigns } from '../format.js';
 import { buildWeights, recipeFilters, resizeWeights } from './filters.js';
-import { PRESETS, presetImage } from './inputs.js';
+import { PRESETS, UPLOAD_SIDE, presetImage } from './inputs.js';
 
 // The sliders whose messages the core addresses by name.
 export const CONV_CONTROLS = ['kernel', 'stride', 'padding', 'dilation'];
@@ -172,7 +172,7 @@ const readout = (pos, step, count) => `row ${pos.oy + 1}, column ${pos.ox + 1} Â
 // The line under the maps, written for the kernel size and filters on the page.
 function inputNote(st, c) {
   const preset = PRESETS[st.input];
-  if (!preset) return st.input === 'upload' ? 'Your picture, shrunk to at most 64 pixels a side.' : 'Your painting. With Paint on, drag on the grid to change it; Undo takes a stroke back.';
+  if (!preset) return st.input === 'upload' ? `Your picture, shrunk to at most ${UPLOAD_SIDE} pixels a side.` : 'Your painting. With Paint on, drag on the grid to change it; Undo takes a stroke back.';
   const own = preset.setup.filters;
   const chapter = st.filters.length === own.length && st.filters.every((f, i) => f.recipe === own[i]);
   const out = c.lab ? `${c.lab.outHeight}Ã—${c.lab.outWidth}` : 'no output';
