@@ -113,6 +113,10 @@ run_tests() {
   CONVSCOPE_EXPECT_RELAXED_SIMD=1 CARGO_PROFILE_TEST_OPT_LEVEL=1 RUSTFLAGS=$RELAXED_RUSTFLAGS cargo test --target wasm32-unknown-unknown \
     --test wasm_kernels --test wasm_layer_kernels
   build
+  # Before the browser: quick, and a broken parser or frame there would fail every e2e test.
+  # After build: they load the real core's ranges from pkg/.
+  say "unit tests of the page's pure modules (Node, no browser)"
+  node --test tests/unit/
   say "browser end-to-end tests (Playwright, over http and from file://)"
   node --test tests/e2e/
 }

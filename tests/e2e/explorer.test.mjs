@@ -272,6 +272,24 @@ for (const target of ['http', 'file']) {
       }, '#k=abc&s=99&f=%3Cscript%3E&zz=1&px=12x12:0:1:ink:zz&in=upload');
     });
 
+    test('a link with any stride the core accepts reaches it: the slider widens to show it', () =>
+      open(async (page) => {
+        const region = conv(page);
+        assert.equal(await page.locator('#link-message').isHidden(), true, 'the link is not refused');
+        const stride = region.getByLabel('Stride', { exact: true });
+        assert.equal(await stride.inputValue(), '12');
+        assert.equal(await region.locator('#stride-out').textContent(), '12');
+        assert.ok(Number(await stride.getAttribute('max')) >= 12, 'the slider reaches 12');
+        // The face is 64x64, its filters 5x5: floor((64 - 5) / 12) + 1 = 5.
+        await expectMaps(page, outLen(64, 5, 12, 0), outLen(64, 5, 12, 0), 2);
+        assert.match(await page.locator('#formula-numbers').textContent(), /⌊\(64 \+ 2·0 − 1·\(5−1\) − 1\) \/ 12⌋ \+ 1 = 5/);
+        // One step down on the widened slider: floor(59 / 11) + 1 = 6.
+        await stride.focus();
+        await stride.press('ArrowLeft');
+        assert.equal(await region.locator('#stride-out').textContent(), '11');
+        await expectMaps(page, outLen(64, 5, 11, 0), outLen(64, 5, 11, 0), 2);
+      }, '#in=face&s=12'));
+
     test('painting is a mode: a plain click leaves the input alone; strokes change the maps, are kept in the link and undone', () =>
       open(async (page) => {
         const region = conv(page);

@@ -3,6 +3,25 @@
 // change writes the controls back. A value the parser refuses (a typed number out of range)
 // is reported to `onInvalid(field, message)` and leaves the state as it was.
 
+// The extent each slider or number box offers now (element -> {min, max}).
+const offered = new WeakMap();
+
+// Gives `el` (a range or number input) the UI range of `range` (a row of the core's table),
+// widened to include `value`: a link may bring any value the core accepts, and the slider
+// must be able to show it. Widening lasts for the visit, so that a slider does not rescale
+// under the pointer when the value comes back into the usual range. Call it before setting
+// the value: a range input clamps its value to min..max.
+export function offerRange(el, range, value) {
+  const was = offered.get(el);
+  const v = Number.isFinite(value) ? value : range.uiMin;
+  const min = Math.min(was ? was.min : range.uiMin, v);
+  const max = Math.max(was ? was.max : range.uiMax, v);
+  if (was && was.min === min && was.max === max) return;
+  offered.set(el, { min, max });
+  el.min = String(min);
+  el.max = String(max);
+}
+
 export function bindControls(store, fields, onInvalid) {
   const bound = fields.filter((f) => f.control);
   const element = (f) => document.getElementById(f.control.id);
@@ -25,6 +44,7 @@ export function bindControls(store, fields, onInvalid) {
     for (const f of bound) {
       const v = st[f.key];
       const { kind, id, show } = f.control;
+      if (f.range && (kind === 'range' || kind === 'number')) offerRange(element(f), f.range, v);
       if (kind === 'radios') for (const r of radios(f)) r.checked = r.value === v;
       else if (kind === 'checkbox') element(f).checked = v;
       else if (document.activeElement !== element(f)) element(f).value = String(v);

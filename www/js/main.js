@@ -2,8 +2,9 @@
 // and keep the link up to date so that it can be shared.
 
 import { loadCore } from './wasm.js';
-import { createStore, readHash, writeHash } from './state.js';
-import { settleLinkState, startExplorer } from './explorer/explorer.js';
+import { createSchema, createStore } from './state.js';
+import { settleLinkState } from './explorer/data.js';
+import { startExplorer } from './explorer/explorer.js';
 import { startTraining } from './train/training.js';
 import { startWorker } from './train/client.js';
 import { startInside } from './inside/inside.js';
@@ -16,8 +17,8 @@ function showLinkProblems(problems) {
   banner.textContent = problems.length ? `Part of this link could not be used, so defaults are shown for it: ${problems.join('; ')}.` : '';
 }
 
-function stateFromLink() {
-  const { state, problems, present } = readHash(location.hash);
+function stateFromLink(schema) {
+  const { state, problems, present } = schema.readHash(location.hash);
   const [settled, more] = settleLinkState(state, present);
   showLinkProblems([...problems, ...more]);
   return settled;
@@ -52,9 +53,18 @@ async function main() {
   engine.dataset.simd = String(simd);
   engine.dataset.relaxedSimd = String(relaxed);
 
-  const store = createStore(stateFromLink());
+  // The link's parser and the controls take their ranges from the core (src/limits.rs).
+  let schema;
   try {
-    startExplorer(core, store);
+    schema = createSchema(core.controlRanges());
+  } catch (e) {
+    failed(`The page could not read the core's ranges: ${e.message}`);
+    console.error(e);
+    return;
+  }
+  const store = createStore(stateFromLink(schema));
+  try {
+    startExplorer(core, store, schema);
   } catch (e) {
     // A bug, not a user error: say so on the page, and keep it visible to tests and consoles.
     failed(`The explorer failed to start: ${e.message}`);
@@ -66,7 +76,7 @@ async function main() {
   // The training section starts after the explorer is up; its failure is shown there. It is
   // usable (Train enabled) before its first data is painted; the Look inside view waits for
   // that data and model.
-  startTraining(store, worker, events)
+  startTraining(store, worker, events, schema)
     .then(async (training) => {
       document.body.dataset.trainingReady = 'true';
       await training.dataReady;
@@ -86,14 +96,14 @@ async function main() {
   store.subscribe((st) => {
     clearTimeout(timer);
     timer = setTimeout(() => {
-      const hash = writeHash(st);
+      const hash = schema.writeHash(st);
       if (hash !== location.hash) history.replaceState(null, '', hash === '#' ? location.pathname + location.search : hash);
       written = location.hash;
     }, 100);
   });
   // A link edited by hand in the address bar is read again.
   window.addEventListener('hashchange', () => {
-    if (location.hash !== written) store.set(stateFromLink());
+    if (location.hash !== written) store.set(stateFromLink(schema));
     written = location.hash;
   });
 

@@ -2,12 +2,21 @@
 // hidden dense layer's units, add and remove a block. It edits the `arch` field of the store
 // (and so the link); numbers out of range are explained here and change nothing. Whether
 // the layers fit together is decided by the Rust core when the model is built
-// (training.js shows its answer with `showProblem`).
+// (training.js shows its answer with `showProblem`). The ranges are the core's (`schema.arch`,
+// from state.js).
 
-import { ARCH_LIMITS, CHAPTER_ARCH, blockProblem, formatArch, parseArch } from '../state.js';
+import { offerRange } from '../controls.js';
+import { CHAPTER_ARCH, formatArch } from '../state.js';
 import { $, make, say } from './dom.js';
 
-export function createModelEditor(store) {
+export function createModelEditor(store, schema) {
+  const { parseArch, blockProblem } = schema;
+  const limits = schema.arch; // {blocks, filters, kernel, dropout, dense}: rows of the core's table
+  // A number box offering its UI range (widened to the value it holds).
+  const ranged = (input, range) => {
+    offerRange(input, range, Number(input.value));
+    return input;
+  };
   const rows = $('editor-blocks');
   const dense = $('editor-dense');
   const message = $('msg-editor');
@@ -41,12 +50,12 @@ export function createModelEditor(store) {
       return el;
     };
     tr.append(make('th', { scope: 'row' }, `Block ${n}`));
-    const filters = cell(make('input', { type: 'number', min: 1, max: ARCH_LIMITS.filters, value: b.filters, className: 'num', ariaLabel: `Block ${n} filters` }));
-    const kernel = cell(make('input', { type: 'number', min: 1, max: ARCH_LIMITS.kernel, value: b.kernel, className: 'num', ariaLabel: `Block ${n} kernel size` }));
+    const filters = cell(ranged(make('input', { type: 'number', value: b.filters, className: 'num', ariaLabel: `Block ${n} filters` }), limits.filters));
+    const kernel = cell(ranged(make('input', { type: 'number', value: b.kernel, className: 'num', ariaLabel: `Block ${n} kernel size` }), limits.kernel));
     const bn = cell(make('input', { type: 'checkbox', checked: b.batchNorm, ariaLabel: `Block ${n} batch norm` }));
     const pool = cell(make('select', { ariaLabel: `Block ${n} pooling` }));
     for (const [value, text] of [['max', 'max'], ['average', 'average'], ['none', 'none']]) pool.append(make('option', { value, selected: b.pool === value }, text));
-    const dropout = cell(make('input', { type: 'number', min: 0, max: ARCH_LIMITS.dropout, step: 0.05, value: b.dropout, className: 'num', ariaLabel: `Block ${n} dropout rate` }));
+    const dropout = cell(ranged(make('input', { type: 'number', step: 0.05, value: b.dropout, className: 'num', ariaLabel: `Block ${n} dropout rate` }), limits.dropout));
     // A × (named by its label) leaves the table room to fit the model panel at a projector's size.
     const remove = cell(make('button', { type: 'button', className: 'button subtle remove', ariaLabel: `Remove block ${n}`, title: `Remove block ${n}` }, '×'));
     const update = () => {
@@ -74,6 +83,7 @@ export function createModelEditor(store) {
 
   function render() {
     rows.replaceChildren(...layout.blocks.map(blockRow));
+    offerRange(dense, limits.dense, layout.dense);
     if (document.activeElement !== dense) dense.value = String(layout.dense);
     setEnabled(enabled);
   }
@@ -81,16 +91,16 @@ export function createModelEditor(store) {
   dense.addEventListener('input', () => {
     const r = readNumber(dense, 'Dense units', true);
     if ('error' in r) return say(message, `${r.error}; the model is unchanged.`);
-    if (r.value > ARCH_LIMITS.dense) return say(message, `Dense units: at most ${ARCH_LIMITS.dense} (0 leaves the hidden dense layer out); the model is unchanged.`);
+    if (r.value < limits.dense.min || r.value > limits.dense.max) return say(message, `Dense units: at most ${limits.dense.max} (0 leaves the hidden dense layer out); the model is unchanged.`);
     say(message, '');
     layout.dense = r.value;
     commit();
   });
   $('editor-add').addEventListener('click', () => {
-    if (layout.blocks.length >= ARCH_LIMITS.blocks) return say(message, `At most ${ARCH_LIMITS.blocks} conv blocks; the model is unchanged.`);
+    if (layout.blocks.length >= limits.blocks.max) return say(message, `At most ${limits.blocks.max} conv blocks; the model is unchanged.`);
     say(message, '');
     const last = layout.blocks[layout.blocks.length - 1];
-    layout.blocks.push({ ...last, filters: Math.min(ARCH_LIMITS.filters, last.filters * 2) });
+    layout.blocks.push({ ...last, filters: Math.min(limits.filters.max, last.filters * 2) });
     commit();
     render();
   });

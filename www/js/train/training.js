@@ -6,7 +6,7 @@
 // lost by leaving the page.
 
 import { bindControls } from '../controls.js';
-import { FIELDS, TRAIN_DEFAULTS, formatArch, parseArch } from '../state.js';
+import { TRAIN_DEFAULTS, formatArch } from '../state.js';
 import { createCurves } from './charts.js';
 import { createDataPanel } from './data-panel.js';
 import { $, pct, say, thousands } from './dom.js';
@@ -49,8 +49,8 @@ function showSummary(summary) {
 
 // The data and hyper-parameter fields live in the URL; a value their parser refuses is
 // explained under the fields and leaves the setting as it was.
-function bindSettings(store) {
-  const fields = FIELDS.filter((f) => f.section === 'training' && f.control);
+function bindSettings(store, schema) {
+  const fields = schema.fields.filter((f) => f.section === 'training' && f.control);
   const problems = new Map();
   const group = (f) => f.control.id.split('-')[0]; // data-… or train-…
   const reflect = bindControls(store, fields, (field, message) => {
@@ -81,8 +81,8 @@ function proposeSettings(info) {
 
 // `worker` is the promise of startWorker (client.js), begun by the page as it opens; its events
 // are delivered to `events.listen`, which this section sets.
-export async function startTraining(store, worker, events) {
-  bindSettings(store);
+export async function startTraining(store, worker, events, schema) {
+  bindSettings(store, schema);
   proposeTo = store;
   let data = null; // the data info of the loaded set
   let busy = false; // a data or model request is in flight
@@ -223,7 +223,7 @@ export async function startTraining(store, worker, events) {
     const arch = store.get().arch;
     try {
       // The core turns the layout into layers for the loaded images and classes (its head rule).
-      const { summary } = await ctx.worker.call('buildLayout', { layout: parseArch(arch).value, seed: store.get().trainSeed });
+      const { summary } = await ctx.worker.call('buildLayout', { layout: schema.parseArch(arch).value, seed: store.get().trainSeed });
       showSummary(summary);
       modelArch = arch;
       hasModel = true;
@@ -251,7 +251,7 @@ export async function startTraining(store, worker, events) {
   };
   ctx.worker = await worker;
   panels = {
-    editor: createModelEditor(store),
+    editor: createModelEditor(store, schema),
     results: createResults(ctx),
     run: createRunPanel(ctx),
     data: createDataPanel(ctx),

@@ -1,13 +1,10 @@
 // Drawing for the convolution explorer: the padded input with the receptive field, the
-// activation maps, the kernel editor and the written-out multiply-adds. These functions
-// only draw what they are given; the controller owns state and computing.
+// activation maps, the kernel editor and the current cell's products. These functions only
+// draw what they are given (view.js calls them with a frame from data.js).
 
 import { COLORS, cellSize, cellText, css, diverging, focusFrame, focusWash, gridLines, hatchCell, inputColor, isDark, paintCells, sizeCanvas } from '../draw.js';
-import { factor, fmt, timesSigns } from '../format.js';
-
-const $ = (id) => document.getElementById(id);
-
-export const CHANNEL_NAMES = (c) => (c === 3 ? ['R', 'G', 'B'] : Array.from({ length: c }, (_, i) => `ch ${i + 1}`));
+import { factor, fmt } from '../format.js';
+import { CHANNEL_NAMES } from './data.js';
 
 // The padded input. `desc` gives the padding; `cell` (or null) the current receptive field.
 // Returns the geometry needed to map a mouse position back to a cell.
@@ -45,11 +42,10 @@ export function drawInput(canvas, img, desc, cell, box) {
   return { s, pt, pl };
 }
 
-// One canvas per activation map. Each map has its own colour scale (its largest |value| is
-// full colour): filters can differ in size by orders of magnitude, and a shared scale would
-// leave the small ones blank. Returns the selected map's scale for the colour bar.
-export function drawMaps(container, maps, oh, ow, names, selected, pos, box) {
-  const scales = maps.map((m) => Math.max(1e-6, m.reduce((a, v) => Math.max(a, Math.abs(v)), 0)));
+// One canvas per activation map. Each map has its own colour scale (`scales`, its largest
+// |value| is full colour): filters can differ in size by orders of magnitude, and a shared
+// scale would leave the small ones blank.
+export function drawMaps(container, maps, scales, oh, ow, names, selected, pos, box) {
   while (container.children.length > maps.length) container.lastChild.remove();
   while (container.children.length < maps.length) {
     const fig = document.createElement('figure');
@@ -74,24 +70,10 @@ export function drawMaps(container, maps, oh, ow, names, selected, pos, box) {
     if (pos) focusFrame(ctx, pos.ox * s, pos.oy * s, s, s, f === selected);
     fig.lastChild.innerHTML = `<b>${f + 1}</b> ${escapeHtml(names[f])}`;
   });
-  return { scale: scales[selected] ?? 1, s };
 }
 
 export function escapeHtml(text) {
   return text.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]);
-}
-
-// The formula with the current numbers, one line per axis when the input is not square.
-export function formulaText(img, st, desc) {
-  const axis = (n, before, after, out) => {
-    const p = before === after ? `2·${before}` : `${before}+${after}`;
-    const head = `⌊(${n} + ${p} − ${st.dilation}·(${st.kernel}−1) − 1) / ${st.stride}⌋ + 1`;
-    return out === null || out === undefined ? `${head}: the kernel does not fit` : `${head} = ${out}`;
-  };
-  if (!desc || desc.span === 0) return ['—'];
-  const rows = axis(img.height, desc.padTop, desc.padBottom, desc.outHeight);
-  if (img.height === img.width && desc.padTop === desc.padLeft && desc.padBottom === desc.padRight) return [rows];
-  return [`rows: ${rows}`, `columns: ${axis(img.width, desc.padLeft, desc.padRight, desc.outWidth)}`];
 }
 
 // The kernel of one filter and channel as a grid of number fields.
@@ -148,29 +130,4 @@ export function drawProducts(container, cell, k, channel) {
       return d;
     }),
   );
-}
-
-// The multiply-adds in words: every product, their sum, the bias and the result.
-export function maddText(cell, channels) {
-  const products = cell.terms.map((t) => `${factor(t.x)}×${factor(t.w)}`).join(' + ');
-  let total = `sum of ${cell.terms.length} products = ${fmt(cell.sum)}`;
-  if (channels > 1) {
-    const names = CHANNEL_NAMES(channels);
-    const parts = names.map((n, c) => `${n} ${fmt(cell.terms.filter((t) => t.c === c).reduce((a, t) => a + t.product, 0))}`);
-    total += ` (${parts.join(', ')})`;
-  }
-  total += `; + bias ${factor(cell.bias)} = ${fmt(cell.value)}`;
-  if (cell.relu) total += `; ReLU → ${fmt(cell.output)}`;
-  return { products: `${products} = ${fmt(cell.sum)}`, total };
-}
-
-export function setMessage(id, items) {
-  const el = $(id);
-  el.replaceChildren(...items.map((d) => {
-    const span = document.createElement('span');
-    span.className = d.level;
-    span.textContent = timesSigns(d.message); // the core writes 9x9; the page writes 9×9
-    return span;
-  }));
-  el.hidden = items.length === 0;
 }

@@ -1,5 +1,5 @@
 // Drawing for the pooling panel: the map being pooled (with its window), the pooled map and
-// the window's values written out.
+// the window's values written out. They only draw what they are given.
 
 import { COLORS, cellSize, cellText, css, diverging, focusFrame, focusWash, gridLines, hatchCell, isDark, paintCells, sizeCanvas } from '../draw.js';
 import { fmt } from '../format.js';
