@@ -14,19 +14,6 @@ const short = (v) => String(Math.round(v * 1e4) / 1e4);
 const RECIPE_ID = /^[a-z_]{1,24}$/;
 const NUMBER = /^-?(\d+\.?\d*|\.\d+)(e-?\d+)?$/i;
 
-// The core's table widens its f32 limits to f64 (0.9f32 arrives as 0.8999999761581421); a
-// fractional limit is read back as the shortest decimal with the same f32 value, which is the
-// number the Rust source wrote and the one the core compares in f32. Whole numbers (up to
-// 2^32 - 1 for seeds) are exact and kept as they are.
-function tidy(v) {
-  if (Number.isInteger(v)) return v;
-  for (let digits = 1; digits <= 9; digits++) {
-    const d = Number(v.toPrecision(digits));
-    if (Math.fround(d) === Math.fround(v)) return d;
-  }
-  return v;
-}
-
 // Every key the page needs a range for; a table without one is a bug, found at start-up.
 export const RANGE_KEYS = [
   'kernel', 'stride', 'pad', 'dilation', 'filterCount', 'filter', 'channel', 'paintedSide', 'step',
@@ -42,7 +29,7 @@ export function readRanges(table) {
     const r = table && table[key];
     const nums = r && [r.uiMin, r.uiMax, r.min, r.max].map(Number);
     if (!nums || !nums.every(Number.isFinite)) throw new Error(`the core gave no range for “${key}”`);
-    const [uiMin, uiMax, min, max] = nums.map(tidy);
+    const [uiMin, uiMax, min, max] = nums;
     if (!(min <= uiMin && uiMin <= uiMax && uiMax <= max)) throw new Error(`the core’s range for “${key}” is inconsistent`);
     out[key] = { key, uiMin, uiMax, min, max };
   }
