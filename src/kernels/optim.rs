@@ -80,11 +80,12 @@ impl AdamState {
 /// The scalars of one Adam step, computed in f32 as Keras does:
 /// (alpha, 1 - beta_1, 1 - beta_2, epsilon).
 fn adam_coefficients(step: u32, cfg: &AdamConfig) -> [f32; 4] {
-    let t = step as f32;
     // Keras casts the betas to float32 for the powers, but forms 1 - beta in Python (f64) and
-    // rounds that once: the same here, to the last bit.
-    let (beta_1, beta_2) = (cfg.beta_1 as f32, cfg.beta_2 as f32);
-    let alpha = cfg.learning_rate * (1.0 - beta_2.powf(t)).sqrt() / (1.0 - beta_1.powf(t));
+    // rounds that once: the same here, to the last bit. The power is taken in f64 and rounded
+    // once, which gives Keras's f32 power; f32 powf itself differs by an ulp between glibc and
+    // the wasm build's libm (0.9999^4), and the step with it.
+    let power = |beta: f64| ((beta as f32) as f64).powi(step as i32) as f32;
+    let alpha = cfg.learning_rate * (1.0 - power(cfg.beta_2)).sqrt() / (1.0 - power(cfg.beta_1));
     [
         alpha,
         (1.0 - cfg.beta_1) as f32,
