@@ -43,11 +43,23 @@ setup() {
     say "installing wasm-pack (a few minutes, once)"
     cargo install -q wasm-pack --version 0.15.1
   fi
-  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-    say "installing Debian's chromium and chromium-driver"
+  # The three engines of the end-to-end tests, from Debian: Chromium (Playwright), Firefox ESR
+  # and WebKitGTK's MiniBrowser (WebDriver; WebKit needs a display, hence Xvfb).
+  local debs=()
+  command -v chromium >/dev/null || debs+=(chromium)
+  command -v chromedriver >/dev/null || debs+=(chromium-driver)
+  command -v firefox-esr >/dev/null || debs+=(firefox-esr)
+  command -v WebKitWebDriver >/dev/null || debs+=(webkit2gtk-driver)
+  command -v xvfb-run >/dev/null || debs+=(xvfb xauth)
+  if (( ${#debs[@]} )); then
+    say "installing Debian's ${debs[*]}"
     local sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${debs[@]}" >/dev/null
+  fi
+  if [[ "$(geckodriver --version 2>/dev/null | awk 'NR==1 {print $2}')" != "0.37.1" ]]; then
+    say "installing geckodriver 0.37.1, Firefox's WebDriver server (a few minutes, once)"
+    cargo install -q geckodriver --version 0.37.1 --locked
   fi
   if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
     say "installing npm dev packages"

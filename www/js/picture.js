@@ -1,5 +1,6 @@
-// Decodes a picture file with the browser's own PNG and JPEG decoders, on the page or in a
-// worker (createImageBitmap and OffscreenCanvas work in both). The wasm core keeps no
+// Decodes a picture file with the browser's own PNG and JPEG decoders, on the page (the
+// training worker asks the page: from file://, WebKit's worker cannot read Blobs). The wasm
+// core keeps no
 // decoders of its own (they would be a third of its download): it checks the file's header
 // first (format, size limits) and takes the RGBA bytes this returns.
 
@@ -15,8 +16,10 @@ export async function decodePicture(bytes) {
   try {
     // Raw pixel values: no colour management, alpha not premultiplied.
     bitmap = await createImageBitmap(new Blob([bytes]), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
-  } catch {
-    throw new Error('the file is damaged or cut short');
+  } catch (e) {
+    // The core has checked the header, so this is usually a damaged or cut-short file; but say
+    // what the browser said, so that any other failure is not passed off as damage.
+    throw new Error(`the browser could not decode it (${e && e.name ? `${e.name}: ` : ''}${e && e.message ? e.message : e})`);
   }
   try {
     const scale = Math.min(1, HANDOVER_SIDE / Math.max(bitmap.width, bitmap.height));
@@ -33,11 +36,12 @@ export async function decodePicture(bytes) {
 }
 
 // An uploaded photo: `core.checkPicture` (the wasm exports) refuses other formats and huge
-// pictures with a message for the student, then the browser decodes it.
-export async function decodeUpload(core, bytes) {
+// pictures with a message for the student, then the browser decodes it (`decode`: on the page
+// directly, or the worker's request to the page).
+export async function decodeUpload(core, bytes, decode = decodePicture) {
   core.checkPicture(bytes);
   try {
-    return await decodePicture(bytes);
+    return await decode(bytes);
   } catch (e) {
     throw new Error(`this picture could not be decoded: ${e.message}`);
   }

@@ -101,6 +101,8 @@ export function createExplorerView({ ranges, actions, onResize }) {
   // The filter panel: tabs, preset, bias, editable weights and this step's products.
   function renderFilterPanel(t) {
     const tabs = $('filter-tabs');
+    // A roving tab stop: Tab reaches the selected filter, the arrow keys (and Home, End) move
+    // between filters, as in any tab list.
     tabs.replaceChildren(
       ...t.names.map((name, i) => {
         const b = document.createElement('button');
@@ -108,22 +110,24 @@ export function createExplorerView({ ranges, actions, onResize }) {
         b.setAttribute('role', 'tab');
         b.setAttribute('aria-selected', String(i === t.filter));
         b.setAttribute('aria-label', `Filter ${i + 1}`);
+        b.tabIndex = i === t.filter ? 0 : -1;
         b.title = name;
         b.textContent = String(i + 1);
         b.addEventListener('click', () => actions.selectFilter(i));
         return b;
       }),
     );
-    const add = document.createElement('button');
-    add.type = 'button';
-    add.className = 'add';
-    add.textContent = '+ add';
-    add.setAttribute('aria-label', 'Add a filter');
+    tabs.onkeydown = (e) => {
+      const last = t.names.length - 1;
+      const next = { ArrowRight: t.filter + 1, ArrowDown: t.filter + 1, ArrowLeft: t.filter - 1, ArrowUp: t.filter - 1, Home: 0, End: last }[e.key];
+      if (next === undefined) return;
+      e.preventDefault();
+      actions.selectFilter(Math.max(0, Math.min(last, next)));
+      tabs.querySelector('[aria-selected="true"]')?.focus(); // the tabs were drawn anew
+    };
+    const add = $('filter-add');
     add.disabled = !t.canAdd;
-    add.addEventListener('click', actions.addFilter);
-    const label = Object.assign(document.createElement('span'), { className: 'tabs-label', textContent: 'Filter' });
-    tabs.prepend(label);
-    tabs.append(add);
+    add.onclick = actions.addFilter;
 
     const sel = $('filter-recipe');
     if (t.recipesFor !== recipeOptionsFor) {

@@ -64,6 +64,34 @@ function makeChart(uPlot, el, yLabel, percent, getMark) {
   return new uPlot(opts, [[], [], []], el);
 }
 
+// uPlot makes a number formatter for navigator.language when it is imported. WebKitGTK started
+// with LANG=C reports the language "C", which Intl refuses (RangeError): the import failed and
+// the curves stayed empty. A tag Intl refuses is replaced by one it accepts before the import.
+const acceptedByIntl = (tag) => {
+  try {
+    new Intl.NumberFormat(tag);
+    return true;
+  } catch {
+    return false;
+  }
+};
+function ensureValidLanguage() {
+  if (acceptedByIntl(navigator.language)) return;
+  const valid = (navigator.languages ?? []).find(acceptedByIntl);
+  Object.defineProperty(navigator, 'language', { value: valid ?? 'en-US', configurable: true });
+}
+
+// Said in place of the curves when they cannot be drawn; training itself goes on.
+function showChartFailure(lossEl, accEl, err) {
+  for (const el of [lossEl, accEl]) {
+    const note = document.createElement('p');
+    note.className = 'chart-failure';
+    note.setAttribute('role', 'alert');
+    note.textContent = `The curves could not be drawn (${err && err.message ? err.message : err}). Training is not affected: the status line and the results still report it.`;
+    el.replaceChildren(note);
+  }
+}
+
 export function createCurves(lossEl, accEl) {
   let mark = null;
   const getMark = () => mark;
@@ -74,11 +102,17 @@ export function createCurves(lossEl, accEl) {
   const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
   const make = () =>
     (making ??= (async () => {
-      const { default: uPlot } = await import('uplot');
-      await nextTask();
-      const loss = makeChart(uPlot, lossEl, 'loss', false, getMark);
-      await nextTask();
-      charts = { loss, acc: makeChart(uPlot, accEl, 'accuracy', true, getMark) };
+      try {
+        ensureValidLanguage();
+        const { default: uPlot } = await import('uplot');
+        await nextTask();
+        const loss = makeChart(uPlot, lossEl, 'loss', false, getMark);
+        await nextTask();
+        charts = { loss, acc: makeChart(uPlot, accEl, 'accuracy', true, getMark) };
+      } catch (err) {
+        showChartFailure(lossEl, accEl, err);
+        return; // `making` stays settled: no retry on every redraw
+      }
       new ResizeObserver(resize).observe(lossEl);
       redraw();
     })());

@@ -3,6 +3,7 @@
 // would not start from file://); the wasm bytes are posted to it. `call(op, args)` returns a
 // promise of the answer; events (progress, finished, failed) go to `onEvent`.
 
+import { decodePicture } from '../picture.js';
 import { glueSource, wasmBytes } from '../wasm.js';
 
 // worker.js's text, put in by tools/build-site.mjs (esbuild `define`).
@@ -18,6 +19,14 @@ export async function startWorker(onEvent) {
   let next = 1;
   worker.onmessage = (e) => {
     const m = e.data;
+    if (m.decode) {
+      // The worker's picture, decoded here (see worker.js decodeOnPage).
+      decodePicture(new Uint8Array(m.bytes)).then(
+        (picture) => worker.postMessage({ decoded: m.decode, picture }, [picture.rgba.buffer]),
+        (err) => worker.postMessage({ decoded: m.decode, error: err.message }),
+      );
+      return;
+    }
     if (m.event) {
       onEvent(m);
       return;

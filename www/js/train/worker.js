@@ -11,6 +11,20 @@ import { decodeUpload } from '../picture.js';
 import { addFolderPictures, loadFolderFiles } from './folder-files.js';
 import { readHappyH5 } from './happy-h5.js';
 
+// Pictures are decoded on the page, not here: from file://, WebKit gives a worker made from a
+// Blob URL a null origin that cannot read Blobs, so createImageBitmap fails in the worker (and
+// did so with a misleading "damaged" message). The worker asks; client.js answers with RGBA.
+const decodeRequests = new Map();
+let nextDecode = 1;
+function decodeOnPage(bytes) {
+  return new Promise((resolve, reject) => {
+    const rid = nextDecode++;
+    decodeRequests.set(rid, { resolve, reject });
+    const copy = bytes.slice();
+    self.postMessage({ decode: rid, bytes: copy }, [copy.buffer]);
+  });
+}
+
 let session = null;
 let folderPaths = null; // the paths of the folder being loaded
 let run = null; // { paused, timer } while a training run is going
@@ -78,7 +92,7 @@ const ops = {
     const file = (i) => all.subarray(at.get(i)[0], at.get(i)[0] + at.get(i)[1]);
     let done = 0;
     try {
-      await addFolderPictures(session, folderPaths, indices, file, (n) => (done = n));
+      await addFolderPictures(session, folderPaths, indices, file, (n) => (done = n), decodeOnPage);
     } catch (e) {
       session.cancelFolder();
       throw e;
@@ -103,7 +117,7 @@ const ops = {
       // takeBytes consumes the entries (and frees them).
       const [paths, lengths, all] = [zip.paths(), zip.lengths(), zip.takeBytes()];
       const progress = ({ done, total }) => post({ event: 'load-progress', done, total });
-      info = await loadFolderFiles(session, paths, lengths, all, name, seed, progress);
+      info = await loadFolderFiles(session, paths, lengths, all, name, seed, progress, decodeOnPage);
     } catch (e) {
       throw new Error(`${name}: ${e.message}`);
     }
@@ -148,7 +162,7 @@ const ops = {
   evaluate: () => session.evaluate(),
   predict: ({ split, index }) => Array.from(session.predict(split, index)),
   async predictPhoto({ bytes }) {
-    const picture = await decodeUpload(wasm_bindgen, new Uint8Array(bytes));
+    const picture = await decodeUpload(wasm_bindgen, new Uint8Array(bytes), decodeOnPage);
     const p = session.predictPhoto(picture.rgba, picture.width, picture.height);
     return { probabilities: Array.from(p.probabilities), height: p.height, width: p.width, rgba: p.rgba, transfer: [p.rgba.buffer] };
   },
@@ -279,6 +293,13 @@ Object.assign(ops, {
 });
 
 self.onmessage = async (e) => {
+  if ('decoded' in e.data) {
+    const { decoded, picture, error } = e.data;
+    const pending = decodeRequests.get(decoded);
+    decodeRequests.delete(decoded);
+    if (pending) error === undefined ? pending.resolve(picture) : pending.reject(new Error(error));
+    return;
+  }
   const { id, op, ...args } = e.data;
   try {
     if (!ops[op]) throw new Error(`unknown request ${op}`);
