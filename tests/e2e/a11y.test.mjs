@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { launchBrowser, startServer } from './harness.mjs';
-import { TINY, checkLog, openTraining, train } from './training-page.mjs';
+import { TINY, checkLog, openTraining, region, train } from './training-page.mjs';
 
 // Evaluated rather than added as a script tag: the page's CSP refuses inline scripts.
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -35,9 +35,10 @@ test('axe-core finds no WCAG 2.2 AA violation on any section, before and after t
   try {
     assert.deepEqual(await violations(page), [], 'before training');
     await train(page);
-    // Look inside has drawn its maps once the model is evaluated.
-    await page.locator('#inside').scrollIntoViewIfNeeded();
-    await page.waitForFunction(() => document.querySelector('#inside-prediction').textContent.length > 0);
+    // Look inside with its maps, saliency and Grad-CAM drawn.
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: '4 · Look inside' }).click();
+    await region(page, 'Picture').getByRole('button', { name: 'Look inside', exact: true }).click();
+    await page.waitForFunction(() => Number(document.body.dataset.insideShown ?? 0) > 0, null, { timeout: 60_000 });
     assert.deepEqual(await violations(page), [], 'after training');
     checkLog(log, server.origin);
   } finally {
