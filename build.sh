@@ -5,7 +5,8 @@
 #          static site in dist/, plus the single file dist/convscope.html
 #   serve  build, then serve dist/ on http://127.0.0.1:8000
 #   test   every test: native cargo test, wasm tests in headless Chromium (the kernel suites
-#          twice: SIMD128 and relaxed SIMD), Playwright end-to-end
+#          twice: SIMD128 and relaxed SIMD) and the kernel suites in headless Firefox, Node unit
+#          tests, end-to-end tests in Chromium, Firefox ESR and WebKitGTK
 #   bench  the performance benchmark (issue 6): convscope wasm in Node and native, TensorFlow.js,
 #          and Keras/JAX on one core.  Options: --json, --quick (one tiny iteration),
 #          --with-keras (a virtualenv: $CONVSCOPE_REF_VENV, else build/venv-ref, created if
@@ -117,19 +118,28 @@ run_tests() {
   # opt-level 1: the wasm tests check numbers, not speed, and opt-level 3 (the native test
   # profile) makes their first compile several times slower.
   # Only the wasm suites: the native suites read files and train, which is cargo test's job.
-  CARGO_PROFILE_TEST_OPT_LEVEL=1 cargo test --target wasm32-unknown-unknown \
+  # The runner picks the browser from CHROMEDRIVER / GECKODRIVER, else from the first driver on
+  # PATH (geckodriver comes first there): name the one each run is for.
+  local chromedriver geckodriver
+  chromedriver=$(command -v chromedriver)
+  geckodriver=$(command -v geckodriver)
+  CHROMEDRIVER=$chromedriver CARGO_PROFILE_TEST_OPT_LEVEL=1 cargo test --target wasm32-unknown-unknown \
     --test wasm_kernels --test wasm_layer_kernels --test wasm_web --test wasm_training --test wasm_model --test data_wasm
   say "wasm kernel tests again, relaxed-SIMD build"
   # In the plain build's target folder: its host crates (proc macros) are reused, and cargo keeps
   # the dependencies of both flag sets side by side (only this crate recompiles).
-  CONVSCOPE_EXPECT_RELAXED_SIMD=1 CARGO_PROFILE_TEST_OPT_LEVEL=1 RUSTFLAGS=$RELAXED_RUSTFLAGS cargo test --target wasm32-unknown-unknown \
+  CHROMEDRIVER=$chromedriver CONVSCOPE_EXPECT_RELAXED_SIMD=1 CARGO_PROFILE_TEST_OPT_LEVEL=1 RUSTFLAGS=$RELAXED_RUSTFLAGS cargo test --target wasm32-unknown-unknown \
+    --test wasm_kernels --test wasm_layer_kernels
+  say "wasm kernel tests in headless Firefox"
+  # The kernel and layer suites (bit-exact Adam and batch norm among them) in a second engine.
+  GECKODRIVER=$geckodriver CARGO_PROFILE_TEST_OPT_LEVEL=1 cargo test --target wasm32-unknown-unknown \
     --test wasm_kernels --test wasm_layer_kernels
   build
   # Before the browser: quick, and a broken parser or frame there would fail every e2e test.
   # After build: they load the real core's ranges from pkg/.
   say "unit tests of the page's pure modules (Node, no browser)"
   node --test tests/unit/
-  say "browser end-to-end tests (Playwright, over http and from file://)"
+  say "browser end-to-end tests (Chromium by Playwright; Firefox and WebKitGTK by WebDriver; over http and from file://)"
   node --test tests/e2e/
 }
 
