@@ -2,6 +2,9 @@
 //! the other, a `.npy` file, a Happy House training file alone) give stratified, shuffled test
 //! and validation sets, the same for the same seed (issue 15: the validation set was the last
 //! class alone). The check body is shared with the browser suite (tests/data_wasm.rs).
+// Native only (it reads files or uses native-only loaders); `wasm-pack test` compiles every
+// test target for wasm32.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod data_support;
 mod split_support;

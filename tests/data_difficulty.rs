@@ -2,6 +2,9 @@
 //! below 80% test accuracy (the acceptance bar; a CNN is meant to reach 95%). The same
 //! regression reaches high accuracy where a pixel template works (a planted background
 //! confound, the real Happy House photos), so its failure here is the data's doing.
+// Native only (it reads files or uses native-only loaders); `wasm-pack test` compiles every
+// test target for wasm32.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod data_support;
 

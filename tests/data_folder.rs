@@ -1,5 +1,8 @@
 //! Image folders (Keras's image_dataset_from_directory convention), zip archives and
 //! directories on disk: layouts, resizing, gray conversion, and every refusal.
+// Native only (it reads files or uses native-only loaders); `wasm-pack test` compiles every
+// test target for wasm32.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod data_support;
 

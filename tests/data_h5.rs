@@ -1,5 +1,8 @@
 //! The Happy House .h5 reader: the real test file, files written here with wrong keys,
 //! shapes, types and labels, and damaged bytes (truncated, flipped, random mutations).
+// Native only (it reads files or uses native-only loaders); `wasm-pack test` compiles every
+// test target for wasm32.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod data_support;
 

@@ -1,5 +1,8 @@
 //! The convolution explorer's computations, natively: presets, kernel recipes, cell
 //! breakdowns, explanations of bad settings, pooling and picture uploads.
+// Native only (it reads files or uses native-only loaders); `wasm-pack test` compiles every
+// test target for wasm32.
+#![cfg(not(target_arch = "wasm32"))]
 
 use convscope::app::explorer::{
     describe, diagnose, parse_padding, pool_shape, ConvRun, ConvSettings, PoolRun,

@@ -1,5 +1,8 @@
 //! The training page's session, natively: data, model, a short run in time slices, test
 //! results, save and load, and failures that leave everything as it was.
+// Native only (it reads files or uses native-only loaders); `wasm-pack test` compiles every
+// test target for wasm32.
+#![cfg(not(target_arch = "wasm32"))]
 
 use convscope::app::session::{Session, Split, TrainSettings};
 use convscope::data::folder::FileEntry;
