@@ -1,5 +1,6 @@
 // Accessibility (issue 21): axe-core (npm) on the whole page, every section, to WCAG 2.2 AA,
-// before and after training, in headless Chromium over http; and the filter tabs by keyboard.
+// before and after training, in headless Chromium over http; the heat maps' text alternatives;
+// the filter tabs, the explorer and a training run by keyboard only; reduced motion.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,6 +41,12 @@ test('axe-core finds no WCAG 2.2 AA violation on any section, before and after t
     await region(page, 'Picture').getByRole('button', { name: 'Look inside', exact: true }).click();
     await page.waitForFunction(() => Number(document.body.dataset.insideShown ?? 0) > 0, null, { timeout: 60_000 });
     assert.deepEqual(await violations(page), [], 'after training');
+    // The heat maps say in words where their mass lies.
+    for (const [id, what] of [['inside-saliency', 'Saliency'], ['inside-gradcam', 'Grad-CAM']]) {
+      const canvas = page.locator(`#${id}`);
+      assert.equal(await canvas.getAttribute('role'), 'img');
+      assert.match(await canvas.getAttribute('aria-label'), new RegExp(`^${what}: (most of the mass \\(\\d+%\\) lies in .+ of the picture|spread over the whole picture)`));
+    }
     checkLog(log, server.origin);
   } finally {
     await close();
@@ -62,6 +69,68 @@ test('the filter tabs move with the arrow keys, Home and End, and Tab reaches on
     await page.keyboard.press('Home');
     assert.equal(await selected(), 'Filter 1');
     assert.deepEqual(await tabs.evaluateAll((ts) => ts.map((t) => t.tabIndex)), [0, ...Array((await tabs.count()) - 1).fill(-1)]);
+    checkLog(log, server.origin);
+  } finally {
+    await close();
+  }
+});
+
+// Tabs until `matches()` holds in the page for the focused element (at most `limit` presses).
+async function tabTo(page, matches, what, limit = 400) {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(matches)) return;
+  }
+  throw new Error(`Tab never reached ${what}`);
+}
+
+// The focused element's outline, as drawn: a visible ring of at least 2 px.
+const focusRing = (page) => page.evaluate(() => {
+  const el = document.activeElement;
+  const target = el.closest('.file-button') ?? el;
+  const s = getComputedStyle(target);
+  return { style: s.outlineStyle, width: parseFloat(s.outlineWidth), color: s.outlineColor };
+});
+
+test('keyboard only: a skip link, the explorer’s kernel slider, and a training run, with a visible focus ring', async () => {
+  const { page, log, close } = await openTraining(browser, server.url + TINY);
+  try {
+    await page.evaluate(() => document.activeElement.blur());
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to the content');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+
+    await tabTo(page, () => document.activeElement.id === 'kernel', 'the kernel slider');
+    const ring = await focusRing(page);
+    assert.equal(ring.style, 'solid');
+    assert.ok(ring.width >= 2, `focus ring ${ring.width} px`);
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await page.getByLabel('Output size', { exact: true }).textContent(), '25 × 25 × 4');
+
+    await tabTo(page, () => document.activeElement.id === 'train-start', 'the Train button');
+    assert.equal((await focusRing(page)).style, 'solid');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('body[data-evaluated="true"]', { timeout: 120_000 });
+    // Progress and the result are announced politely (role=status is a polite live region).
+    const status = page.locator('#train-status');
+    assert.equal(await status.getAttribute('role'), 'status');
+    assert.match(await status.textContent(), /^Done: /);
+    checkLog(log, server.origin);
+  } finally {
+    await close();
+  }
+});
+
+test('with reduced motion asked for, activation maximization does not play by itself', async () => {
+  const { page, log, close } = await openTraining(browser, server.url + TINY);
+  try {
+    await page.emulateMedia({ reducedMotion: 'reduce' });
+    await train(page);
+    await page.getByRole('button', { name: 'Start from noise' }).click();
+    await page.waitForFunction(() => Number(document.body.dataset.actmaxFrames ?? 0) > 1, null, { timeout: 120_000 });
+    assert.equal(await page.locator('#actmax-play').textContent(), 'Play', 'not playing');
+    assert.equal(await page.locator('#actmax-frame').inputValue(), await page.locator('#actmax-frame').getAttribute('max'), 'the last frame is shown');
     checkLog(log, server.origin);
   } finally {
     await close();

@@ -7,6 +7,7 @@ import { drawRgba } from './maps.js';
 
 const SLICE = 10; // iterations per worker call: a progress step every few hundred ms
 const FRAME_MS = 120;
+const reducedMotion = () => window.matchMedia?.('(prefers-reduced-motion: reduce)').matches ?? false;
 
 // The objectives of a target; `conv` is the convolution layer whose filters can be targets.
 function objectives(target, conv, filter) {
@@ -97,7 +98,10 @@ export function createActmax(ctx) {
       document.body.dataset.actmaxFrames = String(frames.length);
       running = false;
       setButtons();
-      play();
+      // The frames play by themselves, unless the student's system asks for less motion: then
+      // the last frame stays and Play is one press away.
+      if (reducedMotion()) show(frames.length - 1);
+      else play();
     } catch (e) {
       say(message, e.message);
       status.textContent = '';

@@ -3,6 +3,7 @@
 // Every canvas is drawn at its data's resolution; CSS scales it up (pixelated).
 
 import { drawRgba, filled } from '../train/images.js';
+import { describeHeat } from './heat-text.js';
 
 export { drawRgba };
 
@@ -14,10 +15,21 @@ export function heat(t) {
   return [255 * clamp01(t * 3), 255 * clamp01(t * 3 - 1), 255 * clamp01(t * 3 - 2)];
 }
 
-// Blue → cyan → yellow → red, for the Grad-CAM overlay.
-function jet(t) {
-  t = clamp01(t);
-  return [255 * clamp01(1.5 - Math.abs(4 * t - 3)), 255 * clamp01(1.5 - Math.abs(4 * t - 2)), 255 * clamp01(1.5 - Math.abs(4 * t - 1))];
+// Dark blue → teal → green → yellow (viridis's anchors), for the Grad-CAM overlay: brighter is
+// more, and no red/green pair carries the meaning, so it reads with any colour vision
+// (the rainbow "jet" it replaces does neither).
+const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+function sequential(t) {
+  const x = clamp01(t) * (VIRIDIS.length - 1);
+  const i = Math.min(VIRIDIS.length - 2, Math.floor(x));
+  const f = x - i;
+  return VIRIDIS[i].map((a, k) => a + (VIRIDIS[i + 1][k] - a) * f);
+}
+
+// The canvas as an image whose name says where the map's mass lies.
+function describe(canvas, what, values, height, width) {
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', describeHeat(what, values, height, width));
 }
 
 function put(canvas, width, height, fill) {
@@ -32,8 +44,10 @@ function put(canvas, width, height, fill) {
 
 const maxOf = (values) => values.reduce((m, v) => (v > m ? v : m), 0);
 
-// A map (H, W) of values >= 0 as heat, scaled to its own maximum.
-export function drawHeat(canvas, values, height, width) {
+// A map (H, W) of values >= 0 as heat, scaled to its own maximum; `what` names it in the
+// canvas's text alternative.
+export function drawHeat(canvas, values, height, width, what = 'Saliency') {
+  describe(canvas, what, values, height, width);
   const top = maxOf(values) || 1;
   put(canvas, width, height, (d) => {
     for (let i = 0; i < values.length; i++) {
@@ -44,12 +58,13 @@ export function drawHeat(canvas, values, height, width) {
 }
 
 // The picture (H, W, 4 bytes) with the heatmap (H, W) laid over it where it is high.
-export function drawOverlay(canvas, rgba, heatmap, height, width) {
+export function drawOverlay(canvas, rgba, heatmap, height, width, what = 'Grad-CAM') {
+  describe(canvas, what, heatmap, height, width);
   const top = maxOf(heatmap);
   put(canvas, width, height, (d) => {
     for (let i = 0; i < heatmap.length; i++) {
       const t = top > 0 ? heatmap[i] / top : 0;
-      const [r, g, b] = jet(t);
+      const [r, g, b] = sequential(t);
       const a = 0.15 + 0.5 * t;
       d.set([rgba[i * 4] * (1 - a) + r * a, rgba[i * 4 + 1] * (1 - a) + g * a, rgba[i * 4 + 2] * (1 - a) + b * a, 255], i * 4);
     }
