@@ -107,6 +107,12 @@ test('keyboard only: a skip link, the explorer’s kernel slider, and a training
     assert.ok(ring.width >= 2, `focus ring ${ring.width} px`);
     await page.keyboard.press('ArrowRight');
     assert.equal(await page.getByLabel('Output size', { exact: true }).textContent(), '25 × 25 × 4');
+    // An output map is a tab stop; its arrow keys move the current cell and pick its filter.
+    await tabTo(page, () => document.activeElement.matches('#maps canvas[data-filter="1"]'), 'the second output map');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.locator('#cell-title').textContent(), 'This step: map 2, row 2, column 2');
+    assert.equal((await focusRing(page)).style, 'solid');
 
     await tabTo(page, () => document.activeElement.id === 'train-start', 'the Train button');
     assert.equal((await focusRing(page)).style, 'solid');

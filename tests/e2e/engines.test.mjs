@@ -66,20 +66,30 @@ async function train(d, timeout = 150_000) {
 for (const engineName of ['firefox', 'webkit']) {
   const absent = missing(engineName);
   describe(`${engineName}`, { skip: absent ? `not installed: ${absent} (./build.sh setup installs it)` : false }, () => {
-    let engine;
-    before(async () => {
-      engine = await startEngine(engineName);
-    });
-    after(() => engine?.stop());
-
-    // A fresh browser per test; page errors checked at its end.
-    async function withBrowser(fn) {
-      const d = await engine.session();
+    // A fresh driver and browser per test, and a time limit on the whole test: a browser that
+    // crashes leaves a WebDriver command waiting forever, so on a hang the driver's processes
+    // (the browser among them) are killed and the test fails saying so, without taking the
+    // next tests with it.
+    async function withBrowser(fn, limitMs = 240_000) {
+      const engine = await startEngine(engineName);
+      let timer;
       try {
-        await fn(d);
-        assert.deepEqual(await pageErrors(d), [], 'no uncaught errors in the page');
+        const run = (async () => {
+          const d = await engine.session();
+          try {
+            await fn(d);
+            assert.deepEqual(await pageErrors(d), [], 'no uncaught errors in the page');
+          } finally {
+            await d.quit().catch(() => {});
+          }
+        })();
+        const hang = new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`${engineName} did not answer within ${limitMs / 1000} s (${engine.log().slice(-800)})`)), limitMs);
+        });
+        await Promise.race([run, hang]);
       } finally {
-        await d.quit();
+        clearTimeout(timer);
+        engine.stop();
       }
     }
 

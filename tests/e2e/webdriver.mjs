@@ -57,6 +57,7 @@ export async function startEngine(name) {
   const driver = spawn(cmd, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...engine.env } });
   let stderr = '';
   driver.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  driver.stdout?.on('data', () => {});
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -74,12 +75,19 @@ export async function startEngine(name) {
   }
   return {
     session: () => new Builder().usingServer(url).withCapabilities(engine.capabilities).build(),
+    // The driver's last words on stderr (a crashed browser says so there).
+    log: () => stderr,
+    // TERM first (xvfb-run then stops its Xvfb and removes its lock), KILL for what is left.
     stop() {
-      try {
-        process.kill(-driver.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
+      const signal = (sig) => {
+        try {
+          process.kill(-driver.pid, sig);
+        } catch {
+          // already gone
+        }
+      };
+      signal('SIGTERM');
+      setTimeout(() => signal('SIGKILL'), 2000).unref();
     },
   };
 }

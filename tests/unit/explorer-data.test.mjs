@@ -313,3 +313,18 @@ test('the stepper plays at its speed, stops at the last cell and on a step by ha
   assert.deepEqual(playing, [true, false, true, false, false, false]);
   timers = [];
 });
+
+test('stepAfterKey: the arrow keys move one cell on the map and stop at its edges', async () => {
+  const { stepAfterKey } = await import('../../www/js/explorer/data.js');
+  // A 3x4 map; step 5 is row 1, column 1.
+  assert.equal(stepAfterKey(5, 'ArrowRight', 3, 4), 6);
+  assert.equal(stepAfterKey(5, 'ArrowLeft', 3, 4), 4);
+  assert.equal(stepAfterKey(5, 'ArrowUp', 3, 4), 1);
+  assert.equal(stepAfterKey(5, 'ArrowDown', 3, 4), 9);
+  assert.equal(stepAfterKey(5, 'Home', 3, 4), 4);
+  assert.equal(stepAfterKey(5, 'End', 3, 4), 7);
+  assert.equal(stepAfterKey(7, 'ArrowRight', 3, 4), 7, 'held at the right edge, not wrapped to the next row');
+  assert.equal(stepAfterKey(0, 'ArrowUp', 3, 4), 0);
+  assert.equal(stepAfterKey(11, 'ArrowDown', 3, 4), 11);
+  assert.equal(stepAfterKey(5, 'a', 3, 4), null);
+});

@@ -60,7 +60,9 @@ export function drawMaps(container, maps, scales, oh, ow, names, selected, pos, 
     const fig = container.children[f];
     const canvas = fig.firstChild;
     fig.classList.toggle('selected', f === selected);
-    canvas.setAttribute('aria-label', `Output map ${f + 1} (${names[f]}), ${oh} by ${ow}`);
+    canvas.setAttribute('aria-label', `Output map ${f + 1} (${names[f]}), ${oh} by ${ow}; the arrow keys move the current cell`);
+    canvas.setAttribute('role', 'img');
+    canvas.tabIndex = 0;
     canvas.dataset.rows = String(oh);
     canvas.dataset.cols = String(ow);
     canvas.dataset.filter = String(f);

@@ -119,6 +119,17 @@ export function stepAtPoint(x, y, width, oh, ow) {
   return oy * ow + ox;
 }
 
+// The step a key moves to on an oh x ow output map (the arrow keys by one cell, Home and End
+// to the row's ends), held at the edges; null for any other key.
+export function stepAfterKey(step, key, oh, ow) {
+  const y = Math.floor(step / ow);
+  const x = step % ow;
+  const to = { ArrowLeft: [y, x - 1], ArrowRight: [y, x + 1], ArrowUp: [y - 1, x], ArrowDown: [y + 1, x], Home: [y, 0], End: [y, ow - 1] }[key];
+  if (!to) return null;
+  const clamp = (v, hi) => Math.max(0, Math.min(hi, v));
+  return clamp(to[0], oh - 1) * ow + clamp(to[1], ow - 1);
+}
+
 // The input cell under (x, y) CSS pixels of the input grid drawn with `geom` (cell size `s`,
 // padding `pt` rows and `pl` columns); null outside the picture itself.
 export function inputCellAt(x, y, geom, img) {

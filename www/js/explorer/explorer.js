@@ -7,7 +7,7 @@ import { createPlayer } from './animation.js';
 import { PRESETS, paintAt, uploadImage } from './inputs.js';
 import {
   addFilterPatch, biasPatch, createExplorerData, createStrokeHistory, filterEditPatch, inputCellAt, kernelPatch,
-  padModePatch, picturePatch, presetState, removeFilterPatch, stepAtPoint, weightPatch,
+  padModePatch, picturePatch, presetState, removeFilterPatch, stepAfterKey, stepAtPoint, weightPatch,
 } from './data.js';
 import { createExplorerView } from './view.js';
 
@@ -129,6 +129,18 @@ export function startExplorer(core, store, schema) {
   inputCanvas.addEventListener('pointerup', stopPainting);
   inputCanvas.addEventListener('pointercancel', stopPainting);
 
+  // By keyboard each map is a tab stop: the arrow keys (Home, End) move the current cell on it
+  // and pick its filter, Enter or Space picks it as it is. The canvases are redrawn in place,
+  // so the focus stays.
+  $('maps').addEventListener('keydown', (e) => {
+    const canvas = e.target.closest('canvas');
+    if (!canvas || !conv.lab) return;
+    const st = store.get();
+    const step = stepAfterKey(st.step, e.key, conv.lab.outHeight, conv.lab.outWidth);
+    if (step === null && e.key !== 'Enter' && e.key !== ' ') return;
+    e.preventDefault();
+    set({ filter: Number(canvas.dataset.filter), step: step ?? st.step });
+  });
   // Clicking a map picks that filter and cell.
   $('maps').addEventListener('click', (e) => {
     const canvas = e.target.closest('canvas');
