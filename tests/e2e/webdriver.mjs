@@ -57,7 +57,6 @@ export async function startEngine(name) {
   const driver = spawn(cmd, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...engine.env } });
   let stderr = '';
   driver.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-  driver.stdout?.on('data', () => {});
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {

@@ -1,8 +1,7 @@
 // Decodes a picture file with the browser's own PNG and JPEG decoders, on the page (the
 // training worker asks the page: from file://, WebKit's worker cannot read Blobs). The wasm
-// core keeps no
-// decoders of its own (they would be a third of its download): it checks the file's header
-// first (format, size limits) and takes the RGBA bytes this returns.
+// core keeps no decoders of its own (they would be a third of its download): it checks the
+// file's header first (format, size limits) and takes the RGBA bytes this returns.
 
 // The largest side handed to the core. Every use shrinks further (to 64 pixels for the
 // model and the explorer), so a phone photo need not be copied whole into wasm memory, which
