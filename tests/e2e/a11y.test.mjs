@@ -2,27 +2,18 @@
 // before and after training, in headless Chromium over http; the heat maps' text alternatives;
 // the filter tabs, the explorer and a training run by keyboard only; reduced motion.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { launchBrowser, startServer } from './harness.mjs';
+import { useServerAndBrowser } from './harness.mjs';
 import { TINY, checkLog, openTraining, region, train } from './training-page.mjs';
 
 // Evaluated rather than added as a script tag: the page's CSP refuses inline scripts.
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const WCAG_22_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useServerAndBrowser();
 
 // Every violation as "rule (impact): target, target…", so that a failure says what to fix.
 async function violations(page) {
@@ -32,7 +23,7 @@ async function violations(page) {
 }
 
 test('axe-core finds no WCAG 2.2 AA violation on any section, before and after training', async () => {
-  const { page, log, close } = await openTraining(browser, server.url + TINY);
+  const { page, log, close } = await openTraining(env.browser, env.server.url + TINY);
   try {
     assert.deepEqual(await violations(page), [], 'before training');
     await train(page);
@@ -47,14 +38,14 @@ test('axe-core finds no WCAG 2.2 AA violation on any section, before and after t
       assert.equal(await canvas.getAttribute('role'), 'img');
       assert.match(await canvas.getAttribute('aria-label'), new RegExp(`^${what}: (most of the mass \\(\\d+%\\) lies in .+ of the picture|spread over the whole picture)`));
     }
-    checkLog(log, server.origin);
+    checkLog(log, env.server.origin);
   } finally {
     await close();
   }
 });
 
 test('the filter tabs move with the arrow keys, Home and End, and Tab reaches only the selected one', async () => {
-  const { page, log, close } = await openTraining(browser, server.url + TINY);
+  const { page, log, close } = await openTraining(env.browser, env.server.url + TINY);
   try {
     const tabs = page.getByRole('tablist', { name: 'Filters' }).getByRole('tab');
     const selected = () => page.getByRole('tab', { selected: true }).getAttribute('aria-label');
@@ -69,7 +60,7 @@ test('the filter tabs move with the arrow keys, Home and End, and Tab reaches on
     await page.keyboard.press('Home');
     assert.equal(await selected(), 'Filter 1');
     assert.deepEqual(await tabs.evaluateAll((ts) => ts.map((t) => t.tabIndex)), [0, ...Array((await tabs.count()) - 1).fill(-1)]);
-    checkLog(log, server.origin);
+    checkLog(log, env.server.origin);
   } finally {
     await close();
   }
@@ -93,7 +84,7 @@ const focusRing = (page) => page.evaluate(() => {
 });
 
 test('keyboard only: a skip link, the explorer’s kernel slider, and a training run, with a visible focus ring', async () => {
-  const { page, log, close } = await openTraining(browser, server.url + TINY);
+  const { page, log, close } = await openTraining(env.browser, env.server.url + TINY);
   try {
     await page.evaluate(() => document.activeElement.blur());
     await page.keyboard.press('Tab');
@@ -122,14 +113,14 @@ test('keyboard only: a skip link, the explorer’s kernel slider, and a training
     const status = page.locator('#train-status');
     assert.equal(await status.getAttribute('role'), 'status');
     assert.match(await status.textContent(), /^Done: /);
-    checkLog(log, server.origin);
+    checkLog(log, env.server.origin);
   } finally {
     await close();
   }
 });
 
 test('with reduced motion asked for, activation maximization does not play by itself', async () => {
-  const { page, log, close } = await openTraining(browser, server.url + TINY);
+  const { page, log, close } = await openTraining(env.browser, env.server.url + TINY);
   try {
     await page.emulateMedia({ reducedMotion: 'reduce' });
     await train(page);
@@ -137,7 +128,7 @@ test('with reduced motion asked for, activation maximization does not play by it
     await page.waitForFunction(() => Number(document.body.dataset.actmaxFrames ?? 0) > 1, null, { timeout: 120_000 });
     assert.equal(await page.locator('#actmax-play').textContent(), 'Play', 'not playing');
     assert.equal(await page.locator('#actmax-frame').inputValue(), await page.locator('#actmax-frame').getAttribute('max'), 'the last frame is shown');
-    checkLog(log, server.origin);
+    checkLog(log, env.server.origin);
   } finally {
     await close();
   }

@@ -3,35 +3,26 @@
 // and on a touch screen a tap paints the explorer's input (pointer events, nothing needs hover).
 // Screenshots of both layouts go to build/screenshots/.
 
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, launchBrowser, startServer } from './harness.mjs';
+import { ROOT, useServerAndBrowser } from './harness.mjs';
 
 const SHOTS = path.join(ROOT, 'build', 'screenshots');
 const TINY = '#dn=60&dt=20&ep=1&pa=0';
 
-let server;
-let browser;
-before(async () => {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useServerAndBrowser();
+before(() => fs.mkdirSync(SHOTS, { recursive: true }));
 
 for (const [name, width, height] of [['tablet', 768, 1024], ['phone', 390, 844]]) {
   test(`${name} ${width}×${height}: no sideways scrolling, usable inputs, the summary's parameter column in view, a tap paints`, async () => {
-    const context = await browser.newContext({ viewport: { width, height }, hasTouch: true, isMobile: name === 'phone' });
+    const context = await env.browser.newContext({ viewport: { width, height }, hasTouch: true, isMobile: name === 'phone' });
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
     try {
-      await page.goto(server.url + TINY);
+      await page.goto(env.server.url + TINY);
       await page.waitForSelector('body[data-training-settled="true"]', { timeout: 60_000 });
       for (const id of ['explorer', 'training', 'inside']) {
         await page.evaluate((id) => document.getElementById(id).scrollIntoView({ block: 'start' }), id);

@@ -1,5 +1,7 @@
 //! Check bodies run by both the native suite (tests/layer_kernels.rs) and the headless-Chromium
 //! suite (tests/wasm_layer_kernels.rs): the same assertions on the scalar build and on SIMD128.
+//! The fast-against-reference checks serve the wasm suite only: natively, where the fast paths
+//! are scalar, tests/layer_gradients.rs checks them on its own odd sizes.
 
 use super::*;
 use convscope::kernels::batchnorm::*;
