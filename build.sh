@@ -44,21 +44,25 @@ setup() {
     say "installing wasm-pack (a few minutes, once)"
     cargo install -q wasm-pack --version 0.15.1
   fi
-  # The three engines of the end-to-end tests, from Debian: Chromium (Playwright), Firefox ESR
-  # and WebKitGTK's MiniBrowser (WebDriver; WebKit needs a display, hence Xvfb).
+  # Chromium (the wasm tests, Playwright, bench --chromium); for the tests (`setup tests`) also
+  # Firefox ESR and WebKitGTK's MiniBrowser, driven over WebDriver (WebKit needs a display,
+  # hence Xvfb). serve and build need none of them, so they do not wait for them.
+  local for_tests=${1:-}
   local debs=()
   command -v chromium >/dev/null || debs+=(chromium)
   command -v chromedriver >/dev/null || debs+=(chromium-driver)
-  command -v firefox-esr >/dev/null || debs+=(firefox-esr)
-  command -v WebKitWebDriver >/dev/null || debs+=(webkit2gtk-driver)
-  command -v xvfb-run >/dev/null || debs+=(xvfb xauth)
+  if [[ $for_tests == tests ]]; then
+    command -v firefox-esr >/dev/null || debs+=(firefox-esr)
+    command -v WebKitWebDriver >/dev/null || debs+=(webkit2gtk-driver)
+    command -v xvfb-run >/dev/null || debs+=(xvfb xauth)
+  fi
   if (( ${#debs[@]} )); then
     say "installing Debian's ${debs[*]}"
     local sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${debs[@]}" >/dev/null
   fi
-  if [[ "$(geckodriver --version 2>/dev/null | awk 'NR==1 {print $2}')" != "0.37.1" ]]; then
+  if [[ $for_tests == tests && "$(geckodriver --version 2>/dev/null | awk 'NR==1 {print $2}')" != "0.37.1" ]]; then
     say "installing geckodriver 0.37.1, Firefox's WebDriver server (a few minutes, once)"
     cargo install -q geckodriver --version 0.37.1 --locked
   fi
@@ -184,10 +188,10 @@ bench() {
 cmd=${1:-}
 [[ $# -gt 0 ]] && shift
 case "$cmd" in
-  setup) setup ;;
+  setup) setup tests ;;
   build) setup; build ;;
   serve) setup; serve ;;
-  test)  setup; run_tests ;;
+  test)  setup tests; run_tests ;;
   bench) setup; bench "$@" ;;
   *) echo "usage: ./build.sh setup|build|serve|test|bench [--json] [--quick] [--with-keras] [--chromium]" >&2; exit 2 ;;
 esac
