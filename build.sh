@@ -20,7 +20,8 @@ export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 # A RUSTFLAGS variable would replace the simd128 flag of .cargo/config.toml.
 unset RUSTFLAGS
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each step says how long the command has run (m:ss), so a slow step shows in any log.
+say() { printf '\033[1m==> [%d:%02d] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 
 # The wasm-bindgen version that Cargo.lock holds; the CLI must match it exactly.
 locked_wasm_bindgen_version() {
