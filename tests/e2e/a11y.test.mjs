@@ -1,6 +1,6 @@
 // Accessibility (issue 21): axe-core (npm) on the whole page, every section, to WCAG 2.2 AA,
 // before and after training, in headless Chromium over http; the heat maps' text alternatives;
-// the filter tabs, the explorer and a training run by keyboard only; reduced motion.
+// the filter tabs, the explorer, painting and a training run by keyboard only; reduced motion.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,6 +37,13 @@ test('axe-core finds no WCAG 2.2 AA violation on any section, before and after t
       const canvas = page.locator(`#${id}`);
       assert.equal(await canvas.getAttribute('role'), 'img');
       assert.match(await canvas.getAttribute('aria-label'), new RegExp(`^${what}: (most of the mass \\(\\d+%\\) lies in .+ of the picture|spread over the whole picture)`));
+    }
+    // So do the layers' grey maps.
+    const layerLabels = await page.locator('#inside .layer-figure canvas').evaluateAll((cs) => cs.map((c) => [c.getAttribute('role'), c.getAttribute('aria-label')]));
+    assert.ok(layerLabels.length >= 3, `${layerLabels.length} layer maps`);
+    for (const [role, label] of layerLabels) {
+      assert.equal(role, 'img');
+      assert.match(label, /^.+: \d+ maps? of \d+ × \d+; .*map \d+: (most of the mass|spread over|the map is empty)/);
     }
     checkLog(log, env.server.origin);
   } finally {
@@ -113,6 +120,49 @@ test('keyboard only: a skip link, the explorer’s kernel slider, and a training
     const status = page.locator('#train-status');
     assert.equal(await status.getAttribute('role'), 'status');
     assert.match(await status.textContent(), /^Done: /);
+    checkLog(log, env.server.origin);
+  } finally {
+    await close();
+  }
+});
+
+// The painted picture carried by the link (#…px=HxW:lo:hi:look:hex), one hex digit per cell.
+const paintedCells = (page) => page.evaluate(() => new URLSearchParams(location.hash.slice(1)).get('px')?.split(':')[4] ?? '');
+const cellsChanged = (a, b) => [...a].filter((d, i) => d !== b[i]).length;
+
+test('keyboard only: painting on the input grid (arrow keys move the brush, Space paints, Shift paints along)', async () => {
+  const { page, log, close } = await openTraining(env.browser, env.server.url + TINY);
+  try {
+    await page.evaluate(() => document.activeElement.blur());
+    await tabTo(page, () => document.activeElement.id === 'paint-toggle', 'the Paint button');
+    await page.keyboard.press('Space');
+    assert.equal(await page.locator('#paint-toggle').getAttribute('aria-pressed'), 'true');
+    await tabTo(page, () => document.activeElement.id === 'input-canvas', 'the input grid', 20);
+    assert.equal((await focusRing(page)).style, 'solid');
+    const hint = page.locator('#paint-hint');
+    assert.equal(await hint.getAttribute('aria-live'), 'polite');
+    const [, row, col] = (await hint.textContent()).match(/^brush at row (\d+), column (\d+)$/).map(Number);
+    await page.keyboard.press('ArrowLeft');
+    assert.equal(await hint.textContent(), `brush at row ${row}, column ${col - 1}`);
+
+    await page.keyboard.press('Space');
+    assert.equal(await page.locator('#input-preset').inputValue(), 'painted');
+    const dab = await paintedCells(page);
+    assert.ok(dab.length > 0, 'the painted picture is in the link');
+    // Shift with the arrows paints the cells the brush passes, as one stroke.
+    await page.keyboard.down('Shift');
+    for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
+    await page.keyboard.up('Shift');
+    const line = await paintedCells(page);
+    assert.ok(cellsChanged(dab, line) >= 3, `the stroke changed ${cellsChanged(dab, line)} cells`);
+    // Moving without Shift paints nothing.
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await paintedCells(page), line);
+    assert.equal(await page.locator('#paint-undo').isEnabled(), true);
+    // Undo takes the Shift stroke back in one go, leaving the single dab.
+    await page.locator('#paint-undo').focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await paintedCells(page), dab);
     checkLog(log, env.server.origin);
   } finally {
     await close();

@@ -1,9 +1,10 @@
 // The core of the end-to-end suite in Firefox ESR and WebKitGTK (Debian's packages, over
 // WebDriver: webdriver.mjs), over http and from the single file on file://: the explorer by its
-// labels, training with the page's defaults to above 90%, Look inside, a model kept in the
-// browser's storage and restored after a reload, a damaged model file refused with the trained
-// model kept, and the pictures a student brings (a photo in Try it and Look inside, a zip, an
-// image folder), which WebKit could not read from file:// while the worker decoded them.
+// labels, training with the page's defaults to above 90%, Look inside, a saved model file
+// loaded back, a model kept in the browser's storage and restored after a reload, a damaged
+// model file refused with the trained model kept, and the pictures a student brings (a photo
+// in Try it and Look inside, a zip, an image folder), which WebKit could not read from
+// file:// while the worker decoded them.
 // WebKit runs under LANG=C (navigator.language "C"): the curves must still be drawn.
 // Chromium runs the full suite in the other files (Playwright).
 
@@ -16,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { Key } from 'selenium-webdriver';
 import { ROOT, SINGLE_FILE_URL, startServer } from './harness.mjs';
 import { face, writeFolder, zip } from './images.mjs';
-import { chooseFile, control, inPage, missing, openPage, pageErrors, press, startEngine, text, until } from './webdriver.mjs';
+import { chooseFile, control, inPage, missing, openPage, pageErrors, press, reloadPage, startEngine, text, until } from './webdriver.mjs';
 
 const SHOTS = path.join(ROOT, 'build', 'screenshots');
 // 60 training and 20 test images, one epoch: the mechanics, quickly.
@@ -130,11 +131,39 @@ for (const engineName of ['firefox', 'webkit']) {
           await shot(d, `engine-inside-${tag}`);
         }));
 
-      test(`[${target}] a damaged model file is refused and the trained model stays; a photo is predicted in Try it and explained in Look inside`, () =>
+      test(`[${target}] Save model gives a file that loads back with the same score; a damaged model file is refused and the trained model stays; a photo is predicted in Try it and explained in Look inside`, () =>
         withBrowser(async (d) => {
           await openTraining(d, url() + TINY);
           await train(d);
           const accuracy = await text(d, '#m-accuracy');
+          // Save model: the page hands the browser a Blob to download. WebDriver cannot reach
+          // the download (WebKit's MiniBrowser has no download folder to set), so the Blob is
+          // taken where the page makes its URL and the link's click is held back; the bytes
+          // are the page's own.
+          await inPage(d, () => {
+            const make = URL.createObjectURL;
+            URL.createObjectURL = (blob) => ((window.savedBlob = blob), make.call(URL, blob));
+            const click = HTMLAnchorElement.prototype.click;
+            HTMLAnchorElement.prototype.click = function () { if (!this.download) click.call(this); };
+          });
+          await press(d, 'Save model', 'Try it');
+          await until(d, () => document.querySelector('#msg-model').textContent.startsWith('Saved'));
+          assert.match(await text(d, '#msg-model'), /^Saved \d+ KB as convscope-smile-model\.safetensors\.$/);
+          const saved = path.join(work, `saved-${tag}.safetensors`);
+          fs.writeFileSync(saved, Buffer.from(await inPage(d, async () => {
+            const bytes = new Uint8Array(await window.savedBlob.arrayBuffer());
+            let s = '';
+            for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+            return btoa(s);
+          }), 'base64'));
+          // A fresh page (untrained) loads the file and scores as the trained one did.
+          await reloadPage(d);
+          await until(d, () => document.body.dataset.trainingSettled === 'true', 60_000);
+          assert.equal(await text(d, '#m-accuracy'), '—', 'the fresh page has no score yet');
+          await chooseFile(d, 'Load a model file', saved);
+          await until(d, () => document.querySelector('#msg-model').textContent.length > 0 && document.body.dataset.evaluated === 'true', 60_000);
+          assert.equal(await text(d, '#msg-model'), `Loaded saved-${tag}.safetensors.`);
+          assert.equal(await text(d, '#m-accuracy'), accuracy, 'the loaded model scores as the saved one');
           await chooseFile(d, 'Load a model file', path.join(work, 'broken.safetensors'));
           await until(d, () => document.querySelector('#msg-model').textContent.length > 0);
           assert.match(await text(d, '#msg-model'), /^broken\.safetensors: .+ The model you had is unchanged\.$/);
@@ -190,7 +219,7 @@ for (const engineName of ['firefox', 'webkit']) {
         await press(d, 'Keep in this browser', 'Try it');
         await until(d, () => document.querySelector('#msg-model').textContent.length > 0);
         assert.match(await text(d, '#msg-model'), /^Kept in this browser's storage \(IndexedDB, \d+ KB\)/);
-        await d.navigate().refresh();
+        await reloadPage(d);
         await until(d, () => document.body.dataset.restored === 'true', 60_000);
         await until(d, () => document.body.dataset.evaluated === 'true', 60_000);
         assert.equal(await text(d, '#m-accuracy'), accuracy, 'the restored model scores as before');

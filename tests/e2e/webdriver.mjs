@@ -148,6 +148,18 @@ export const text = (d, selector) => inPage(d, (s) => document.querySelector(s)?
 // (WebDriver classic has no console log in every engine: this is what both give).
 export async function openPage(d, url) {
   await d.get(url);
+  await pageStarted(d);
+}
+
+// Reloads the page (a get of the same URL with a fragment would not: it only moves to the
+// fragment).
+export async function reloadPage(d) {
+  await d.navigate().refresh();
+  await pageStarted(d);
+}
+
+// Waits for the core, then records the page's uncaught errors (pageErrors reads them).
+async function pageStarted(d) {
   await until(d, () => document.body.dataset.ready === 'true' || document.querySelector('#engine')?.dataset.failed, 30_000);
   await inPage(d, () => {
     window.__errors = [];

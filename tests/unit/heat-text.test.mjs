@@ -1,7 +1,7 @@
 // The text alternatives of heat maps (www/js/inside/heat-text.js), on maps whose answer is known.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeHeat, massByPart } from '../../www/js/inside/heat-text.js';
+import { describeHeat, describeLayerMaps, massByPart } from '../../www/js/inside/heat-text.js';
 
 // A 6x6 map that is 0 except where `hot(y, x)` says how much.
 const map = (hot) => Float32Array.from({ length: 36 }, (_, i) => hot(Math.floor(i / 6), i % 6));
@@ -32,4 +32,20 @@ test('sizes that do not divide by three: every pixel lands in exactly one part',
   assert.ok(Math.abs(parts.reduce((s, p) => s + p.share, 0) - 1) < 1e-12);
   // Columns 0..2 | 3..4 | 5..6 (floor(3x/7)) and rows 0..1 | 2..3 | 4: the upper left holds 6 of 35.
   assert.equal(parts.find((p) => p.row === 'upper' && p.col === 'left').share, 6 / 35);
+});
+
+test("a layer's grey maps: the strongest by mean, the silent ones, where the strongest lies", () => {
+  // 3 maps of 6x6, interleaved (H, W, C): map 1 weak everywhere, map 2 silent, map 3 strong
+  // in the upper left ninth only.
+  const values = new Float32Array(36 * 3);
+  for (let p = 0; p < 36; p++) {
+    const [y, x] = [Math.floor(p / 6), p % 6];
+    values[p * 3] = 0.1;
+    values[p * 3 + 2] = y < 2 && x < 2 ? 9 : 0;
+  }
+  assert.equal(describeLayerMaps('conv1', values, [6, 6, 3]),
+    'conv1: 3 maps of 6 × 6; strongest maps 3, 1 and 2; 1 silent (all zero); map 3: most of the mass (100%) lies in the upper left of the picture, then the upper middle (0%).');
+  // One map: no ranking; two maps: "and".
+  assert.match(describeLayerMaps('pool', Float32Array.from({ length: 36 }, () => 1), [6, 6, 1]), /^pool: 1 map of 6 × 6; map 1: spread over the whole picture/);
+  assert.match(describeLayerMaps('bn', Float32Array.from({ length: 72 }, (_, i) => i % 2), [6, 6, 2]), /^bn: 2 maps of 6 × 6; strongest maps 2 and 1; 1 silent/);
 });

@@ -136,6 +136,19 @@ export function focusFrame(ctx, x, y, w, h, strong = true) {
   ctx.strokeRect(x + lw / 2, y + lw / 2, w - lw, h - lw);
 }
 
+// The keyboard brush's cell: a dashed square, dark then light, seen on ink and on paper.
+export function brushMark(ctx, x, y, s) {
+  ctx.save();
+  ctx.lineWidth = 2;
+  ctx.setLineDash([4, 3]);
+  ctx.strokeStyle = css(COLORS.ink);
+  ctx.strokeRect(x + 1, y + 1, s - 2, s - 2);
+  ctx.lineDashOffset = 4;
+  ctx.strokeStyle = '#ffffff';
+  ctx.strokeRect(x + 1, y + 1, s - 2, s - 2);
+  ctx.restore();
+}
+
 // A light amber wash over a cell the kernel reads.
 export function focusWash(ctx, x, y, s) {
   ctx.fillStyle = 'rgba(245, 158, 11, 0.30)';

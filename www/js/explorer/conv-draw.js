@@ -2,13 +2,14 @@
 // activation maps, the kernel editor and the current cell's products. These functions only
 // draw what they are given (view.js calls them with a frame from data.js).
 
-import { COLORS, cellSize, cellText, css, diverging, focusFrame, focusWash, gridLines, hatchCell, inputColor, isDark, paintCells, sizeCanvas } from '../draw.js';
+import { COLORS, brushMark, cellSize, cellText, css, diverging, focusFrame, focusWash, gridLines, hatchCell, inputColor, isDark, paintCells, sizeCanvas } from '../draw.js';
 import { factor, fmt } from '../format.js';
 import { CHANNEL_NAMES } from './data.js';
 
-// The padded input. `desc` gives the padding; `cell` (or null) the current receptive field.
+// The padded input. `desc` gives the padding; `cell` (or null) the current receptive field;
+// `brush` (or null) the keyboard brush's {row, col} in the picture.
 // Returns the geometry needed to map a mouse position back to a cell.
-export function drawInput(canvas, img, desc, cell, box) {
+export function drawInput(canvas, img, desc, cell, box, brush = null) {
   const pt = desc ? desc.padTop : 0;
   const pl = desc ? desc.padLeft : 0;
   const rows = img.height + pt + (desc ? desc.padBottom : 0);
@@ -37,6 +38,7 @@ export function drawInput(canvas, img, desc, cell, box) {
     }
     focusFrame(ctx, cell.left * s, cell.top * s, cell.span * s, cell.span * s);
   }
+  if (brush) brushMark(ctx, (brush.col + pl) * s, (brush.row + pt) * s, s);
   canvas.dataset.rows = String(rows);
   canvas.dataset.cols = String(cols);
   return { s, pt, pl };

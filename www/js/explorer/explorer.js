@@ -87,6 +87,7 @@ export function startExplorer(core, store, schema) {
   // change the picture. Each stroke can be undone (painting is cheap to keep, the pictures
   // are small).
   const inputCanvas = $('input-canvas');
+  const GRID_LABEL = inputCanvas.getAttribute('aria-label');
   let painting = false;
   let paintMode = false;
   const strokes = createStrokeHistory(UNDO_LEVELS, data.currentImage);
@@ -96,23 +97,36 @@ export function startExplorer(core, store, schema) {
     paintMode = on;
     $('paint-toggle').setAttribute('aria-pressed', String(on));
     inputCanvas.classList.toggle('painting', on);
-    $('paint-hint').textContent = on ? 'drag on the grid to paint' : 'press Paint, then drag on the grid';
+    // While painting, the grid is a tab stop that the keyboard can paint on as well.
+    if (on) inputCanvas.tabIndex = 0;
+    else inputCanvas.removeAttribute('tabindex');
+    inputCanvas.setAttribute('aria-label', on
+      ? 'Picture to paint: the arrow keys move the brush, Space paints, Shift with an arrow paints along the way'
+      : GRID_LABEL);
+    sayMode();
+    if (!on && document.activeElement === inputCanvas) $('paint-toggle').focus();
+  }
+  function sayMode() {
+    $('paint-hint').textContent = paintMode ? 'drag on the grid to paint, or Tab to it and use the keys' : 'press Paint, then drag on the grid';
   }
   $('paint-toggle').addEventListener('click', () => setPaintMode(!paintMode));
   $('paint-undo').addEventListener('click', () => set(strokes.undo()));
 
+  // One dab at a cell of the picture on show, as part of the current stroke.
+  function paintCell(row, col) {
+    const img = data.currentImage(store.get());
+    const brush = document.querySelector('input[name="brush"]:checked').value;
+    const next = paintAt(img, row, col, brush);
+    if (next === img) return;
+    strokes.painted(next);
+    set({ input: 'painted', paint: next, uploaded: null });
+  }
   function paintFromEvent(e) {
     const geom = view.inputGeom();
     if (!geom) return;
     const rect = inputCanvas.getBoundingClientRect();
-    const img = data.currentImage(store.get());
-    const at = inputCellAt(e.clientX - rect.left, e.clientY - rect.top, geom, img);
-    if (!at) return;
-    const brush = document.querySelector('input[name="brush"]:checked').value;
-    const next = paintAt(img, at.row, at.col, brush);
-    if (next === img) return;
-    strokes.painted(next);
-    set({ input: 'painted', paint: next, uploaded: null });
+    const at = inputCellAt(e.clientX - rect.left, e.clientY - rect.top, geom, data.currentImage(store.get()));
+    if (at) paintCell(at.row, at.col);
   }
   inputCanvas.addEventListener('pointerdown', (e) => {
     if (!paintMode) return;
@@ -128,6 +142,62 @@ export function startExplorer(core, store, schema) {
   };
   inputCanvas.addEventListener('pointerup', stopPainting);
   inputCanvas.addEventListener('pointercancel', stopPainting);
+
+  // The keyboard's brush: a cell of the picture, drawn while the grid has the focus. The
+  // arrow keys (Home, End) move it; Space or Enter paints one dab (one stroke); Shift with an
+  // arrow paints the cells it passes, one stroke until Shift is let go.
+  let brushAt = null; // {row, col} while the grid has the focus in paint mode
+  let keyStroke = false;
+  const brushCell = () => {
+    const img = data.currentImage(store.get());
+    const at = brushAt ?? { row: img.height >> 1, col: img.width >> 1 };
+    return { img, row: Math.min(at.row, img.height - 1), col: Math.min(at.col, img.width - 1) };
+  };
+  const sayBrush = ({ row, col }) => {
+    $('paint-hint').textContent = `brush at row ${row + 1}, column ${col + 1}`;
+  };
+  inputCanvas.addEventListener('focus', () => {
+    if (!paintMode) return;
+    brushAt = brushCell();
+    sayBrush(brushAt);
+    render(store.get());
+  });
+  inputCanvas.addEventListener('blur', () => {
+    if (keyStroke) strokes.end();
+    keyStroke = false;
+    brushAt = null;
+    sayMode();
+    render(store.get());
+  });
+  inputCanvas.addEventListener('keydown', (e) => {
+    if (!paintMode) return;
+    const { img, row, col } = brushCell();
+    if (e.key === ' ' || e.key === 'Enter') {
+      e.preventDefault();
+      if (e.repeat) return;
+      strokes.begin(pictureOf(store.get()));
+      paintCell(row, col);
+      strokes.end();
+      return;
+    }
+    const step = stepAfterKey(row * img.width + col, e.key, img.height, img.width);
+    if (step === null) return;
+    e.preventDefault();
+    if (e.shiftKey && !keyStroke) {
+      keyStroke = true;
+      strokes.begin(pictureOf(store.get()));
+      paintCell(row, col);
+    }
+    brushAt = { row: Math.floor(step / img.width), col: step % img.width };
+    sayBrush(brushAt);
+    if (e.shiftKey) paintCell(brushAt.row, brushAt.col);
+    render(store.get());
+  });
+  inputCanvas.addEventListener('keyup', (e) => {
+    if (e.key !== 'Shift' || !keyStroke) return;
+    keyStroke = false;
+    strokes.end();
+  });
 
   // By keyboard each map is a tab stop: the arrow keys (Home, End) move the current cell on it
   // and pick its filter, Enter or Space picks it as it is. The canvases are redrawn in place,
@@ -167,6 +237,7 @@ export function startExplorer(core, store, schema) {
       stage: data.stageFrame(st, conv),
       pool: data.poolFrame(st, conv),
       calc: data.calcFrame(st, calcProblem),
+      brush: brushAt && brushCell(),
     };
     view.render(frame, players);
   }

@@ -77,9 +77,9 @@ export function createExplorerView({ ranges, actions, onResize }) {
     $('layer-madds').textContent = s.layerMadds;
   }
 
-  function renderStage(t, player) {
+  function renderStage(t, player, brush) {
     const inBox = box($('input-canvas').parentElement, Math.max(260, window.innerHeight - 330));
-    inputGeom = drawInput($('input-canvas'), t.img, t.desc, t.cell, inBox);
+    inputGeom = drawInput($('input-canvas'), t.img, t.desc, t.cell, inBox, brush);
     $('input-caption').textContent = t.inputCaption;
     $('input-note').textContent = t.inputNote;
     player.update(t.count, t.step, t.readout);
@@ -195,11 +195,11 @@ export function createExplorerView({ ranges, actions, onResize }) {
   }
 
   return {
-    // frame: {setup, stage, pool, calc, canUndo}; players: {conv, pool} (animation.js).
+    // frame: {setup, stage, pool, calc, canUndo, brush}; players: {conv, pool} (animation.js).
     render(frame, players) {
       $('paint-undo').disabled = !frame.canUndo;
       renderSetup(frame.setup);
-      renderStage(frame.stage, players.conv);
+      renderStage(frame.stage, players.conv, frame.brush);
       renderPool(frame.pool, players.pool);
       renderCalc(frame.calc);
     },

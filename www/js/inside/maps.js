@@ -3,7 +3,7 @@
 // Every canvas is drawn at its data's resolution; CSS scales it up (pixelated).
 
 import { drawRgba, filled } from '../train/images.js';
-import { describeHeat } from './heat-text.js';
+import { describeHeat, describeLayerMaps } from './heat-text.js';
 
 export { drawRgba };
 
@@ -137,7 +137,8 @@ export function drawLayers(container, layers, perMap) {
       cap.textContent = `${layer.name} · ${layer.kind} · (${layer.shape.join(', ')})`;
       if (layer.shape.length === 3) {
         const canvas = document.createElement('canvas');
-        canvas.setAttribute('aria-label', `${layer.name}: ${layer.shape[2]} maps`);
+        canvas.setAttribute('role', 'img');
+        canvas.setAttribute('aria-label', describeLayerMaps(layer.name, layer.values, layer.shape));
         drawMapGrid(canvas, layer.values, layer.shape, perMap);
         // Small maps are drawn larger, so that every layer's grid has a readable size.
         canvas.style.width = `${Math.min(640, canvas.width * Math.max(1, Math.round(48 / layer.shape[1])))}px`;
