@@ -8,9 +8,18 @@ use crate::app::session::{Session, Split, TrainSettings};
 use crate::nn::Layout;
 use wasm_bindgen::prelude::*;
 
-/// JavaScript's clock in milliseconds (works in workers): what the core's training runs are timed by.
+#[wasm_bindgen]
+extern "C" {
+    /// `performance.now()`: there in pages, workers and Node.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+/// JavaScript's monotonic clock in milliseconds: what the core's training runs are timed by.
+/// Not `Date.now()`: its whole milliseconds read 0 for a small epoch (a wasm test saw an
+/// epoch of no time at all), and it jumps when the system clock is set.
 pub fn now_ms() -> f64 {
-    js_sys::Date::now()
+    performance_now()
 }
 
 /// Data, model and training run of one page, owned by the worker.

@@ -127,7 +127,13 @@ test('keyboard only: a skip link, the explorer’s kernel slider, and a training
 });
 
 // The painted picture carried by the link (#…px=HxW:lo:hi:look:hex), one hex digit per cell.
-const paintedCells = (page) => page.evaluate(() => new URLSearchParams(location.hash.slice(1)).get('px')?.split(':')[4] ?? '');
+// The link follows the page 100 ms after a change: `changedFrom` waits for a new picture,
+// and without it the picture is read once the link has settled.
+const paintedCells = async (page, changedFrom = null) => {
+  if (changedFrom === null) await page.waitForTimeout(300);
+  else await page.waitForFunction((before) => (new URLSearchParams(location.hash.slice(1)).get('px')?.split(':')[4] ?? '') !== before, changedFrom);
+  return page.evaluate(() => new URLSearchParams(location.hash.slice(1)).get('px')?.split(':')[4] ?? '');
+};
 const cellsChanged = (a, b) => [...a].filter((d, i) => d !== b[i]).length;
 
 test('keyboard only: painting on the input grid (arrow keys move the brush, Space paints, Shift paints along)', async () => {
@@ -147,13 +153,13 @@ test('keyboard only: painting on the input grid (arrow keys move the brush, Spac
 
     await page.keyboard.press('Space');
     assert.equal(await page.locator('#input-preset').inputValue(), 'painted');
-    const dab = await paintedCells(page);
+    const dab = await paintedCells(page, '');
     assert.ok(dab.length > 0, 'the painted picture is in the link');
     // Shift with the arrows paints the cells the brush passes, as one stroke.
     await page.keyboard.down('Shift');
     for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
     await page.keyboard.up('Shift');
-    const line = await paintedCells(page);
+    const line = await paintedCells(page, dab);
     assert.ok(cellsChanged(dab, line) >= 3, `the stroke changed ${cellsChanged(dab, line)} cells`);
     // Moving without Shift paints nothing.
     await page.keyboard.press('ArrowRight');
@@ -162,7 +168,7 @@ test('keyboard only: painting on the input grid (arrow keys move the brush, Spac
     // Undo takes the Shift stroke back in one go, leaving the single dab.
     await page.locator('#paint-undo').focus();
     await page.keyboard.press('Enter');
-    assert.equal(await paintedCells(page), dab);
+    assert.equal(await paintedCells(page, line), dab);
     checkLog(log, env.server.origin);
   } finally {
     await close();

@@ -12,6 +12,7 @@ export const COLORS = {
   grid: 'rgba(31, 41, 55, 0.10)',
   focus: '#f59e0b',
   focusDark: '#7c2d12',
+  focusRing: '#b45309', // --focus-ring in style.css
 };
 
 // Sizes a canvas to `cols` x `rows` cells of `cell` CSS pixels and returns a cleared context
@@ -136,17 +137,15 @@ export function focusFrame(ctx, x, y, w, h, strong = true) {
   ctx.strokeRect(x + lw / 2, y + lw / 2, w - lw, h - lw);
 }
 
-// The keyboard brush's cell: a dashed square, dark then light, seen on ink and on paper.
+// The keyboard brush's cell: a dark amber ring (the page's focus colour) with a white one
+// inside, seen on ink and on paper alike.
 export function brushMark(ctx, x, y, s) {
-  ctx.save();
   ctx.lineWidth = 2;
-  ctx.setLineDash([4, 3]);
-  ctx.strokeStyle = css(COLORS.ink);
-  ctx.strokeRect(x + 1, y + 1, s - 2, s - 2);
-  ctx.lineDashOffset = 4;
+  ctx.strokeStyle = COLORS.focusRing;
+  ctx.strokeRect(x - 1, y - 1, s + 2, s + 2);
+  ctx.lineWidth = 1;
   ctx.strokeStyle = '#ffffff';
-  ctx.strokeRect(x + 1, y + 1, s - 2, s - 2);
-  ctx.restore();
+  ctx.strokeRect(x + 0.5, y + 0.5, s - 1, s - 1);
 }
 
 // A light amber wash over a cell the kernel reads.
