@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # convscope's one entry point.  ./build.sh [setup|build|serve|test|bench]
 #   setup  install what is missing (and nothing else)
-#   build  pkg/ (wasm-pack: the SIMD128 module and the relaxed-SIMD one beside it) and the
-#          static site in dist/, plus the single file dist/convscope.html
+#   build  pkg/ (cargo, wasm-bindgen and npm's wasm-opt: the SIMD128 module and the relaxed-SIMD
+#          one beside it) and the static site in dist/, plus the single file dist/convscope.html
 #   serve  build, then serve dist/ on http://127.0.0.1:8000
 #   test   every test: native cargo test, wasm tests in headless Chromium (the kernel suites
 #          twice: SIMD128 and relaxed SIMD) and the kernel suites in headless Firefox, Node unit
@@ -30,21 +30,6 @@ locked_wasm_bindgen_version() {
 }
 
 setup() {
-  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-    say "adding the wasm32-unknown-unknown target"
-    rustup target add wasm32-unknown-unknown
-  fi
-  local want
-  want=$(locked_wasm_bindgen_version)
-  if [[ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]]; then
-    say "installing wasm-bindgen-cli $want (a few minutes, once)"
-    # No --locked: its lockfile names a crate version the registry does not have.
-    cargo install -q wasm-bindgen-cli --version "$want"
-  fi
-  if ! command -v wasm-pack >/dev/null; then
-    say "installing wasm-pack (a few minutes, once)"
-    cargo install -q wasm-pack --version 0.15.1
-  fi
   # Chromium (the wasm tests, Playwright, bench --chromium); for the tests (`setup tests`) also
   # Firefox ESR and WebKitGTK's MiniBrowser, driven over WebDriver (WebKit needs a display,
   # hence Xvfb). serve and build need none of them, so they do not wait for them.
@@ -57,11 +42,31 @@ setup() {
     command -v WebKitWebDriver >/dev/null || debs+=(webkit2gtk-driver)
     command -v xvfb-run >/dev/null || debs+=(xvfb xauth)
   fi
+  # apt mostly waits on the network and the disk, cargo install on the CPU: as root (no
+  # password to ask) the packages install in the background while cargo compiles.
+  local apt_pid="" apt_log=$ROOT/build/apt.log
   if (( ${#debs[@]} )); then
-    say "installing Debian's ${debs[*]}"
-    local sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${debs[@]}" >/dev/null
+    mkdir -p build
+    if [[ $(id -u) -eq 0 ]]; then
+      say "installing Debian's ${debs[*]} (in the background)"
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${debs[@]}") >"$apt_log" 2>&1 &
+      apt_pid=$!
+    else
+      say "installing Debian's ${debs[*]}"
+      sudo apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive sudo apt-get install -y -qq "${debs[@]}" >/dev/null
+    fi
+  fi
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  local want
+  want=$(locked_wasm_bindgen_version)
+  if [[ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]]; then
+    say "installing wasm-bindgen-cli $want (a few minutes, once)"
+    # No --locked: its lockfile names a crate version the registry does not have.
+    cargo install -q wasm-bindgen-cli --version "$want"
   fi
   if [[ $for_tests == tests && "$(geckodriver --version 2>/dev/null | awk 'NR==1 {print $2}')" != "0.37.1" ]]; then
     say "installing geckodriver 0.37.1, Firefox's WebDriver server (a few minutes, once)"
@@ -71,19 +76,35 @@ setup() {
     say "installing npm dev packages"
     npm ci --no-audit --no-fund --loglevel=error
   fi
+  if [[ -n $apt_pid ]]; then
+    say "waiting for Debian's packages"
+    if ! wait "$apt_pid"; then
+      cat "$apt_log" >&2
+      echo "build.sh: installing Debian's ${debs[*]} failed (the log is above)" >&2
+      exit 1
+    fi
+  fi
 }
 
 # The relaxed-SIMD build (the register tile's multiply-add) has its own target folder, so that
 # it and the plain build do not recompile each other; wasm cannot detect features at run time,
 # so the page ships both and loads the relaxed one where the engine validates it.
 RELAXED_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd"
-relaxed() { RUSTFLAGS=$RELAXED_RUSTFLAGS CARGO_TARGET_DIR=$ROOT/target/relaxed "$@"; }
 
-# True when both wasm builds in pkg/ are newer than every input of the crate (wasm-pack
-# would otherwise rerun wasm-bindgen and wasm-opt, a minute or more, for the same output).
+# True when both wasm builds in pkg/ are newer than every input of the crate (wasm-bindgen and
+# wasm-opt would otherwise run again, a minute or more, for the same output).
 wasm_up_to_date() {
   [[ -f pkg/convscope_bg.wasm && -f pkg/convscope_relaxed_bg.wasm && -f pkg/convscope.js ]] &&
     [[ -z $(find src Cargo.toml Cargo.lock .cargo build.sh -newer pkg/convscope_relaxed_bg.wasm -print -quit) ]]
+}
+
+# One wasm module: cargo's release build, wasm-bindgen's JS glue (no-modules: the page and
+# its worker load it as a classic script), then wasm-opt -O3. What wasm-pack build does, without
+# installing wasm-pack. $1: the cargo target folder, $2: the output folder.
+wasm_module() {
+  cargo build --quiet --lib --release --target wasm32-unknown-unknown --target-dir "$1"
+  wasm-bindgen "$1/wasm32-unknown-unknown/release/convscope.wasm" --target no-modules --no-typescript --out-dir "$2"
+  wasm-opt -O3 "$2/convscope_bg.wasm" -o "$2/convscope_bg.wasm"
 }
 
 build() {
@@ -91,9 +112,9 @@ build() {
     say "the wasm modules in pkg/ are up to date"
   else
     say "building the wasm module (release, SIMD128)"
-    wasm-pack --quiet build --target no-modules --release --out-dir pkg --no-typescript
+    wasm_module "$ROOT/target" pkg
     say "building the wasm module (release, SIMD128 + relaxed SIMD)"
-    relaxed wasm-pack --quiet build --target no-modules --release --out-dir build/pkg-relaxed --no-typescript
+    RUSTFLAGS=$RELAXED_RUSTFLAGS wasm_module "$ROOT/target/relaxed" build/pkg-relaxed
     # One glue serves both modules: same crate, same exports (the page passes the bytes itself).
     if ! cmp -s pkg/convscope.js build/pkg-relaxed/convscope.js; then
       echo "build.sh: the relaxed build's JS glue differs from the plain one's" >&2
@@ -118,7 +139,7 @@ run_tests() {
   cargo test --all-targets --no-fail-fast
   say "wasm tests in headless Chromium"
   # cargo test with the wasm-bindgen-test-runner of .cargo/config.toml (it finds chromedriver on
-  # PATH and runs Chromium headless): unlike wasm-pack test, it does not first build the crate a
+  # PATH and runs Chromium headless): unlike `wasm-pack test`, it does not first build the crate a
   # second time in the dev profile, which costs minutes on a fresh machine.
   # opt-level 1: the wasm tests check numbers, not speed, and opt-level 3 (the native test
   # profile) makes their first compile several times slower.
