@@ -37,7 +37,13 @@ pub fn depthwise_forward_reference(
     bias: Option<&[f32]>,
     g: &DepthwiseGeometry,
 ) {
-    check_lengths(out.len(), input.len(), weight.len(), bias.map(<[f32]>::len), g);
+    check_lengths(
+        out.len(),
+        input.len(),
+        weight.len(),
+        bias.map(<[f32]>::len),
+        g,
+    );
     let c = g.channels;
     for n in 0..g.batch {
         for oy in 0..g.out_h {
@@ -55,8 +61,8 @@ pub fn depthwise_forward_reference(
                             if ix < 0 || ix >= g.in_w as isize {
                                 continue;
                             }
-                            let x = input
-                                [((n * g.in_h + iy as usize) * g.in_w + ix as usize) * c + ch];
+                            let x =
+                                input[((n * g.in_h + iy as usize) * g.in_w + ix as usize) * c + ch];
                             acc += x * weight[(ky * g.k_w + kx) * c + ch];
                         }
                     }
@@ -163,7 +169,13 @@ pub fn depthwise_forward(
     clip: Option<(f32, f32)>,
     g: &DepthwiseGeometry,
 ) {
-    check_lengths(out.len(), input.len(), weight.len(), bias.map(<[f32]>::len), g);
+    check_lengths(
+        out.len(),
+        input.len(),
+        weight.len(),
+        bias.map(<[f32]>::len),
+        g,
+    );
     if let Some((lo, hi)) = clip {
         assert!(lo <= hi, "depthwise: clip range {lo}..{hi} is empty");
     }
@@ -395,7 +407,9 @@ impl ChannelBlock for ForwardPixel<'_> {
         let mut row = self.input.add(w.input + c0);
         for ky in w.ky.clone() {
             let mut x = row;
-            let mut k = self.weight.add(ky * s.weight_row + w.kx.start * s.channels + c0);
+            let mut k = self
+                .weight
+                .add(ky * s.weight_row + w.kx.start * s.channels + c0);
             for _ in w.kx.clone() {
                 for (v, a) in acc.iter_mut().enumerate() {
                     let at = v * L::LANES;
@@ -435,7 +449,9 @@ impl ChannelBlock for InputGradientPixel<'_> {
         let mut row = self.d_input.add(w.input + c0);
         for ky in w.ky.clone() {
             let mut dx = row;
-            let mut k = self.weight.add(ky * s.weight_row + w.kx.start * s.channels + c0);
+            let mut k = self
+                .weight
+                .add(ky * s.weight_row + w.kx.start * s.channels + c0);
             for _ in w.kx.clone() {
                 for (v, &d) in dy.iter().enumerate() {
                     let at = v * L::LANES;
@@ -538,12 +554,12 @@ mod lanes {
         }
         #[inline(always)]
         fn clip(self, lo: f32, hi: f32) -> Self {
-            if self < lo {
-                lo
-            } else if self > hi {
+            // Two selects rather than an if-else chain: the compiler vectorizes them.
+            let v = if self < lo { lo } else { self };
+            if v > hi {
                 hi
             } else {
-                self
+                v
             }
         }
     }

@@ -474,7 +474,10 @@ pub fn global_average_pool_backward(
     shape: (usize, usize, usize, usize),
 ) {
     let (_, pixels, c) = global_sizes(d_out.len(), d_input.len(), shape);
-    for (d, image) in d_out.chunks_exact(c).zip(d_input.chunks_exact_mut(pixels * c)) {
+    for (d, image) in d_out
+        .chunks_exact(c)
+        .zip(d_input.chunks_exact_mut(pixels * c))
+    {
         for pixel in image.chunks_exact_mut(c) {
             add_divided_into(pixel, d, pixels as f32);
         }

@@ -130,7 +130,14 @@ pub fn check_depthwise_hand_cases() {
     };
     let g = DepthwiseGeometry::new(1, (3, 3, 5), (2, 2), 2, 1, pads).unwrap();
     assert_eq!(
-        (g.out_h, g.out_w, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right),
+        (
+            g.out_h,
+            g.out_w,
+            g.pad_top,
+            g.pad_bottom,
+            g.pad_left,
+            g.pad_right
+        ),
         (2, 2, 1, 0, 0, 1)
     );
     let input: Vec<f32> = (0..9)
@@ -192,9 +199,21 @@ pub fn check_depthwise_hand_cases() {
     // The fused clip: ReLU6 and a narrow range; a NaN input stays NaN, clipped or not.
     let g = DepthwiseGeometry::new(1, (1, 3, 5), (1, 1), 1, 1, Padding::Valid).unwrap();
     let input = [
-        -2.0, 0.0, 3.0, 6.0, 9.0, // pixel 0
-        f32::NAN, 7.0, -1.0, 5.5, 0.5, // pixel 1
-        1.0, 2.0, 3.0, 4.0, f32::NAN, // pixel 2
+        -2.0,
+        0.0,
+        3.0,
+        6.0,
+        9.0, // pixel 0
+        f32::NAN,
+        7.0,
+        -1.0,
+        5.5,
+        0.5, // pixel 1
+        1.0,
+        2.0,
+        3.0,
+        4.0,
+        f32::NAN, // pixel 2
     ];
     let weight = [1.0, 1.0, 1.0, 1.0, 2.0];
     let mut out = vec![0.0; 15];
@@ -239,7 +258,10 @@ pub fn check_depthwise_hand_cases() {
 
     // Geometries that cannot work are explained, as for the convolution.
     let err = DepthwiseGeometry::new(1, (3, 3, 4), (5, 5), 1, 1, Padding::Valid).unwrap_err();
-    assert!(err.to_string().contains("larger than the padded input"), "{err}");
+    assert!(
+        err.to_string().contains("larger than the padded input"),
+        "{err}"
+    );
     assert!(DepthwiseGeometry::new(1, (3, 3, 0), (3, 3), 1, 1, Padding::Same).is_err());
     assert!(DepthwiseGeometry::new(1, (3, 3, 4), (3, 3), 0, 1, Padding::Same).is_err());
     assert_eq!(
@@ -380,12 +402,20 @@ pub fn check_global_average_pool_random(seed: u64) {
         let (mut want, mut got) = (vec![0.0; n * c], vec![f32::NAN; n * c]);
         global_average_pool_forward_reference(&mut want, &input, shape);
         global_average_pool_forward(&mut got, &input, shape);
-        assert_agrees(&got, &want, &format!("global average pool forward {shape:?}"));
+        assert_agrees(
+            &got,
+            &want,
+            &format!("global average pool forward {shape:?}"),
+        );
         let start = random_vec(&mut rng, input.len());
         let (mut want, mut got) = (start.clone(), start);
         global_average_pool_backward_reference(&mut want, &d_out, shape);
         global_average_pool_backward(&mut got, &d_out, shape);
-        assert_agrees(&got, &want, &format!("global average pool backward {shape:?}"));
+        assert_agrees(
+            &got,
+            &want,
+            &format!("global average pool backward {shape:?}"),
+        );
     }
 }
 
@@ -449,8 +479,9 @@ pub fn check_depthwise_finite_differences() {
 /// ReLU6, global average pooling and add against central differences (ReLU6 away from its kinks).
 pub fn check_other_finite_differences() {
     let mut rng = seeded(37);
-    let weighted_sum =
-        |out: &[f32], r: &[f32]| -> f64 { out.iter().zip(r).map(|(&o, &r)| o as f64 * r as f64).sum() };
+    let weighted_sum = |out: &[f32], r: &[f32]| -> f64 {
+        out.iter().zip(r).map(|(&o, &r)| o as f64 * r as f64).sum()
+    };
 
     // ReLU6: inputs in [-2, 8) at least 0.05 from 0 and 6; a step of 0.01 never crosses a kink.
     let x: Vec<f32> = (0..200)
@@ -479,7 +510,13 @@ pub fn check_other_finite_differences() {
             ((at(h) - at(-h)) / (2.0 * h as f64)) as f32
         })
         .collect();
-    assert_close(&analytic, &numeric, 1e-3, 1e-3, "relu6 vs finite differences");
+    assert_close(
+        &analytic,
+        &numeric,
+        1e-3,
+        1e-3,
+        "relu6 vs finite differences",
+    );
 
     // Global average pooling (linear: step 0.25).
     let shape = (2, 3, 4, 5);
@@ -500,7 +537,13 @@ pub fn check_other_finite_differences() {
             ((at(h) - at(-h)) / (2.0 * h as f64)) as f32
         })
         .collect();
-    assert_close(&analytic, &numeric, 1e-5, 1e-4, "global average pool vs finite differences");
+    assert_close(
+        &analytic,
+        &numeric,
+        1e-5,
+        1e-4,
+        "global average pool vs finite differences",
+    );
 
     // Add: both addends (linear: step 0.25).
     let a = random_vec(&mut rng, 17);
@@ -609,8 +652,14 @@ impl DepthwiseCase {
 fn fixture() -> Fixture {
     let f: Fixture =
         serde_json::from_str(include_str!("../fixtures/conv/depthwise_cases.json")).unwrap();
-    assert!(f.depthwise.len() >= 13, "the fixture file lost depthwise cases");
-    assert!(f.relu6.len() >= 2 && f.global_average_pool.len() >= 4, "the fixture file lost cases");
+    assert!(
+        f.depthwise.len() >= 13,
+        "the fixture file lost depthwise cases"
+    );
+    assert!(
+        f.relu6.len() >= 2 && f.global_average_pool.len() >= 4,
+        "the fixture file lost cases"
+    );
     f
 }
 
@@ -622,7 +671,11 @@ pub fn check_depthwise_fixtures() {
         let bias = Some(&case.bias[..]);
         let mut out = vec![f32::NAN; g.output_len()];
         depthwise_forward_reference(&mut out, &case.input, &case.weight, bias, &g);
-        assert_matches_fixture(&out, &case.out, &format!("{}: reference forward", case.name));
+        assert_matches_fixture(
+            &out,
+            &case.out,
+            &format!("{}: reference forward", case.name),
+        );
         for clip in [None, RELU6_CLIP, Some((-0.25, 0.25))] {
             let want = match clip {
                 Some(range) => clamp_all(&case.out, range),
