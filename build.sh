@@ -150,7 +150,7 @@ run_tests() {
   chromedriver=$(command -v chromedriver)
   geckodriver=$(command -v geckodriver)
   CHROMEDRIVER=$chromedriver CARGO_PROFILE_TEST_OPT_LEVEL=1 cargo test --target wasm32-unknown-unknown \
-    --test wasm_kernels --test wasm_layer_kernels --test wasm_web --test wasm_training --test wasm_model --test data_wasm
+    --test wasm_kernels --test wasm_layer_kernels --test wasm_depthwise --test wasm_web --test wasm_training --test wasm_model --test data_wasm
   say "wasm kernel tests again, relaxed-SIMD build"
   # In the plain build's target folder: its host crates (proc macros) are reused, and cargo keeps
   # the dependencies of both flag sets side by side (only this crate recompiles).
@@ -159,7 +159,7 @@ run_tests() {
   say "wasm kernel tests in headless Firefox"
   # The kernel and layer suites (bit-exact Adam and batch norm among them) in a second engine.
   GECKODRIVER=$geckodriver CARGO_PROFILE_TEST_OPT_LEVEL=1 cargo test --target wasm32-unknown-unknown \
-    --test wasm_kernels --test wasm_layer_kernels
+    --test wasm_kernels --test wasm_layer_kernels --test wasm_depthwise
   build
   # Before the browser: quick, and a broken parser or frame there would fail every e2e test.
   # After build: they load the real core's ranges from pkg/.

@@ -143,6 +143,50 @@ fn explicit_padding_counts_neighbours() {
     );
 }
 
+/// Per-side padding: a 3x3 ramp with two zero rows on top, none at the bottom, none on the
+/// left and one column on the right, under a 2x2 ones kernel with stride 1 (padded 5x4, out 4x3).
+/// Rows -2 and -1 are padding: the first output row sees only padding, the second only image
+/// row 0; the last column's windows see image column 2 and the padding column.
+#[test]
+fn per_side_padding_pads_each_side_as_asked() {
+    let pads = Padding::PerSide {
+        top: 2,
+        bottom: 0,
+        left: 0,
+        right: 1,
+    };
+    let g = ConvGeometry::new(1, (3, 3, 1), (2, 2, 1), 1, 1, pads).unwrap();
+    assert_eq!(
+        (
+            g.out_h,
+            g.out_w,
+            g.pad_top,
+            g.pad_bottom,
+            g.pad_left,
+            g.pad_right
+        ),
+        (4, 3, 2, 0, 0, 1)
+    );
+    // 0 1 2 / 3 4 5 / 6 7 8
+    let out = forward(&ramp(9), &[1.0; 4], None, &g);
+    assert_eq!(out, [0., 0., 0., 1., 3., 2., 8., 12., 7., 20., 24., 13.]);
+    // With d_out = 1, each pixel's gradient counts the windows over it: image rows 0 and 1 are
+    // each under two output rows, row 2 only under the last; column 0 is under one output
+    // column, columns 1 and 2 under two.
+    let mut d_input = vec![0.0; 9];
+    conv2d_backward_input(
+        &mut d_input,
+        &[1.0; 12],
+        &[1.0; 4],
+        &g,
+        &mut ConvScratch::new(),
+    );
+    let mut want = vec![0.0; 9];
+    conv2d_backward_input_reference(&mut want, &[1.0; 12], &[1.0; 4], &g);
+    assert_eq!(d_input, want);
+    assert_eq!(d_input, [2., 4., 4., 2., 4., 4., 1., 2., 2.]);
+}
+
 /// Dilation 2 spreads a 2x2 kernel over a 3x3 span: out(0,0) = x(0,0) + x(0,2) + x(2,0) + x(2,2).
 #[test]
 fn dilation_2_skips_every_other_pixel() {

@@ -41,6 +41,18 @@ fn pool_geometries() -> Vec<PoolGeometry> {
                     Padding::Same,
                     Padding::Explicit(1),
                     Padding::Explicit(2),
+                    Padding::PerSide {
+                        top: 0,
+                        bottom: 1,
+                        left: 2,
+                        right: 0,
+                    },
+                    Padding::PerSide {
+                        top: 1,
+                        bottom: 0,
+                        left: 0,
+                        right: 1,
+                    },
                 ] {
                     if let Ok(g) = PoolGeometry::new(batch, (h, w, c), window, stride, padding) {
                         out.push(g);

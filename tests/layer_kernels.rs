@@ -140,6 +140,39 @@ fn pooling_hand_checked_integers() {
     assert_eq!(out, [1.0, 3.0, 7.0]);
 }
 
+/// Per-side padding (as ONNX and PyTorch models give it): window 2, stride 2 on the 4x4 image of
+/// 1..16 with one padding row on top and one padding column on the left: padded 5x5, so
+/// (5 - 2) / 2 + 1 = 2 outputs each way, the windows starting at rows and columns -1 and 1.
+#[test]
+fn pooling_with_per_side_padding() {
+    let input: Vec<f32> = (1..=16).map(|v| v as f32).collect();
+    let pads = Padding::PerSide {
+        top: 1,
+        bottom: 0,
+        left: 1,
+        right: 0,
+    };
+    let g = PoolGeometry::new(1, (4, 4, 1), 2, 2, pads).unwrap();
+    assert_eq!((g.out_h, g.out_w, g.pad_top, g.pad_left), (2, 2, 1, 1));
+    // Windows: {1}, {2 3}, {5 9}, {6 7 10 11}; row 3 and column 3 (13..16, 4, 8, 12) are never covered.
+    let mut out = vec![0.0; 4];
+    pool_forward(&mut out, None, &input, PoolKind::Average, &g);
+    assert_eq!(out, [1.0, 2.5, 7.0, 8.5]);
+    let mut argmax = vec![0; 4];
+    pool_forward(&mut out, Some(&mut argmax), &input, PoolKind::Max, &g);
+    assert_eq!(out, [1.0, 3.0, 9.0, 11.0]);
+    assert_eq!(argmax, [0, 2, 8, 10]);
+    // A side padded by a whole window would leave windows of padding only.
+    let too_wide = Padding::PerSide {
+        top: 0,
+        bottom: 2,
+        left: 0,
+        right: 0,
+    };
+    let err = PoolGeometry::new(1, (4, 4, 1), 2, 2, too_wide).unwrap_err();
+    assert!(err.to_string().contains("smaller than the window"), "{err}");
+}
+
 #[test]
 fn pooling_backward_accumulates() {
     let input: Vec<f32> = (1..=16).map(|v| v as f32).collect();

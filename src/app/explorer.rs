@@ -7,7 +7,7 @@
 
 use super::presets::Image;
 use crate::kernels::conv::conv2d_forward;
-use crate::kernels::geometry::{output_len, same_padding, ConvGeometry, Padding, PoolGeometry};
+use crate::kernels::geometry::{output_len, ConvGeometry, Padding, PoolGeometry};
 use crate::kernels::pool::{pool_forward, PoolKind};
 use crate::kernels::scratch::ConvScratch;
 use crate::{invalid, Result};
@@ -207,15 +207,8 @@ pub fn diagnose(height: usize, width: usize, s: &ConvSettings) -> Vec<Diagnostic
 /// Padding (top, bottom, left, right) these settings add around a `height` x `width` input.
 /// Only meaningful for settings within the limits (see [`diagnose`]).
 fn paddings(height: usize, width: usize, s: &ConvSettings) -> (usize, usize, usize, usize) {
-    match s.padding {
-        Padding::Valid => (0, 0, 0, 0),
-        Padding::Explicit(p) => (p, p, p, p),
-        Padding::Same => {
-            let (t, b) = same_padding(height, s.kernel, s.stride, s.dilation);
-            let (l, r) = same_padding(width, s.kernel, s.stride, s.dilation);
-            (t, b, l, r)
-        }
-    }
+    s.padding
+        .sides((height, width), (s.kernel, s.kernel), s.stride, s.dilation)
 }
 
 fn padding_totals(height: usize, width: usize, s: &ConvSettings) -> (usize, usize) {

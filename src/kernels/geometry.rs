@@ -13,6 +13,42 @@ pub enum Padding {
     Same,
     /// The same number of zero rows/columns on every side.
     Explicit(usize),
+    /// Zero rows and columns given side by side, as ONNX's `pads` and PyTorch's `F.pad` give
+    /// them: models exported from those frameworks often pad one side more than the other.
+    PerSide {
+        top: usize,
+        bottom: usize,
+        left: usize,
+        right: usize,
+    },
+}
+
+impl Padding {
+    /// The zero rows and columns this padding adds around an `in_h` x `in_w` input for a
+    /// `k_h` x `k_w` window: (top, bottom, left, right).
+    pub fn sides(
+        self,
+        (in_h, in_w): (usize, usize),
+        (k_h, k_w): (usize, usize),
+        stride: usize,
+        dilation: usize,
+    ) -> (usize, usize, usize, usize) {
+        match self {
+            Padding::Valid => (0, 0, 0, 0),
+            Padding::Same => {
+                let (top, bottom) = same_padding(in_h, k_h, stride, dilation);
+                let (left, right) = same_padding(in_w, k_w, stride, dilation);
+                (top, bottom, left, right)
+            }
+            Padding::Explicit(p) => (p, p, p, p),
+            Padding::PerSide {
+                top,
+                bottom,
+                left,
+                right,
+            } => (top, bottom, left, right),
+        }
+    }
 }
 
 /// The full geometry of one convolution; built only through [`ConvGeometry::new`], which validates it.
@@ -80,14 +116,8 @@ impl ConvGeometry {
         if dilation == 0 {
             return Err(invalid!("the dilation must be at least 1"));
         }
-        let ((pad_top, pad_bottom), (pad_left, pad_right)) = match padding {
-            Padding::Valid => ((0, 0), (0, 0)),
-            Padding::Same => (
-                same_padding(in_h, k_h, stride, dilation),
-                same_padding(in_w, k_w, stride, dilation),
-            ),
-            Padding::Explicit(p) => ((p, p), (p, p)),
-        };
+        let (pad_top, pad_bottom, pad_left, pad_right) =
+            padding.sides((in_h, in_w), (k_h, k_w), stride, dilation);
         let out_h = output_len(in_h, k_h, stride, dilation, pad_top + pad_bottom);
         let out_w = output_len(in_w, k_w, stride, dilation, pad_left + pad_right);
         let (Some(out_h), Some(out_w)) = (out_h, out_w) else {
@@ -137,6 +167,79 @@ impl ConvGeometry {
     }
 }
 
+/// The geometry of one depthwise convolution: groups = channels, channel multiplier 1, so each
+/// channel is correlated with its own KH x KW filter and the output has the input's channels.
+/// Built only through [`DepthwiseGeometry::new`], which validates it as the convolution with
+/// `in_c == out_c` (same rules, same messages). A type of its own rather than a
+/// [`ConvGeometry`] with equal channels, because that one's `weight_len` (KH * KW * C * C)
+/// would be wrong here: the weight is (KH, KW, C).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DepthwiseGeometry {
+    pub batch: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub channels: usize,
+    pub k_h: usize,
+    pub k_w: usize,
+    pub stride: usize,
+    pub dilation: usize,
+    pub pad_top: usize,
+    pub pad_bottom: usize,
+    pub pad_left: usize,
+    pub pad_right: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+}
+
+impl DepthwiseGeometry {
+    /// Validates sizes and computes padding and output size; explains what cannot work.
+    pub fn new(
+        batch: usize,
+        (in_h, in_w, channels): (usize, usize, usize),
+        (k_h, k_w): (usize, usize),
+        stride: usize,
+        dilation: usize,
+        padding: Padding,
+    ) -> Result<Self> {
+        let g = ConvGeometry::new(
+            batch,
+            (in_h, in_w, channels),
+            (k_h, k_w, channels),
+            stride,
+            dilation,
+            padding,
+        )?;
+        Ok(Self {
+            batch,
+            in_h,
+            in_w,
+            channels,
+            k_h,
+            k_w,
+            stride,
+            dilation,
+            pad_top: g.pad_top,
+            pad_bottom: g.pad_bottom,
+            pad_left: g.pad_left,
+            pad_right: g.pad_right,
+            out_h: g.out_h,
+            out_w: g.out_w,
+        })
+    }
+
+    pub fn input_len(&self) -> usize {
+        self.batch * self.in_h * self.in_w * self.channels
+    }
+    /// KH * KW * C: the weight (KH, KW, C), which is also the bytes of Keras's (KH, KW, C, 1)
+    /// and of a (KH, KW, 1, C) HWIO kernel with C groups.
+    pub fn weight_len(&self) -> usize {
+        self.k_h * self.k_w * self.channels
+    }
+    pub fn output_len(&self) -> usize {
+        self.batch * self.out_h * self.out_w * self.channels
+    }
+}
+
 /// The geometry of one pooling; built only through [`PoolGeometry::new`], which validates it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolGeometry {
@@ -169,19 +272,15 @@ impl PoolGeometry {
         if stride == 0 {
             return Err(invalid!("the pooling stride must be at least 1"));
         }
-        let ((pad_top, pad_bottom), (pad_left, pad_right)) = match padding {
-            Padding::Valid => ((0, 0), (0, 0)),
-            Padding::Same => (
-                same_padding(in_h, window, stride, 1),
-                same_padding(in_w, window, stride, 1),
-            ),
-            Padding::Explicit(p) => {
-                if p >= window {
-                    return Err(invalid!("pooling padding ({p}) must be smaller than the window ({window}), or some windows would hold only padding"));
-                }
-                ((p, p), (p, p))
+        let (pad_top, pad_bottom, pad_left, pad_right) =
+            padding.sides((in_h, in_w), (window, window), stride, 1);
+        // 'same' never pads a side by a whole window; explicit padding could.
+        if !matches!(padding, Padding::Same) {
+            let widest = pad_top.max(pad_bottom).max(pad_left).max(pad_right);
+            if widest >= window {
+                return Err(invalid!("pooling padding ({widest}) must be smaller than the window ({window}), or some windows would hold only padding"));
             }
-        };
+        }
         let (Some(out_h), Some(out_w)) = (
             output_len(in_h, window, stride, 1, pad_top + pad_bottom),
             output_len(in_w, window, stride, 1, pad_left + pad_right),

@@ -1,6 +1,6 @@
-//! 2-D max and average pooling over NHWC activations.
+//! 2-D max and average pooling over NHWC activations, and global average pooling.
 //!
-//! Layouts: input (N, H, W, C), output (N, OH, OW, C). Padding cells never win a max
+//! Layouts: input (N, H, W, C), output (N, OH, OW, C); global pooling's output is (N, C). Padding cells never win a max
 //! and are not counted in an average (Keras/TensorFlow semantics).
 //!
 //! Max pooling remembers, per output element, the flat index of the input element that
@@ -13,6 +13,11 @@
 //! The fast kernels work on the channels of one window at a time (contiguous in NHWC), four
 //! lanes at a time with SIMD128 in the wasm build, and visit the window in the same order as the
 //! references: results are equal bit for bit.
+//!
+//! Global average pooling (Keras's `GlobalAveragePooling2D`, the end of EfficientNet's backbone)
+//! is the mean of each channel over all H * W positions: a sum in scan order, then one division,
+//! in the reference and in the fast kernel alike (bit for bit). The sums are f32, as Keras's
+//! float32 mean: the backbone's last map is 7 x 7.
 
 use super::geometry::PoolGeometry;
 
@@ -388,5 +393,114 @@ fn add_divided_into(acc: &mut [f32], d: &[f32], count: f32) {
     }
     for i in done..len {
         acc[i] += d[i] / count;
+    }
+}
+
+/// (N, H, W, C) of a global pooling's input, checked against the buffers' lengths.
+fn global_sizes(
+    out_len: usize,
+    input_len: usize,
+    (batch, in_h, in_w, channels): (usize, usize, usize, usize),
+) -> (usize, usize, usize) {
+    let pixels = in_h * in_w;
+    assert!(
+        batch > 0 && pixels > 0 && channels > 0,
+        "global pooling needs a non-empty input (got {batch}x{in_h}x{in_w}x{channels})"
+    );
+    assert_eq!(out_len, batch * channels);
+    assert_eq!(input_len, batch * pixels * channels);
+    (batch, pixels, channels)
+}
+
+/// Scalar reference of global average pooling. Overwrites `out`.
+/// out (N, C); input (N, H, W, C); shape = (N, H, W, C).
+pub fn global_average_pool_forward_reference(
+    out: &mut [f32],
+    input: &[f32],
+    shape: (usize, usize, usize, usize),
+) {
+    let (batch, pixels, c) = global_sizes(out.len(), input.len(), shape);
+    for n in 0..batch {
+        for k in 0..c {
+            let mut sum = 0.0;
+            for p in 0..pixels {
+                sum += input[(n * pixels + p) * c + k];
+            }
+            out[n * c + k] = sum / pixels as f32;
+        }
+    }
+}
+
+/// Scalar reference of the global average pooling backward: every position of an image gets
+/// its channel's d_out / (H * W). d_input (N, H, W, C) +=; d_out (N, C); shape = (N, H, W, C).
+pub fn global_average_pool_backward_reference(
+    d_input: &mut [f32],
+    d_out: &[f32],
+    shape: (usize, usize, usize, usize),
+) {
+    let (batch, pixels, c) = global_sizes(d_out.len(), d_input.len(), shape);
+    for n in 0..batch {
+        for p in 0..pixels {
+            for k in 0..c {
+                d_input[(n * pixels + p) * c + k] += d_out[n * c + k] / pixels as f32;
+            }
+        }
+    }
+}
+
+/// Fast global average pooling: whole pixels (C contiguous channels) added into the output row,
+/// in the reference's order. Overwrites `out`. out (N, C); input (N, H, W, C); shape = (N, H, W, C).
+pub fn global_average_pool_forward(
+    out: &mut [f32],
+    input: &[f32],
+    shape: (usize, usize, usize, usize),
+) {
+    let (_, pixels, c) = global_sizes(out.len(), input.len(), shape);
+    for (mean, image) in out.chunks_exact_mut(c).zip(input.chunks_exact(pixels * c)) {
+        mean.fill(0.0);
+        for pixel in image.chunks_exact(c) {
+            add_into(mean, pixel);
+        }
+        for m in mean.iter_mut() {
+            *m /= pixels as f32;
+        }
+    }
+}
+
+/// Fast global average pooling backward. d_input (N, H, W, C) +=; d_out (N, C); shape = (N, H, W, C).
+pub fn global_average_pool_backward(
+    d_input: &mut [f32],
+    d_out: &[f32],
+    shape: (usize, usize, usize, usize),
+) {
+    let (_, pixels, c) = global_sizes(d_out.len(), d_input.len(), shape);
+    for (d, image) in d_out
+        .chunks_exact(c)
+        .zip(d_input.chunks_exact_mut(pixels * c))
+    {
+        for pixel in image.chunks_exact_mut(c) {
+            add_divided_into(pixel, d, pixels as f32);
+        }
+    }
+}
+
+/// acc += x elementwise: SIMD128 in the wasm build, a plain loop natively.
+fn add_into(acc: &mut [f32], x: &[f32]) {
+    let len = acc.len();
+    assert_eq!(x.len(), len);
+    #[allow(unused_mut)]
+    let mut done = 0;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    while done + 4 <= len {
+        // SAFETY: done + 4 <= len for both slices.
+        unsafe {
+            let a = acc.as_mut_ptr().add(done) as *mut v128;
+            let v = v128_load(x.as_ptr().add(done) as *const v128);
+            v128_store(a, f32x4_add(v128_load(a), v));
+        }
+        done += 4;
+    }
+    for i in done..len {
+        acc[i] += x[i];
     }
 }

@@ -29,7 +29,8 @@ pub fn assert_close(got: &[f32], want: &[f32], abs: f32, rel: f32, what: &str) {
     }
 }
 
-/// A random valid geometry: odd sizes, every padding kind, strides 1-3, dilations 1-2.
+/// A random valid geometry: odd sizes, every padding kind (per-side pads up to 3), strides 1-3,
+/// dilations 1-2.
 pub fn random_geometry(rng: &mut Rng) -> ConvGeometry {
     loop {
         let batch = rng.random_range(1..=3);
@@ -41,10 +42,16 @@ pub fn random_geometry(rng: &mut Rng) -> ConvGeometry {
         let out_c = [1, 3, 4, 5, 8, 9, 16, 17][rng.random_range(0..8)];
         let stride = rng.random_range(1..=3);
         let dilation = rng.random_range(1..=2);
-        let padding = match rng.random_range(0..3) {
+        let padding = match rng.random_range(0..4) {
             0 => Padding::Valid,
             1 => Padding::Same,
-            _ => Padding::Explicit(rng.random_range(0..=2)),
+            2 => Padding::Explicit(rng.random_range(0..=2)),
+            _ => Padding::PerSide {
+                top: rng.random_range(0..=3),
+                bottom: rng.random_range(0..=3),
+                left: rng.random_range(0..=3),
+                right: rng.random_range(0..=3),
+            },
         };
         if let Ok(g) = ConvGeometry::new(
             batch,

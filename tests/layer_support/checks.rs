@@ -116,7 +116,17 @@ pub fn check_pooling_fast_equals_reference() {
     ] {
         for window in 1..=3 {
             for stride in 1..=3 {
-                for padding in [Padding::Valid, Padding::Same, Padding::Explicit(1)] {
+                for padding in [
+                    Padding::Valid,
+                    Padding::Same,
+                    Padding::Explicit(1),
+                    Padding::PerSide {
+                        top: 1,
+                        bottom: 0,
+                        left: 0,
+                        right: 2,
+                    },
+                ] {
                     let Ok(g) = PoolGeometry::new(batch, (h, w, c), window, stride, padding) else {
                         continue;
                     };
