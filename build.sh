@@ -135,6 +135,8 @@ serve() {
 run_tests() {
   say "layering guard (no native import of convscope::web, no import circle in src/)"
   python3 tools/check_layers.py
+  say "the ImageNet weight reader and converter (tools/imagenet, standard-library Python)"
+  python3 -m unittest discover -q -s tools/imagenet -p 'test_*.py'
   say "native tests (cargo test)"
   cargo test --all-targets --no-fail-fast
   say "wasm tests in headless Chromium"
@@ -155,7 +157,7 @@ run_tests() {
   # In the plain build's target folder: its host crates (proc macros) are reused, and cargo keeps
   # the dependencies of both flag sets side by side (only this crate recompiles).
   CHROMEDRIVER=$chromedriver CONVSCOPE_EXPECT_RELAXED_SIMD=1 CARGO_PROFILE_TEST_OPT_LEVEL=1 RUSTFLAGS=$RELAXED_RUSTFLAGS cargo test --target wasm32-unknown-unknown \
-    --test wasm_kernels --test wasm_layer_kernels
+    --test wasm_kernels --test wasm_layer_kernels --test wasm_depthwise
   say "wasm kernel tests in headless Firefox"
   # The kernel and layer suites (bit-exact Adam and batch norm among them) in a second engine.
   GECKODRIVER=$geckodriver CARGO_PROFILE_TEST_OPT_LEVEL=1 cargo test --target wasm32-unknown-unknown \
