@@ -242,3 +242,94 @@ fn the_smile_loader_refuses_the_imagenet_model_and_a_cut_file_is_explained() {
         .to_string();
     assert!(msg.contains("truncated"), "{msg}");
 }
+
+/// Runs `convscope imagenet predict ARGS...` with the converted model.
+fn predict(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_convscope"))
+        .args([
+            "imagenet",
+            "predict",
+            "--model",
+            model_path().to_str().unwrap(),
+        ])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_command_line_names_the_cat_and_the_espresso() {
+    let Some(_) = load() else { return };
+    let (cat, coffee) = (
+        format!("{FIXTURES}/chelsea.png"),
+        format!("{FIXTURES}/coffee.png"),
+    );
+    let out = predict(&["--json", &cat, &coffee]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let first = |i: usize| lines[i]["top5"][0].clone();
+    assert_eq!(
+        (first(0)["index"].as_u64(), first(0)["name"].as_str()),
+        (Some(285), Some("Egyptian cat"))
+    );
+    assert_eq!(first(1)["name"], "espresso");
+    let p = first(1)["probability"].as_f64().unwrap();
+    assert!((p - 0.9423).abs() < 1e-3, "P(espresso) = {p}");
+    assert_eq!(lines[0]["top5"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn the_command_line_explains_bad_photos_and_a_wrong_model() {
+    let Some(_) = load() else { return };
+    let dir = std::env::temp_dir().join(format!("convscope-imagenet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tiny = dir.join("tiny.png");
+    image::RgbImage::from_pixel(1, 1, image::Rgb([9, 9, 9]))
+        .save(&tiny)
+        .unwrap();
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, "not a photo").unwrap();
+    for (file, says) in [
+        (tiny.to_str().unwrap(), "tiny.png: this photo is only 1x1 pixels; the ImageNet network needs at least 32 pixels a side"),
+        (text.to_str().unwrap(), "notes.txt: this file is not a PNG or JPEG picture"),
+    ] {
+        let out = predict(&[file]);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // A smile model where the ImageNet one is expected.
+    let smile = dir.join("smile.safetensors");
+    std::fs::write(
+        &smile,
+        save_model(
+            &Sequential::new(&ModelSpec::chapter(), 0).unwrap(),
+            &serde_json::Value::Null,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_convscope"))
+        .args([
+            "imagenet",
+            "predict",
+            "--model",
+            smile.to_str().unwrap(),
+            &format!("{FIXTURES}/chelsea.png"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds a model of the kind trained here"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -8,12 +8,14 @@
 //! - [`datasets`]: how loaded images become a training and a test set (page and command line).
 //! - [`session`]: the training page's data, model and training run.
 //! - [`inside`]: explanations and the shortcut lab on a session.
+//! - [`imagenet`]: the pretrained ImageNet network's predictions.
 //! - [`bench`]: the benchmark's workload.
 
 pub mod bench;
 pub mod datasets;
 pub mod explorer;
 pub mod filters;
+pub mod imagenet;
 pub mod inside;
 pub mod presets;
 pub mod session;

@@ -1,6 +1,6 @@
 //! The command line itself (native only: see main.rs).
 
-use crate::{data_source, explain_check, report};
+use crate::{data_source, explain_check, imagenet, report};
 
 use clap::{Parser, Subcommand};
 use convscope::nn::io::{load_model, save_model};
@@ -54,6 +54,27 @@ enum Command {
     /// Train (or load) the chapter's model on the synthetic faces and measure its explanations:
     /// pointing game, model-randomization check, shortcut lab, activation maximization.
     ExplainCheck(explain_check::ExplainCheckArgs),
+    /// The pretrained ImageNet network (EfficientNet-Lite0, converted by
+    /// tools/imagenet/fetch_and_convert.py).
+    Imagenet {
+        #[command(subcommand)]
+        command: ImagenetCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImagenetCommand {
+    /// Print the five most likely ImageNet classes of each photo (PNG or JPEG).
+    Predict {
+        #[arg(required = true)]
+        photos: Vec<String>,
+        /// The converted model file (default: where ./build.sh puts it).
+        #[arg(long)]
+        model: Option<String>,
+        /// One JSON object per photo.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -212,6 +233,14 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Train(args) => train(args),
         Command::ExplainCheck(args) => explain_check::run(args),
+        Command::Imagenet {
+            command:
+                ImagenetCommand::Predict {
+                    photos,
+                    model,
+                    json,
+                },
+        } => imagenet::predict(&photos, model.as_deref(), json),
         Command::Evaluate {
             model,
             data,

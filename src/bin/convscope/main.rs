@@ -1,5 +1,5 @@
 //! The native command line: `convscope summary`, `convscope train`, `convscope evaluate`,
-//! `convscope explain-check`.
+//! `convscope explain-check`, `convscope imagenet predict`.
 //! Run `convscope --help` for the options; `--data` sources are described in data_source.rs.
 //! `wasm-pack test` builds every target for wasm32, where the CLI's crates (clap, indicatif)
 //! are absent, so there this binary is empty.
@@ -10,6 +10,8 @@ mod cli;
 mod data_source;
 #[cfg(not(target_arch = "wasm32"))]
 mod explain_check;
+#[cfg(not(target_arch = "wasm32"))]
+mod imagenet;
 #[cfg(not(target_arch = "wasm32"))]
 mod report;
 
