@@ -170,7 +170,8 @@ run_tests() {
     --test wasm_kernels --test wasm_layer_kernels --test wasm_depthwise --test wasm_web --test wasm_training --test wasm_model --test data_wasm
   say "wasm kernel tests again, relaxed-SIMD build"
   # In the plain build's target folder: its host crates (proc macros) are reused, and cargo keeps
-  # the dependencies of both flag sets side by side (only this crate recompiles).
+  # the dependencies of both flag sets side by side, so neither build undoes the other (the
+  # first run compiles the dependencies once more, with the relaxed flags).
   CHROMEDRIVER=$chromedriver CONVSCOPE_EXPECT_RELAXED_SIMD=1 CARGO_PROFILE_TEST_OPT_LEVEL=1 RUSTFLAGS=$RELAXED_RUSTFLAGS cargo test --target wasm32-unknown-unknown \
     --test wasm_kernels --test wasm_layer_kernels --test wasm_depthwise
   say "wasm kernel tests in headless Firefox"
