@@ -61,17 +61,30 @@ setup() {
     say "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
   fi
-  local want
+  # The two cargo installs compile side by side: each has long single-threaded stretches
+  # (big crates, the final link) that the other fills.
+  local want installs=()
   want=$(locked_wasm_bindgen_version)
+  mkdir -p build
   if [[ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]]; then
     say "installing wasm-bindgen-cli $want (a few minutes, once)"
     # No --locked: its lockfile names a crate version the registry does not have.
-    cargo install -q wasm-bindgen-cli --version "$want"
+    cargo install -q wasm-bindgen-cli --version "$want" >build/install-wasm-bindgen-cli.log 2>&1 &
+    installs+=("$!:wasm-bindgen-cli")
   fi
   if [[ $for_tests == tests && "$(geckodriver --version 2>/dev/null | awk 'NR==1 {print $2}')" != "0.37.1" ]]; then
     say "installing geckodriver 0.37.1, Firefox's WebDriver server (a few minutes, once)"
-    cargo install -q geckodriver --version 0.37.1 --locked
+    cargo install -q geckodriver --version 0.37.1 --locked >build/install-geckodriver.log 2>&1 &
+    installs+=("$!:geckodriver")
   fi
+  local job
+  for job in "${installs[@]}"; do
+    if ! wait "${job%%:*}"; then
+      cat "build/install-${job#*:}.log" >&2
+      echo "build.sh: cargo install ${job#*:} failed (the log is above)" >&2
+      exit 1
+    fi
+  done
   if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
     say "installing npm dev packages"
     npm ci --no-audit --no-fund --loglevel=error
@@ -184,7 +197,22 @@ run_tests() {
   say "unit tests of the page's pure modules (Node, no browser)"
   node --test tests/unit/
   say "browser end-to-end tests (Chromium by Playwright; Firefox and WebKitGTK by WebDriver; over http and from file://)"
-  node --test tests/e2e/
+  # Two at a time on the two cores: Firefox and WebKitGTK (engines.test.mjs, their own
+  # browsers) beside the Chromium files that time nothing; then, alone, the files that time
+  # the page (long tasks, live predictions per second) or train on both cores themselves.
+  local alone=(tests/e2e/train.test.mjs tests/e2e/train-data.test.mjs tests/e2e/own-data.test.mjs) beside=() f
+  for f in tests/e2e/*.test.mjs; do
+    case " tests/e2e/engines.test.mjs ${alone[*]} " in *" $f "*) ;; *) beside+=("$f") ;; esac
+  done
+  local engines_log=$ROOT/build/e2e-engines.log engines_pid failed=0
+  node --test tests/e2e/engines.test.mjs >"$engines_log" 2>&1 &
+  engines_pid=$!
+  node --test "${beside[@]}" || failed=1
+  wait "$engines_pid" || failed=1
+  say "Firefox and WebKitGTK (tests/e2e/engines.test.mjs, run beside the files above):"
+  cat "$engines_log"
+  node --test "${alone[@]}" || failed=1
+  (( failed == 0 ))
 }
 
 # The Python of a virtualenv with keras and jax, created under build/ when missing.
