@@ -1,6 +1,7 @@
 //! Convolution kernels: hand-checked cases, reference-framework fixtures, finite differences,
 //! and the fast kernels against the scalar references on many odd geometries.
 
+mod alloc_support;
 mod kernel_support;
 
 use convscope::kernels::conv::*;
@@ -340,48 +341,8 @@ fn chapter_shapes_fast_matches_reference() {
     }
 }
 
-/// Counts heap allocations made by the current thread while armed.
-mod allocations {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
-    thread_local! {
-        static ARMED: Cell<bool> = const { Cell::new(false) };
-        static COUNT: Cell<usize> = const { Cell::new(0) };
-    }
-
-    pub struct Counting;
-
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            if ARMED.with(Cell::get) {
-                COUNT.with(|c| c.set(c.get() + 1));
-            }
-            unsafe { System.alloc(layout) }
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            unsafe { System.dealloc(ptr, layout) }
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            if ARMED.with(Cell::get) {
-                COUNT.with(|c| c.set(c.get() + 1));
-            }
-            unsafe { System.realloc(ptr, layout, new_size) }
-        }
-    }
-
-    /// Allocations made by `f` on this thread.
-    pub fn count(f: impl FnOnce()) -> usize {
-        COUNT.with(|c| c.set(0));
-        ARMED.with(|a| a.set(true));
-        f();
-        ARMED.with(|a| a.set(false));
-        COUNT.with(Cell::get)
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: allocations::Counting = allocations::Counting;
+static ALLOCATOR: alloc_support::Counting = alloc_support::Counting;
 
 /// Once the scratch fits a geometry, a training step's convolutions allocate nothing, and the scratch does not grow.
 #[test]
@@ -401,7 +362,7 @@ fn no_allocation_once_scratch_is_grown() {
         let mut d_input = vec![0.0; g.input_len()];
         let mut d_weight = vec![0.0; g.weight_len()];
         let mut d_bias = vec![0.0; g.out_c];
-        let count = allocations::count(|| {
+        let count = alloc_support::count(|| {
             conv2d_forward(
                 &mut out,
                 &input,

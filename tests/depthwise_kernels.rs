@@ -3,6 +3,7 @@
 //! odd geometries (the check bodies live in `depthwise_support`, which the browser suite
 //! `wasm_depthwise.rs` runs too). Natively fast and reference agree bit for bit.
 
+mod alloc_support;
 mod depthwise_support;
 mod kernel_support;
 
@@ -98,48 +99,8 @@ fn efficientnet_shapes_fast_matches_reference() {
     }
 }
 
-/// Counts heap allocations made by the current thread while armed.
-mod allocations {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
-    thread_local! {
-        static ARMED: Cell<bool> = const { Cell::new(false) };
-        static COUNT: Cell<usize> = const { Cell::new(0) };
-    }
-
-    pub struct Counting;
-
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            if ARMED.with(Cell::get) {
-                COUNT.with(|c| c.set(c.get() + 1));
-            }
-            unsafe { System.alloc(layout) }
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            unsafe { System.dealloc(ptr, layout) }
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            if ARMED.with(Cell::get) {
-                COUNT.with(|c| c.set(c.get() + 1));
-            }
-            unsafe { System.realloc(ptr, layout, new_size) }
-        }
-    }
-
-    /// Allocations made by `f` on this thread.
-    pub fn count(f: impl FnOnce()) -> usize {
-        COUNT.with(|c| c.set(0));
-        ARMED.with(|a| a.set(true));
-        f();
-        ARMED.with(|a| a.set(false));
-        COUNT.with(Cell::get)
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: allocations::Counting = allocations::Counting;
+static ALLOCATOR: alloc_support::Counting = alloc_support::Counting;
 
 /// The fast kernels take no scratch and allocate nothing: a forward and backward step of a
 /// depthwise layer, ReLU6, global average pooling and a residual add.
@@ -163,7 +124,7 @@ fn fast_kernels_allocate_nothing() {
     let mut d_weight = vec![0.0; g.weight_len()];
     let mut d_bias = vec![0.0; g.channels];
     let shape = (g.batch, g.out_h, g.out_w, g.channels);
-    let count = allocations::count(|| {
+    let count = alloc_support::count(|| {
         depthwise_forward(&mut out, &input, &weight, Some(&bias), RELU6_CLIP, &g);
         relu6_forward(&mut act, &out);
         add_forward(&mut sum, &act, &out);

@@ -346,6 +346,16 @@ fn op_name(op: &OpSpec) -> &'static str {
     }
 }
 
+/// A node's `pads` [top, bottom, left, right] as the kernels' padding.
+fn per_side([top, bottom, left, right]: [usize; 4]) -> Padding {
+    Padding::PerSide {
+        top,
+        bottom,
+        left,
+        right,
+    }
+}
+
 fn tensor(node: &str, variable: &str, dims: Vec<usize>) -> GraphTensor {
     GraphTensor {
         name: format!("{node}.{variable}"),
@@ -374,7 +384,7 @@ fn plan_node(
             filters,
             kernel: [kh, kw],
             stride: [sh, sw],
-            pads: [top, bottom, left, right],
+            pads,
             dilation: [dh, dw],
             groups,
             use_bias,
@@ -387,13 +397,7 @@ fn plan_node(
             if groups != 1 && !depthwise {
                 return Err(invalid!("node {name:?}: convolutions with {groups} groups are not supported; groups must be 1 or the channel count ({c}) with as many filters"));
             }
-            let padding = Padding::PerSide {
-                top,
-                bottom,
-                left,
-                right,
-            };
-            let g = ConvGeometry::new(1, (h, w, c), (kh, kw, filters), sh, dh, padding)
+            let g = ConvGeometry::new(1, (h, w, c), (kh, kw, filters), sh, dh, per_side(pads))
                 .map_err(|e| invalid!("node {name:?}: {e}"))?;
             let mut tensors = vec![tensor(name, "kernel", vec![kh, kw, c / groups, filters])];
             if use_bias {
@@ -465,7 +469,7 @@ fn run_node(
             filters,
             kernel: [kh, kw],
             stride: [s, _],
-            pads: [top, bottom, left, right],
+            pads,
             dilation: [d, _],
             groups,
             use_bias,
@@ -473,12 +477,7 @@ fn run_node(
             let ValueShape::Map(h, w, c) = node.in_shape else {
                 unreachable!("planned as a map")
             };
-            let padding = Padding::PerSide {
-                top,
-                bottom,
-                left,
-                right,
-            };
+            let padding = per_side(pads);
             let bias = use_bias.then(|| t(1));
             if groups == 1 {
                 let g = ConvGeometry::new(n, (h, w, c), (kh, kw, filters), s, d, padding)?;
