@@ -14,10 +14,10 @@
 //! Intermediate pictures are returned every `frame_every` iterations so the page can animate
 //! the convergence; the objective before and after tells how far the ascent got.
 
+use super::model::{Explainable, Point};
 use super::target::{
     check_class, check_conv_layer, check_image, class_score, class_score_gradient,
 };
-use crate::nn::{Mode, Sequential};
 use crate::rng::{rng_from_seed, Rng};
 use crate::{invalid, Result};
 use rand::RngExt;
@@ -131,11 +131,11 @@ pub struct ActmaxResult {
 
 /// Runs gradient ascent on the input of `model` for `config`.
 pub fn activation_maximization(
-    model: &mut Sequential,
+    model: &mut impl Explainable,
     config: &ActmaxConfig,
 ) -> Result<ActmaxResult> {
     validate(model, config)?;
-    let input = model.spec().input;
+    let input = model.input_shape();
     let (h, w, c) = (input.height, input.width, input.channels);
     let mut rng = rng_from_seed(config.seed);
     let mut x: Vec<f32> = match &config.start {
@@ -145,7 +145,7 @@ pub fn activation_maximization(
         Start::Image(pixels) => pixels.clone(),
     }; // (H, W, C)
 
-    let (logits_start, objectives_start) = evaluate(model, config, &x);
+    let (logits_start, objectives_start) = evaluate(model, config, &x)?;
     let mut frames = vec![Frame {
         iteration: 0,
         image: x.clone(),
@@ -158,14 +158,14 @@ pub fn activation_maximization(
     for iteration in 1..=config.max_iter {
         let (dy, dx) = jitter(&mut rng, config.jitter, h, w);
         roll(&mut shifted, &x, (h, w, c), dy, dx);
-        model.forward(&shifted, Mode::Infer);
-        history.push(weighted(config, &objective_values(model, config)));
+        let logits = model.infer(&shifted)?.to_vec();
+        history.push(weighted(config, &objective_values(model, config, &logits)));
         d_shifted.fill(0.0);
         for wo in &config.objectives {
-            let from = objective_gradient(model, wo.objective, &mut d_out);
+            let from = objective_gradient(model, wo.objective, &mut d_out)?;
             for (g, &d) in d_shifted
                 .iter_mut()
-                .zip(model.backprop(from, &d_out, 0, false))
+                .zip(model.backprop(from, &d_out, Point::Image)?)
             {
                 *g += wo.weight * d;
             }
@@ -186,7 +186,7 @@ pub fn activation_maximization(
             });
         }
     }
-    let (logits_end, objectives_end) = evaluate(model, config, &x);
+    let (logits_end, objectives_end) = evaluate(model, config, &x)?;
     Ok(ActmaxResult {
         height: h,
         width: w,
@@ -203,7 +203,7 @@ pub fn activation_maximization(
     })
 }
 
-fn validate(model: &Sequential, config: &ActmaxConfig) -> Result<()> {
+fn validate(model: &impl Explainable, config: &ActmaxConfig) -> Result<()> {
     if config.objectives.is_empty() || config.objectives.len() > MAX_OBJECTIVES {
         return Err(invalid!(
             "activation maximization needs between 1 and {MAX_OBJECTIVES} targets (got {})",
@@ -246,7 +246,7 @@ fn validate(model: &Sequential, config: &ActmaxConfig) -> Result<()> {
             config.tv
         ));
     }
-    let input = model.spec().input;
+    let input = model.input_shape();
     if 2 * config.jitter >= input.height.min(input.width) {
         return Err(invalid!(
             "a jitter of {} pixels is too large for {}x{} images",
@@ -275,21 +275,26 @@ fn validate(model: &Sequential, config: &ActmaxConfig) -> Result<()> {
 }
 
 /// (logits, each objective's value) for the unshifted picture `x`.
-fn evaluate(model: &mut Sequential, config: &ActmaxConfig, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
-    model.forward(x, Mode::Infer);
-    (model.logits().to_vec(), objective_values(model, config))
+fn evaluate(
+    model: &mut impl Explainable,
+    config: &ActmaxConfig,
+    x: &[f32],
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    let logits = model.infer(x)?.to_vec();
+    let values = objective_values(model, config, &logits);
+    Ok((logits, values))
 }
 
-/// Each objective's value for the last forward pass (of one picture).
-fn objective_values(model: &Sequential, config: &ActmaxConfig) -> Vec<f32> {
+/// Each objective's value for the last forward pass (of one picture), whose logits are given.
+fn objective_values(model: &impl Explainable, config: &ActmaxConfig, logits: &[f32]) -> Vec<f32> {
     config
         .objectives
         .iter()
         .map(|wo| match wo.objective {
-            Objective::Class { class } => class_score(model.output_kind(), model.logits(), class),
+            Objective::Class { class } => class_score(model.output_kind(), logits, class),
             Objective::Filter { layer, filter } => {
-                let k = model.layers()[layer].plan.output.channels();
-                let maps = model.output(layer); // (h, w, K)
+                let maps = model.layer_output(layer); // (h, w, K)
+                let k = model.map_layer(layer).map_or(1, |(_, _, k)| k); // validated
                 maps.iter().skip(filter).step_by(k).sum::<f32>() / (maps.len() / k) as f32
             }
         })
@@ -305,16 +310,20 @@ fn weighted(config: &ActmaxConfig, values: &[f32]) -> f32 {
         .sum()
 }
 
-/// Writes d(objective)/d(output of the returned layer) into `d_out` for the last forward.
-fn objective_gradient(model: &Sequential, objective: Objective, d_out: &mut Vec<f32>) -> usize {
-    match objective {
+/// Writes d(objective)/d(the returned point: the logits or a layer's output) into `d_out` for the last forward.
+fn objective_gradient(
+    model: &impl Explainable,
+    objective: Objective,
+    d_out: &mut Vec<f32>,
+) -> Result<Point> {
+    Ok(match objective {
         Objective::Class { class } => {
             class_score_gradient(model.output_kind(), class, 1, d_out);
-            model.layers().len() - 1
+            Point::Logits
         }
         Objective::Filter { layer, filter } => {
-            let len = model.layers()[layer].plan.output.len();
-            let k = model.layers()[layer].plan.output.channels();
+            let (h, w, k) = model.map_layer(layer)?;
+            let len = h * w * k;
             d_out.clear();
             d_out.resize(len, 0.0); // (h, w, K)
             let share = 1.0 / (len / k) as f32;
@@ -323,9 +332,9 @@ fn objective_gradient(model: &Sequential, objective: Objective, d_out: &mut Vec<
                 .skip(filter)
                 .step_by(k)
                 .for_each(|d| *d = share);
-            layer
+            Point::Layer(layer)
         }
-    }
+    })
 }
 
 /// A random shift of -jitter..=jitter pixels each way, as (dy, dx) modulo (H, W) for [`roll`].

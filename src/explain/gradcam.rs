@@ -14,11 +14,11 @@
 //! Draelos & Carin, 2020; for an averaging head both are the same map up to a constant). So the
 //! per-position weighting is the default and the original stays one switch away.
 
+use super::model::{Explainable, Point};
 use super::resize::resize_bilinear;
 use super::target::{
     check_class, check_conv_layer, class_score, class_score_gradient, conv_layers, forward_logits,
 };
-use crate::nn::Sequential;
 use crate::{invalid, Result};
 use serde::{Deserialize, Serialize};
 
@@ -71,9 +71,9 @@ pub struct GradCam {
 }
 
 /// Grad-CAM of `class` for `image` (H, W, C) on convolution `layer` (an index into
-/// `model.layers()`), or on the last convolution when `None`.
+/// the model's layers; any map layer of a graph), or on the last one when `None`.
 pub fn grad_cam(
-    model: &mut Sequential,
+    model: &mut impl Explainable,
     image: &[f32],
     class: usize,
     layer: Option<usize>,
@@ -93,10 +93,10 @@ pub fn grad_cam(
 
     let mut d_logits = Vec::new();
     class_score_gradient(kind, class, 1, &mut d_logits);
-    let last = model.layers().len() - 1;
-    // d(score)/d(A): the gradient arriving at the input of the layer after the convolution.
-    let d_maps = model.backprop(last, &d_logits, layer + 1, false).to_vec(); // (h, w, K)
-    let maps = model.output(layer); // (h, w, K)
+    let d_maps = model
+        .backprop(Point::Logits, &d_logits, Point::Layer(layer))?
+        .to_vec(); // d(score)/d(A): (h, w, K)
+    let maps = model.layer_output(layer); // (h, w, K)
 
     let positions = (map_height * map_width) as f32;
     let mut weights = vec![0.0f32; k]; // (K)
@@ -120,11 +120,11 @@ pub fn grad_cam(
                 .max(0.0)
         })
         .collect();
-    let input = model.spec().input;
+    let input = model.input_shape();
     let heatmap = resize_bilinear(&map, map_height, map_width, input.height, input.width);
     Ok(GradCam {
         layer,
-        layer_name: model.layers()[layer].name().to_string(),
+        layer_name: model.layer_name(layer).to_string(),
         class,
         weighting,
         score,

@@ -17,6 +17,7 @@ pub mod actmax;
 pub mod filters;
 pub mod gradcam;
 pub mod measures;
+pub mod model;
 pub mod resize;
 pub mod saliency;
 pub mod target;
@@ -28,4 +29,5 @@ pub use actmax::{
 pub use filters::{first_layer_filters, FilterPatches, FilterScale};
 pub use gradcam::{grad_cam, CamWeighting, GradCam};
 pub use measures::{mass_inside, points_inside, spearman, Region};
+pub use model::{Explainable, Point};
 pub use saliency::{saliency, Saliency, SmoothGrad};

@@ -11,8 +11,8 @@
 //! - `magnitude`: |d(score)/d(pixel)|, where any change matters (the map most papers show,
 //!   and the one the randomization sanity check compares).
 
+use super::model::{Explainable, Point};
 use super::target::{check_class, check_image, class_score, class_score_gradient};
-use crate::nn::{Mode, Sequential};
 use crate::rng::rng_from_seed;
 use crate::{invalid, Result};
 use rand::RngExt;
@@ -20,9 +20,6 @@ use serde::{Deserialize, Serialize};
 
 /// Most noisy copies SmoothGrad may average (each costs one forward and one backward pass).
 pub const MAX_SMOOTHGRAD_SAMPLES: usize = 512;
-
-/// Copies run through the model together: bounds the activation memory of a SmoothGrad batch.
-const CHUNK: usize = 16;
 
 /// SmoothGrad's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -56,7 +53,7 @@ pub struct Saliency {
 
 /// The saliency of `class` for `image` (H, W, C); `smooth` for SmoothGrad.
 pub fn saliency(
-    model: &mut Sequential,
+    model: &mut impl Explainable,
     image: &[f32],
     class: usize,
     smooth: Option<SmoothGrad>,
@@ -78,26 +75,26 @@ pub fn saliency(
         }
     }
     let kind = model.output_kind();
-    let input = model.spec().input;
+    let input = model.input_shape();
     let len = image.len();
 
-    model.forward(image, Mode::Infer);
-    let score = class_score(kind, model.logits(), class);
+    let score = class_score(kind, model.infer(image)?, class);
 
     let mut gradient = vec![0.0f32; len]; // (H, W, C)
     let mut d_logits = Vec::new();
     match smooth {
         None => {
             class_score_gradient(kind, class, 1, &mut d_logits);
-            let last = model.layers().len() - 1;
-            gradient.copy_from_slice(model.backprop(last, &d_logits, 0, false));
+            gradient.copy_from_slice(model.backprop(Point::Logits, &d_logits, Point::Image)?);
         }
         Some(s) => {
             let mut rng = rng_from_seed(s.seed);
-            let mut noisy = Vec::with_capacity(CHUNK * len); // (n, H, W, C)
+            // Copies run through the model together, as many as its memory allows.
+            let chunk = model.batch_limit();
+            let mut noisy = Vec::with_capacity(chunk * len); // (n, H, W, C)
             let mut done = 0;
             while done < s.samples {
-                let n = CHUNK.min(s.samples - done);
+                let n = chunk.min(s.samples - done);
                 noisy.clear();
                 for _ in 0..n {
                     noisy.extend(
@@ -106,7 +103,7 @@ pub fn saliency(
                             .map(|&v| v + s.sigma * standard_normal(&mut rng)),
                     );
                 }
-                gradient_sum(model, &noisy, class, &mut d_logits, &mut gradient);
+                gradient_sum(model, &noisy, class, &mut d_logits, &mut gradient)?;
                 done += n;
             }
             let scale = 1.0 / s.samples as f32;
@@ -128,23 +125,26 @@ pub fn saliency(
 
 /// gradient (H, W, C) += the sum over the images of `batch` (n, H, W, C) of d(score)/d(image).
 fn gradient_sum(
-    model: &mut Sequential,
+    model: &mut impl Explainable,
     batch: &[f32],
     class: usize,
     d_logits: &mut Vec<f32>,
     gradient: &mut [f32],
-) {
+) -> Result<()> {
     let len = gradient.len();
     let n = batch.len() / len;
-    model.forward(batch, Mode::Infer);
+    model.infer(batch)?;
     class_score_gradient(model.output_kind(), class, n, d_logits);
-    let last = model.layers().len() - 1;
     // In inference mode the examples do not interact, so each row is that copy's own gradient.
-    for row in model.backprop(last, d_logits, 0, false).chunks_exact(len) {
+    for row in model
+        .backprop(Point::Logits, d_logits, Point::Image)?
+        .chunks_exact(len)
+    {
         for (g, &d) in gradient.iter_mut().zip(row) {
             *g += d;
         }
     }
+    Ok(())
 }
 
 /// (evidence, magnitude), each (H, W), from a gradient (H, W, C).

@@ -5,14 +5,15 @@
 //! With a softmax, class k's score is its own logit. Also the checks every explanation makes on
 //! its inputs, so that a bad request is an error in words, never a panic.
 
-use crate::nn::{LayerSpec, Mode, OutputKind, Sequential, Shape};
+use super::model::Explainable;
+use crate::nn::OutputKind;
 use crate::{invalid, Result};
 
 /// Checks that `image` is one input example of `model`, (H, W, C), with finite values.
-pub fn check_image(model: &Sequential, image: &[f32]) -> Result<()> {
-    let want = model.input_len();
+pub fn check_image(model: &impl Explainable, image: &[f32]) -> Result<()> {
+    let i = model.input_shape();
+    let want = i.height * i.width * i.channels;
     if image.len() != want {
-        let i = model.spec().input;
         return Err(invalid!(
             "the image has {} values, but this model takes {}x{}x{} images ({} values)",
             image.len(),
@@ -31,7 +32,7 @@ pub fn check_image(model: &Sequential, image: &[f32]) -> Result<()> {
 }
 
 /// Checks that `class` is one of the model's classes.
-pub fn check_class(model: &Sequential, class: usize) -> Result<()> {
+pub fn check_class(model: &impl Explainable, class: usize) -> Result<()> {
     let classes = model.output_kind().classes();
     if class >= classes {
         return Err(invalid!(
@@ -42,42 +43,15 @@ pub fn check_class(model: &Sequential, class: usize) -> Result<()> {
     Ok(())
 }
 
-/// Checks that `layer` is a convolution of the model and returns its output (H, W, C).
-pub fn check_conv_layer(model: &Sequential, layer: usize) -> Result<(usize, usize, usize)> {
-    let layers = model.layers();
-    let l = layers.get(layer).ok_or_else(|| {
-        invalid!(
-            "layer {layer} does not exist: the model has {} layers (0 to {})",
-            layers.len(),
-            layers.len() - 1
-        )
-    })?;
-    match (&l.plan.spec, l.plan.output) {
-        (
-            LayerSpec::Conv2d { .. },
-            Shape::Image {
-                height,
-                width,
-                channels,
-            },
-        ) => Ok((height, width, channels)),
-        (spec, _) => Err(invalid!(
-            "layer {layer} ({}) is a {} layer, not a convolution; pick a Conv2D layer",
-            l.name(),
-            spec.type_name()
-        )),
-    }
+/// Checks that `layer` is a map layer of the model (a convolution of the chapter's model) and
+/// returns its output (H, W, C).
+pub fn check_conv_layer(model: &impl Explainable, layer: usize) -> Result<(usize, usize, usize)> {
+    model.map_layer(layer)
 }
 
-/// Indices of the model's convolution layers, in order.
-pub fn conv_layers(model: &Sequential) -> Vec<usize> {
-    model
-        .layers()
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| matches!(l.plan.spec, LayerSpec::Conv2d { .. }))
-        .map(|(i, _)| i)
-        .collect()
+/// Indices of the model's map layers (a Sequential's convolutions), in order.
+pub fn conv_layers(model: &impl Explainable) -> Vec<usize> {
+    model.map_layers()
 }
 
 /// The score of `class` from one example's logits (K).
@@ -103,8 +77,7 @@ pub fn class_score_gradient(kind: OutputKind, class: usize, n: usize, d_logits: 
 }
 
 /// Runs the model on one checked image in inference mode; returns its logits (K).
-pub fn forward_logits(model: &mut Sequential, image: &[f32]) -> Result<Vec<f32>> {
+pub fn forward_logits(model: &mut impl Explainable, image: &[f32]) -> Result<Vec<f32>> {
     check_image(model, image)?;
-    model.forward(image, Mode::Infer);
-    Ok(model.logits().to_vec())
+    Ok(model.infer(image)?.to_vec())
 }

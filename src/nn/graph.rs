@@ -2,8 +2,10 @@
 //! outputs by name (model file version 2, written by `tools/imagenet/convert.py`, whose
 //! docstring is the format's description). The pretrained ImageNet network (EfficientNet-Lite0:
 //! depthwise convolutions, ReLU6, residual adds) is one. This module runs them forward, for
-//! inference, and keeps every node's output for the maps the page shows; it never trains
-//! (the chapter's trainable model stays a [`super::Sequential`]).
+//! inference, keeps every node's output for the maps the page shows, and sends gradients back
+//! to the image or to any node's output (saliency, Grad-CAM, activation maximization). It never
+//! trains its weights (the chapter's trainable model stays a [`super::Sequential`]; a transfer
+//! head on this backbone is one too).
 //!
 //! JSON form (the `graph` field of the file's `model` metadata):
 //! ```json
@@ -16,14 +18,14 @@
 //! ```
 
 use super::spec::InputShape;
-use crate::kernels::activation::relu6_forward;
-use crate::kernels::batchnorm::batchnorm_forward_infer;
-use crate::kernels::conv::conv2d_forward;
-use crate::kernels::dense::dense_forward;
-use crate::kernels::depthwise::depthwise_forward;
-use crate::kernels::elementwise::add_forward;
+use crate::kernels::activation::{relu6_backward, relu6_forward};
+use crate::kernels::batchnorm::{batchnorm_backward_infer, batchnorm_forward_infer};
+use crate::kernels::conv::{conv2d_backward_input, conv2d_forward};
+use crate::kernels::dense::{dense_backward, dense_forward};
+use crate::kernels::depthwise::{depthwise_backward_input, depthwise_forward};
+use crate::kernels::elementwise::{add_backward, add_forward};
 use crate::kernels::geometry::{ConvGeometry, DepthwiseGeometry, Padding};
-use crate::kernels::pool::global_average_pool_forward;
+use crate::kernels::pool::{global_average_pool_backward, global_average_pool_forward};
 use crate::kernels::scratch::ConvScratch;
 use crate::{invalid, Result};
 use serde::Deserialize;
@@ -158,8 +160,21 @@ pub struct GraphModel {
     /// values[0]: the normalized input (N, H, W, C); values[i + 1]: node i's output, for the
     /// last forward's N examples.
     values: Vec<Vec<f32>>,
+    /// The gradients of [`GraphModel::backprop`], indexed as `values`.
+    grads: Vec<Vec<f32>>,
+    /// The dense layers' weight gradient, which the kernel computes alongside and nobody reads.
+    unused_weight_grad: Vec<f32>,
     batch: usize,
     scratch: ConvScratch,
+}
+
+/// Where a gradient starts or ends in [`GraphModel::backprop`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphPoint {
+    /// The input pixels, in [0, 1] (before the normalization).
+    Image,
+    /// The output of node i (in `spec().nodes` order).
+    Node(usize),
 }
 
 impl GraphModel {
@@ -243,6 +258,8 @@ impl GraphModel {
         }
         Ok(Self {
             values: vec![Vec::new(); nodes.len() + 1],
+            grads: vec![Vec::new(); nodes.len() + 1],
+            unused_weight_grad: Vec::new(),
             spec,
             nodes,
             output,
@@ -311,12 +328,187 @@ impl GraphModel {
 
     /// The output of the node `name` from the last forward (N, its shape), with its shape.
     pub fn output_of(&self, name: &str) -> Option<(&[f32], ValueShape)> {
-        let i = self.nodes.iter().position(|n| n.spec.name == name)?;
-        Some((
-            &self.values[i + 1][..self.batch * self.nodes[i].shape.len()],
-            self.nodes[i].shape,
-        ))
+        let i = self.node_index(name)?;
+        Some((self.output(i), self.nodes[i].shape))
     }
+
+    /// Node `name`'s index, for [`GraphPoint::Node`] and [`GraphModel::output`].
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.spec.name == name)
+    }
+
+    /// The index of the node that makes the logits.
+    pub fn output_index(&self) -> usize {
+        self.output
+    }
+
+    /// Node i's output from the last forward: (N, its shape).
+    pub fn output(&self, i: usize) -> &[f32] {
+        &self.values[i + 1][..self.batch * self.nodes[i].shape.len()]
+    }
+
+    /// Node i's output shape.
+    pub fn shape(&self, i: usize) -> ValueShape {
+        self.nodes[i].shape
+    }
+
+    pub fn node_name(&self, i: usize) -> &str {
+        &self.nodes[i].spec.name
+    }
+
+    /// How many images the last forward ran.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// Sends `d_from` (N, node `from`'s output shape), the gradient of some score with respect
+    /// to node `from`'s output in the last forward, back through the graph and returns the
+    /// gradient with respect to `to`: the pixels (N, H, W, C), or an earlier node's output
+    /// (N, its shape), summed over every path that leads from it to `from`. Inference mode:
+    /// batch norm's moving statistics are constants, and the examples do not interact.
+    pub fn backprop(&mut self, from: usize, d_from: &[f32], to: GraphPoint) -> Result<&[f32]> {
+        let n = self.batch;
+        if n == 0 {
+            return Err(invalid!(
+                "the graph needs a forward pass before a backward one"
+            ));
+        }
+        if from >= self.nodes.len() {
+            return Err(invalid!(
+                "node {from} does not exist: the graph has {} nodes",
+                self.nodes.len()
+            ));
+        }
+        let stop = match to {
+            GraphPoint::Image => 0,
+            GraphPoint::Node(j) if j < from => j + 1,
+            GraphPoint::Node(j) => {
+                return Err(invalid!(
+                "a gradient goes back from a node to an earlier one (from node {from} to node {j})"
+            ))
+            }
+        };
+        let want = n * self.nodes[from].shape.len();
+        if d_from.len() != want {
+            return Err(invalid!(
+                "the gradient of node {:?} needs {want} values, not {}",
+                self.nodes[from].spec.name,
+                d_from.len()
+            ));
+        }
+        for (k, g) in self.grads.iter_mut().enumerate().take(from + 1).skip(stop) {
+            let len = if k == 0 {
+                self.values[0].len()
+            } else {
+                n * self.nodes[k - 1].shape.len()
+            };
+            g.clear();
+            g.resize(len, 0.0);
+        }
+        self.grads[from + 1] = d_from.to_vec();
+        // Node i reads values[inputs] and adds into grads[inputs]; every input precedes it.
+        for i in (stop..=from).rev() {
+            let (before, after) = self.grads.split_at_mut(i + 1);
+            let node = &self.nodes[i];
+            let own_out = &self.values[i + 1][..n * node.shape.len()];
+            back_node(
+                node,
+                before,
+                &after[0],
+                own_out,
+                &self.values,
+                n,
+                &mut self.unused_weight_grad,
+                &mut self.scratch,
+            )?;
+        }
+        if to == GraphPoint::Image {
+            // d pixel = d normalized / std, per channel.
+            let std = &self.spec.normalize.std;
+            let c = std.len();
+            for (k, g) in self.grads[0].iter_mut().enumerate() {
+                *g /= std[k % c];
+            }
+        }
+        Ok(&self.grads[stop])
+    }
+}
+
+/// Sends one node's output gradient `d_out` (N, its shape) into its inputs' gradients: `grads`
+/// holds the image's and every earlier node's (indexed as `values`), and only the entries of
+/// this node's inputs are touched. Accumulates. own_out (N, its shape): its forward output.
+#[allow(clippy::too_many_arguments)]
+fn back_node(
+    node: &Node,
+    grads: &mut [Vec<f32>],
+    d_out: &[f32],
+    own_out: &[f32],
+    values: &[Vec<f32>],
+    n: usize,
+    unused_weight_grad: &mut Vec<f32>,
+    scratch: &mut ConvScratch,
+) -> Result<()> {
+    let input_at = node.inputs[0];
+    let in_len = n * node.in_shape.len();
+    let t = |k: usize| node.tensors[k].values.as_slice();
+    let d_input = &mut grads[input_at][..in_len];
+    match node.spec.op {
+        OpSpec::Conv2d {
+            filters,
+            kernel: [kh, kw],
+            stride: [s, _],
+            pads,
+            dilation: [d, _],
+            groups,
+            ..
+        } => {
+            let ValueShape::Map(h, w, c) = node.in_shape else {
+                unreachable!("planned as a map")
+            };
+            let padding = per_side(pads);
+            if groups == 1 {
+                let g = ConvGeometry::new(n, (h, w, c), (kh, kw, filters), s, d, padding)?;
+                scratch.reserve(&g);
+                conv2d_backward_input(d_input, d_out, t(0), &g, scratch);
+            } else {
+                let g = DepthwiseGeometry::new(n, (h, w, c), (kh, kw), s, d, padding)?;
+                depthwise_backward_input(d_input, d_out, t(0), &g);
+            }
+        }
+        OpSpec::BatchNorm { epsilon, .. } => {
+            let c = node.in_shape.channels();
+            batchnorm_backward_infer(d_input, d_out, t(0), t(3), c, epsilon);
+        }
+        OpSpec::Relu6 => relu6_backward(d_input, d_out, own_out),
+        OpSpec::Add => {
+            add_backward(d_input, d_out);
+            add_backward(&mut grads[node.inputs[1]][..in_len], d_out);
+        }
+        OpSpec::GlobalAvgPool => {
+            let ValueShape::Map(h, w, c) = node.in_shape else {
+                unreachable!("planned as a map")
+            };
+            global_average_pool_backward(d_input, d_out, (n, h, w, c));
+        }
+        OpSpec::Dense { units } => {
+            let i = node.in_shape.len();
+            unused_weight_grad.clear();
+            unused_weight_grad.resize(i * units, 0.0);
+            let input = &values[input_at][..in_len];
+            dense_backward(
+                Some(d_input),
+                unused_weight_grad,
+                None,
+                d_out,
+                input,
+                t(0),
+                n,
+                i,
+                units,
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Softmax of one row of logits, in f64 so that 1,000 small probabilities still add up.
