@@ -1,10 +1,16 @@
-//! The pretrained ImageNet network (EfficientNet-Lite0, converted by tools/imagenet): loading
-//! the graph model file, fitting a photo to its input, and the most likely classes. For the
-//! command line now, and for the page's "Look inside" switch later.
+//! The pretrained ImageNet network (EfficientNet-Lite0, converted by tools/imagenet) as the
+//! page's "Look inside" switch and the command line use it: loading the graph model file,
+//! fitting a photo to its input, the most likely classes, and the chapter's explanations of
+//! it (saliency, Grad-CAM on any block, activation maximization of one or two classes).
 
+use super::inside::PAGE_SMOOTHGRAD;
 use super::upload::fit_for_model;
 use crate::data::picture::Picture;
-use crate::nn::graph::{softmax, top_k};
+use crate::explain::{
+    activation_maximization, grad_cam, saliency, ActmaxConfig, ActmaxResult, CamWeighting,
+    Explainable, GradCam, Saliency,
+};
+use crate::nn::graph::{softmax, top_k, ValueShape};
 use crate::nn::io::{load_graph_model, LoadedGraph};
 use crate::{invalid, Result};
 use serde::Serialize;
@@ -20,9 +26,22 @@ pub struct Ranked {
     pub probability: f32,
 }
 
+/// A layer the page offers for Grad-CAM and activation maps: the output of the stem, of each
+/// block and of the head.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Block {
+    pub index: usize,
+    pub name: String,
+    pub height: usize,
+    pub width: usize,
+    pub channels: usize,
+}
+
 #[derive(Debug)]
 pub struct ImageNet {
     loaded: LoadedGraph,
+    /// The photo being explained, fitted to the input: (H, W, 3) in [0, 1].
+    photo: Option<Vec<f32>>,
 }
 
 impl ImageNet {
@@ -30,6 +49,7 @@ impl ImageNet {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         Ok(Self {
             loaded: load_graph_model(bytes)?,
+            photo: None,
         })
     }
 
@@ -37,18 +57,60 @@ impl ImageNet {
         &self.loaded.classes
     }
 
-    /// The `k` most likely classes for a decoded photo: its largest centred square, resized to
-    /// the network's input.
+    /// The network's input side (224).
+    pub fn input_side(&self) -> usize {
+        self.loaded.model.spec().input.height
+    }
+
+    /// A class by its exact name or its number; a name that does not exist is said so.
+    pub fn class_index(&self, name_or_index: &str) -> Result<usize> {
+        let wanted = name_or_index.trim();
+        if let Ok(i) = wanted.parse::<usize>() {
+            return if i < self.loaded.classes.len() {
+                Ok(i)
+            } else {
+                Err(invalid!(
+                    "class {i} does not exist: ImageNet's classes are numbered 0 to {}",
+                    self.loaded.classes.len() - 1
+                ))
+            };
+        }
+        self.loaded
+            .classes
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| invalid!("no ImageNet class is called {wanted:?}; pick a name from the list (for example \"tabby, tabby cat\") or a number from 0 to {}", self.loaded.classes.len() - 1))
+    }
+
+    /// Fits a decoded photo to the input (its largest centred square, resized), keeps it as the
+    /// picture to explain, and returns the `k` most likely classes.
+    pub fn look(&mut self, photo: &Picture, k: usize) -> Result<Vec<Ranked>> {
+        let pixels = self.fit(photo)?;
+        let ranked = self.rank(&pixels, k)?;
+        self.photo = Some(pixels);
+        Ok(ranked)
+    }
+
+    /// [`ImageNet::look`] without keeping the photo (the command line's predict).
     pub fn top(&mut self, photo: &Picture, k: usize) -> Result<Vec<Ranked>> {
+        let pixels = self.fit(photo)?;
+        self.rank(&pixels, k)
+    }
+
+    /// The photo's largest centred square resized to the input, (H, W, 3) in [0, 1].
+    fn fit(&self, photo: &Picture) -> Result<Vec<f32>> {
         let (w, h) = photo.dimensions();
         if w.min(h) < MIN_PHOTO_SIDE {
             return Err(invalid!(
                 "this photo is only {w}x{h} pixels; the ImageNet network needs at least {MIN_PHOTO_SIDE} pixels a side (it looks at 224x224)"
             ));
         }
-        let input = self.loaded.model.spec().input;
-        let pixels = fit_for_model(photo, input.height, input.width)?;
-        let logits = self.loaded.model.forward(&pixels, 1)?;
+        let side = self.input_side();
+        fit_for_model(photo, side, side)
+    }
+
+    fn rank(&mut self, pixels: &[f32], k: usize) -> Result<Vec<Ranked>> {
+        let logits = self.loaded.model.forward(pixels, 1)?;
         let probabilities = softmax(logits);
         Ok(top_k(logits, k)
             .into_iter()
@@ -58,5 +120,75 @@ impl ImageNet {
                 probability: probabilities[index],
             })
             .collect())
+    }
+
+    /// The photo being explained, (H, W, 3) in [0, 1].
+    pub fn photo(&self) -> Result<&[f32]> {
+        self.photo
+            .as_deref()
+            .ok_or_else(|| invalid!("choose a photo first"))
+    }
+
+    /// The stem's, every block's and the head's output, in order: where a block ends is where
+    /// the next node belongs to another part of the network (the names' first word).
+    pub fn blocks(&self) -> Vec<Block> {
+        let model = &self.loaded.model;
+        let part = |name: &str| name.split('_').next().unwrap_or(name).to_string();
+        let maps = model.map_layers();
+        maps.iter()
+            .enumerate()
+            .filter(|&(k, &i)| match maps.get(k + 1) {
+                Some(&next) => part(model.node_name(next)) != part(model.node_name(i)),
+                None => true,
+            })
+            .map(|(_, &i)| {
+                let ValueShape::Map(height, width, channels) = model.shape(i) else {
+                    unreachable!("map layers have maps")
+                };
+                Block {
+                    index: i,
+                    name: model.node_name(i).to_string(),
+                    height,
+                    width,
+                    channels,
+                }
+            })
+            .collect()
+    }
+
+    /// The saliency of `class` for the photo, with the page's SmoothGrad if `smooth`.
+    pub fn saliency(&mut self, class: usize, smooth: bool) -> Result<Saliency> {
+        let photo = self.photo()?.to_vec();
+        saliency(
+            &mut self.loaded.model,
+            &photo,
+            class,
+            smooth.then_some(PAGE_SMOOTHGRAD),
+        )
+    }
+
+    /// Grad-CAM of `class` for the photo on layer `layer` (the head's output when `None`).
+    pub fn grad_cam(
+        &mut self,
+        class: usize,
+        layer: Option<usize>,
+        weighting: CamWeighting,
+    ) -> Result<GradCam> {
+        let photo = self.photo()?.to_vec();
+        grad_cam(&mut self.loaded.model, &photo, class, layer, weighting)
+    }
+
+    /// Layer `layer`'s maps for the photo, (h, w, K), with the shape.
+    pub fn maps(&mut self, layer: usize) -> Result<(Vec<f32>, (usize, usize, usize))> {
+        let photo = self.photo()?.to_vec();
+        let shape = self.loaded.model.map_layer(layer)?;
+        self.loaded.model.infer(&photo)?;
+        Ok((self.loaded.model.layer_output(layer).to_vec(), shape))
+    }
+
+    /// Activation maximization on the network (the page runs it in slices, each starting from
+    /// the last one's picture).
+    pub fn actmax(&mut self, config: &ActmaxConfig) -> Result<ActmaxResult> {
+        activation_maximization(&mut self.loaded.model, config)
     }
 }

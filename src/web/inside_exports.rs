@@ -8,7 +8,7 @@ use super::{set, to_js, with_arrays};
 use crate::app::inside::{Picture, ShortcutLab};
 use crate::app::session::Split;
 use crate::data::pixel::rgba_from_values;
-use crate::explain::{ActmaxConfig, CamWeighting};
+use crate::explain::{ActmaxConfig, ActmaxResult, CamWeighting};
 use wasm_bindgen::prelude::*;
 
 fn picture<'a>(split: &str, index: usize, rgba: Option<&'a [u8]>) -> Result<Picture<'a>, JsError> {
@@ -122,38 +122,8 @@ impl TrainingSession {
         config: &str,
         start: Option<Vec<f32>>,
     ) -> Result<JsValue, JsError> {
-        let mut config: ActmaxConfig = serde_json::from_str(config).map_err(|e| {
-            JsError::new(&format!(
-                "the activation-maximization settings could not be read: {e}"
-            ))
-        })?;
-        if let Some(pixels) = start {
-            config.start = crate::explain::actmax::Start::Image(pixels);
-        }
-        let r = self.session_mut().inside_actmax(&config)?;
-        let meta = serde_json::json!({
-            "height": r.height, "width": r.width, "channels": r.channels,
-            "objectiveStart": r.objective_start, "objectiveEnd": r.objective_end,
-            "logitsStart": r.logits_start, "logitsEnd": r.logits_end,
-        });
-        let answer = with_arrays(&meta, &[("image", &r.image)])?;
-        let frames = js_sys::Array::new();
-        for f in &r.frames {
-            let frame = with_arrays(
-                &serde_json::json!({ "iteration": f.iteration }),
-                &[("image", &f.image)],
-            )?;
-            // What to draw, by the one pixel rule.
-            let rgba = rgba_from_values(&f.image, r.channels);
-            set(
-                &frame,
-                "rgba",
-                &js_sys::Uint8Array::from(rgba.as_slice()).into(),
-            )?;
-            frames.push(&frame);
-        }
-        set(&answer, "frames", &frames)?;
-        Ok(answer)
+        let config = actmax_config(config, start)?;
+        actmax_to_js(&self.session_mut().inside_actmax(&config)?)
     }
 
     /// Loads the shortcut lab's data from `{train, test, seed, confound}`; returns the data info.
@@ -177,4 +147,48 @@ fn read_lab(lab: JsValue) -> Result<ShortcutLab, JsError> {
             "the shortcut lab's settings could not be read: {e}"
         ))
     })
+}
+
+/// The page's activation-maximization settings (JSON) with the picture to start from, if any.
+pub(crate) fn actmax_config(
+    config: &str,
+    start: Option<Vec<f32>>,
+) -> Result<ActmaxConfig, JsError> {
+    let mut config: ActmaxConfig = serde_json::from_str(config).map_err(|e| {
+        JsError::new(&format!(
+            "the activation-maximization settings could not be read: {e}"
+        ))
+    })?;
+    if let Some(pixels) = start {
+        config.start = crate::explain::actmax::Start::Image(pixels);
+    }
+    Ok(config)
+}
+
+/// `{height, width, channels, objectiveStart, objectiveEnd, logitsStart, logitsEnd, image,
+/// frames: [{iteration, image, rgba}]}`, the pictures as Float32Arrays and each frame's RGBA.
+pub(crate) fn actmax_to_js(r: &ActmaxResult) -> Result<JsValue, JsError> {
+    let meta = serde_json::json!({
+        "height": r.height, "width": r.width, "channels": r.channels,
+        "objectiveStart": r.objective_start, "objectiveEnd": r.objective_end,
+        "logitsStart": r.logits_start, "logitsEnd": r.logits_end,
+    });
+    let answer = with_arrays(&meta, &[("image", &r.image)])?;
+    let frames = js_sys::Array::new();
+    for f in &r.frames {
+        let frame = with_arrays(
+            &serde_json::json!({ "iteration": f.iteration }),
+            &[("image", &f.image)],
+        )?;
+        // What to draw, by the one pixel rule.
+        let rgba = rgba_from_values(&f.image, r.channels);
+        set(
+            &frame,
+            "rgba",
+            &js_sys::Uint8Array::from(rgba.as_slice()).into(),
+        )?;
+        frames.push(&frame);
+    }
+    set(&answer, "frames", &frames)?;
+    Ok(answer)
 }

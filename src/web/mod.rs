@@ -6,12 +6,14 @@
 //! - [`api`]: the explorer's exports (the page's main thread).
 //! - [`training`]: the training worker's exports, a [`training::TrainingSession`] handle.
 //! - [`inside_exports`]: the worker's explanations, more methods of `TrainingSession`.
+//! - [`imagenet_exports`]: the pretrained ImageNet network, an [`imagenet_exports::ImageNetModel`] handle.
 //! - [`file_exports`]: the worker's exports for the student's files (the browser decodes).
 //! - [`bench`]: the benchmark handle.
 
 pub mod api;
 pub mod bench;
 pub mod file_exports;
+pub mod imagenet_exports;
 pub mod inside_exports;
 pub mod training;
 

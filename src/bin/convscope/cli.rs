@@ -75,6 +75,9 @@ enum ImagenetCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write the saliency map, the Grad-CAM overlay and an activation-maximization image of a
+    /// class for a photo, as PNG files.
+    Explain(imagenet::ExplainArgs),
 }
 
 #[derive(clap::Args)]
@@ -241,6 +244,9 @@ fn run(cli: Cli) -> Result<()> {
                     json,
                 },
         } => imagenet::predict(&photos, model.as_deref(), json),
+        Command::Imagenet {
+            command: ImagenetCommand::Explain(args),
+        } => imagenet::explain(&args),
         Command::Evaluate {
             model,
             data,

@@ -1,10 +1,15 @@
 //! `convscope imagenet predict PHOTO... [--json] [--model FILE]`: the five most likely ImageNet
-//! classes of each photo, by the converted EfficientNet-Lite0 (tools/imagenet).
+//! classes of each photo, by the converted EfficientNet-Lite0 (tools/imagenet);
+//! `convscope imagenet explain PHOTO --class N --out DIR`: its saliency map, Grad-CAM overlay
+//! and an activation-maximization image as PNG files.
 
 use convscope::app::imagenet::ImageNet;
 use convscope::app::upload::decode_upload;
+use convscope::data::pixel::rgba_from_values;
+use convscope::explain::{ActmaxConfig, CamWeighting, Objective, Start, WeightedObjective};
 use convscope::{Error, Result};
 use serde_json::json;
+use std::path::{Path, PathBuf};
 
 /// Where `./build.sh` (tools/imagenet/fetch_and_convert.py) puts the converted model.
 const DEFAULT_MODEL: &str = concat!(
@@ -12,7 +17,8 @@ const DEFAULT_MODEL: &str = concat!(
     "/build/imagenet/efficientnet-lite0.safetensors"
 );
 
-pub fn predict(photos: &[String], model: Option<&str>, json: bool) -> Result<()> {
+/// The converted model from `--model FILE` or where `./build.sh` puts it.
+fn open(model: Option<&str>) -> Result<ImageNet> {
     let path = model.unwrap_or(DEFAULT_MODEL);
     let bytes = std::fs::read(path).map_err(|e| {
         Error::BadInput(if model.is_some() {
@@ -21,8 +27,11 @@ pub fn predict(photos: &[String], model: Option<&str>, json: bool) -> Result<()>
             format!("no ImageNet model at '{path}' ({e}): make it with `python3 tools/imagenet/fetch_and_convert.py`, or pass --model FILE")
         })
     })?;
-    let mut net =
-        ImageNet::from_bytes(&bytes).map_err(|e| Error::BadInput(format!("{path}: {e}")))?;
+    ImageNet::from_bytes(&bytes).map_err(|e| Error::BadInput(format!("{path}: {e}")))
+}
+
+pub fn predict(photos: &[String], model: Option<&str>, json: bool) -> Result<()> {
+    let mut net = open(model)?;
     for photo in photos {
         let read = std::fs::read(photo)
             .map_err(|e| Error::BadInput(format!("cannot read '{photo}': {e}")))
@@ -44,4 +53,125 @@ pub fn predict(photos: &[String], model: Option<&str>, json: bool) -> Result<()>
         }
     }
     Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct ExplainArgs {
+    /// The photo (PNG or JPEG).
+    photo: String,
+    /// The class to explain: its number (0-999) or its exact name; default the top-1.
+    #[arg(long)]
+    class: Option<String>,
+    /// A second class for activation maximization ("hallucination": both at once).
+    #[arg(long)]
+    also: Option<String>,
+    /// The folder the PNG files go to (made if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// Activation-maximization iterations (the chapter's max_iter).
+    #[arg(long, default_value_t = 100)]
+    max_iter: usize,
+    /// The converted model file (default: where ./build.sh puts it).
+    #[arg(long)]
+    model: Option<String>,
+}
+
+pub fn explain(args: &ExplainArgs) -> Result<()> {
+    let mut net = open(args.model.as_deref())?;
+    let photo = &args.photo;
+    let picture = std::fs::read(photo)
+        .map_err(|e| Error::BadInput(format!("cannot read '{photo}': {e}")))
+        .and_then(|b| decode_upload(&b))
+        .map_err(|e| Error::BadInput(format!("{photo}: {e}")))?;
+    let top = net
+        .look(&picture, 5)
+        .map_err(|e| Error::BadInput(format!("{photo}: {e}")))?;
+    let class = match &args.class {
+        Some(c) => net.class_index(c)?,
+        None => top[0].index,
+    };
+    let mut objectives = vec![WeightedObjective {
+        objective: Objective::Class { class },
+        weight: 1.0,
+    }];
+    if let Some(c) = &args.also {
+        objectives.push(WeightedObjective {
+            objective: Objective::Class {
+                class: net.class_index(c)?,
+            },
+            weight: 1.0,
+        });
+    }
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| Error::BadInput(format!("cannot make '{}': {e}", args.out.display())))?;
+    let side = net.input_side();
+    let crop = net.photo()?.to_vec();
+
+    let saliency = net.saliency(class, false)?;
+    let peak = saliency.magnitude.iter().fold(0f32, |m, &v| m.max(v));
+    let heat: Vec<[u8; 3]> = saliency
+        .magnitude
+        .iter()
+        .map(|&v| heat_colour(v / peak.max(f32::MIN_POSITIVE)))
+        .collect();
+    write_png(&args.out.join("saliency.png"), side, &heat)?;
+
+    let cam = net.grad_cam(class, None, CamWeighting::default())?;
+    let top_cam = cam.heatmap.iter().fold(0f32, |m, &v| m.max(v));
+    let overlay: Vec<[u8; 3]> = crop
+        .chunks_exact(3)
+        .zip(&cam.heatmap)
+        .map(|(px, &h)| {
+            let c = heat_colour(h / top_cam.max(f32::MIN_POSITIVE));
+            std::array::from_fn(|k| (0.5 * px[k] * 255.0 + 0.5 * c[k] as f32).round() as u8)
+        })
+        .collect();
+    write_png(&args.out.join("gradcam.png"), side, &overlay)?;
+
+    let config = ActmaxConfig {
+        objectives,
+        start: Start::Noise,
+        max_iter: args.max_iter,
+        frame_every: args.max_iter.div_ceil(10).max(1),
+        ..ActmaxConfig::default()
+    };
+    let ascent = net.actmax(&config)?;
+    let rgba = rgba_from_values(&ascent.image, 3);
+    let rgb: Vec<[u8; 3]> = rgba.chunks_exact(4).map(|p| [p[0], p[1], p[2]]).collect();
+    write_png(&args.out.join("actmax.png"), side, &rgb)?;
+
+    let name = |i: usize| net.class_names()[i].clone();
+    println!(
+        "{}",
+        json!({
+            "photo": photo,
+            "class": class,
+            "name": name(class),
+            "top5": top,
+            "saliency": args.out.join("saliency.png"),
+            "gradcam": { "file": args.out.join("gradcam.png"), "layer": cam.layer_name },
+            "actmax": {
+                "file": args.out.join("actmax.png"),
+                "iterations": args.max_iter,
+                "objective_start": ascent.objective_start,
+                "objective_end": ascent.objective_end,
+            },
+        })
+    );
+    Ok(())
+}
+
+/// A value in [0, 1] as a colour from black through red and yellow to white (a heat ramp).
+fn heat_colour(v: f32) -> [u8; 3] {
+    let v = v.clamp(0.0, 1.0) * 3.0;
+    let part = |x: f32| (x.clamp(0.0, 1.0) * 255.0).round() as u8;
+    [part(v), part(v - 1.0), part(v - 2.0)]
+}
+
+fn write_png(path: &Path, side: usize, pixels: &[[u8; 3]]) -> Result<()> {
+    let raw: Vec<u8> = pixels.iter().flatten().copied().collect();
+    image::RgbImage::from_raw(side as u32, side as u32, raw)
+        .ok_or_else(|| Error::BadInput("internal error: a picture of the wrong size".into()))?
+        .save(path)
+        .map_err(|e| Error::BadInput(format!("cannot write '{}': {e}", path.display())))
 }

@@ -1,0 +1,111 @@
+//! The pretrained ImageNet network's wasm-bindgen surface: a handle the worker makes from the
+//! model file's bytes, over [`crate::app::imagenet`]. Maps and pictures go out as typed arrays.
+
+use super::inside_exports::{actmax_config, actmax_to_js};
+use super::{to_js, with_arrays};
+use crate::app::imagenet::ImageNet;
+use crate::data::picture::from_rgba;
+use crate::data::pixel::rgba_from_values;
+use crate::explain::CamWeighting;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+pub struct ImageNetModel {
+    net: ImageNet,
+}
+
+#[wasm_bindgen]
+impl ImageNetModel {
+    /// Reads a converted model file (tools/imagenet); a smile model, another file or a cut one
+    /// is refused with a message that says which.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> Result<ImageNetModel, JsError> {
+        Ok(Self {
+            net: ImageNet::from_bytes(bytes)?,
+        })
+    }
+
+    /// The 1,000 class names, in the network's order.
+    #[wasm_bindgen(js_name = classNames)]
+    pub fn class_names(&self) -> Vec<String> {
+        self.net.class_names().to_vec()
+    }
+
+    /// A class's number from its name (or its number as text); an unknown name is an error.
+    #[wasm_bindgen(js_name = classIndex)]
+    pub fn class_index(&self, name: &str) -> Result<usize, JsError> {
+        Ok(self.net.class_index(name)?)
+    }
+
+    /// The stem's, each block's and the head's output: `[{index, name, height, width, channels}]`.
+    pub fn blocks(&self) -> Result<JsValue, JsError> {
+        to_js(&self.net.blocks())
+    }
+
+    /// Takes a decoded photo (RGBA, any size from 32 pixels a side) as the picture to explain:
+    /// `{top: [{index, name, probability}], side, rgba}` with the 224x224 crop it sees.
+    pub fn look(
+        &mut self,
+        rgba: Vec<u8>,
+        width: u32,
+        height: u32,
+        k: usize,
+    ) -> Result<JsValue, JsError> {
+        let picture = from_rgba(rgba, width, height)?;
+        let top = self.net.look(&picture, k)?;
+        let side = self.net.input_side();
+        let answer = to_js(&serde_json::json!({ "top": top, "side": side }))?;
+        let crop = rgba_from_values(self.net.photo()?, 3);
+        super::set(
+            &answer,
+            "rgba",
+            &js_sys::Uint8Array::from(crop.as_slice()).into(),
+        )?;
+        Ok(answer)
+    }
+
+    /// Saliency of `class` for the photo: `{height, width, class, score, evidence, magnitude}`.
+    pub fn saliency(&mut self, class: usize, smooth: bool) -> Result<JsValue, JsError> {
+        let s = self.net.saliency(class, smooth)?;
+        let meta = serde_json::json!({ "height": s.height, "width": s.width, "class": s.class, "score": s.score });
+        with_arrays(
+            &meta,
+            &[("evidence", &s.evidence), ("magnitude", &s.magnitude)],
+        )
+    }
+
+    /// Grad-CAM of `class` on layer `layer` (the head when undefined): as the smile model's.
+    #[wasm_bindgen(js_name = gradCam)]
+    pub fn grad_cam(
+        &mut self,
+        class: usize,
+        layer: Option<usize>,
+        weighting: Option<String>,
+    ) -> Result<JsValue, JsError> {
+        let weighting = match weighting {
+            Some(name) => CamWeighting::parse(&name)?,
+            None => CamWeighting::default(),
+        };
+        let g = self.net.grad_cam(class, layer, weighting)?;
+        let meta = serde_json::json!({
+            "layer": g.layer, "layerName": g.layer_name, "class": g.class, "score": g.score,
+            "weighting": g.weighting,
+            "mapHeight": g.map_height, "mapWidth": g.map_width, "height": g.height, "width": g.width,
+        });
+        with_arrays(&meta, &[("map", &g.map), ("heatmap", &g.heatmap)])
+    }
+
+    /// Layer `layer`'s maps for the photo: `{height, width, channels, values}` (channels last).
+    pub fn maps(&mut self, layer: usize) -> Result<JsValue, JsError> {
+        let (values, (height, width, channels)) = self.net.maps(layer)?;
+        with_arrays(
+            &serde_json::json!({ "height": height, "width": width, "channels": channels }),
+            &[("values", &values)],
+        )
+    }
+
+    /// Activation maximization (settings as the smile model's, JSON), from `start` when given.
+    pub fn actmax(&mut self, config: &str, start: Option<Vec<f32>>) -> Result<JsValue, JsError> {
+        actmax_to_js(&self.net.actmax(&actmax_config(config, start)?)?)
+    }
+}
