@@ -11,7 +11,9 @@
 #          and Keras/JAX on one core.  Options: --json, --quick (one tiny iteration),
 #          --with-keras (a virtualenv: $CONVSCOPE_REF_VENV, else build/venv-ref, created if
 #          missing), --chromium (also the training epoch in a headless Chromium worker, and
-#          the time until the single-file page is interactive from file://)
+#          the time until the single-file page is interactive from file://), --imagenet (with
+#          --chromium: EfficientNet-Lite0 on one 224x224 photo in ONNX Runtime Web; makes
+#          build/imagenet/efficientnet-lite0.onnx first, in the virtualenv build/venv-onnx)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -227,10 +229,11 @@ ref_venv_python() {
 }
 
 bench() {
-  local args=() keras=0 quick=0
+  local args=() keras=0 quick=0 imagenet=0
   for a in "$@"; do
     case "$a" in
       --with-keras) keras=1 ;;
+      --imagenet) imagenet=1; args+=("$a") ;;
       --quick) quick=1; args+=("$a") ;;
       *) args+=("$a") ;;
     esac
@@ -250,6 +253,13 @@ bench() {
     args+=(--native target/release/examples/bench_native)
   fi
   if [[ $keras == 1 ]]; then args+=(--keras-python "$(ref_venv_python)"); fi
+  if [[ $imagenet == 1 ]]; then
+    # The graph model file, then its ONNX form, each only when out of date (the ONNX check
+    # runs every time: a few seconds).
+    say "the EfficientNet-Lite0 graph model file and its ONNX form (tools/imagenet)"
+    python3 tools/imagenet/fetch_and_convert.py
+    python3 tools/imagenet/make_onnx.py >&2  # stdout stays clean for --json
+  fi
   node bench/run.mjs "${args[@]}"
 }
 
@@ -261,5 +271,5 @@ case "$cmd" in
   serve) setup; serve ;;
   test)  setup tests; run_tests ;;
   bench) setup; bench "$@" ;;
-  *) echo "usage: ./build.sh setup|build|serve|test|bench [--json] [--quick] [--with-keras] [--chromium]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh setup|build|serve|test|bench [--json] [--quick] [--with-keras] [--chromium [--imagenet]]" >&2; exit 2 ;;
 esac

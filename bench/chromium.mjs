@@ -15,6 +15,12 @@ import { chromium } from 'playwright-core';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+// Debian's Chromium (package chromium), headless, through playwright-core: no browser download.
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run'];
+export function launchChromium() {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
 const WORKER = `importScripts('/pkg/convscope.js');
 onmessage = async (e) => {
   const { images, batch, epochs } = e.data;
@@ -61,7 +67,7 @@ export async function runInChromium({ images, batch, epochs }) {
     if (!fs.existsSync(path.join(ROOT, 'pkg', f))) throw new Error(`pkg/${f} is missing: run ./build.sh build`);
   }
   const server = await serve();
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
@@ -93,7 +99,7 @@ export async function pageInteractive({ opens }) {
   const seconds = [];
   const explorerSeconds = [];
   for (let i = 0; i < opens; i++) {
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const errors = [];

@@ -26,6 +26,10 @@
 //   --chromium        also run the training epoch in a Web Worker of headless Chromium, and time
 //                     the single-file page's cold opens from disk until it is interactive
 //   --tfjs-batches N  batches of 32 the TF.js cpu backend trains (default 2; each takes minutes)
+//   --imagenet        (needs --chromium) also the row "ImageNet 224x224 inference, one thread":
+//                     EfficientNet-Lite0 on one photo in headless Chromium, ONNX Runtime Web's wasm
+//                     backend (bench/imagenet_ort.mjs; needs build/imagenet/efficientnet-lite0.onnx
+//                     from tools/imagenet/make_onnx.py) and, once it is added, convscope's graph model
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -64,25 +68,27 @@ console.log = console.error;
 const note = (...a) => console.error('  ' + a.join(' '));
 
 function parseArgs(argv) {
-  const o = { json: false, quick: false, native: null, kerasPython: null, chromium: false };
+  const o = { json: false, quick: false, native: null, kerasPython: null, chromium: false, imagenet: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') o.json = true;
     else if (a === '--quick') o.quick = true;
     else if (a === '--chromium') o.chromium = true;
+    else if (a === '--imagenet') o.imagenet = true;
     else if (a === '--native') o.native = argv[++i];
     else if (a === '--keras-python') o.kerasPython = argv[++i];
     else if (a === '--tfjs-batches') o.tfjsBatches = Number(argv[++i]);
     else throw new Error(`unknown option ${a}`);
   }
+  if (o.imagenet && !o.chromium) throw new Error('--imagenet runs in headless Chromium: give --chromium too');
   return o;
 }
 
 const opts = parseArgs(process.argv.slice(2));
 // The issue's workload, or one tiny iteration of it.
 const C = opts.quick
-  ? { images: 8, batch: 4, epochs: 1, reps: 1, infer: 4, tfjsTrainImages: 1, tfjsBatches: 1, tfjsCpuInferReps: 1, peakIterations: 1e5, pageOpens: 1, memoryEpochs: 1, kernelRounds: 1 }
-  : { images: 600, batch: 32, epochs: 5, reps: 5, infer: 150, tfjsTrainImages: 32, tfjsBatches: opts.tfjsBatches ?? 2, tfjsCpuInferReps: 1, peakIterations: 5e7, pageOpens: 5, memoryEpochs: 2, kernelRounds: 15 };
+  ? { images: 8, batch: 4, epochs: 1, reps: 1, infer: 4, tfjsTrainImages: 1, tfjsBatches: 1, tfjsCpuInferReps: 1, peakIterations: 1e5, pageOpens: 1, memoryEpochs: 1, kernelRounds: 1, imagenetRuns: 5 }
+  : { images: 600, batch: 32, epochs: 5, reps: 5, infer: 150, tfjsTrainImages: 32, tfjsBatches: opts.tfjsBatches ?? 2, tfjsCpuInferReps: 1, peakIterations: 5e7, pageOpens: 5, memoryEpochs: 2, kernelRounds: 15, imagenetRuns: 20 };
 const PARAMS = 1063073;
 const IMAGE_LEN = 64 * 64 * 3;
 
@@ -369,6 +375,31 @@ async function benchChromium() {
   return { epoch: stats(r.epochs), chromium: r.version, build: r.build, interactive: stats(page.seconds), explorerReady: stats(page.explorerSeconds) };
 }
 
+// ---------------------------------------------------------------- ImageNet 224x224 inference in Chromium
+// EfficientNet-Lite0 on one photo (tests/fixtures/imagenet/chelsea.png), one thread, in one
+// headless Chromium: ONNX Runtime Web's wasm backend on the .onnx that tools/imagenet/make_onnx.py
+// makes from convscope's graph model file; convscope's own graph-model inference is to sit
+// beside it (the contract: the top of bench/imagenet_ort.mjs).
+async function benchImagenet() {
+  if (!opts.imagenet) return null;
+  say(`ImageNet 224x224 inference, one thread, headless Chromium: EfficientNet-Lite0, 1 warm-up + ${C.imagenetRuns} runs`);
+  const { launchChromium } = await import('./chromium.mjs');
+  const { timeOrtWeb } = await import('./imagenet_ort.mjs');
+  const browser = await launchChromium();
+  try {
+    const ortWeb = await timeOrtWeb(browser, { warmup: 1, runs: C.imagenetRuns });
+    note(`ONNX Runtime Web ${ortWeb.version} (${ortWeb.wasm_file}, ${ortWeb.threads} thread, proxy ${ortWeb.proxy}): session ${ortWeb.session_ms.toFixed(0)} ms; warm-up ${ortWeb.warmup_ms.map((t) => t.toFixed(1)).join(' ')} ms; runs (ms) ${ortWeb.runs_ms.map((t) => t.toFixed(1)).join(' ')}; top-1 ${ortWeb.top1.index} ${ortWeb.top1.name}; worst logit error ${ortWeb.max_logit_error.toExponential(1)}`);
+    // ---- THE CONVSCOPE SIDE GOES HERE (not measured yet) ----
+    // Time convscope's graph-model inference of the same photo in this same browser, as the
+    // contract at the top of bench/imagenet_ort.mjs says, and set `convscope` to its result
+    // ({median_ms, min_ms, max_ms, runs_ms, top1, ...}). Until then the row prints "not measured".
+    const convscope = null;
+    return { ort_web: ortWeb, convscope };
+  } finally {
+    await browser.close();
+  }
+}
+
 // ---------------------------------------------------------------- report
 function machine() {
   const commit = (() => {
@@ -411,6 +442,7 @@ async function main() {
   const native = benchNative();
   const keras = benchKeras(images, labels);
   const chromium = await benchChromium();
+  const imagenet = await benchImagenet();
   const tfjs = await benchTfjs(images, labels);
   const m1 = machine();
 
@@ -429,6 +461,7 @@ async function main() {
     tfjs_cpu_over_wasm: tfjs.cpuEpoch.median / e,
     infer150_tfjs_wasm_over_convscope_wasm: tfjs.wasmInfer.median / wasm.infer.median,
     chromium_worker_over_node: chromium ? chromium.epoch.median / e : null,
+    imagenet_convscope_over_ort_web: imagenet?.convscope ? imagenet.convscope.median_ms / imagenet.ort_web.median_ms : null,
   };
   const goals = {
     'training: wasm epoch <= 0.8x Keras 1 core': keras ? ratios.wasm_epoch_over_keras_1core <= 0.8 : null,
@@ -485,9 +518,10 @@ async function main() {
     page_html_bytes: sizes.page_html_bytes,
     page_interactive_s: chromium ? chromium.interactive.median : null,
     page_explorer_ready_s: chromium ? chromium.explorerReady.median : null,
+    imagenet_224_inference_ms: imagenet ? { ort_web: imagenet.ort_web.median_ms, convscope: imagenet.convscope?.median_ms ?? null } : null,
     ratios,
     goals,
-    details: { wasm, wasm_simd128: wasmSimd128, wasm_relaxed: wasmRelaxed, native, keras, tfjs, chromium },
+    details: { wasm, wasm_simd128: wasmSimd128, wasm_relaxed: wasmRelaxed, native, keras, tfjs, chromium, imagenet },
     notes: [
       'wasm: one warm-up epoch, then the timed ones; Node without --no-liftoff',
       wasmRelaxed
@@ -497,6 +531,7 @@ async function main() {
       keras ? `Keras ${keras.version} on JAX, taskset to ${keras.cpus} cpu, XLA_FLAGS ${KERAS_XLA_FLAGS}` : 'Keras/JAX skipped: run ./build.sh bench --with-keras',
       native ? null : 'native skipped (no --native binary)',
       chromium ? null : 'Chromium worker skipped (run with --chromium)',
+      imagenet ? `ImageNet row: EfficientNet-Lite0 (build/imagenet/efficientnet-lite0.onnx from tools/imagenet/make_onnx.py), ${imagenet.ort_web.image} (pixels / 255), median of ${imagenet.ort_web.runs_ms.length} runs after ${imagenet.ort_web.warmup_ms.length} warm-up, performance.now() around one session.run on the page's main thread; ONNX Runtime Web ${imagenet.ort_web.version} wasm backend (${imagenet.ort_web.wasm_file}), SIMD, numThreads 1, no proxy worker, graph optimization 'all'; convscope's figure: ${imagenet.convscope ? 'measured' : 'not measured yet (the convscope side is to be added in bench/run.mjs benchImagenet)'}` : 'ImageNet row skipped (run with --chromium --imagenet)',
     ].filter(Boolean),
   };
   if (opts.json) {
@@ -527,6 +562,15 @@ function table(r) {
   lines.push('|---|---|---|---|');
   for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
   lines.push('');
+  if (d.imagenet) {
+    const o = d.imagenet.ort_web;
+    const cs = d.imagenet.convscope;
+    const ms = (x) => `${f(x.median_ms, 1)} (${f(x.min_ms, 1)}-${f(x.max_ms, 1)})`;
+    lines.push(`| EfficientNet-Lite0, ${path.basename(o.image)}, Chromium ${o.chromium}; median (min-max) ms of ${o.runs_ms.length} runs after ${o.warmup_ms.length} warm-up | ORT Web ${o.version} wasm SIMD | convscope graph model | convscope / ORT Web |`);
+    lines.push('|---|---|---|---|');
+    lines.push(`| ImageNet 224x224 inference, one thread | ${ms(o)}, top-1 ${o.top1.index} | ${cs ? `${ms(cs)}, top-1 ${cs.top1.index}` : 'not measured yet (convscope side to be added)'} | ${f(r.ratios.imagenet_convscope_over_ort_web, 2)} |`);
+    lines.push('');
+  }
   lines.push(`SIMD128 f32x4 mul+add peak (this bench's loop): ${f(r.simd128_peak_gflops, 1)} GFLOP/s; relaxed-SIMD f32x4 multiply-add peak: ${f(r.relaxed_simd_peak_gflops, 1)} GFLOP/s`);
   lines.push(`| conv kernel (${r.wasm_build} build) | GFLOP/s (both shapes) | per shape (conv1, conv2) | fraction of the larger peak | fraction of relaxed peak | all calls: GFLOP/s, fraction | simd128 build GFLOP/s | native GFLOP/s |`);
   lines.push('|---|---|---|---|---|---|---|---|');

