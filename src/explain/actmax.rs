@@ -15,6 +15,7 @@
 //! the convergence; the objective before and after tells how far the ascent got.
 
 use super::model::{Explainable, Point};
+use super::resize::resize_bilinear;
 use super::target::{
     check_class, check_conv_layer, check_image, class_score, class_score_gradient,
 };
@@ -76,6 +77,11 @@ pub struct ActmaxConfig {
     pub frame_every: usize,
     /// Seeds the starting noise and the jitter.
     pub seed: u64,
+    /// Scales of the multi-scale step (1: the plain pixel gradient). With s scales the step is
+    /// the sum, over k < s, of the gradient averaged over 2^k x 2^k blocks, weighted 2^k and
+    /// brought back to full size: close to the step of a Laplacian-pyramid parameterization,
+    /// which lets large shapes grow (ascent on raw pixels makes mostly pixel noise).
+    pub scales: usize,
 }
 
 impl Default for ActmaxConfig {
@@ -94,6 +100,7 @@ impl Default for ActmaxConfig {
             jitter: 2,
             frame_every: 10,
             seed: 0,
+            scales: 1,
         }
     }
 }
@@ -171,6 +178,9 @@ pub fn activation_maximization(
             }
         }
         roll(&mut grad, &d_shifted, (h, w, c), (h - dy) % h, (w - dx) % w);
+        if config.scales > 1 {
+            multi_scale(&mut grad, (h, w, c), config.scales);
+        }
         subtract_penalty_gradients(&mut grad, &x, (h, w, c), config.l2, config.tv);
         let rms = (grad.iter().map(|g| g * g).sum::<f32>() / grad.len() as f32).sqrt();
         if rms > 0.0 && rms.is_finite() {
@@ -253,6 +263,16 @@ fn validate(model: &impl Explainable, config: &ActmaxConfig) -> Result<()> {
             config.jitter,
             input.height,
             input.width
+        ));
+    }
+    let largest = 1usize << config.scales.saturating_sub(1).min(30);
+    if config.scales == 0 || largest > input.height.min(input.width) {
+        return Err(invalid!(
+            "the multi-scale step needs between 1 and {} scales for {}x{} images (got {})",
+            input.height.min(input.width).ilog2() + 1,
+            input.height,
+            input.width,
+            config.scales
         ));
     }
     if config.frame_every == 0 {
@@ -356,6 +376,42 @@ fn roll(out: &mut [f32], src: &[f32], (h, w, c): (usize, usize, usize), dy: usiz
             let sx = (x + w - dx % w) % w;
             out[(y * w + x) * c..(y * w + x + 1) * c]
                 .copy_from_slice(&src[(sy * w + sx) * c..(sy * w + sx + 1) * c]);
+        }
+    }
+}
+
+/// grad (H, W, C) becomes the sum over k < scales of 2^k times grad averaged over 2^k x 2^k
+/// blocks (the last block of a row or column takes what is left), brought back to full size
+/// bilinearly so that no block edges show. Averaging shrinks pixel noise by 2^k and a smooth
+/// gradient not at all, so the factor 2^k leaves noise as it was and lifts large shapes: a
+/// roughly 1/frequency weighting, as natural images have.
+fn multi_scale(grad: &mut [f32], (h, w, c): (usize, usize, usize), scales: usize) {
+    let fine = grad.to_vec();
+    for k in 1..scales {
+        let b = 1usize << k;
+        let (bh, bw) = (h.div_ceil(b), w.div_ceil(b));
+        let mut coarse = vec![0f32; bh * bw * c]; // (bh, bw, C)
+        let mut count = vec![0f32; bh * bw];
+        for y in 0..h {
+            for x in 0..w {
+                let cell = (y / b) * bw + x / b;
+                count[cell] += 1.0;
+                for ch in 0..c {
+                    coarse[cell * c + ch] += fine[(y * w + x) * c + ch];
+                }
+            }
+        }
+        for (cell, n) in count.iter().enumerate() {
+            for ch in 0..c {
+                coarse[cell * c + ch] /= n;
+            }
+        }
+        for ch in 0..c {
+            let plane: Vec<f32> = coarse.iter().skip(ch).step_by(c).copied().collect();
+            let up = resize_bilinear(&plane, bh, bw, h, w);
+            for (i, v) in up.iter().enumerate() {
+                grad[i * c + ch] += b as f32 * v;
+            }
         }
     }
 }

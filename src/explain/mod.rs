@@ -28,6 +28,6 @@ pub use actmax::{
 };
 pub use filters::{first_layer_filters, FilterPatches, FilterScale};
 pub use gradcam::{grad_cam, CamWeighting, GradCam};
-pub use measures::{mass_inside, points_inside, spearman, Region};
+pub use measures::{high_frequency_share, mass_inside, points_inside, spearman, Region};
 pub use model::{Explainable, Point};
 pub use saliency::{saliency, Saliency, SmoothGrad};

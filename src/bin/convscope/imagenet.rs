@@ -6,7 +6,9 @@
 use convscope::app::imagenet::ImageNet;
 use convscope::app::upload::decode_upload;
 use convscope::data::pixel::rgba_from_values;
-use convscope::explain::{ActmaxConfig, CamWeighting, Objective, Start, WeightedObjective};
+use convscope::explain::{
+    high_frequency_share, ActmaxConfig, CamWeighting, Objective, Start, WeightedObjective,
+};
 use convscope::{Error, Result};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -71,6 +73,12 @@ pub struct ExplainArgs {
     /// Activation-maximization iterations (the chapter's max_iter).
     #[arg(long, default_value_t = 100)]
     max_iter: usize,
+    /// Scales of activation maximization's multi-scale step (1: plain pixel gradients).
+    #[arg(long, default_value_t = 6)]
+    scales: usize,
+    /// Activation maximization's largest random shift per iteration, in pixels.
+    #[arg(long, default_value_t = 8)]
+    jitter: usize,
     /// The converted model file (default: where ./build.sh puts it).
     #[arg(long)]
     model: Option<String>,
@@ -133,6 +141,8 @@ pub fn explain(args: &ExplainArgs) -> Result<()> {
         start: Start::Noise,
         max_iter: args.max_iter,
         frame_every: args.max_iter.div_ceil(10).max(1),
+        scales: args.scales,
+        jitter: args.jitter,
         ..ActmaxConfig::default()
     };
     let ascent = net.actmax(&config)?;
@@ -155,6 +165,9 @@ pub fn explain(args: &ExplainArgs) -> Result<()> {
                 "iterations": args.max_iter,
                 "objective_start": ascent.objective_start,
                 "objective_end": ascent.objective_end,
+                // Pixel noise against the photo's own (see high_frequency_share).
+                "high_frequency_share": high_frequency_share(&ascent.image, (side, side, 3)),
+                "photo_high_frequency_share": high_frequency_share(&crop, (side, side, 3)),
             },
         })
     );
