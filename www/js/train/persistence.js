@@ -36,6 +36,11 @@ export const readKept = () => transact('readonly', (s) => s.get(KEY));
 export const keep = (record) => transact('readwrite', (s) => s.put(record, KEY));
 export const forget = () => transact('readwrite', (s) => s.delete(KEY));
 
+// Other files the page keeps under their own key (the ImageNet model, which from file://
+// can only come from the student's disk, is asked for once).
+export const readStored = (key) => transact('readonly', (s) => s.get(key));
+export const store = (key, record) => transact('readwrite', (s) => s.put(record, key));
+
 // Asks before the page is left while `unsaved()` says there is work to lose.
 export function guardUnload(unsaved) {
   window.addEventListener('beforeunload', (e) => {

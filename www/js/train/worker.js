@@ -189,7 +189,16 @@ let labSession = null;
 let labRun = null; // { lab, timer } while the lab model trains
 let actmaxRun = null; // { cancelled } while activation maximization runs
 
+// The pretrained ImageNet network (an ImageNetModel handle), once the page has handed over its file.
+let imagenet = null;
+const needImagenet = () => {
+  if (!imagenet) throw new Error('load the ImageNet network first');
+  return imagenet;
+};
+
 const sessionFor = (which) => {
+  // Activation maximization runs on the ImageNet network through the same calls.
+  if (which === 'imagenet') return { insideActmax: (config, start) => needImagenet().actmax(config, start) };
   if (which !== 'lab') return session;
   if (!labSession) throw new Error('train the shortcut lab model first');
   return labSession;
@@ -290,6 +299,29 @@ Object.assign(ops, {
     return { rgba, transfer: [rgba.buffer] };
   },
   labLabels: () => Array.from(sessionFor('lab').labels('test')),
+
+  // ---- The ImageNet network. A file that is not the model leaves the loaded one in place.
+  imagenetLoad({ bytes }) {
+    const net = new wasm_bindgen.ImageNetModel(new Uint8Array(bytes));
+    imagenet?.free();
+    imagenet = net;
+    return { classes: net.classNames(), blocks: net.blocks() };
+  },
+  async imagenetLook({ bytes, rgba, width, height }) {
+    const net = needImagenet();
+    const picture = bytes ? await decodeUpload(wasm_bindgen, new Uint8Array(bytes), decodeOnPage) : { rgba: new Uint8Array(rgba), width, height };
+    const r = net.look(picture.rgba, picture.width, picture.height, 5);
+    return { ...r, transfer: [r.rgba.buffer] };
+  },
+  imagenetClass: ({ name }) => needImagenet().classIndex(name),
+  imagenetSaliency({ cls, smooth }) {
+    const s = needImagenet().saliency(cls, smooth);
+    return { ...s, transfer: [s.evidence.buffer, s.magnitude.buffer] };
+  },
+  imagenetGradCam({ cls, layer, weighting }) {
+    const g = needImagenet().gradCam(cls, layer ?? undefined, weighting ?? undefined);
+    return { ...g, transfer: [g.map.buffer, g.heatmap.buffer] };
+  },
 });
 
 self.onmessage = async (e) => {

@@ -1,0 +1,162 @@
+// "Look inside" on the pretrained ImageNet network in headless Chromium, over http (the page
+// downloads the model with a progress bar) and from the single file on file:// (the student
+// chooses the model file once; a reload finds it kept in IndexedDB): the cat photo's top-5
+// holds a cat, saliency and Grad-CAM are drawn, a two-class activation maximization runs, and
+// bad input (another file as the model, the smile model, a 1x1 photo, a class that does not
+// exist) gets its message with the loaded network untouched. Screenshots to build/screenshots/.
+// Needs the converted model (./build.sh build makes it); without it (registry unreachable)
+// the test is skipped with a message, unless CONVSCOPE_REQUIRE_IMAGENET is set.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { ROOT, SINGLE_FILE_URL, launchBrowser, startServer } from './harness.mjs';
+import { checkLog, messageOf, openTraining } from './training-page.mjs';
+
+const SHOTS = path.join(ROOT, 'build', 'screenshots');
+const MODEL = path.join(ROOT, 'build', 'imagenet', 'efficientnet-lite0.safetensors');
+const CAT = path.join(ROOT, 'tests', 'fixtures', 'imagenet', 'chelsea.png');
+const haveModel = fs.existsSync(MODEL);
+if (!haveModel) {
+  if (process.env.CONVSCOPE_REQUIRE_IMAGENET) throw new Error(`${MODEL} is missing (python3 tools/imagenet/fetch_and_convert.py makes it)`);
+  console.log(`skipped: no ImageNet model at ${MODEL} (python3 tools/imagenet/fetch_and_convert.py makes it)`);
+}
+
+let server;
+let browser;
+let scratch;
+before(async () => {
+  if (!haveModel) return;
+  fs.mkdirSync(SHOTS, { recursive: true });
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'convscope-imagenet-'));
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+// A 1x1 PNG, written by hand (zlib for the pixel row).
+function tinyPng(file) {
+  const crc = (buf) => {
+    let c = ~0;
+    for (const b of buf) {
+      c ^= b;
+      for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+    }
+    return ~c >>> 0;
+  };
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), body.length + 4);
+    return out;
+  };
+  const ihdr = Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]);
+  const png = Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.from([0, 200, 100, 50]))), chunk('IEND', Buffer.alloc(0))]);
+  fs.writeFileSync(file, png);
+  return file;
+}
+
+const hasDrawing = (c) => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let i = 4; i < d.length; i += 4) if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) return true;
+  return false;
+};
+const drawn = (page, id) => page.locator(`#${id}`).evaluate(hasDrawing);
+const data = (page, key) => page.evaluate((k) => document.body.dataset[k], key);
+const panel = (page, name) => page.getByRole('region', { name, exact: true });
+
+async function switchToImagenet(page) {
+  await page.waitForSelector('body[data-inside-ready="true"]', { timeout: 60_000 });
+  await page.locator('#inside').scrollIntoViewIfNeeded();
+  await page.getByRole('radio', { name: /the ImageNet network/ }).check();
+  await page.waitForSelector('#imagenet-view:not([hidden])');
+}
+
+async function explainTheCat(page, target) {
+  const loadPanel = panel(page, 'ImageNet network');
+  await loadPanel.getByLabel('Photo for the ImageNet network').setInputFiles(CAT);
+  await page.waitForFunction(() => Number(document.body.dataset.imagenetExplained ?? 0) > 0, null, { timeout: 120_000 });
+  const top = await page.locator('#imagenet-top li').allTextContents();
+  assert.equal(top.length, 5, 'five classes');
+  const top1 = Number(await data(page, 'imagenetTop1'));
+  assert.ok(top1 >= 281 && top1 <= 285, `the cat's top-1 (${top1}) is one of ImageNet's cats: ${top.join(' | ')}`);
+  assert.match(top[0], /Egyptian cat \(285\)/);
+  for (const id of ['imagenet-canvas', 'imagenet-saliency', 'imagenet-gradcam']) assert.ok(await drawn(page, id), `${id} is drawn`);
+  assert.match(await page.locator('#imagenet-gradcam-caption').textContent(), /Grad-CAM on head_relu6 \(7×7\)/);
+
+  // Grad-CAM on an earlier block, of another class picked by name.
+  const where = panel(page, 'Where the ImageNet network looks');
+  await where.getByLabel('Class to explain').fill('tiger cat');
+  await where.getByLabel('Grad-CAM layer').selectOption({ label: 'b10_add (14×14, 112 maps)' });
+  const before = Number(await data(page, 'imagenetExplained'));
+  await where.getByRole('button', { name: 'Explain this class' }).click();
+  await page.waitForFunction((n) => Number(document.body.dataset.imagenetExplained) > n + 1, before, { timeout: 120_000 });
+  assert.match(await page.locator('#imagenet-gradcam-caption').textContent(), /b10_add \(14×14\).*tiger cat/);
+
+  // Two classes at once, a few iterations of the chapter's max_iter.
+  const act = panel(page, 'ImageNet activation maximization');
+  await act.getByLabel('Class', { exact: true }).fill('leopard, Panthera pardus');
+  await act.getByLabel('And a second class (optional)').fill('tabby, tabby cat');
+  await act.getByLabel('max_iter').fill('10');
+  await act.getByRole('button', { name: 'Run' }).click();
+  await page.waitForFunction(() => Number(document.body.dataset.imagenetActmaxFrames ?? 0) > 1, null, { timeout: 180_000 });
+  assert.match(await page.locator('#imagenet-actmax-status').textContent(), /After 10 iterations the logit of “leopard, Panthera pardus” \+ “tabby, tabby cat” went from -?\d+\.\d\d to -?\d+\.\d\d/);
+  assert.ok(await drawn(page, 'imagenet-actmax-canvas'));
+  await page.locator('#imagenet-view').screenshot({ path: path.join(SHOTS, `imagenet-${target}.png`) });
+
+  // Bad input: each a message, the network and its answers left as they were.
+  await where.getByLabel('Class to explain').fill('unicorn');
+  await where.getByRole('button', { name: 'Explain this class' }).click();
+  assert.match(await messageOf(page, '#msg-imagenet-explain'), /no ImageNet class is called "unicorn"/);
+  await loadPanel.getByLabel('Photo for the ImageNet network').setInputFiles(tinyPng(path.join(scratch, 'tiny.png')));
+  assert.match(await messageOf(page, '#msg-imagenet'), /tiny\.png: this photo is only 1×1 pixels; the ImageNet network needs at least 32 pixels a side/);
+  assert.equal(Number(await data(page, 'imagenetTop1')), top1, 'the last photo stays');
+  const notes = path.join(scratch, 'notes.safetensors');
+  fs.writeFileSync(notes, 'not a model');
+  await loadPanel.getByLabel('Choose the ImageNet model file').setInputFiles(notes);
+  await page.waitForFunction(() => document.querySelector('#msg-imagenet').textContent.startsWith('notes.safetensors'));
+  assert.match(await page.locator('#imagenet-status').textContent(), /is loaded/);
+}
+
+for (const target of ['http', 'file']) {
+  test(`${target}: the ImageNet network loads, names the cat, explains it and draws two classes`, { skip: !haveModel, timeout: 420_000 }, async () => {
+    const url = target === 'http' ? server.url : SINGLE_FILE_URL;
+    const { page, log, close } = await openTraining(browser, url, { width: 1280, height: 900 });
+    try {
+      await switchToImagenet(page);
+      const loadPanel = panel(page, 'ImageNet network');
+      if (target === 'http') {
+        await loadPanel.getByRole('button', { name: 'Load the ImageNet network' }).click();
+      } else {
+        // From file:// the page cannot fetch: it says to choose the file.
+        await loadPanel.getByRole('button', { name: 'Load the ImageNet network' }).click();
+        assert.match(await messageOf(page, '#msg-imagenet'), /Opened from a file, the page cannot download the network: choose the model file/);
+        await loadPanel.getByLabel('Choose the ImageNet model file').setInputFiles(MODEL);
+      }
+      await page.waitForSelector('body[data-imagenet-loaded="true"]', { timeout: 60_000 });
+      assert.equal(await page.locator('#imagenet-progress').evaluate((p) => p.value), 1);
+      await explainTheCat(page, target);
+      if (target === 'file') {
+        // The chosen file was kept: after a reload the network is there without asking.
+        await page.reload();
+        await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+        await switchToImagenet(page);
+        await page.waitForSelector('body[data-imagenet-loaded="true"]', { timeout: 60_000 });
+        assert.match(await page.locator('#imagenet-status').textContent(), /kept in this browser/);
+      }
+      // The failed loads above are messages, not page errors.
+      checkLog(log, target === 'http' ? server.url.replace(/\/$/, '') : 'file');
+    } finally {
+      await close();
+    }
+  });
+}
