@@ -9,8 +9,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use convscope::explain::{
-    activation_maximization, grad_cam, saliency, ActmaxConfig, CamWeighting, Objective, SmoothGrad,
-    WeightedObjective,
+    activation_maximization, grad_cam, high_frequency_share, saliency, ActmaxConfig, CamWeighting,
+    Objective, SmoothGrad, Start, WeightedObjective,
 };
 use convscope::nn::graph::{softmax, top_k, GraphModel, GraphPoint, GraphSpec};
 use convscope::nn::io::{load_graph_model, load_model, save_model, LoadedGraph};
@@ -583,5 +583,59 @@ fn explanations_run_on_a_graph_model() {
         "{} -> {}",
         result.objective_start,
         result.objective_end
+    );
+}
+
+#[test]
+fn the_multi_scale_step_makes_less_pixel_noise_than_plain_ascent() {
+    let Some(mut loaded) = load() else { return };
+    let cat = pixels("chelsea.png");
+    let photo_share = high_frequency_share(&cat, (224, 224, 3));
+    let run = |model: &mut GraphModel, scales: usize| {
+        let config = ActmaxConfig {
+            objectives: vec![WeightedObjective {
+                objective: Objective::Class { class: 288 }, // leopard, the chapter's class
+                weight: 1.0,
+            }],
+            // From flat grey, so that all the picture holds is what the ascent drew.
+            start: Start::Image(vec![0.5; 224 * 224 * 3]),
+            max_iter: 20,
+            jitter: 8,
+            frame_every: 20,
+            scales,
+            ..ActmaxConfig::default()
+        };
+        let r = activation_maximization(model, &config).unwrap();
+        assert!(
+            r.objective_end > r.objective_start + 5.0,
+            "the leopard logit rises: {} -> {}",
+            r.objective_start,
+            r.objective_end
+        );
+        high_frequency_share(&r.image, (224, 224, 3))
+    };
+    let (plain, multi) = (run(&mut loaded.model, 1), run(&mut loaded.model, 7));
+    eprintln!("high-frequency share: photo {photo_share:.3}, plain ascent {plain:.3}, multi-scale {multi:.3}");
+    assert!(
+        photo_share < 0.1,
+        "a natural photo is mostly smooth ({photo_share})"
+    );
+    assert!(
+        multi < 0.75 * plain,
+        "multi-scale {multi} against plain {plain}"
+    );
+    // More scales than the picture has halvings: said, not run.
+    let msg = activation_maximization(
+        &mut loaded.model,
+        &ActmaxConfig {
+            scales: 9,
+            ..ActmaxConfig::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        msg.contains("between 1 and 8 scales for 224x224 images (got 9)"),
+        "{msg}"
     );
 }

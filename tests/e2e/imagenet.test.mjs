@@ -10,6 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -20,6 +21,14 @@ const SHOTS = path.join(ROOT, 'build', 'screenshots');
 const MODEL = path.join(ROOT, 'build', 'imagenet', 'efficientnet-lite0.safetensors');
 const CAT = path.join(ROOT, 'tests', 'fixtures', 'imagenet', 'chelsea.png');
 const haveModel = fs.existsSync(MODEL);
+// axe-core on the ImageNet view once it shows everything (evaluated: the CSP refuses inline scripts).
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const WCAG_22_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
+async function violations(page) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate((tags) => window.axe.run('#inside', { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] }), WCAG_22_AA);
+  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`);
+}
 if (!haveModel) {
   if (process.env.CONVSCOPE_REQUIRE_IMAGENET) throw new Error(`${MODEL} is missing (python3 tools/imagenet/fetch_and_convert.py makes it)`);
   console.log(`skipped: no ImageNet model at ${MODEL} (python3 tools/imagenet/fetch_and_convert.py makes it)`);
@@ -112,6 +121,7 @@ async function explainTheCat(page, target) {
   assert.match(await page.locator('#imagenet-actmax-status').textContent(), /After 10 iterations the logit of “leopard, Panthera pardus” \+ “tabby, tabby cat” went from -?\d+\.\d\d to -?\d+\.\d\d/);
   assert.ok(await drawn(page, 'imagenet-actmax-canvas'));
   await page.locator('#imagenet-view').screenshot({ path: path.join(SHOTS, `imagenet-${target}.png`) });
+  assert.deepEqual(await violations(page), [], 'axe-core: no WCAG 2.2 AA violation in the ImageNet view');
 
   // Bad input: each a message, the network and its answers left as they were.
   await where.getByLabel('Class to explain').fill('unicorn');
