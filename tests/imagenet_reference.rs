@@ -639,3 +639,45 @@ fn the_multi_scale_step_makes_less_pixel_noise_than_plain_ascent() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_transfer_head_on_the_frozen_network_learns_the_synthetic_smiles() {
+    use convscope::app::imagenet::ImageNet;
+    use convscope::app::transfer::{feature_examples, features, head_spec};
+    use convscope::data::synthetic::{generate, SyntheticParams};
+    use convscope::nn::{evaluate, fit, FitConfig, Silent};
+    if load().is_none() {
+        return;
+    }
+    let mut net = ImageNet::from_bytes(&std::fs::read(model_path()).unwrap()).unwrap();
+    let (train, test) = generate(&SyntheticParams {
+        train: 120,
+        test: 40,
+        seed: 5,
+        ..SyntheticParams::default()
+    })
+    .unwrap();
+    let mut seen = 0;
+    let train_f = features(&mut net, &train, |d, _| seen = d).unwrap();
+    assert_eq!(seen, 120, "progress reaches the end");
+    let test_f = features(&mut net, &test, |_, _| {}).unwrap();
+    assert_eq!(train_f.len(), 120 * 1280);
+    // The features are the pooled ReLU6 maps: in [0, 6].
+    assert!(train_f.iter().all(|v| (0.0..=6.0).contains(v)));
+    let mut head = Sequential::new(&head_spec(1280, 2), 1).unwrap();
+    let history = fit(
+        &mut head,
+        &feature_examples(&train_f, &train).unwrap(),
+        None,
+        FitConfig::recommended(),
+        &mut Silent,
+    )
+    .unwrap();
+    let result = evaluate(&mut head, &feature_examples(&test_f, &test).unwrap(), 8).unwrap();
+    eprintln!(
+        "transfer on 120 synthetic faces: {} epochs, test accuracy {:.3}",
+        history.epochs.len(),
+        result.accuracy
+    );
+    assert!(result.accuracy >= 0.8, "test accuracy {}", result.accuracy);
+}

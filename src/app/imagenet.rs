@@ -186,6 +186,17 @@ impl ImageNet {
         Ok((self.loaded.model.layer_output(layer).to_vec(), shape))
     }
 
+    /// Runs `n` pictures (N, 224, 224, 3) and returns node `node`'s output for them (the
+    /// features transfer learning starts from).
+    pub fn features(&mut self, batch: &[f32], n: usize, node: &str) -> Result<&[f32]> {
+        self.loaded.model.forward(batch, n)?;
+        self.loaded
+            .model
+            .output_of(node)
+            .map(|(values, _)| values)
+            .ok_or_else(|| invalid!("this network has no node {node:?} to take features from"))
+    }
+
     /// Activation maximization on the network (the page runs it in slices, each starting from
     /// the last one's picture).
     pub fn actmax(&mut self, config: &ActmaxConfig) -> Result<ActmaxResult> {

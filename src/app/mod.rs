@@ -8,7 +8,8 @@
 //! - [`datasets`]: how loaded images become a training and a test set (page and command line).
 //! - [`session`]: the training page's data, model and training run.
 //! - [`inside`]: explanations and the shortcut lab on a session.
-//! - [`imagenet`]: the pretrained ImageNet network's predictions.
+//! - [`imagenet`]: the pretrained ImageNet network's predictions and explanations.
+//! - [`transfer`]: transfer learning, a new head on the frozen network's features.
 //! - [`bench`]: the benchmark's workload.
 
 pub mod bench;
@@ -19,4 +20,5 @@ pub mod imagenet;
 pub mod inside;
 pub mod presets;
 pub mod session;
+pub mod transfer;
 pub mod upload;

@@ -78,6 +78,9 @@ enum ImagenetCommand {
     /// Write the saliency map, the Grad-CAM overlay and an activation-maximization image of a
     /// class for a photo, as PNG files.
     Explain(imagenet::ExplainArgs),
+    /// Transfer learning: train a new head on the frozen network's features for a data source
+    /// (as `train --data`) and report its test metrics.
+    Transfer(imagenet::TransferArgs),
 }
 
 #[derive(clap::Args)]
@@ -247,6 +250,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Imagenet {
             command: ImagenetCommand::Explain(args),
         } => imagenet::explain(&args),
+        Command::Imagenet {
+            command: ImagenetCommand::Transfer(args),
+        } => imagenet::transfer(&args),
         Command::Evaluate {
             model,
             data,

@@ -3,12 +3,16 @@
 //! `convscope imagenet explain PHOTO --class N --out DIR`: its saliency map, Grad-CAM overlay
 //! and an activation-maximization image as PNG files.
 
+use crate::data_source;
 use convscope::app::imagenet::ImageNet;
+use convscope::app::transfer::{feature_examples, features, head_spec};
 use convscope::app::upload::decode_upload;
 use convscope::data::pixel::rgba_from_values;
 use convscope::explain::{
     high_frequency_share, ActmaxConfig, CamWeighting, Objective, Start, WeightedObjective,
 };
+use convscope::nn::io::save_model;
+use convscope::nn::{evaluate, fit, FitConfig, Sequential, Silent};
 use convscope::{Error, Result};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -187,4 +191,80 @@ fn write_png(path: &Path, side: usize, pixels: &[[u8; 3]]) -> Result<()> {
         .ok_or_else(|| Error::BadInput("internal error: a picture of the wrong size".into()))?
         .save(path)
         .map_err(|e| Error::BadInput(format!("cannot write '{}': {e}", path.display())))
+}
+
+#[derive(clap::Args)]
+pub struct TransferArgs {
+    /// Where the pictures come from, as for `convscope train --data`.
+    #[arg(long)]
+    data: String,
+    /// Test fraction for a source without its own test set.
+    #[arg(long, default_value_t = 0.2)]
+    test_split: f32,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Colours for a folder source: 3 (RGB) or 1 (gray); the network always sees RGB.
+    #[arg(long, default_value_t = 3)]
+    channels: usize,
+    /// Save the trained head (a model file of the kind trained here, on 1x1x1280 features).
+    #[arg(long)]
+    save: Option<String>,
+    /// The converted model file (default: where ./build.sh puts it).
+    #[arg(long)]
+    model: Option<String>,
+    /// One JSON object with the result.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn transfer(args: &TransferArgs) -> Result<()> {
+    let mut net = open(args.model.as_deref())?;
+    let data = data_source::load(&args.data, args.test_split, args.seed, args.channels)?;
+    let started = std::time::Instant::now();
+    let say = |what: &str, done: usize, total: usize| {
+        if !args.json && (done == total || done % 100 == 0) {
+            eprintln!("features of the {what} pictures: {done} of {total}");
+        }
+    };
+    let train_features = features(&mut net, &data.train, |d, t| say("training", d, t))?;
+    let test_features = features(&mut net, &data.test, |d, t| say("test", d, t))?;
+    let train = feature_examples(&train_features, &data.train)?;
+    let test = feature_examples(&test_features, &data.test)?;
+    let feature_seconds = started.elapsed().as_secs_f64();
+    let classes = data.train.class_names().len();
+    let mut head = Sequential::new(&head_spec(train.image_len(), classes), args.seed)?;
+    let config = FitConfig {
+        seed: args.seed,
+        ..FitConfig::recommended()
+    };
+    let history = fit(&mut head, &train, None, config, &mut Silent)?;
+    let result = evaluate(&mut head, &test, config.batch_size)?;
+    if let Some(path) = &args.save {
+        let notes = json!({ "transfer": { "backbone": "EfficientNet-Lite0 (ImageNet), frozen", "features": "pool" }, "data": data.description, "classes": data.train.class_names() });
+        std::fs::write(path, save_model(&head, &notes)?)
+            .map_err(|e| Error::BadInput(format!("cannot write '{path}': {e}")))?;
+    }
+    let summary = json!({
+        "data": data.description,
+        "train": data.train.len(),
+        "test": data.test.len(),
+        "feature_seconds": feature_seconds,
+        "epochs_run": history.epochs.len(),
+        "restored_epoch": history.restored_epoch,
+        "test_accuracy": result.accuracy,
+        "test_loss": result.loss,
+    });
+    if args.json {
+        println!("{summary}");
+    } else {
+        println!(
+            "{}: {} training and {} test pictures; features in {feature_seconds:.1} s; {} epochs; test accuracy {:.1}%",
+            data.description,
+            data.train.len(),
+            data.test.len(),
+            history.epochs.len(),
+            result.accuracy * 100.0
+        );
+    }
+    Ok(())
 }
