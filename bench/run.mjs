@@ -87,8 +87,8 @@ function parseArgs(argv) {
 const opts = parseArgs(process.argv.slice(2));
 // The issue's workload, or one tiny iteration of it.
 const C = opts.quick
-  ? { images: 8, batch: 4, epochs: 1, reps: 1, infer: 4, tfjsTrainImages: 1, tfjsBatches: 1, tfjsCpuInferReps: 1, peakIterations: 1e5, pageOpens: 1, memoryEpochs: 1, kernelRounds: 1, imagenetRuns: 5 }
-  : { images: 600, batch: 32, epochs: 5, reps: 5, infer: 150, tfjsTrainImages: 32, tfjsBatches: opts.tfjsBatches ?? 2, tfjsCpuInferReps: 1, peakIterations: 5e7, pageOpens: 5, memoryEpochs: 2, kernelRounds: 15, imagenetRuns: 20 };
+  ? { images: 8, batch: 4, epochs: 1, reps: 1, infer: 4, tfjsTrainImages: 1, tfjsBatches: 1, tfjsCpuInferReps: 1, peakIterations: 1e5, pageOpens: 1, memoryEpochs: 1, kernelRounds: 1, imagenetRuns: 5, imagenetActmax: 10 }
+  : { images: 600, batch: 32, epochs: 5, reps: 5, infer: 150, tfjsTrainImages: 32, tfjsBatches: opts.tfjsBatches ?? 2, tfjsCpuInferReps: 1, peakIterations: 5e7, pageOpens: 5, memoryEpochs: 2, kernelRounds: 15, imagenetRuns: 20, imagenetActmax: 200 };
 const PARAMS = 1063073;
 const IMAGE_LEN = 64 * 64 * 3;
 
@@ -389,11 +389,10 @@ async function benchImagenet() {
   try {
     const ortWeb = await timeOrtWeb(browser, { warmup: 1, runs: C.imagenetRuns });
     note(`ONNX Runtime Web ${ortWeb.version} (${ortWeb.wasm_file}, ${ortWeb.threads} thread, proxy ${ortWeb.proxy}): session ${ortWeb.session_ms.toFixed(0)} ms; warm-up ${ortWeb.warmup_ms.map((t) => t.toFixed(1)).join(' ')} ms; runs (ms) ${ortWeb.runs_ms.map((t) => t.toFixed(1)).join(' ')}; top-1 ${ortWeb.top1.index} ${ortWeb.top1.name}; worst logit error ${ortWeb.max_logit_error.toExponential(1)}`);
-    // ---- THE CONVSCOPE SIDE GOES HERE (not measured yet) ----
-    // Time convscope's graph-model inference of the same photo in this same browser, as the
-    // contract at the top of bench/imagenet_ort.mjs says, and set `convscope` to its result
-    // ({median_ms, min_ms, max_ms, runs_ms, top1, ...}). Until then the row prints "not measured".
-    const convscope = null;
+    const { timeConvscope } = await import('./imagenet_convscope.mjs');
+    const convscope = await timeConvscope(browser, { warmup: 1, runs: C.imagenetRuns, actmaxIterations: C.imagenetActmax });
+    note(`convscope ${convscope.build} in a Web Worker: model read in ${convscope.load_ms.toFixed(0)} ms; warm-up ${convscope.warmup_ms.map((t) => t.toFixed(1)).join(' ')} ms; runs (ms) ${convscope.runs_ms.map((t) => t.toFixed(1)).join(' ')}; saliency (ms) ${convscope.saliency_runs_ms.map((t) => t.toFixed(1)).join(' ')}; ${convscope.actmax_iterations} activation-maximization iterations in ${(convscope.actmax_ms / 1000).toFixed(1)} s (logit ${convscope.actmax_logit.map((v) => v.toFixed(1)).join(' -> ')}); wasm memory ${convscope.memory_mb.toFixed(0)} MB; top-1 ${convscope.top1.index} ${convscope.top1.name}`);
+    if (convscope.top1.index !== ortWeb.top1.index) throw new Error(`convscope's top-1 (${convscope.top1.index}) is not ONNX Runtime Web's (${ortWeb.top1.index})`);
     return { ort_web: ortWeb, convscope };
   } finally {
     await browser.close();
@@ -531,7 +530,7 @@ async function main() {
       keras ? `Keras ${keras.version} on JAX, taskset to ${keras.cpus} cpu, XLA_FLAGS ${KERAS_XLA_FLAGS}` : 'Keras/JAX skipped: run ./build.sh bench --with-keras',
       native ? null : 'native skipped (no --native binary)',
       chromium ? null : 'Chromium worker skipped (run with --chromium)',
-      imagenet ? `ImageNet row: EfficientNet-Lite0 (build/imagenet/efficientnet-lite0.onnx from tools/imagenet/make_onnx.py), ${imagenet.ort_web.image} (pixels / 255), median of ${imagenet.ort_web.runs_ms.length} runs after ${imagenet.ort_web.warmup_ms.length} warm-up, performance.now() around one session.run on the page's main thread; ONNX Runtime Web ${imagenet.ort_web.version} wasm backend (${imagenet.ort_web.wasm_file}), SIMD, numThreads 1, no proxy worker, graph optimization 'all'; convscope's figure: ${imagenet.convscope ? 'measured' : 'not measured yet (the convscope side is to be added in bench/run.mjs benchImagenet)'}` : 'ImageNet row skipped (run with --chromium --imagenet)',
+      imagenet ? `ImageNet row: EfficientNet-Lite0 (build/imagenet/efficientnet-lite0.onnx from tools/imagenet/make_onnx.py), ${imagenet.ort_web.image} (pixels / 255), median of ${imagenet.ort_web.runs_ms.length} runs after ${imagenet.ort_web.warmup_ms.length} warm-up, performance.now() around one session.run on the page's main thread; ONNX Runtime Web ${imagenet.ort_web.version} wasm backend (${imagenet.ort_web.wasm_file}), SIMD, numThreads 1, no proxy worker, graph optimization 'all'; convscope: ${imagenet.convscope.build} build in a Web Worker, performance.now() around one ImageNetModel.infer (saliency: one forward and one backward), wasm memory after both ${imagenet.convscope.memory_mb.toFixed(0)} MB` : 'ImageNet row skipped (run with --chromium --imagenet)',
     ].filter(Boolean),
   };
   if (opts.json) {
@@ -568,7 +567,7 @@ function table(r) {
     const ms = (x) => `${f(x.median_ms, 1)} (${f(x.min_ms, 1)}-${f(x.max_ms, 1)})`;
     lines.push(`| EfficientNet-Lite0, ${path.basename(o.image)}, Chromium ${o.chromium}; median (min-max) ms of ${o.runs_ms.length} runs after ${o.warmup_ms.length} warm-up | ORT Web ${o.version} wasm SIMD | convscope graph model | convscope / ORT Web |`);
     lines.push('|---|---|---|---|');
-    lines.push(`| ImageNet 224x224 inference, one thread | ${ms(o)}, top-1 ${o.top1.index} | ${cs ? `${ms(cs)}, top-1 ${cs.top1.index}` : 'not measured yet (convscope side to be added)'} | ${f(r.ratios.imagenet_convscope_over_ort_web, 2)} |`);
+    lines.push(`| ImageNet 224x224 inference, one thread | ${ms(o)}, top-1 ${o.top1.index} | ${ms(cs)}, top-1 ${cs.top1.index}; saliency ${f(cs.saliency_median_ms, 1)} ms (${f(cs.saliency_median_ms / cs.median_ms, 2)}x one inference); ${cs.actmax_iterations} actmax iterations ${f(cs.actmax_ms / 1000, 1)} s; wasm memory ${f(cs.memory_mb, 0)} MB | ${f(r.ratios.imagenet_convscope_over_ort_web, 2)} |`);
     lines.push('');
   }
   lines.push(`SIMD128 f32x4 mul+add peak (this bench's loop): ${f(r.simd128_peak_gflops, 1)} GFLOP/s; relaxed-SIMD f32x4 multiply-add peak: ${f(r.relaxed_simd_peak_gflops, 1)} GFLOP/s`);

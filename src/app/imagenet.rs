@@ -122,6 +122,12 @@ impl ImageNet {
             .collect())
     }
 
+    /// The network's logits for the photo, computed again (what the bench times).
+    pub fn logits(&mut self) -> Result<Vec<f32>> {
+        let photo = self.photo()?.to_vec();
+        Ok(self.loaded.model.forward(&photo, 1)?.to_vec())
+    }
+
     /// The photo being explained, (H, W, 3) in [0, 1].
     pub fn photo(&self) -> Result<&[f32]> {
         self.photo

@@ -64,6 +64,18 @@ impl ImageNetModel {
         Ok(answer)
     }
 
+    /// The logits for the photo, computed again: one inference, what the bench times.
+    pub fn infer(&mut self) -> Result<Vec<f32>, JsError> {
+        Ok(self.net.logits()?)
+    }
+
+    /// The photo's values (H, W, 3) in [0, 1], by the one pixel rule: where activation
+    /// maximization starts "from the photo".
+    #[wasm_bindgen(js_name = photoValues)]
+    pub fn photo_values(&self) -> Result<Vec<f32>, JsError> {
+        Ok(self.net.photo()?.to_vec())
+    }
+
     /// Saliency of `class` for the photo: `{height, width, class, score, evidence, magnitude}`.
     pub fn saliency(&mut self, class: usize, smooth: bool) -> Result<JsValue, JsError> {
         let s = self.net.saliency(class, smooth)?;

@@ -170,14 +170,13 @@ export function createImagenet({ worker, onEvent }) {
     if (fromPhoto && !photoRgba) return say(actmaxMessage, 'Choose a photo first, or start from noise.');
     // The readable settings (bench/RESULTS.md): the multi-scale step and a wide jitter.
     const config = { objectives: classes.map((c) => ({ objective: { type: 'class', class: c }, weight: 1 })), start: 'noise', max_iter: maxIter, step_size: 0.01, jitter: 8, scales: 7, seed: 0 };
-    if (fromPhoto) config.start = { image: Array.from(photoRgba).filter((_, i) => i % 4 !== 3).map((v) => v / 255) };
     running = true;
     frames = [];
     setButtons();
     $('imagenet-actmax-progress').value = 0;
     $('imagenet-actmax-status').textContent = 'Climbing…';
     try {
-      const r = await worker.call('actmax', { which: 'imagenet', config, slice: SLICE });
+      const r = await worker.call('actmax', { which: 'imagenet', config, slice: SLICE, fromPhoto });
       if (!r.frames.length) {
         $('imagenet-actmax-status').textContent = 'Cancelled.';
         return;

@@ -243,13 +243,14 @@ Object.assign(ops, {
   insideConvLayers: ({ which }) => sessionFor(which).insideConvLayers(),
   // Gradient ascent in slices of `slice` iterations, each from the last one's picture, with
   // progress events between them (and the event loop free, so that cancel is heard).
-  async actmax({ which, config, slice }) {
+  async actmax({ which, config, slice, fromPhoto }) {
     const target = sessionFor(which);
     const run = { cancelled: false };
     actmaxRun = run;
     const total = config.max_iter;
     const frames = [];
-    let start;
+    // "From the photo" starts at the ImageNet view's photo, as the core made its pixels.
+    let start = fromPhoto && which === 'imagenet' ? needImagenet().photoValues() : undefined;
     let first = null;
     let last = null;
     for (let done = 0; done < total && !run.cancelled; ) {
