@@ -4,8 +4,10 @@
 //! it (saliency, Grad-CAM on any block, activation maximization of one or two classes).
 
 use super::inside::PAGE_SMOOTHGRAD;
+use super::transfer::{Stacked, TransferResult, TransferRun, FEATURES_NODE};
 use super::upload::fit_for_model;
 use crate::data::picture::Picture;
+use crate::data::Dataset;
 use crate::explain::{
     activation_maximization, grad_cam, saliency, ActmaxConfig, ActmaxResult, CamWeighting,
     Explainable, GradCam, Saliency,
@@ -42,6 +44,8 @@ pub struct ImageNet {
     loaded: LoadedGraph,
     /// The photo being explained, fitted to the input: (H, W, 3) in [0, 1].
     photo: Option<Vec<f32>>,
+    /// Transfer learning on the student's data, once begun.
+    transfer: Option<TransferRun>,
 }
 
 impl ImageNet {
@@ -50,6 +54,7 @@ impl ImageNet {
         Ok(Self {
             loaded: load_graph_model(bytes)?,
             photo: None,
+            transfer: None,
         })
     }
 
@@ -207,5 +212,69 @@ impl ImageNet {
     /// the last one's picture).
     pub fn actmax(&mut self, config: &ActmaxConfig) -> Result<ActmaxResult> {
         activation_maximization(&mut self.loaded.model, config)
+    }
+
+    /// Starts transfer learning on a copy of these sets (a run begun before is dropped).
+    pub fn transfer_begin(&mut self, train: &Dataset, test: &Dataset) -> Result<(usize, usize)> {
+        let run = TransferRun::new(train, test)?;
+        let progress = run.progress();
+        self.transfer = Some(run);
+        Ok(progress)
+    }
+
+    fn run(&self) -> Result<&TransferRun> {
+        self.transfer
+            .as_ref()
+            .ok_or_else(|| invalid!("start transfer learning first"))
+    }
+
+    /// Features of up to `count` more pictures: (done, total).
+    pub fn transfer_step(&mut self, count: usize) -> Result<(usize, usize)> {
+        let mut run = self
+            .transfer
+            .take()
+            .ok_or_else(|| invalid!("start transfer learning first"))?;
+        let result = run.step(self, count);
+        self.transfer = Some(run);
+        result
+    }
+
+    /// Trains the new head on the computed features and scores it on the test pictures.
+    pub fn transfer_train(&mut self, seed: u64) -> Result<TransferResult> {
+        self.transfer
+            .as_mut()
+            .ok_or_else(|| invalid!("start transfer learning first"))?
+            .train(seed)
+    }
+
+    /// The trained head (a model of the kind trained here, on the network's features).
+    pub fn transfer_head(&self) -> Result<&crate::nn::Sequential> {
+        self.run()?.head()
+    }
+
+    /// Test picture `index` through the network and the new head, explained for `class`:
+    /// (the picture (224, 224, 3), its saliency, its Grad-CAM on `layer`, the head's logits).
+    pub fn transfer_explain(
+        &mut self,
+        index: usize,
+        class: usize,
+        layer: Option<usize>,
+        weighting: CamWeighting,
+    ) -> Result<(Vec<f32>, Saliency, GradCam)> {
+        let side = self.input_side();
+        let cut = self
+            .loaded
+            .model
+            .node_index(FEATURES_NODE)
+            .ok_or_else(|| invalid!("this network has no node {FEATURES_NODE:?}"))?;
+        let run = self
+            .transfer
+            .as_mut()
+            .ok_or_else(|| invalid!("start transfer learning first"))?;
+        let picture = run.test_picture(index, side)?;
+        let mut stacked = Stacked::new(&mut self.loaded.model, run.head_mut()?, cut);
+        let s = saliency(&mut stacked, &picture, class, None)?;
+        let g = grad_cam(&mut stacked, &picture, class, layer, weighting)?;
+        Ok((picture, s, g))
     }
 }

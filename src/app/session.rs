@@ -583,6 +583,12 @@ impl Session {
         })
     }
 
+    /// The loaded (training, test) sets.
+    pub fn sets(&self) -> Result<(&Dataset, &Dataset)> {
+        let d = self.data()?;
+        Ok((&d.train, &d.test))
+    }
+
     fn data(&self) -> Result<&Data> {
         self.data
             .as_ref()

@@ -10,10 +10,15 @@
 use super::imagenet::ImageNet;
 use crate::data::Dataset;
 use crate::explain::resize::resize_bilinear;
+use crate::explain::{Explainable, Point};
+use crate::nn::graph::GraphModel;
 use crate::nn::spec::output_head;
-use crate::nn::Examples;
-use crate::nn::{InputShape, LayerSpec, ModelSpec};
+use crate::nn::{
+    evaluate, fit, EpochLog, Evaluation, Examples, FitConfig, InputShape, LayerSpec, ModelSpec,
+    OutputKind, Sequential, Silent,
+};
 use crate::{invalid, Result};
+use serde::Serialize;
 
 /// The node whose output is the features (global average pooling before the classifier).
 pub const FEATURES_NODE: &str = "pool";
@@ -87,4 +92,207 @@ pub fn features(
 pub fn feature_examples<'a>(features: &'a [f32], set: &'a Dataset) -> Result<Examples<'a>> {
     let f = features.len() / set.len().max(1);
     Examples::new(features, set.labels(), f)
+}
+
+/// A frozen backbone with a trained head on one of its nodes, as one model the explanations
+/// can differentiate: saliency and Grad-CAM of the student's own classes on the backbone's
+/// pixels and blocks.
+pub struct Stacked<'a> {
+    pub backbone: &'a mut GraphModel,
+    pub head: &'a mut Sequential,
+    /// The backbone node the head reads (its output, flattened, is the head's input).
+    pub cut: usize,
+    /// d(score)/d(features) of the last backprop, kept so that the borrow ends.
+    d_features: Vec<f32>,
+}
+
+impl<'a> Stacked<'a> {
+    pub fn new(backbone: &'a mut GraphModel, head: &'a mut Sequential, cut: usize) -> Self {
+        Self {
+            backbone,
+            head,
+            cut,
+            d_features: Vec::new(),
+        }
+    }
+}
+
+impl Explainable for Stacked<'_> {
+    fn input_shape(&self) -> InputShape {
+        self.backbone.input_shape()
+    }
+
+    fn output_kind(&self) -> OutputKind {
+        Explainable::output_kind(&*self.head)
+    }
+
+    fn infer(&mut self, batch: &[f32]) -> Result<&[f32]> {
+        self.backbone.infer(batch)?;
+        let features = self.backbone.layer_output(self.cut).to_vec();
+        self.head.infer(&features)
+    }
+
+    fn map_layers(&self) -> Vec<usize> {
+        self.backbone.map_layers()
+    }
+
+    fn layer_count(&self) -> usize {
+        self.backbone.layer_count()
+    }
+
+    fn layer_name(&self, layer: usize) -> &str {
+        self.backbone.layer_name(layer)
+    }
+
+    fn map_layer(&self, layer: usize) -> Result<(usize, usize, usize)> {
+        self.backbone.map_layer(layer)
+    }
+
+    fn layer_output(&self, layer: usize) -> &[f32] {
+        self.backbone.layer_output(layer)
+    }
+
+    fn backprop(&mut self, from: Point, d: &[f32], to: Point) -> Result<&[f32]> {
+        if from != Point::Logits {
+            return Err(invalid!(
+                "a gradient through the new head starts at its logits"
+            ));
+        }
+        self.d_features =
+            Explainable::backprop(self.head, Point::Logits, d, Point::Image)?.to_vec();
+        Explainable::backprop(self.backbone, Point::Layer(self.cut), &self.d_features, to)
+    }
+
+    fn batch_limit(&self) -> usize {
+        self.backbone.batch_limit()
+    }
+}
+
+/// One transfer-learning run on a snapshot of the loaded data: features computed a slice at a
+/// time (the page shows progress), then the head trained on them in one go (1,280 inputs and
+/// one dense layer: a few hundred milliseconds).
+#[derive(Debug)]
+pub struct TransferRun {
+    train: Dataset,
+    test: Dataset,
+    train_features: Vec<f32>,
+    test_features: Vec<f32>,
+    /// Pictures whose features are done, the training ones first.
+    done: usize,
+    head: Option<Sequential>,
+}
+
+/// What the head learnt: Keras's per-epoch logs and the test metrics.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransferResult {
+    pub epochs: Vec<EpochLog>,
+    pub restored_epoch: Option<usize>,
+    pub test: Evaluation,
+    pub class_names: Vec<String>,
+}
+
+impl TransferRun {
+    /// Takes a copy of the sets, so that loading other data meanwhile changes nothing here.
+    pub fn new(train: &Dataset, test: &Dataset) -> Result<Self> {
+        if train.is_empty() || test.is_empty() {
+            return Err(invalid!(
+                "transfer learning needs training and test pictures: load some data first"
+            ));
+        }
+        if train.class_names().len() < 2 {
+            return Err(invalid!(
+                "transfer learning needs at least two classes in the data"
+            ));
+        }
+        Ok(Self {
+            train: train.clone(),
+            test: test.clone(),
+            train_features: Vec::new(),
+            test_features: Vec::new(),
+            done: 0,
+            head: None,
+        })
+    }
+
+    /// (pictures done, pictures in all).
+    pub fn progress(&self) -> (usize, usize) {
+        (self.done, self.train.len() + self.test.len())
+    }
+
+    /// Computes the features of up to `count` more pictures.
+    pub fn step(&mut self, net: &mut ImageNet, count: usize) -> Result<(usize, usize)> {
+        let (_, total) = self.progress();
+        let end = (self.done + count.max(1)).min(total);
+        while self.done < end {
+            let n_train = self.train.len();
+            let (set, out, start) = if self.done < n_train {
+                (&self.train, &mut self.train_features, self.done)
+            } else {
+                (&self.test, &mut self.test_features, self.done - n_train)
+            };
+            let stop = (start + BATCH).min(set.len()).min(start + end - self.done);
+            let part = set.subset(&(start..stop).collect::<Vec<_>>());
+            out.extend(features(net, &part, |_, _| {})?);
+            self.done += stop - start;
+        }
+        Ok(self.progress())
+    }
+
+    /// Trains a new head on the features (all must be done) and evaluates it on the test set.
+    pub fn train(&mut self, seed: u64) -> Result<TransferResult> {
+        let (done, total) = self.progress();
+        if done < total {
+            return Err(invalid!(
+                "the features are not all computed yet ({done} of {total} pictures)"
+            ));
+        }
+        let train = feature_examples(&self.train_features, &self.train)?;
+        let test = feature_examples(&self.test_features, &self.test)?;
+        let classes = self.train.class_names().len();
+        let mut head = Sequential::new(&head_spec(train.image_len(), classes), seed)?;
+        let config = FitConfig {
+            seed,
+            ..FitConfig::recommended()
+        };
+        let history = fit(&mut head, &train, None, config, &mut Silent)?;
+        let evaluation = evaluate(&mut head, &test, config.batch_size)?;
+        self.head = Some(head);
+        Ok(TransferResult {
+            epochs: history.epochs,
+            restored_epoch: history.restored_epoch,
+            test: evaluation,
+            class_names: self.train.class_names().to_vec(),
+        })
+    }
+
+    /// The trained head, for saving.
+    pub fn head(&self) -> Result<&Sequential> {
+        self.head
+            .as_ref()
+            .ok_or_else(|| invalid!("train the new head first"))
+    }
+
+    /// Test picture `index` as the network's input, (224, 224, 3).
+    pub fn test_picture(&self, index: usize, side: usize) -> Result<Vec<f32>> {
+        if index >= self.test.len() {
+            return Err(invalid!(
+                "there is no test picture {index}: the test set has {} (0 to {})",
+                self.test.len(),
+                self.test.len() - 1
+            ));
+        }
+        let shape = (self.test.height(), self.test.width(), self.test.channels());
+        to_input(&self.test.image(index), shape, side)
+    }
+
+    /// The head, mutable (for the explanations through it).
+    pub fn head_mut(&mut self) -> Result<&mut Sequential> {
+        self.head
+            .as_mut()
+            .ok_or_else(|| invalid!("train the new head first"))
+    }
+
+    pub fn test_label(&self, index: usize) -> Option<u8> {
+        self.test.labels().get(index).copied()
+    }
 }

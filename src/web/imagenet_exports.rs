@@ -2,11 +2,13 @@
 //! model file's bytes, over [`crate::app::imagenet`]. Maps and pictures go out as typed arrays.
 
 use super::inside_exports::{actmax_config, actmax_to_js};
+use super::training::TrainingSession;
 use super::{to_js, with_arrays};
 use crate::app::imagenet::ImageNet;
 use crate::data::picture::from_rgba;
 use crate::data::pixel::rgba_from_values;
 use crate::explain::CamWeighting;
+use crate::nn::io::save_model;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -119,5 +121,59 @@ impl ImageNetModel {
     /// Activation maximization (settings as the smile model's, JSON), from `start` when given.
     pub fn actmax(&mut self, config: &str, start: Option<Vec<f32>>) -> Result<JsValue, JsError> {
         actmax_to_js(&self.net.actmax(&actmax_config(config, start)?)?)
+    }
+
+    /// Starts transfer learning on a copy of the session's loaded sets: `{done, total}`.
+    #[wasm_bindgen(js_name = transferBegin)]
+    pub fn transfer_begin(&mut self, session: &mut TrainingSession) -> Result<JsValue, JsError> {
+        let (train, test) = session.session_mut().sets()?;
+        let (done, total) = self.net.transfer_begin(train, test)?;
+        to_js(&serde_json::json!({ "done": done, "total": total }))
+    }
+
+    /// Features of up to `count` more pictures: `{done, total}`.
+    #[wasm_bindgen(js_name = transferStep)]
+    pub fn transfer_step(&mut self, count: usize) -> Result<JsValue, JsError> {
+        let (done, total) = self.net.transfer_step(count)?;
+        to_js(&serde_json::json!({ "done": done, "total": total }))
+    }
+
+    /// Trains the head: `{epochs: [{epoch, loss, accuracy, val_loss, val_accuracy, ...}],
+    /// restored_epoch, test: {loss, accuracy, precision, recall, f1, confusion, ...}, class_names}`.
+    #[wasm_bindgen(js_name = transferTrain)]
+    pub fn transfer_train(&mut self, seed: u32) -> Result<JsValue, JsError> {
+        to_js(&self.net.transfer_train(seed as u64)?)
+    }
+
+    /// Test picture `index` explained for `class` through the network and the head:
+    /// `{rgba, height, width, saliency, heatmap, layerName}` (maps as Float32Arrays).
+    #[wasm_bindgen(js_name = transferExplain)]
+    pub fn transfer_explain(
+        &mut self,
+        index: usize,
+        class: usize,
+        layer: Option<usize>,
+    ) -> Result<JsValue, JsError> {
+        let (picture, s, g) =
+            self.net
+                .transfer_explain(index, class, layer, CamWeighting::default())?;
+        let answer = with_arrays(
+            &serde_json::json!({ "height": s.height, "width": s.width, "layerName": g.layer_name, "score": s.score }),
+            &[("saliency", &s.magnitude), ("heatmap", &g.heatmap)],
+        )?;
+        let rgba = rgba_from_values(&picture, 3);
+        super::set(
+            &answer,
+            "rgba",
+            &js_sys::Uint8Array::from(rgba.as_slice()).into(),
+        )?;
+        Ok(answer)
+    }
+
+    /// The trained head as a model file (the kind trained here, on the network's 1,280 features).
+    #[wasm_bindgen(js_name = transferSave)]
+    pub fn transfer_save(&self) -> Result<Vec<u8>, JsError> {
+        let notes = serde_json::json!({ "transfer": { "backbone": "EfficientNet-Lite0 (ImageNet), frozen", "features": "pool" } });
+        Ok(save_model(self.net.transfer_head()?, &notes)?)
     }
 }

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { ROOT, SINGLE_FILE_URL, launchBrowser, startServer } from './harness.mjs';
-import { checkLog, messageOf, openTraining } from './training-page.mjs';
+import { TINY, checkLog, messageOf, openTraining } from './training-page.mjs';
 
 const SHOTS = path.join(ROOT, 'build', 'screenshots');
 const MODEL = path.join(ROOT, 'build', 'imagenet', 'efficientnet-lite0.safetensors');
@@ -137,10 +137,34 @@ async function explainTheCat(page, target) {
   assert.match(await page.locator('#imagenet-status').textContent(), /is loaded/);
 }
 
+// A new head on the loaded data (the link's 60 + 20 synthetic faces, two classes): its test
+// metrics, confusion matrix, curves and an explanation of a test picture through it.
+async function transferLearning(page, target) {
+  const tl = panel(page, 'Transfer learning');
+  await tl.getByRole('button', { name: 'Train a new head on the loaded data' }).click();
+  await page.waitForFunction(() => document.body.dataset.transferAccuracy !== undefined && Number(document.body.dataset.transferExplained ?? 0) > 0, null, { timeout: 180_000 });
+  const accuracy = Number(await data(page, 'transferAccuracy'));
+  assert.ok(accuracy >= 0 && accuracy <= 1, `accuracy ${accuracy}`);
+  assert.match(await page.locator('#transfer-accuracy').textContent(), /^\d+\.\d%$/);
+  assert.match(await page.locator('#transfer-status').textContent(), /The new head trained for \d+ epochs/);
+  const rows = page.locator('#transfer-confusion tr');
+  assert.equal(await rows.count(), 3, 'a header and one row per class');
+  const counts = (await page.locator('#transfer-confusion td').allTextContents()).map(Number);
+  assert.equal(counts.reduce((a, b) => a + b, 0), 20, 'the confusion matrix counts the 20 test pictures');
+  await page.waitForFunction(() => Number(document.getElementById('transfer-loss-chart').dataset.points ?? 0) > 0, null, { timeout: 30_000 });
+  for (const id of ['transfer-picture', 'transfer-saliency', 'transfer-gradcam']) assert.ok(await drawn(page, id), `${id} is drawn`);
+  assert.match(await page.locator('#transfer-gradcam-caption').textContent(), /Grad-CAM on \w+: where it finds “smiling”/);
+  // A test picture that does not exist: a message, the results stay.
+  await tl.getByLabel('Test picture', { exact: true }).fill('999');
+  await tl.getByRole('button', { name: 'Explain this test picture' }).click();
+  assert.match(await messageOf(page, '#msg-transfer'), /there is no test picture 999: the test set has 20/);
+  await page.locator('.imagenet-transfer').screenshot({ path: path.join(SHOTS, `imagenet-transfer-${target}.png`) });
+}
+
 for (const target of ['http', 'file']) {
   test(`${target}: the ImageNet network loads, names the cat, explains it and draws two classes`, { skip: !haveModel, timeout: 420_000 }, async () => {
     const url = target === 'http' ? server.url : SINGLE_FILE_URL;
-    const { page, log, close } = await openTraining(browser, url, { width: 1280, height: 900 });
+    const { page, log, close } = await openTraining(browser, url + TINY, { width: 1280, height: 900 });
     try {
       await switchToImagenet(page);
       const loadPanel = panel(page, 'ImageNet network');
@@ -155,6 +179,7 @@ for (const target of ['http', 'file']) {
       await page.waitForSelector('body[data-imagenet-loaded="true"]', { timeout: 60_000 });
       assert.equal(await page.locator('#imagenet-progress').evaluate((p) => p.value), 1);
       await explainTheCat(page, target);
+      await transferLearning(page, target);
       if (target === 'file') {
         // The chosen file was kept: after a reload the network is there without asking.
         await page.reload();

@@ -8,6 +8,7 @@ import { $, pct, say } from '../train/dom.js';
 import { FRAME_SIDE, grabFrame, openCamera } from '../train/webcam.js';
 import { readStored, store } from '../train/persistence.js';
 import { drawHeat, drawOverlay, drawRgba } from './maps.js';
+import { createTransfer } from './transfer.js';
 
 const MODEL_URL = 'models/efficientnet-lite0.safetensors';
 const STORE_KEY = 'imagenet-model';
@@ -45,8 +46,10 @@ export function createImagenet({ worker, onEvent }) {
   let running = false;
 
   const loaded = () => names !== null;
+  const transfer = createTransfer({ worker, onEvent, blockLayer: () => Number($('imagenet-cam-layer').value) });
   function setButtons() {
     for (const id of ['imagenet-photo', 'imagenet-camera', 'imagenet-explain', 'imagenet-actmax-run']) $(id).disabled = !loaded() || running;
+    transfer.setEnabled(loaded());
     $('imagenet-actmax-cancel').disabled = !running;
     $('imagenet-actmax-frame').disabled = running || frames.length < 2;
   }

@@ -315,6 +315,27 @@ Object.assign(ops, {
     return { ...r, transfer: [r.rgba.buffer] };
   },
   imagenetClass: ({ name }) => needImagenet().classIndex(name),
+  // Transfer learning on the loaded data: the features in slices with progress events (the
+  // event loop free between them), then the head trained in one call.
+  async imagenetTransfer({ seed }) {
+    const net = needImagenet();
+    let p = net.transferBegin(session);
+    post({ event: 'transfer-progress', ...p });
+    while (p.done < p.total) {
+      p = net.transferStep(8);
+      post({ event: 'transfer-progress', ...p });
+      await pause();
+    }
+    return net.transferTrain(seed ?? 0);
+  },
+  imagenetTransferExplain({ index, cls, layer }) {
+    const r = needImagenet().transferExplain(index, cls, layer ?? undefined);
+    return { ...r, transfer: [r.saliency.buffer, r.heatmap.buffer, r.rgba.buffer] };
+  },
+  imagenetTransferSave() {
+    const bytes = needImagenet().transferSave();
+    return { bytes, transfer: [bytes.buffer] };
+  },
   imagenetSaliency({ cls, smooth }) {
     const s = needImagenet().saliency(cls, smooth);
     return { ...s, transfer: [s.evidence.buffer, s.magnitude.buffer] };
