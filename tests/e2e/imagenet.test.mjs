@@ -50,8 +50,9 @@ after(async () => {
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
-// A 1x1 PNG, written by hand (zlib for the pixel row).
-function tinyPng(file) {
+// A 1x1 PNG, written by hand (zlib for the pixel row); `side` makes the header claim another
+// size (the pixel data then do not match, but the size check comes first).
+function tinyPng(file, side = 1) {
   const crc = (buf) => {
     let c = ~0;
     for (const b of buf) {
@@ -69,6 +70,8 @@ function tinyPng(file) {
     return out;
   };
   const ihdr = Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]);
+  ihdr.writeUInt32BE(side, 0);
+  ihdr.writeUInt32BE(side, 4);
   const png = Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.from([0, 200, 100, 50]))), chunk('IEND', Buffer.alloc(0))]);
   fs.writeFileSync(file, png);
   return file;
@@ -130,6 +133,15 @@ async function explainTheCat(page, target) {
   await loadPanel.getByLabel('Photo for the ImageNet network').setInputFiles(tinyPng(path.join(scratch, 'tiny.png')));
   assert.match(await messageOf(page, '#msg-imagenet'), /tiny\.png: this photo is only 1×1 pixels; the ImageNet network needs at least 32 pixels a side/);
   assert.equal(Number(await data(page, 'imagenetTop1')), top1, 'the last photo stays');
+  await loadPanel.getByLabel('Photo for the ImageNet network').setInputFiles(tinyPng(path.join(scratch, 'huge.png'), 8000));
+  await page.waitForFunction(() => document.querySelector('#msg-imagenet').textContent.startsWith('huge.png'));
+  assert.match(await page.locator('#msg-imagenet').textContent(), /huge\.png: .*8000×8000.*4096/);
+  // A model file cut short, and a file that is not one.
+  const cut = path.join(scratch, 'cut.safetensors');
+  fs.writeFileSync(cut, fs.readFileSync(MODEL).subarray(0, 5_000_000));
+  await loadPanel.getByLabel('Choose the ImageNet model file').setInputFiles(cut);
+  await page.waitForFunction(() => document.querySelector('#msg-imagenet').textContent.startsWith('cut.safetensors'));
+  assert.match(await page.locator('#msg-imagenet').textContent(), /truncated/);
   const notes = path.join(scratch, 'notes.safetensors');
   fs.writeFileSync(notes, 'not a model');
   await loadPanel.getByLabel('Choose the ImageNet model file').setInputFiles(notes);
