@@ -113,6 +113,8 @@ async function explainTheCat(page, target) {
   await where.getByRole('button', { name: 'Explain this class' }).click();
   await page.waitForFunction((n) => Number(document.body.dataset.imagenetExplained) > n + 1, before, { timeout: 120_000 });
   assert.match(await page.locator('#imagenet-gradcam-caption').textContent(), /b10_add \(14×14\).*tiger cat/);
+  assert.match(await page.locator('#imagenet-maps figcaption').textContent(), /b10_add · first 32 of 112 maps · \(14, 14, 32\)/);
+  assert.ok(await page.locator('#imagenet-maps canvas').evaluate(hasDrawing), 'the block maps are drawn');
 
   // Two classes at once, a few iterations of the chapter's max_iter.
   const act = panel(page, 'ImageNet activation maximization');

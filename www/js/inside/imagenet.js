@@ -7,12 +7,20 @@
 import { $, pct, say } from '../train/dom.js';
 import { FRAME_SIDE, grabFrame, openCamera } from '../train/webcam.js';
 import { readStored, store } from '../train/persistence.js';
-import { drawHeat, drawOverlay, drawRgba } from './maps.js';
+import { drawHeat, drawLayers, drawOverlay, drawRgba } from './maps.js';
 import { createTransfer } from './transfer.js';
 
 const MODEL_URL = 'models/efficientnet-lite0.safetensors';
 const STORE_KEY = 'imagenet-model';
 const SLICE = 5; // activation-maximization iterations per worker call (about a second each)
+const SHOWN_MAPS = 32; // a block has up to 1,280 maps: the first ones are drawn
+
+// The first `k` channels of maps (h, w, C), as (h, w, k).
+function firstChannels(values, [h, w, c], k) {
+  const out = new Float32Array(h * w * k);
+  for (let p = 0; p < h * w; p++) for (let j = 0; j < k; j++) out[p * k + j] = values[p * c + j];
+  return out;
+}
 
 // Fetches the model with a progress bar; throws when it cannot (from file://, or not built).
 async function fetchModel(onProgress) {
@@ -144,6 +152,10 @@ export function createImagenet({ worker, onEvent }) {
       const cam = await worker.call('imagenetGradCam', { cls, layer, weighting: $('imagenet-cam-weighting').value });
       drawOverlay($('imagenet-gradcam'), photoRgba, cam.heatmap, cam.height, cam.width);
       $('imagenet-gradcam-caption').textContent = `Grad-CAM on ${cam.layerName} (${cam.mapHeight}×${cam.mapWidth}): where it finds “${names[cls]}”`;
+      const maps = await worker.call('imagenetMaps', { layer });
+      const k = Math.min(SHOWN_MAPS, maps.channels);
+      const shape = [maps.height, maps.width, maps.channels];
+      drawLayers($('imagenet-maps'), [{ name: cam.layerName, kind: `first ${k} of ${maps.channels} maps`, shape: [maps.height, maps.width, k], values: firstChannels(maps.values, shape, k) }], false);
       document.body.dataset.imagenetExplained = String(Number(document.body.dataset.imagenetExplained ?? 0) + 1);
     } catch (e) {
       say(explainMessage, e.message);

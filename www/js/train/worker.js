@@ -315,6 +315,10 @@ Object.assign(ops, {
     return { ...r, transfer: [r.rgba.buffer] };
   },
   imagenetClass: ({ name }) => needImagenet().classIndex(name),
+  imagenetMaps({ layer }) {
+    const m = needImagenet().maps(layer);
+    return { ...m, transfer: [m.values.buffer] };
+  },
   // Transfer learning on the loaded data: the features in slices with progress events (the
   // event loop free between them), then the head trained in one call.
   async imagenetTransfer({ seed }) {
