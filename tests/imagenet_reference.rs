@@ -680,4 +680,26 @@ fn a_transfer_head_on_the_frozen_network_learns_the_synthetic_smiles() {
         result.accuracy
     );
     assert!(result.accuracy >= 0.8, "test accuracy {}", result.accuracy);
+    // Saved and loaded back: the same score on the same test pictures, from their features.
+    let bytes = save_model(&head, &serde_json::Value::Null).unwrap();
+    let (done, total) = net.transfer_load(&bytes, &train, &test).unwrap();
+    assert_eq!((done, total), (120, 160), "only the test pictures remain");
+    assert_eq!(net.transfer_step(100).unwrap(), (160, 160));
+    let (again, names) = net.transfer_evaluate().unwrap();
+    assert_eq!(again.accuracy, result.accuracy);
+    assert_eq!(names.len(), 2);
+    // The chapter's smile model is no head for the network's features.
+    let smile = save_model(
+        &Sequential::new(&ModelSpec::chapter(), 0).unwrap(),
+        &serde_json::Value::Null,
+    )
+    .unwrap();
+    let msg = net
+        .transfer_load(&smile, &train, &test)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("is not a transfer head (it takes 64x64x3 pictures"),
+        "{msg}"
+    );
 }

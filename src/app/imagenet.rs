@@ -228,6 +228,37 @@ impl ImageNet {
             .ok_or_else(|| invalid!("start transfer learning first"))
     }
 
+    /// Starts transfer learning on a copy of these sets with a saved head (a model file from
+    /// "Save the head"): its features are computed for the test pictures only.
+    pub fn transfer_load(
+        &mut self,
+        bytes: &[u8],
+        train: &Dataset,
+        test: &Dataset,
+    ) -> Result<(usize, usize)> {
+        let head = crate::nn::io::load_model(bytes)?.model;
+        let cut = self
+            .loaded
+            .model
+            .node_index(FEATURES_NODE)
+            .ok_or_else(|| invalid!("this network has no node {FEATURES_NODE:?}"))?;
+        let features = self.loaded.model.shape(cut).len();
+        let run = TransferRun::new(train, test)?.with_head(head, features)?;
+        let progress = run.progress();
+        self.transfer = Some(run);
+        Ok(progress)
+    }
+
+    /// The head's test metrics on the loaded data (after [`ImageNet::transfer_load`] and the
+    /// test pictures' features), with the class names.
+    pub fn transfer_evaluate(&mut self) -> Result<(crate::nn::Evaluation, Vec<String>)> {
+        let run = self
+            .transfer
+            .as_mut()
+            .ok_or_else(|| invalid!("start transfer learning first"))?;
+        Ok((run.evaluate()?, run.class_names().to_vec()))
+    }
+
     /// Features of up to `count` more pictures: (done, total).
     pub fn transfer_step(&mut self, count: usize) -> Result<(usize, usize)> {
         let mut run = self

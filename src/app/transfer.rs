@@ -265,6 +265,47 @@ impl TransferRun {
         })
     }
 
+    /// Takes a saved head instead of training one: it must read this network's features and
+    /// tell the data's classes apart. Only the test pictures' features are then needed (for
+    /// its metrics on this data).
+    /// `features`: how many numbers the network gives per picture.
+    pub fn with_head(mut self, head: Sequential, features: usize) -> Result<Self> {
+        let input = head.spec().input;
+        if (input.height, input.width, input.channels) != (1, 1, features) {
+            return Err(invalid!("this model file is not a transfer head (it takes {}x{}x{} pictures, not the network's features); load it in Model & training instead", input.height, input.width, input.channels));
+        }
+        let classes = Explainable::output_kind(&head).classes();
+        let want = self.train.class_names().len().max(2);
+        if classes != want {
+            return Err(invalid!(
+                "this head tells {classes} classes apart, but the loaded data have {want}"
+            ));
+        }
+        self.done = self.train.len();
+        self.head = Some(head);
+        Ok(self)
+    }
+
+    /// Scores the head (trained or loaded) on the test pictures, whose features must be done.
+    pub fn evaluate(&mut self) -> Result<Evaluation> {
+        let (done, total) = self.progress();
+        if done < total {
+            return Err(invalid!(
+                "the features are not all computed yet ({done} of {total} pictures)"
+            ));
+        }
+        let test = feature_examples(&self.test_features, &self.test)?;
+        let head = self
+            .head
+            .as_mut()
+            .ok_or_else(|| invalid!("train the new head first"))?;
+        evaluate(head, &test, 8)
+    }
+
+    pub fn class_names(&self) -> &[String] {
+        self.train.class_names()
+    }
+
     /// The trained head, for saving.
     pub fn head(&self) -> Result<&Sequential> {
         self.head

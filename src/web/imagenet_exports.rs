@@ -131,6 +131,26 @@ impl ImageNetModel {
         to_js(&serde_json::json!({ "done": done, "total": total }))
     }
 
+    /// Starts transfer learning with a saved head on a copy of the session's sets: `{done, total}`
+    /// (only the test pictures' features remain to compute).
+    #[wasm_bindgen(js_name = transferLoad)]
+    pub fn transfer_load(
+        &mut self,
+        bytes: &[u8],
+        session: &mut TrainingSession,
+    ) -> Result<JsValue, JsError> {
+        let (train, test) = session.session_mut().sets()?;
+        let (done, total) = self.net.transfer_load(bytes, train, test)?;
+        to_js(&serde_json::json!({ "done": done, "total": total }))
+    }
+
+    /// The loaded head's test metrics on the loaded data: `{test, class_names}`.
+    #[wasm_bindgen(js_name = transferEvaluate)]
+    pub fn transfer_evaluate(&mut self) -> Result<JsValue, JsError> {
+        let (test, class_names) = self.net.transfer_evaluate()?;
+        to_js(&serde_json::json!({ "test": test, "class_names": class_names, "epochs": [] }))
+    }
+
     /// Features of up to `count` more pictures: `{done, total}`.
     #[wasm_bindgen(js_name = transferStep)]
     pub fn transfer_step(&mut self, count: usize) -> Result<JsValue, JsError> {

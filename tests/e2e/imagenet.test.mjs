@@ -173,6 +173,20 @@ async function transferLearning(page, target) {
   await tl.getByRole('button', { name: 'Explain this test picture' }).click();
   assert.match(await messageOf(page, '#msg-transfer'), /there is no test picture 999: the test set has 20/);
   await page.locator('.imagenet-transfer').screenshot({ path: path.join(SHOTS, `imagenet-transfer-${target}.png`) });
+
+  // Save the head, then load it back: the same score on the same test pictures.
+  const [download] = await Promise.all([page.waitForEvent('download'), tl.getByRole('button', { name: 'Save the head' }).click()]);
+  const saved = path.join(scratch, `head-${target}.safetensors`);
+  await download.saveAs(saved);
+  const shown = await page.locator('#transfer-accuracy').textContent();
+  await tl.getByLabel('Load a saved transfer head').setInputFiles(saved);
+  await page.waitForFunction((f) => document.getElementById('transfer-status').textContent.startsWith(`The head from ${f}`), path.basename(saved), { timeout: 120_000 });
+  assert.equal(await page.locator('#transfer-accuracy').textContent(), shown, 'the loaded head scores as the trained one');
+  assert.ok(await page.locator('#transfer-curves').isHidden(), 'no curves for a loaded head');
+  // The ImageNet network itself is not a head.
+  await tl.getByLabel('Load a saved transfer head').setInputFiles(MODEL);
+  await page.waitForFunction(() => document.getElementById('msg-transfer').textContent.startsWith('efficientnet-lite0.safetensors'));
+  assert.match(await page.locator('#msg-transfer').textContent(), /holds a graph model/);
 }
 
 for (const target of ['http', 'file']) {

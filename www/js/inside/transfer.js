@@ -16,6 +16,7 @@ export function createTransfer({ worker, onEvent, blockLayer }) {
 
   const setButtons = () => {
     $('transfer-run').disabled = running;
+    $('transfer-load').disabled = running;
     $('transfer-save').disabled = running || !result;
     $('transfer-explain').disabled = running || !result;
   };
@@ -33,14 +34,15 @@ export function createTransfer({ worker, onEvent, blockLayer }) {
     table.replaceChildren(caption, head, ...rows);
   }
 
-  async function run() {
+  // Trains a new head, or (`head`: a saved head's bytes, `name` its file) loads one.
+  async function run(head, name) {
     say(message, '');
     running = true;
     setButtons();
     $('transfer-progress').value = 0;
     status.textContent = 'Computing the features…';
     try {
-      result = await worker.call('imagenetTransfer', { seed: 0 });
+      result = await worker.call('imagenetTransfer', head ? { head } : { seed: 0 });
       const t = result.test;
       $('transfer-accuracy').textContent = pct(t.accuracy);
       $('transfer-precision').textContent = pct(t.precision);
@@ -49,15 +51,18 @@ export function createTransfer({ worker, onEvent, blockLayer }) {
       showConfusion(result.class_names, t.confusion);
       $('transfer-results').hidden = false;
       curves.restore({ epochs: result.epochs, mark: result.restored_epoch ? { epoch: result.restored_epoch, label: 'kept' } : null });
+      $('transfer-curves').hidden = !result.epochs.length;
       $('transfer-class').replaceChildren(...result.class_names.map((n, i) => Object.assign(document.createElement('option'), { value: String(i), textContent: n })));
       $('transfer-class').value = String(result.class_names.length - 1);
       const kept = result.restored_epoch ? `, the weights of epoch ${result.restored_epoch} kept` : '';
-      status.textContent = `The new head trained for ${result.epochs.length} epochs${kept}: ${pct(t.accuracy)} of the test pictures right.`;
+      status.textContent = head
+        ? `The head from ${name} gets ${pct(t.accuracy)} of the loaded test pictures right.`
+        : `The new head trained for ${result.epochs.length} epochs${kept}: ${pct(t.accuracy)} of the test pictures right.`;
       document.body.dataset.transferAccuracy = String(t.accuracy);
       await explain();
     } catch (e) {
       status.textContent = '';
-      say(message, e.message);
+      say(message, name ? `${name}: ${e.message}` : e.message);
     } finally {
       running = false;
       setButtons();
@@ -95,7 +100,12 @@ export function createTransfer({ worker, onEvent, blockLayer }) {
     }
   }
 
-  $('transfer-run').addEventListener('click', run);
+  $('transfer-run').addEventListener('click', () => run());
+  $('transfer-load').addEventListener('change', async (e) => {
+    const file = e.target.files[0];
+    e.target.value = '';
+    if (file) await run(await file.arrayBuffer(), file.name);
+  });
   $('transfer-explain').addEventListener('click', explain);
   $('transfer-save').addEventListener('click', save);
   onEvent((m) => {
@@ -104,5 +114,10 @@ export function createTransfer({ worker, onEvent, blockLayer }) {
       status.textContent = `Features of ${m.done} of ${m.total} pictures…`;
     }
   });
-  return { setEnabled: (on) => ($('transfer-run').disabled = !on || running) };
+  return {
+    setEnabled(on) {
+      $('transfer-run').disabled = !on || running;
+      $('transfer-load').disabled = !on || running;
+    },
+  };
 }

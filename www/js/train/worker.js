@@ -321,16 +321,17 @@ Object.assign(ops, {
   },
   // Transfer learning on the loaded data: the features in slices with progress events (the
   // event loop free between them), then the head trained in one call.
-  async imagenetTransfer({ seed }) {
+  // With `head` (a saved head's bytes) the head is loaded instead, and scored on the test pictures.
+  async imagenetTransfer({ seed, head }) {
     const net = needImagenet();
-    let p = net.transferBegin(session);
+    let p = head ? net.transferLoad(new Uint8Array(head), session) : net.transferBegin(session);
     post({ event: 'transfer-progress', ...p });
     while (p.done < p.total) {
       p = net.transferStep(8);
       post({ event: 'transfer-progress', ...p });
       await pause();
     }
-    return net.transferTrain(seed ?? 0);
+    return head ? net.transferEvaluate() : net.transferTrain(seed ?? 0);
   },
   imagenetTransferExplain({ index, cls, layer }) {
     const r = needImagenet().transferExplain(index, cls, layer ?? undefined);
