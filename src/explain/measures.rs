@@ -105,6 +105,42 @@ fn pearson(a: &[f64], b: &[f64]) -> Option<f32> {
     (saa > 0.0 && sbb > 0.0).then(|| (sab / (saa * sbb).sqrt()) as f32)
 }
 
+/// How much of a picture's variation is pixel-to-pixel noise: the mean squared difference of
+/// horizontal and vertical neighbours over twice the variance (per channel, pooled). Pixel-wise
+/// white noise gives 1; a natural photo a few hundredths (the fixture cat 0.046); activation
+/// maximization on raw pixels lands near noise, which is why its pictures are unreadable.
+/// image (H, W, C); 0 for a flat picture.
+pub fn high_frequency_share(image: &[f32], (h, w, c): (usize, usize, usize)) -> f32 {
+    assert_eq!(image.len(), h * w * c, "image must be (H, W, C)");
+    let (mut diff, mut pairs) = (0f64, 0usize);
+    let at = |y: usize, x: usize, ch: usize| image[(y * w + x) * c + ch] as f64;
+    for ch in 0..c {
+        for y in 0..h {
+            for x in 0..w {
+                if x + 1 < w {
+                    diff += (at(y, x, ch) - at(y, x + 1, ch)).powi(2);
+                    pairs += 1;
+                }
+                if y + 1 < h {
+                    diff += (at(y, x, ch) - at(y + 1, x, ch)).powi(2);
+                    pairs += 1;
+                }
+            }
+        }
+    }
+    let mut variance = 0f64;
+    for ch in 0..c {
+        let values = image.iter().skip(ch).step_by(c).map(|&v| v as f64);
+        let mean = values.clone().sum::<f64>() / (h * w) as f64;
+        variance += values.map(|v| (v - mean).powi(2)).sum::<f64>() / (h * w) as f64;
+    }
+    variance /= c as f64;
+    if variance == 0.0 || pairs == 0 {
+        return 0.0;
+    }
+    (diff / pairs as f64 / (2.0 * variance)) as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,40 +185,4 @@ mod tests {
         assert!(!points_inside(&map, 3, region));
         assert!(points_inside(&map, 3, region.dilated(1)));
     }
-}
-
-/// How much of a picture's variation is pixel-to-pixel noise: the mean squared difference of
-/// horizontal and vertical neighbours over twice the variance (per channel, pooled). Pixel-wise
-/// white noise gives 1; a natural photo a few hundredths (the fixture cat 0.046); activation
-/// maximization on raw pixels lands near noise, which is why its pictures are unreadable.
-/// image (H, W, C); 0 for a flat picture.
-pub fn high_frequency_share(image: &[f32], (h, w, c): (usize, usize, usize)) -> f32 {
-    assert_eq!(image.len(), h * w * c, "image must be (H, W, C)");
-    let (mut diff, mut pairs) = (0f64, 0usize);
-    let at = |y: usize, x: usize, ch: usize| image[(y * w + x) * c + ch] as f64;
-    for ch in 0..c {
-        for y in 0..h {
-            for x in 0..w {
-                if x + 1 < w {
-                    diff += (at(y, x, ch) - at(y, x + 1, ch)).powi(2);
-                    pairs += 1;
-                }
-                if y + 1 < h {
-                    diff += (at(y, x, ch) - at(y + 1, x, ch)).powi(2);
-                    pairs += 1;
-                }
-            }
-        }
-    }
-    let mut variance = 0f64;
-    for ch in 0..c {
-        let values = image.iter().skip(ch).step_by(c).map(|&v| v as f64);
-        let mean = values.clone().sum::<f64>() / (h * w) as f64;
-        variance += values.map(|v| (v - mean).powi(2)).sum::<f64>() / (h * w) as f64;
-    }
-    variance /= c as f64;
-    if variance == 0.0 || pairs == 0 {
-        return 0.0;
-    }
-    (diff / pairs as f64 / (2.0 * variance)) as f32
 }

@@ -222,7 +222,7 @@ pub fn transfer(args: &TransferArgs) -> Result<()> {
     let data = data_source::load(&args.data, args.test_split, args.seed, args.channels)?;
     let started = std::time::Instant::now();
     let say = |what: &str, done: usize, total: usize| {
-        if !args.json && (done == total || done % 100 == 0) {
+        if !args.json && (done == total || done.is_multiple_of(100)) {
             eprintln!("features of the {what} pictures: {done} of {total}");
         }
     };
