@@ -453,28 +453,13 @@ fn back_node(
     let t = |k: usize| node.tensors[k].values.as_slice();
     let d_input = &mut grads[input_at][..in_len];
     match node.spec.op {
-        OpSpec::Conv2d {
-            filters,
-            kernel: [kh, kw],
-            stride: [s, _],
-            pads,
-            dilation: [d, _],
-            groups,
-            ..
-        } => {
-            let ValueShape::Map(h, w, c) = node.in_shape else {
-                unreachable!("planned as a map")
-            };
-            let padding = per_side(pads);
-            if groups == 1 {
-                let g = ConvGeometry::new(n, (h, w, c), (kh, kw, filters), s, d, padding)?;
+        OpSpec::Conv2d { .. } => match conv_geometry(node, n)? {
+            Conv::Full(g) => {
                 scratch.reserve(&g);
                 conv2d_backward_input(d_input, d_out, t(0), &g, scratch);
-            } else {
-                let g = DepthwiseGeometry::new(n, (h, w, c), (kh, kw), s, d, padding)?;
-                depthwise_backward_input(d_input, d_out, t(0), &g);
             }
-        }
+            Conv::Depthwise(g) => depthwise_backward_input(d_input, d_out, t(0), &g),
+        },
         OpSpec::BatchNorm { epsilon, .. } => {
             let c = node.in_shape.channels();
             batchnorm_backward_infer(d_input, d_out, t(0), t(3), c, epsilon);
@@ -645,6 +630,50 @@ fn plan_node(
     })
 }
 
+/// A convolution node's geometry for `n` examples: a full one, or depthwise (groups = channels).
+enum Conv {
+    Full(ConvGeometry),
+    Depthwise(DepthwiseGeometry),
+}
+
+fn conv_geometry(node: &Node, n: usize) -> Result<Conv> {
+    let OpSpec::Conv2d {
+        filters,
+        kernel: [kh, kw],
+        stride: [s, _],
+        pads,
+        dilation: [d, _],
+        groups,
+        ..
+    } = node.spec.op
+    else {
+        unreachable!("called for convolutions")
+    };
+    let ValueShape::Map(h, w, c) = node.in_shape else {
+        unreachable!("planned as a map")
+    };
+    let padding = per_side(pads);
+    Ok(if groups == 1 {
+        Conv::Full(ConvGeometry::new(
+            n,
+            (h, w, c),
+            (kh, kw, filters),
+            s,
+            d,
+            padding,
+        )?)
+    } else {
+        Conv::Depthwise(DepthwiseGeometry::new(
+            n,
+            (h, w, c),
+            (kh, kw),
+            s,
+            d,
+            padding,
+        )?)
+    })
+}
+
 /// Runs one node on `n` examples: `values` holds the image and every earlier node's output.
 /// out (N, node's shape).
 fn run_node(
@@ -657,27 +686,14 @@ fn run_node(
     let input = &values[node.inputs[0]][..n * node.in_shape.len()];
     let t = |k: usize| node.tensors[k].values.as_slice();
     match node.spec.op {
-        OpSpec::Conv2d {
-            filters,
-            kernel: [kh, kw],
-            stride: [s, _],
-            pads,
-            dilation: [d, _],
-            groups,
-            use_bias,
-        } => {
-            let ValueShape::Map(h, w, c) = node.in_shape else {
-                unreachable!("planned as a map")
-            };
-            let padding = per_side(pads);
+        OpSpec::Conv2d { use_bias, .. } => {
             let bias = use_bias.then(|| t(1));
-            if groups == 1 {
-                let g = ConvGeometry::new(n, (h, w, c), (kh, kw, filters), s, d, padding)?;
-                scratch.reserve(&g);
-                conv2d_forward(out, input, t(0), bias, false, &g, scratch);
-            } else {
-                let g = DepthwiseGeometry::new(n, (h, w, c), (kh, kw), s, d, padding)?;
-                depthwise_forward(out, input, t(0), bias, None, &g);
+            match conv_geometry(node, n)? {
+                Conv::Full(g) => {
+                    scratch.reserve(&g);
+                    conv2d_forward(out, input, t(0), bias, false, &g, scratch);
+                }
+                Conv::Depthwise(g) => depthwise_forward(out, input, t(0), bias, None, &g),
             }
         }
         OpSpec::BatchNorm { epsilon, .. } => {

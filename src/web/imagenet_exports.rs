@@ -1,7 +1,7 @@
 //! The pretrained ImageNet network's wasm-bindgen surface: a handle the worker makes from the
 //! model file's bytes, over [`crate::app::imagenet`]. Maps and pictures go out as typed arrays.
 
-use super::inside_exports::{actmax_config, actmax_to_js};
+use super::inside_exports::{actmax_config, actmax_to_js, grad_cam_to_js};
 use super::training::TrainingSession;
 use super::{to_js, with_arrays};
 use crate::app::imagenet::ImageNet;
@@ -100,13 +100,7 @@ impl ImageNetModel {
             Some(name) => CamWeighting::parse(&name)?,
             None => CamWeighting::default(),
         };
-        let g = self.net.grad_cam(class, layer, weighting)?;
-        let meta = serde_json::json!({
-            "layer": g.layer, "layerName": g.layer_name, "class": g.class, "score": g.score,
-            "weighting": g.weighting,
-            "mapHeight": g.map_height, "mapWidth": g.map_width, "height": g.height, "width": g.width,
-        });
-        with_arrays(&meta, &[("map", &g.map), ("heatmap", &g.heatmap)])
+        grad_cam_to_js(&self.net.grad_cam(class, layer, weighting)?)
     }
 
     /// Layer `layer`'s maps for the photo: `{height, width, channels, values}` (channels last).

@@ -8,7 +8,7 @@ use super::{set, to_js, with_arrays};
 use crate::app::inside::{Picture, ShortcutLab};
 use crate::app::session::Split;
 use crate::data::pixel::rgba_from_values;
-use crate::explain::{ActmaxConfig, ActmaxResult, CamWeighting};
+use crate::explain::{ActmaxConfig, ActmaxResult, CamWeighting, GradCam};
 use wasm_bindgen::prelude::*;
 
 fn picture<'a>(split: &str, index: usize, rgba: Option<&'a [u8]>) -> Result<Picture<'a>, JsError> {
@@ -89,12 +89,7 @@ impl TrainingSession {
             layer,
             weighting,
         )?;
-        let meta = serde_json::json!({
-            "layer": g.layer, "layerName": g.layer_name, "class": g.class, "score": g.score,
-            "weighting": g.weighting,
-            "mapHeight": g.map_height, "mapWidth": g.map_width, "height": g.height, "width": g.width,
-        });
-        with_arrays(&meta, &[("map", &g.map), ("heatmap", &g.heatmap)])
+        grad_cam_to_js(&g)
     }
 
     /// The first convolution's filters: `{layer, layerName, kernelHeight, kernelWidth, count,
@@ -191,4 +186,15 @@ pub(crate) fn actmax_to_js(r: &ActmaxResult) -> Result<JsValue, JsError> {
     }
     set(&answer, "frames", &frames)?;
     Ok(answer)
+}
+
+/// A Grad-CAM answer: `{layer, layerName, class, score, weighting, mapHeight, mapWidth, height,
+/// width, map, heatmap}`, the maps as Float32Arrays.
+pub(crate) fn grad_cam_to_js(g: &GradCam) -> Result<JsValue, JsError> {
+    let meta = serde_json::json!({
+        "layer": g.layer, "layerName": g.layer_name, "class": g.class, "score": g.score,
+        "weighting": g.weighting,
+        "mapHeight": g.map_height, "mapWidth": g.map_width, "height": g.height, "width": g.width,
+    });
+    with_arrays(&meta, &[("map", &g.map), ("heatmap", &g.heatmap)])
 }
