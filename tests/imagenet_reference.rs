@@ -643,7 +643,7 @@ fn the_multi_scale_step_makes_less_pixel_noise_than_plain_ascent() {
 #[test]
 fn a_transfer_head_on_the_frozen_network_learns_the_synthetic_smiles() {
     use convscope::app::imagenet::ImageNet;
-    use convscope::app::transfer::{feature_examples, features, head_spec};
+    use convscope::app::transfer::{feature_examples, head_spec};
     use convscope::data::synthetic::{generate, SyntheticParams};
     use convscope::nn::{evaluate, fit, FitConfig, Silent};
     if load().is_none() {
@@ -658,9 +658,9 @@ fn a_transfer_head_on_the_frozen_network_learns_the_synthetic_smiles() {
     })
     .unwrap();
     let mut seen = 0;
-    let train_f = features(&mut net, &train, |d, _| seen = d).unwrap();
+    let train_f = net.features(&train, |d, _| seen = d).unwrap();
     assert_eq!(seen, 120, "progress reaches the end");
-    let test_f = features(&mut net, &test, |_, _| {}).unwrap();
+    let test_f = net.features(&test, |_, _| {}).unwrap();
     assert_eq!(train_f.len(), 120 * 1280);
     // The features are the pooled ReLU6 maps: in [0, 6].
     assert!(train_f.iter().all(|v| (0.0..=6.0).contains(v)));

@@ -197,15 +197,14 @@ impl ImageNet {
         Ok((self.loaded.model.layer_output(layer).to_vec(), shape))
     }
 
-    /// Runs `n` pictures (N, 224, 224, 3) and returns node `node`'s output for them (the
-    /// features transfer learning starts from).
-    pub fn features(&mut self, batch: &[f32], n: usize, node: &str) -> Result<&[f32]> {
-        self.loaded.model.forward(batch, n)?;
-        self.loaded
-            .model
-            .output_of(node)
-            .map(|(values, _)| values)
-            .ok_or_else(|| invalid!("this network has no node {node:?} to take features from"))
+    /// Every picture's features (N, 1280), what transfer learning starts from;
+    /// `progress(done, total)` after each batch.
+    pub fn features(
+        &mut self,
+        set: &Dataset,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<Vec<f32>> {
+        super::transfer::features(&mut self.loaded.model, set, progress)
     }
 
     /// Activation maximization on the network (the page runs it in slices, each starting from
@@ -261,13 +260,10 @@ impl ImageNet {
 
     /// Features of up to `count` more pictures: (done, total).
     pub fn transfer_step(&mut self, count: usize) -> Result<(usize, usize)> {
-        let mut run = self
-            .transfer
-            .take()
-            .ok_or_else(|| invalid!("start transfer learning first"))?;
-        let result = run.step(self, count);
-        self.transfer = Some(run);
-        result
+        self.transfer
+            .as_mut()
+            .ok_or_else(|| invalid!("start transfer learning first"))?
+            .step(&mut self.loaded.model, count)
     }
 
     /// Trains the new head on the computed features and scores it on the test pictures.

@@ -7,7 +7,6 @@
 //! Pictures of any size and colour are brought to the network's input the way the page's own
 //! data are drawn: gray repeated into three channels, resized bilinearly to 224x224.
 
-use super::imagenet::ImageNet;
 use crate::data::Dataset;
 use crate::explain::resize::resize_bilinear;
 use crate::explain::{Explainable, Point};
@@ -66,13 +65,17 @@ fn to_input(image: &[f32], (h, w, c): (usize, usize, usize), side: usize) -> Res
     Ok(out)
 }
 
-/// Every picture's features, (N, F); `progress(done, total)` after each batch.
+/// Every picture's features from the backbone `net` (its node [`FEATURES_NODE`]), (N, F);
+/// `progress(done, total)` after each batch.
 pub fn features(
-    net: &mut ImageNet,
+    net: &mut GraphModel,
     set: &Dataset,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<f32>> {
-    let side = net.input_side();
+    let side = net.spec().input.height;
+    let cut = net.node_index(FEATURES_NODE).ok_or_else(|| {
+        invalid!("this network has no node {FEATURES_NODE:?} to take features from")
+    })?;
     let shape = (set.height(), set.width(), set.channels());
     let mut out = Vec::new();
     let mut batch = Vec::with_capacity(BATCH * side * side * 3);
@@ -82,7 +85,8 @@ pub fn features(
         for i in start..end {
             batch.extend(to_input(&set.image(i), shape, side)?);
         }
-        out.extend_from_slice(net.features(&batch, end - start, FEATURES_NODE)?);
+        net.forward(&batch, end - start)?;
+        out.extend_from_slice(net.output(cut));
         progress(end, set.len());
     }
     Ok(out)
@@ -220,7 +224,7 @@ impl TransferRun {
     }
 
     /// Computes the features of up to `count` more pictures.
-    pub fn step(&mut self, net: &mut ImageNet, count: usize) -> Result<(usize, usize)> {
+    pub fn step(&mut self, net: &mut GraphModel, count: usize) -> Result<(usize, usize)> {
         let (_, total) = self.progress();
         let end = (self.done + count.max(1)).min(total);
         while self.done < end {

@@ -5,7 +5,7 @@
 
 use crate::data_source;
 use convscope::app::imagenet::ImageNet;
-use convscope::app::transfer::{feature_examples, features, head_spec};
+use convscope::app::transfer::{feature_examples, head_spec};
 use convscope::app::upload::decode_upload;
 use convscope::data::pixel::rgba_from_values;
 use convscope::explain::{
@@ -226,8 +226,8 @@ pub fn transfer(args: &TransferArgs) -> Result<()> {
             eprintln!("features of the {what} pictures: {done} of {total}");
         }
     };
-    let train_features = features(&mut net, &data.train, |d, t| say("training", d, t))?;
-    let test_features = features(&mut net, &data.test, |d, t| say("test", d, t))?;
+    let train_features = net.features(&data.train, |d, t| say("training", d, t))?;
+    let test_features = net.features(&data.test, |d, t| say("test", d, t))?;
     let train = feature_examples(&train_features, &data.train)?;
     let test = feature_examples(&test_features, &data.test)?;
     let feature_seconds = started.elapsed().as_secs_f64();
