@@ -10,7 +10,9 @@ import { drawHeat, drawOverlay, drawRgba } from './maps.js';
 export function createTransfer({ worker, onEvent, blockLayer }) {
   const message = $('msg-transfer');
   const status = $('transfer-status');
-  const curves = createCurves($('transfer-loss-chart'), $('transfer-acc-chart'));
+  // Made with the first result: the charts cost start-up time, and the page's own two are the
+  // only ones it needs until then.
+  let curves = null;
   let result = null;
   let running = false;
 
@@ -50,6 +52,7 @@ export function createTransfer({ worker, onEvent, blockLayer }) {
       $('transfer-f1').textContent = pct(t.f1);
       showConfusion(result.class_names, t.confusion);
       $('transfer-results').hidden = false;
+      curves ??= createCurves($('transfer-loss-chart'), $('transfer-acc-chart'));
       curves.restore({ epochs: result.epochs, mark: result.restored_epoch ? { epoch: result.restored_epoch, label: 'kept' } : null });
       $('transfer-curves').hidden = !result.epochs.length;
       $('transfer-class').replaceChildren(...result.class_names.map((n, i) => Object.assign(document.createElement('option'), { value: String(i), textContent: n })));
