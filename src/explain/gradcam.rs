@@ -34,6 +34,11 @@ pub enum CamWeighting {
 }
 
 impl CamWeighting {
+    /// The weighting the page names, or the default when it names none.
+    pub fn parse_or_default(name: Option<&str>) -> Result<Self> {
+        name.map_or(Ok(Self::default()), Self::parse)
+    }
+
     /// Reads the name used on the command line and by the page.
     pub fn parse(name: &str) -> Result<Self> {
         match name {

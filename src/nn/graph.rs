@@ -405,7 +405,9 @@ impl GraphModel {
             g.clear();
             g.resize(len, 0.0);
         }
-        self.grads[from + 1] = d_from.to_vec();
+        let start = &mut self.grads[from + 1];
+        start.clear();
+        start.extend_from_slice(d_from);
         // Node i reads values[inputs] and adds into grads[inputs]; every input precedes it.
         for i in (stop..=from).rev() {
             let (before, after) = self.grads.split_at_mut(i + 1);

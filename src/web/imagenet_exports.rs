@@ -96,10 +96,7 @@ impl ImageNetModel {
         layer: Option<usize>,
         weighting: Option<String>,
     ) -> Result<JsValue, JsError> {
-        let weighting = match weighting {
-            Some(name) => CamWeighting::parse(&name)?,
-            None => CamWeighting::default(),
-        };
+        let weighting = CamWeighting::parse_or_default(weighting.as_deref())?;
         grad_cam_to_js(&self.net.grad_cam(class, layer, weighting)?)
     }
 

@@ -79,10 +79,7 @@ impl TrainingSession {
         layer: Option<usize>,
         weighting: Option<String>,
     ) -> Result<JsValue, JsError> {
-        let weighting = match weighting {
-            Some(name) => CamWeighting::parse(&name)?,
-            None => CamWeighting::default(),
-        };
+        let weighting = CamWeighting::parse_or_default(weighting.as_deref())?;
         let g = self.session_mut().inside_grad_cam(
             picture(split, index, rgba.as_deref())?,
             class,
