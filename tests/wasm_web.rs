@@ -158,3 +158,15 @@ fn pools_and_computes_the_chapter_shape() {
     assert_eq!(lab.output(), vec![4.0]);
     assert!(PoolLab::new(&[1.0], 1, 1, "median", 1, 1, "valid").is_err());
 }
+
+mod backward_support;
+
+/// The backward mode's breakdowns add up to the SIMD128 kernels in the browser too, and the
+/// gradient check passes on them and fails with each planted bug.
+#[wasm_bindgen_test]
+fn the_backward_breakdowns_add_up_in_the_browser() {
+    backward_support::conv_cases_add_up();
+    backward_support::pool_cases_add_up();
+    let setups = backward_support::explorer_setups();
+    backward_support::gradient_check_tells_bugs(&setups[1], "the X");
+}

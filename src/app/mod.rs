@@ -5,6 +5,7 @@
 //!
 //! - [`presets`], [`filters`], [`upload`]: the explorer's inputs and kernels.
 //! - [`explorer`]: convolution and pooling cell by cell, and what is wrong with a setting.
+//! - [`backward`]: the same run backwards, a training step in slow motion, a gradient check.
 //! - [`datasets`]: how loaded images become a training and a test set (page and command line).
 //! - [`session`]: the training page's data, model and training run.
 //! - [`inside`]: explanations and the shortcut lab on a session.
@@ -12,6 +13,7 @@
 //! - [`transfer`]: transfer learning, a new head on the frozen network's features.
 //! - [`bench`]: the benchmark's workload.
 
+pub mod backward;
 pub mod bench;
 pub mod datasets;
 pub mod explorer;

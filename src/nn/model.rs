@@ -270,6 +270,12 @@ impl Sequential {
         }
     }
 
+    /// d(loss)/d(logits) left by the last `loss(labels, true)`, (N, K): where
+    /// [`Sequential::backward_loss`] starts; a step shown layer by layer starts there too.
+    pub fn loss_gradient(&self) -> &[f32] {
+        &self.grad_out[..self.batch * self.plan.output.units()]
+    }
+
     /// Sets every parameter gradient to zero (backward accumulates into them).
     pub fn zero_grads(&mut self) {
         for layer in &mut self.layers {

@@ -99,6 +99,12 @@ pub fn describe_conv(height: usize, width: usize, settings: JsValue) -> Result<J
 #[wasm_bindgen]
 pub struct ConvLab(ConvRun);
 
+impl ConvLab {
+    pub(crate) fn run(&self) -> &ConvRun {
+        &self.0
+    }
+}
+
 #[wasm_bindgen]
 impl ConvLab {
     #[wasm_bindgen(constructor)]
@@ -142,6 +148,12 @@ impl ConvLab {
 /// One pooling of a map, with the breakdown of any cell.
 #[wasm_bindgen]
 pub struct PoolLab(PoolRun);
+
+impl PoolLab {
+    pub(crate) fn run(&self) -> &PoolRun {
+        &self.0
+    }
+}
 
 #[wasm_bindgen]
 impl PoolLab {

@@ -4,6 +4,7 @@
 //! Each export is a few lines over [`crate::app`], where the behaviour lives and is tested natively.
 //!
 //! - [`api`]: the explorer's exports (the page's main thread).
+//! - [`backward_exports`]: the explorer's backward mode, the gradient check, the slow-motion step.
 //! - [`training`]: the training worker's exports, a [`training::TrainingSession`] handle.
 //! - [`inside_exports`]: the worker's explanations, more methods of `TrainingSession`.
 //! - [`imagenet_exports`]: the pretrained ImageNet network, an [`imagenet_exports::ImageNetModel`] handle.
@@ -11,6 +12,7 @@
 //! - [`bench`]: the benchmark handle.
 
 pub mod api;
+pub mod backward_exports;
 pub mod bench;
 pub mod file_exports;
 pub mod imagenet_exports;

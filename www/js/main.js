@@ -8,6 +8,8 @@ import { startExplorer } from './explorer/explorer.js';
 import { startTraining } from './train/training.js';
 import { startWorker } from './train/client.js';
 import { startInside } from './inside/inside.js';
+import { startBackward } from './backward/backward.js';
+import { startChecks } from './backward/check.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -63,8 +65,10 @@ async function main() {
     return;
   }
   const store = createStore(stateFromLink(schema));
+  let explorer;
   try {
-    startExplorer(core, store, schema);
+    explorer = startExplorer(core, store, schema);
+    startBackward(core, store, explorer);
   } catch (e) {
     // A bug, not a user error: say so on the page, and keep it visible to tests and consoles.
     failed(`The explorer failed to start: ${e.message}`);
@@ -79,6 +83,7 @@ async function main() {
   startTraining(store, worker, events, schema)
     .then(async (training) => {
       document.body.dataset.trainingReady = 'true';
+      startChecks(store, explorer, training);
       await training.dataReady;
       document.body.dataset.trainingSettled = 'true';
       startInside(training);

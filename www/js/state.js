@@ -225,6 +225,12 @@ function buildFields(r, arch) {
     ctl(int('poolStride', 'ps', 2, r.poolStride), 'range', 'pool-stride', String),
     ctl(choice('poolPad', 'pp', 'valid', ['valid', 'same']), 'radios', 'pool-pad'),
     int('poolStep', 'pt', 0, r.poolStep),
+    // The explorer's backward mode (backward/backward.js).
+    ctl(choice('pass', 'bw', 'forward', ['forward', 'backward']), 'radios', 'pass'),
+    ctl(choice('bwFrom', 'bf', 'random', ['random', 'target']), 'radios', 'bw-from'),
+    ctl(int('bwSeed', 'bz', 1, r.dataSeed), 'number', 'bw-seed'),
+    int('bwStep', 'bt', 0, r.step),
+    int('bwPoolStep', 'bq', 0, r.poolStep),
     ctl(int('calcH', 'qh', 224, r.calcH), 'number', 'calc-h'),
     ctl(int('calcW', 'qw', 224, r.calcW), 'number', 'calc-w'),
     ctl(int('calcC', 'qc', 64, r.calcC), 'number', 'calc-c'),

@@ -378,7 +378,7 @@ export function createExplorerData(core, limits) {
     }
   }
 
-  return { currentImage, recipes, conv: convOf, setupFrame, stageFrame, poolFrame, calcFrame };
+  return { currentImage, recipes, conv: convOf, pool: poolOf, setupFrame, stageFrame, poolFrame, calcFrame };
 }
 
 // ---- painting's undo ----

@@ -249,5 +249,13 @@ export function startExplorer(core, store, schema) {
     resizeTimer = setTimeout(() => render(store.get()), 100);
   });
   render(store.get());
-  return { render };
+  // The backward mode (backward/backward.js) runs the same convolution and pooling backwards.
+  return {
+    render,
+    conv: () => data.conv(store.get()),
+    pool: () => {
+      const st = store.get();
+      return data.pool(st, data.conv(st));
+    },
+  };
 }

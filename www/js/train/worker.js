@@ -181,6 +181,30 @@ const ops = {
     stopRun();
     return { ...loaded, layout: session.modelLayout() };
   },
+  // The explorer's backward mode: a gradient check of a small network on the explorer's
+  // setup, in slices with progress, and one training step of the model in slow motion.
+  async gradientCheck({ settings, height, width, channels, input, filters, bias, bug, seed }) {
+    const lab = new wasm_bindgen.ConvLab(settings, height, width, channels, input, filters, bias);
+    let check;
+    try {
+      check = lab.gradientCheck(bug, seed);
+    } finally {
+      lab.free();
+    }
+    try {
+      for (;;) {
+        const done = check.advance(40);
+        const [n, total] = check.progress();
+        post({ event: 'gradcheck-progress', done: n, total });
+        if (done) return check.report();
+        await pause();
+      }
+    } finally {
+      check.free();
+    }
+  },
+  slowStep: ({ batch, layer, weight, channel, learningRate, seed }) => session.slowStep(batch, layer, weight, channel, learningRate, seed),
+  slowStepLayers: () => session.slowStepLayers(),
 };
 
 // ---- The "Look inside" view (www/js/inside/): explanations, activation maximization and the
