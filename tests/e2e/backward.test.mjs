@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { ROOT, SINGLE_FILE_URL, foreignRequests, launchBrowser, openPage, startServer } from './harness.mjs';
 
 let server;
@@ -22,6 +23,14 @@ after(async () => {
 });
 
 const SHOTS = path.join(ROOT, 'build', 'screenshots');
+// axe-core on the page in backward mode, to WCAG 2.2 AA (as a11y.test.mjs does forwards).
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+async function violations(page) {
+  await page.evaluate(AXE);
+  const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
+  const result = await page.evaluate((t) => window.axe.run(document, { runOnly: { type: 'tag', values: t }, resultTypes: ['violations'] }), tags);
+  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`);
+}
 const num = (text) => Number(text.replace('−', '-'));
 
 async function withPage(url, origin, fn, viewport) {
@@ -85,6 +94,7 @@ for (const target of ['http', 'file']) {
 
         // dX as a convolution with the flipped kernel: the same numbers.
         await page.getByText('dX is a convolution too').click();
+        await page.waitForFunction(() => document.getElementById('bw-flip-check').textContent.includes('difference'));
         const flip = await page.locator('#bw-flip-check').textContent();
         assert.ok(num(flip.match(/dX: (\S+)\./)[1]) < 1e-4, flip);
       }));
@@ -105,8 +115,9 @@ for (const target of ['http', 'file']) {
         assert.ok((await page.locator('#bw-products .pcell b').allTextContents()).every((t) => t === '0'), 'nothing flows back from a cut cell');
 
         // A stride of 3 with a 1x1 kernel never looks at most cells: named, never thrown.
-        await page.getByLabel('Kernel size').fill('1');
-        const stride = page.getByLabel('Stride', { exact: true });
+        const region = page.getByRole('region', { name: 'Convolution', exact: true });
+        await region.getByLabel('Kernel size').fill('1');
+        const stride = region.getByLabel('Stride', { exact: true });
         await stride.focus();
         await stride.press('ArrowRight');
         await stride.press('ArrowRight');
@@ -117,7 +128,7 @@ for (const target of ['http', 'file']) {
         await page.getByRole('button', { name: 'Paint the target' }).click();
         const canvas = page.locator('#bw-upstream figure[data-key="target"] canvas');
         const lossBefore = await page.locator('#bw-loss').textContent();
-        assert.match(lossBefore, /L = mean\(\(map − target\)²\) over 9 values = /);
+        assert.match(lossBefore, /L = mean\(\(map − target\)²\) over 27 values = /);
         const box = await canvas.boundingBox();
         await page.mouse.move(box.x + 3, box.y + 3);
         await page.mouse.down();
@@ -173,6 +184,12 @@ for (const target of ['http', 'file']) {
         assert.match(update, /m̂ = m \/ \(1 − β₁\^1\) = /);
         const rows = await page.locator('#bw-slow-table tbody tr').count();
         assert.ok(rows >= 10, `every layer in the table (${rows})`);
+        // With a check's table and the step drawn, and a target being painted: no violation.
+        await page.getByRole('button', { name: 'Run the gradient check' }).click();
+        await page.locator('#bw-check-table').waitFor({ state: 'visible', timeout: 60_000 });
+        await page.getByRole('radio', { name: 'loss on a target' }).check();
+        await page.getByText('dX is a convolution too').click();
+        assert.deepEqual(await violations(page), [], 'axe-core in backward mode');
       }));
   });
 }

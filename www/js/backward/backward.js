@@ -264,7 +264,6 @@ export function startBackward(core, store, explorer) {
 
     // The upstream gradient, and the target it came from.
     const maps = lab.maps(f);
-    const upBox = { width: Math.floor((widthOf($('bw-upstream')) - 12) / 2), height: 200 };
     const figs = [];
     if (st.bwFrom === 'target') {
       const t = ensureTarget(conv);
@@ -274,6 +273,8 @@ export function startBackward(core, store, explorer) {
     }
     figs.push({ key: 'upstream', label: `dL/dout of map ${f + 1}`, values: maps.upstream, rows: oh, cols: ow, scale: absMax(maps.upstream), pos, ariaLabel: `Upstream gradient of map ${f + 1}; the arrow keys move the current cell` });
     if (st.relu) figs.push({ key: 'masked', label: 'after the ReLU mask', values: maps.gradient, rows: oh, cols: ow, scale: absMax(maps.upstream), pos });
+    const perRow = figs.length > 1 ? 2 : 1;
+    const upBox = { width: Math.floor((widthOf($('bw-upstream')) - (perRow - 1) * 12) / perRow), height: perRow === 1 ? 300 : 200 };
     for (const fig of drawFigures($('bw-upstream'), figs, upBox)) fig.querySelector('canvas').tabIndex = 0;
     $('bw-maps-caption').textContent = `${oh}×${ow}×${filters}`;
     $('bw-target-map').textContent = String(f + 1);

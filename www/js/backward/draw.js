@@ -120,7 +120,7 @@ export function drawCellGrid(container, items, k) {
     ...items.map((t) => {
       const d = document.createElement('div');
       d.className = 'pcell' + (t.pad ? ' pad' : '') + (t.ring ? ' winner' : '');
-      if (!t.pad && t.value) d.style.background = css(diverging(t.value, scale * 3));
+      if (!t.pad && t.value) d.style.background = css(diverging(t.value, scale * 4));
       if (t.title) d.title = t.title;
       const top = document.createElement('span');
       top.className = 'xw';
