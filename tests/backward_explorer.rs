@@ -10,18 +10,12 @@ mod backward_support;
 use backward_support::*;
 use convscope::app::backward::conv::ConvBackward;
 use convscope::app::backward::gradcheck::{Bug, GradCheck};
-use convscope::app::backward::layers::{BatchNormBackward, DenseBackward, DropoutBackward};
 use convscope::app::backward::pool::PoolBackward;
-use convscope::app::backward::step::{slow_step, StepChoice};
-use convscope::app::backward::{tenths, Upstream};
+use convscope::app::backward::Upstream;
 use convscope::app::explorer::ConvRun;
 use convscope::app::presets::{face_rgb, Image};
-use convscope::data::synthetic::{generate_set, Difficulty};
 use convscope::kernels::geometry::Padding;
 use convscope::kernels::pool::PoolKind;
-use convscope::nn::{FitConfig, OptimizerSpec, Sequential, Trainer};
-use convscope::rng::rng_from_seed;
-use rand::RngExt;
 
 #[test]
 fn conv_breakdowns_add_up_to_the_kernels_on_odd_sizes() {
@@ -233,85 +227,6 @@ fn same_average_pooling_divides_by_the_real_cells() {
 }
 
 #[test]
-fn batch_norm_paths_add_up_to_the_kernel() {
-    for (rows, channels) in [(1, 1), (7, 3), (33, 5), (2, 1)] {
-        let input: Vec<f32> = random_image(rows, channels, 1, rows as u64)
-            .data
-            .iter()
-            .map(|v| v * 3.0 + 0.5)
-            .collect();
-        let gamma = tenths(channels, 1).iter().map(|g| 1.0 + g).collect();
-        let beta = tenths(channels, 2);
-        let d_out = tenths(rows * channels, 3);
-        let bn =
-            BatchNormBackward::new(input.clone(), channels, gamma, beta, d_out.clone()).unwrap();
-        for r in 0..rows {
-            for c in 0..channels {
-                let t = bn.terms(r, c).unwrap();
-                assert!(
-                    (t.sum - t.kernel).abs() <= 1e-5 * t.kernel.abs().max(1.0),
-                    "({r}, {c}): {} vs {}",
-                    t.sum,
-                    t.kernel
-                );
-            }
-        }
-        for c in 0..channels {
-            let sum_dy: f32 = (0..rows).map(|r| d_out[r * channels + c]).sum();
-            let t = bn.terms(0, c).unwrap();
-            assert!((t.d_beta - sum_dy).abs() < 1e-5);
-            let sum_dy_xhat: f32 = (0..rows)
-                .map(|r| bn.terms(r, c).unwrap())
-                .map(|t| t.dy * t.xhat)
-                .sum();
-            assert!((t.d_gamma - sum_dy_xhat).abs() < 1e-4);
-            // The mean and variance paths cancel the gradient's mean: dx sums to 0 per channel.
-            let sum_dx: f32 = (0..rows).map(|r| bn.d_input[r * channels + c]).sum();
-            assert!(sum_dx.abs() < 1e-4, "{sum_dx}");
-        }
-    }
-    assert!(
-        BatchNormBackward::new(vec![1.0; 6], 4, vec![1.0; 4], vec![0.0; 4], vec![0.0; 6]).is_err()
-    );
-}
-
-#[test]
-fn dropout_and_dense_breakdowns_match_the_kernels() {
-    let input = random_image(5, 7, 1, 1).data;
-    let d_out = tenths(input.len(), 2);
-    let drop = DropoutBackward::new(&input, 0.4, 7, d_out.clone()).unwrap();
-    let kept = 1.0 / 0.6f32;
-    assert!(drop.mask.iter().all(|&m| m == 0.0 || m == kept));
-    assert!(drop.mask.contains(&0.0) && drop.mask.contains(&kept));
-    let expected: Vec<f32> = d_out.iter().zip(&drop.mask).map(|(d, m)| d * m).collect();
-    assert_eq!(drop.d_input, expected);
-    assert!(DropoutBackward::new(&input, 1.0, 7, d_out).is_err());
-
-    let (batch, inputs, units) = (3, 5, 2);
-    let x = tenths(batch * inputs, 4);
-    let w = tenths(inputs * units, 5);
-    let dy = tenths(batch * units, 6);
-    let dense = DenseBackward::new(x.clone(), w.clone(), dy.clone(), inputs, units).unwrap();
-    for i in 0..inputs {
-        for j in 0..units {
-            let o = dense.outer(i, j).unwrap();
-            assert!((o.sum - o.kernel).abs() < 1e-6);
-        }
-        for n in 0..batch {
-            let by_hand: f32 = (0..units)
-                .map(|j| dy[n * units + j] * w[i * units + j])
-                .sum();
-            assert!((by_hand - dense.d_input[n * inputs + i]).abs() < 1e-6);
-        }
-    }
-    for j in 0..units {
-        let sum: f32 = (0..batch).map(|n| dy[n * units + j]).sum();
-        assert!((sum - dense.d_bias[j]).abs() < 1e-6);
-    }
-    assert!(dense.outer(inputs, 0).is_err());
-}
-
-#[test]
 fn the_gradient_check_passes_on_the_real_kernels_and_fails_with_each_bug() {
     for (i, run) in explorer_setups().iter().enumerate() {
         gradient_check_tells_bugs(run, &format!("setup {i}"));
@@ -338,95 +253,16 @@ fn a_gradient_check_too_large_for_the_page_is_sampled_or_refused() {
 }
 
 #[test]
+fn batch_norm_paths_add_up_to_the_kernel() {
+    batch_norm_paths_add_up();
+}
+
+#[test]
+fn dropout_and_dense_breakdowns_match_the_kernels() {
+    dropout_and_dense_add_up();
+}
+
+#[test]
 fn the_slow_motion_step_is_one_fit_step() {
-    let spec = convscope::nn::ModelSpec::chapter();
-    let batch = 6;
-    let data = generate_set(batch, 5, Difficulty::Normal, None).unwrap();
-    let x = data.images().to_vec();
-    let labels = data.labels().to_vec();
-
-    let config = FitConfig {
-        epochs: 1,
-        batch_size: batch,
-        shuffle: false,
-        validation_split: 0.0,
-        early_stopping: None,
-        optimizer: OptimizerSpec::adam(1e-3),
-        seed: 17,
-    };
-    let mut fitted = Sequential::new(&spec, 3).unwrap();
-    let examples = data.examples();
-    let mut trainer = Trainer::new(&mut fitted, &examples, None, config).unwrap();
-    let step = trainer.step(&mut fitted, &examples, None).unwrap();
-    let fit_loss = step.batch.unwrap().batch_loss;
-
-    // The trainer seeds dropout with the first number its seed draws.
-    let dropout_seed = rng_from_seed(config.seed).random::<u64>();
-    let mut slow = Sequential::new(&spec, 3).unwrap();
-    let last = slow.layers().len() - 1;
-    for (layer, weight) in [(0, 7), (last, 3)] {
-        let mut model = Sequential::new(&spec, 3).unwrap();
-        let shown = slow_step(
-            &mut model,
-            &x,
-            &labels,
-            StepChoice {
-                layer,
-                weight,
-                channel: 1,
-                learning_rate: 1e-3,
-                dropout_seed,
-            },
-        )
-        .unwrap();
-        assert_eq!(shown.loss_before, fit_loss);
-        for (a, b) in model.layers().iter().zip(fitted.layers()) {
-            assert_eq!(
-                a.params(),
-                b.params(),
-                "{}: the slow step's weights differ from fit's",
-                a.name()
-            );
-        }
-        let u = &shown.update;
-        assert_eq!(u.after, model.layers()[layer].params()[weight]);
-        assert!(
-            (u.before - u.keras_step - u.after).abs() <= 1e-7 * u.before.abs().max(1.0),
-            "{u:?}"
-        );
-        // On step 1 the bias corrections undo the (1 - beta) factors: m_hat = g, v_hat = g^2.
-        assert!((u.m_hat - u.gradient).abs() <= 1e-6 * u.gradient.abs());
-        assert!((u.textbook_step - u.keras_step).abs() <= 1e-3 * u.keras_step.abs() + 1e-9);
-        // The loss after is the stepped model's on the same batch with the same masks.
-        fitted.seed_dropout(dropout_seed);
-        fitted.forward(&x, convscope::nn::Mode::Train);
-        assert_eq!(shown.loss_after, fitted.loss(&labels, false));
-        assert_ne!(shown.loss_after, shown.loss_before);
-        assert_eq!(shown.forward.len(), model.layers().len());
-        assert_eq!(shown.backward.len(), model.layers().len());
-        assert!(shown
-            .backward
-            .iter()
-            .all(|p| p.norm.is_finite() && p.norm > 0.0));
-        slow = model;
-    }
-    drop(slow);
-    let mut model = Sequential::new(&spec, 3).unwrap();
-    let err = slow_step(
-        &mut model,
-        &x,
-        &labels,
-        StepChoice {
-            layer: 0,
-            weight: 100_000,
-            channel: 0,
-            learning_rate: 1e-3,
-            dropout_seed,
-        },
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string().contains("there is no weight number 100001"),
-        "{err}"
-    );
+    slow_step_is_one_fit_step();
 }

@@ -170,3 +170,11 @@ fn the_backward_breakdowns_add_up_in_the_browser() {
     let setups = backward_support::explorer_setups();
     backward_support::gradient_check_tells_bugs(&setups[1], "the X");
 }
+
+/// Batch norm's paths, dropout, dense and the slow-motion step in the browser's build.
+#[wasm_bindgen_test]
+fn the_other_layers_and_the_slow_step_add_up_in_the_browser() {
+    backward_support::batch_norm_paths_add_up();
+    backward_support::dropout_and_dense_add_up();
+    backward_support::slow_step_is_one_fit_step();
+}

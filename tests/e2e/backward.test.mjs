@@ -202,8 +202,19 @@ describe('backward mode screenshots', () => {
         await backwardMode(page);
         fs.mkdirSync(SHOTS, { recursive: true });
         await page.locator('#explorer').screenshot({ path: path.join(SHOTS, `backward-${w}x${h}.png`) });
-        await page.locator('#bw-more').scrollIntoViewIfNeeded();
-        await page.screenshot({ path: path.join(SHOTS, `backward-more-${w}x${h}.png`) });
+        // The panels below with their results: a failed check and a step's update.
+        await page.waitForSelector('body[data-training-settled="true"]', { timeout: 60_000 });
+        await page.getByLabel('Plant a bug').selectOption('batchnorm-mean');
+        await page.getByRole('button', { name: 'Run the gradient check' }).click();
+        await page.locator('#bw-check-message .error').waitFor({ timeout: 60_000 });
+        await page.getByLabel('Weight of layer').focus();
+        await page.getByRole('button', { name: 'Run one step' }).click();
+        await page.locator('#bw-slow-view').waitFor({ state: 'visible', timeout: 60_000 });
+        const scrub = page.getByRole('slider', { name: 'Phase of the step', exact: true });
+        await scrub.focus();
+        await scrub.press('End');
+        await scrub.press('ArrowLeft');
+        await page.locator('#bw-more').screenshot({ path: path.join(SHOTS, `backward-more-${w}x${h}.png`) });
       }, { width: w, height: h }));
   }
 });

@@ -181,7 +181,7 @@ export function startChecks(store, explorer, training) {
       title = `Adam updates ${u.layer}'s ${u.tensor}[${u.index}] (step ${u.step})`;
       text = `g = ${sig(u.gradient)}; m = β₁·0 + (1 − β₁)·g = ${sig(u.m)}; v = β₂·0 + (1 − β₂)·g² = ${sig(u.v)}; `
         + `m̂ = m / (1 − β₁^${u.step}) = ${sig(u.mHat)}; v̂ = v / (1 − β₂^${u.step}) = ${sig(u.vHat)}; `
-        + `step = lr·m̂ / (√v̂ + ε) = ${u.learningRate}·${sig(u.mHat)} / (${sig(Math.sqrt(u.vHat))} + ${u.epsilon}) = ${sig(u.textbookStep)} `
+        + `step = lr·m̂ / (√v̂ + ε) = ${sig(u.learningRate)}·${sig(u.mHat)} / (${sig(Math.sqrt(u.vHat))} + ${sig(u.epsilon)}) = ${sig(u.textbookStep)} `
         + `(Keras puts ε beside √v instead: ${sig(u.kerasStep)}). Weight ${sig(u.before, 6)} − ${sig(u.kerasStep)} = ${sig(u.after, 6)}.`;
     } else {
       title = 'The same batch after the step';
