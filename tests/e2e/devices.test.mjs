@@ -42,6 +42,7 @@ for (const [name, width, height] of [['tablet', 768, 1024], ['phone', 390, 844]]
       // Painting by touch: Paint, then a tap on the input grid changes a cell.
       await page.evaluate(() => document.getElementById('explorer').scrollIntoView({ block: 'start' }));
       await page.getByRole('button', { name: 'Paint', exact: true }).tap();
+      await page.locator('#input-canvas').scrollIntoViewIfNeeded();
       const canvas = await page.locator('#input-canvas').boundingBox();
       await page.touchscreen.tap(canvas.x + canvas.width * 0.2, canvas.y + canvas.height * 0.2);
       await page.waitForFunction(() => /(^|&|#)in=painted/.test(location.hash) || !document.getElementById('paint-undo').disabled, null, { timeout: 5_000 });

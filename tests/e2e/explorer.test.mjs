@@ -165,7 +165,7 @@ for (const target of ['http', 'file']) {
           assert.equal(text.split('×').length - 1, 9, `nine products: ${text}`);
           assert.ok(text.endsWith(`= ${want}`), `${text} should end with = ${want}`);
           assert.match(await total.textContent(), new RegExp(`sum of 9 products = ${want}; \\+ bias 0 = ${want}$`));
-          assert.match(await region.locator('.readout').textContent(), new RegExp(`row ${oy + 1}, column ${ox + 1} ·`));
+          assert.match(await region.locator('#conv-player .readout, #pool-player .readout').textContent(), new RegExp(`row ${oy + 1}, column ${ox + 1} ·`));
         };
         await check(0, 0);
         // The first product is the top-left input cell (-1) times the top-left weight (1).
@@ -179,7 +179,7 @@ for (const target of ['http', 'file']) {
         await check(1, 0);
 
         // Play advances by itself; pause stops it.
-        await region.getByLabel('Step speed').selectOption('16');
+        await region.getByLabel('Step speed', { exact: true }).selectOption('16');
         await region.getByRole('button', { name: 'Play' }).click();
         await page.waitForFunction(() => Number(document.querySelector('#conv-player .scrub').value) >= 10);
         await region.getByRole('button', { name: 'Pause' }).click();
@@ -386,7 +386,7 @@ for (const target of ['http', 'file']) {
         await region.getByRole('radio', { name: 'same' }).check();
         assert.deepEqual(await dims(), [13, 13]);
         await region.getByRole('button', { name: 'Step forward' }).click();
-        assert.match(await region.locator('.readout').textContent(), /row 1, column 2 · 2 of 169/);
+        assert.match(await region.locator('#conv-player .readout, #pool-player .readout').textContent(), /row 1, column 2 · 2 of 169/);
         assert.match(await region.getByLabel('Pooling of the current window').textContent(), /^max\(.*\) = /);
         await region.getByRole('radio', { name: 'average' }).check();
         assert.match(await region.getByLabel('Pooling of the current window').textContent(), /\/ 9 = /);

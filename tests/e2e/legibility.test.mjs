@@ -165,7 +165,7 @@ test('at 1280×720, a 5×5 RGB kernel’s products fit their cells', async () =>
     await scrollTo(page, '.conv-grid');
     await checkView(page, 'the RGB face, 5×5×3 kernel');
     // The products grid fits its panel at this size: no scrolling needed to read it.
-    const grid = await page.locator('.products-scroll').evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+    const grid = await page.locator('.panel.fw .products-scroll').evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
     assert.ok(grid.scroll <= grid.client + 1, `the products grid fits: ${JSON.stringify(grid)}`);
     checkLog(log, server.origin);
   } finally {
