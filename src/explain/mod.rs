@@ -1,7 +1,8 @@
 //! Looking inside a model: every layer's activations, saliency (plain and SmoothGrad),
-//! Grad-CAM, activation maximization, the first layer's filters, and the measures that check
+//! Integrated Gradients, occlusion, Grad-CAM and its variants (Grad-CAM++, LayerCAM,
+//! Score-CAM), activation maximization, the first layer's filters, and the measures that check
 //! explanations against where the evidence really is (pointing game, mass in a box, rank
-//! correlation).
+//! correlation, deletion and insertion curves).
 //!
 //! Shared rules: one image at a time, (H, W, C) values as the model was trained on; the model
 //! runs in inference mode (batch-norm moving statistics, dropout off), exactly as it predicts;
@@ -14,10 +15,14 @@
 
 pub mod activations;
 pub mod actmax;
+pub mod cam_variants;
+pub mod faithfulness;
 pub mod filters;
 pub mod gradcam;
+pub mod integrated;
 pub mod measures;
 pub mod model;
+pub mod occlusion;
 pub mod resize;
 pub mod saliency;
 pub mod target;
@@ -26,8 +31,12 @@ pub use activations::{activations, Activations, LayerActivation};
 pub use actmax::{
     activation_maximization, ActmaxConfig, ActmaxResult, Frame, Objective, Start, WeightedObjective,
 };
+pub use cam_variants::{cam_map, CamMap, CamMethod};
+pub use faithfulness::{deletion_insertion, importance_order, Curve, DeletionInsertion};
 pub use filters::{first_layer_filters, FilterPatches, FilterScale};
 pub use gradcam::{grad_cam, CamWeighting, GradCam};
+pub use integrated::{integrated_gradients, Baseline, IntegratedGradients};
 pub use measures::{high_frequency_share, mass_inside, points_inside, spearman, Region};
 pub use model::{Explainable, Point};
+pub use occlusion::{occlusion, Occlusion, OcclusionConfig};
 pub use saliency::{saliency, Saliency, SmoothGrad};
