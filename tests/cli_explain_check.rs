@@ -17,7 +17,7 @@ fn convscope(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-const TINY: [&str; 8] = [
+const TINY: [&str; 10] = [
     "--train-size",
     "24",
     "--test-size",
@@ -26,6 +26,8 @@ const TINY: [&str; 8] = [
     "2",
     "--actmax-iter",
     "20",
+    "--scoreboard-images",
+    "3",
 ];
 
 #[test]
@@ -86,6 +88,35 @@ fn explain_check_prints_one_json_object_with_every_figure() {
             || by["channel-mean"]["pointing_game"].is_null()
     );
     assert_eq!(v["targets_met"].as_object().unwrap().len(), 5);
+
+    // The scoreboard: every method, each measure in its range, IG's completeness.
+    let board = &v["scoreboard"];
+    assert_eq!(board["images"], 3);
+    let methods = board["methods"].as_array().unwrap();
+    assert_eq!(methods.len(), 9, "{board}");
+    for m in methods {
+        assert!(
+            unit(&m["deletion_area"]) && unit(&m["insertion_area"]),
+            "{m}"
+        );
+        assert!(
+            m["randomization_rank_corr"]
+                .as_f64()
+                .is_some_and(|r| (-1.0..=1.0).contains(&r)),
+            "{m}"
+        );
+        assert_eq!(
+            m["completeness_error"].is_number(),
+            m["method"] == "Integrated Gradients",
+            "{m}"
+        );
+    }
+    for key in ["best_deletion", "best_insertion", "best_randomization"] {
+        assert!(
+            methods.iter().any(|m| m["method"] == board[key]),
+            "{key}: {board}"
+        );
+    }
 
     // The saved models load back and give the same figures.
     let clean = format!("{dir}/clean.safetensors");

@@ -10,6 +10,7 @@
 //! - [`session`]: the training page's data, model and training run.
 //! - [`inside`]: explanations and the shortcut lab on a session.
 //! - [`imagenet`]: the pretrained ImageNet network's predictions and explanations.
+//! - [`scoreboard`]: every explanation method scored by the same faithfulness measures.
 //! - [`transfer`]: transfer learning, a new head on the frozen network's features.
 //! - [`bench`]: the benchmark's workload.
 
@@ -21,6 +22,7 @@ pub mod filters;
 pub mod imagenet;
 pub mod inside;
 pub mod presets;
+pub mod scoreboard;
 pub mod session;
 pub mod transfer;
 pub mod upload;

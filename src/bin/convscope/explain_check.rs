@@ -9,12 +9,15 @@
 //! - shortcut lab: a model trained with the planted confound (smiles on brighter backgrounds
 //!   with probability p) tested on confounded and on clean test images, and the share of its
 //!   Grad-CAM mass inside the mouth box against the clean model's;
-//! - activation maximization: how far gradient ascent from noise raises each class score.
+//! - activation maximization: how far gradient ascent from noise raises each class score;
+//! - the faithfulness scoreboard (`convscope::app::scoreboard`): every method's deletion and
+//!   insertion areas, randomization rank correlation, pointing game, IG's completeness.
 //!
 //! Models are trained with the recommended settings (or loaded with `--model` and
 //! `--confounded-model`); the hidden size flags make a tiny run for the end-to-end test.
 
 use clap::Args;
+use convscope::app::scoreboard::{scoreboard, Scoreboard, ScoreboardConfig};
 use convscope::data::synthetic::{generate, Confound, SyntheticParams};
 use convscope::data::{Dataset, MouthBox};
 use convscope::explain::{
@@ -74,6 +77,9 @@ pub struct ExplainCheckArgs {
     /// channel-mean (the original); the report gives the other's figures too.
     #[arg(long, default_value = "per-position")]
     grad_cam_weighting: String,
+    /// Test images the faithfulness scoreboard scores every method on (0: no scoreboard).
+    #[arg(long, default_value_t = 30)]
+    scoreboard_images: usize,
 }
 
 /// The Grad-CAM figures of one weighting.
@@ -115,6 +121,7 @@ struct Report {
     actmax_logit_gain_smile: f32,
     actmax_logit_gain_no_smile: f32,
     targets_met: serde_json::Value,
+    scoreboard: Option<Scoreboard>,
 }
 
 pub fn run(args: ExplainCheckArgs) -> Result<()> {
@@ -248,7 +255,22 @@ pub fn run(args: ExplainCheckArgs) -> Result<()> {
         actmax_logit_gain_smile: gain_smile,
         actmax_logit_gain_no_smile: gain_no_smile,
         targets_met: serde_json::Value::Null,
+        scoreboard: None,
     };
+    if args.scoreboard_images > 0 {
+        let cfg = ScoreboardConfig {
+            images: args.scoreboard_images,
+            seed: args.seed,
+            ..ScoreboardConfig::default()
+        };
+        report.scoreboard = Some(scoreboard(
+            &mut clean,
+            &mut randomized,
+            &test,
+            &cfg,
+            |_, _| {},
+        )?);
+    }
     report.targets_met = targets(&report);
     if args.json {
         println!("{}", serde_json::to_string(&report).expect("serializable"));
@@ -436,4 +458,26 @@ fn print_report(r: &Report) {
         r.actmax_logit_gain_no_smile,
         met("actmax_logit_gain")
     );
+    if let Some(b) = &r.scoreboard {
+        println!(
+            "faithfulness scoreboard on {} test images ({} for the pointing game): deletion area (lower is better), insertion area (higher), randomization rank correlation (nearer 0), pointing game (higher)",
+            b.images, b.pointing_images
+        );
+        for m in &b.methods {
+            println!(
+                "  {:<22} deletion {:.3}  insertion {:.3}  randomization {}  pointing {}{}",
+                m.method,
+                m.deletion_area,
+                m.insertion_area,
+                f(m.randomization_rank_corr),
+                f(m.pointing_game),
+                m.completeness_error
+                    .map_or(String::new(), |e| format!("  completeness error {e:.4}"))
+            );
+        }
+        println!(
+            "  best: deletion {}, insertion {}, randomization {}, pointing game {}",
+            b.best_deletion, b.best_insertion, b.best_randomization, b.best_pointing
+        );
+    }
 }
