@@ -73,7 +73,9 @@ for (const target of ['http', 'file']) {
       await region(page, 'Where the network looks').getByLabel(/SmoothGrad/).check();
       await page.waitForFunction((n) => Number(document.body.dataset.insideShown) > n, shown, { timeout: 60_000 });
       await region(page, 'Every layer').getByLabel('Colour scale').selectOption('map');
-      assert.match(await page.locator('#inside-gradcam-caption').textContent(), /per place.*no smile/);
+      // The last of the redraws these asked for is the one for "no smile" (an earlier one may
+      // land first on a busy machine).
+      await page.waitForFunction(() => /per place.*no smile/.test(document.getElementById('inside-gradcam-caption').textContent), null, { timeout: 60_000 });
       // The original Grad-CAM weighting, one switch away.
       await region(page, 'Where the network looks').getByLabel('Grad-CAM weights').selectOption('channel-mean');
       await page.waitForFunction(() => /one weight per map/.test(document.getElementById('inside-gradcam-caption').textContent), null, { timeout: 60_000 });
