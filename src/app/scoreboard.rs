@@ -83,7 +83,7 @@ impl Default for ScoreboardConfig {
         Self {
             images: 30,
             curve_steps: 20,
-            ig_steps: 32,
+            ig_steps: 64,
             smoothgrad_samples: 16,
             occlusion_patch: 8,
             seed: 1,
