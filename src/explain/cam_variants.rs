@@ -12,7 +12,7 @@
 use super::model::{Explainable, Point};
 use super::resize::resize_bilinear;
 use super::target::{
-    check_class, check_conv_layer, class_score, class_score_gradient, conv_layers, forward_logits,
+    cam_layer, check_class, check_conv_layer, class_score, class_score_gradient, forward_logits,
 };
 use crate::{invalid, Result};
 use serde::Serialize;
@@ -67,12 +67,7 @@ pub fn cam_map(
     method: CamMethod,
 ) -> Result<CamMap> {
     check_class(model, class)?;
-    let layer = match layer {
-        Some(l) => l,
-        None => *conv_layers(model).last().ok_or_else(|| {
-            invalid!("a class activation map needs a convolution layer, and this model has none")
-        })?,
-    };
+    let layer = cam_layer(model, layer)?;
     let (mh, mw, k) = check_conv_layer(model, layer)?;
     let kind = model.output_kind();
     let logits = forward_logits(model, image)?;

@@ -17,7 +17,7 @@
 use super::model::{Explainable, Point};
 use super::resize::resize_bilinear;
 use super::target::{
-    check_class, check_conv_layer, class_score, class_score_gradient, conv_layers, forward_logits,
+    cam_layer, check_class, check_conv_layer, class_score, class_score_gradient, forward_logits,
 };
 use crate::{invalid, Result};
 use serde::{Deserialize, Serialize};
@@ -85,12 +85,7 @@ pub fn grad_cam(
     weighting: CamWeighting,
 ) -> Result<GradCam> {
     check_class(model, class)?;
-    let layer = match layer {
-        Some(l) => l,
-        None => *conv_layers(model).last().ok_or_else(|| {
-            invalid!("Grad-CAM needs a convolution layer, and this model has none")
-        })?,
-    };
+    let layer = cam_layer(model, layer)?;
     let (map_height, map_width, k) = check_conv_layer(model, layer)?;
     let kind = model.output_kind();
     let logits = forward_logits(model, image)?;

@@ -49,6 +49,17 @@ pub fn check_conv_layer(model: &impl Explainable, layer: usize) -> Result<(usize
     model.map_layer(layer)
 }
 
+/// `layer`, or the model's last map layer when `None`: where every class activation map
+/// (Grad-CAM and its variants) looks by default, the most abstract maps that keep a place.
+pub fn cam_layer(model: &impl Explainable, layer: Option<usize>) -> Result<usize> {
+    match layer {
+        Some(l) => Ok(l),
+        None => conv_layers(model).last().copied().ok_or_else(|| {
+            invalid!("a class activation map needs a convolution layer, and this model has none")
+        }),
+    }
+}
+
 /// Indices of the model's map layers (a Sequential's convolutions), in order.
 pub fn conv_layers(model: &impl Explainable) -> Vec<usize> {
     model.map_layers()

@@ -7,6 +7,7 @@ import { createPlayer } from '../explorer/animation.js';
 import { CHANNEL_NAMES, stepAfterKey, stepAt, stepAtPoint } from '../explorer/data.js';
 import { setMessage } from '../explorer/view.js';
 import { sig, sigFactor } from '../format.js';
+import { watchWidths } from '../widths.js';
 import { absMax, drawCellGrid, drawFigures, drawGradientGrid, drawMap, drawNumberGrid } from './draw.js';
 
 const $ = (id) => document.getElementById(id);
@@ -16,20 +17,10 @@ const DROPOUT_RATE = 0.1; // the chapter's
 const maxDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 export function startBackward(core, store, explorer) {
-  // Panel widths, kept by a ResizeObserver (reading them while drawing would force layouts).
-  const widths = new Map();
-  const observer = new ResizeObserver((entries) => {
-    let changed = false;
-    for (const e of entries) {
-      const w = Math.floor(e.contentRect.width);
-      changed ||= widths.get(e.target) !== w;
-      widths.set(e.target, w);
-    }
-    if (changed && store.get().pass === 'backward') render(store.get());
-  });
+  // Hidden panels read 0 wide until backward mode shows them: then 300 until measured.
   const watched = ['bw-input-canvas', 'bw-pool-canvas', 'bw-pool-up-canvas'].map((id) => $(id).parentElement).concat([$('bw-upstream'), $('bw-flip-figures')]);
-  for (const el of watched) observer.observe(el);
-  const widthOf = (el) => widths.get(el) || el.clientWidth || 300;
+  const measured = watchWidths(watched, () => store.get().pass === 'backward' && render(store.get()));
+  const widthOf = (el) => measured(el) || 300;
   const box = (el, maxH) => ({ width: widthOf(el), height: Math.min(maxH, widthOf(el)) });
 
   // The target the student paints, (OH, OW, F), for the current output's shape.

@@ -8,6 +8,7 @@ import { fmt, timesSigns } from '../format.js';
 import { drawInput, drawKernelEditor, drawMaps, drawProducts } from './conv-draw.js';
 import { drawPoolInput, drawPoolOutput, drawPoolWindow } from './pool-draw.js';
 import { CONV_CONTROLS } from './data.js';
+import { watchWidths } from '../widths.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -25,27 +26,8 @@ export function setMessage(id, items) {
 
 // `ranges`: the core's ranges of the two sliders the explorer binds itself (kernel, pad).
 export function createExplorerView({ ranges, actions, onResize }) {
-  // Panel widths, kept by a ResizeObserver so that drawing never forces a layout (reading
-  // clientWidth after the DOM changed was most of the time of a redraw).
-  const widths = new Map();
-  const widthOf = (el) => {
-    if (!widths.has(el)) widths.set(el, el.clientWidth);
-    return widths.get(el);
-  };
-  const observer = new ResizeObserver((entries) => {
-    let changed = false;
-    for (const e of entries) {
-      const w = Math.floor(e.contentRect.width);
-      changed ||= widths.get(e.target) !== w;
-      widths.set(e.target, w);
-    }
-    if (changed) onResize();
-  });
   const panels = [...['input-canvas', 'pool-in-canvas', 'pool-out-canvas'].map((id) => $(id).parentElement), $('maps')];
-  for (const el of panels) observer.observe(el);
-  // All read now, in one layout, before the first render changes the page (read one by one
-  // between its drawings, each forced a layout of its own).
-  for (const el of panels) widthOf(el);
+  const widthOf = watchWidths(panels, onResize);
 
   function box(el, maxH) {
     const w = widthOf(el);
