@@ -8,6 +8,8 @@
 use super::integrated::box_blur;
 use super::model::Explainable;
 use super::target::{check_class, check_image, class_score};
+use crate::kernels::activation::sigmoid;
+use crate::kernels::loss::softmax_forward;
 use crate::nn::OutputKind;
 use crate::{invalid, Result};
 use serde::Serialize;
@@ -31,14 +33,15 @@ pub struct DeletionInsertion {
     pub insertion: Curve,
 }
 
-/// The probability of `class` from one example's logits.
+/// The probability of `class` from one example's logits, by the training code's own sigmoid
+/// and softmax.
 pub fn class_probability(kind: OutputKind, logits: &[f32], class: usize) -> f32 {
     match kind {
-        OutputKind::Binary => 1.0 / (1.0 + (-class_score(kind, logits, class)).exp()),
-        OutputKind::Categorical { .. } => {
-            let top = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let total: f32 = logits.iter().map(|l| (l - top).exp()).sum();
-            (logits[class] - top).exp() / total
+        OutputKind::Binary => sigmoid(class_score(kind, logits, class)),
+        OutputKind::Categorical { classes } => {
+            let mut probs = vec![0.0; classes];
+            softmax_forward(&mut probs, logits, classes);
+            probs[class]
         }
     }
 }
