@@ -104,6 +104,18 @@ pub mod training {
     pub const MAX_DENSE_UNITS: usize = 1024;
 }
 
+/// Data augmentation's largest settings (`data::augment`): beyond them a face is no longer a
+/// face a camera takes (upside down at 180° is as far as rotation goes; a zoom below 1 would
+/// mean the same as its inverse).
+pub mod augmentation {
+    pub const ROTATION_DEGREES: (f32, f32) = (0.0, 180.0);
+    pub const SHIFT: (f32, f32) = (0.0, 0.5);
+    pub const ZOOM: (f32, f32) = (1.0, 2.0);
+    pub const BRIGHTNESS: (f32, f32) = (0.0, 0.5);
+    pub const CONTRAST: (f32, f32) = (0.0, 0.9);
+    pub const ELASTIC_PIXELS: (f32, f32) = (0.0, 8.0);
+}
+
 /// One control of the page: the range its slider or number box offers (`ui_*`), and what the
 /// core accepts (`min`, `max`): a link may ask for anything the core accepts, and the control
 /// widens to show it. The page builds its link parser and its controls from this table.
@@ -141,7 +153,7 @@ pub fn control_ranges() -> Vec<ControlRange> {
             .expect("a float prints as a number")
     };
     let calc = (1.0, n(e::MAX_CALCULATOR));
-    vec![
+    let mut controls = vec![
         control("kernel", (1.0, 9.0), (1.0, n(e::MAX_KERNEL))),
         control("stride", (1.0, 6.0), (1.0, n(e::MAX_STRIDE))),
         control("pad", (0.0, 6.0), (0.0, n(e::MAX_PADDING))),
@@ -221,5 +233,24 @@ pub fn control_ranges() -> Vec<ControlRange> {
             (0.0, n(t::MAX_DENSE_UNITS)),
             (0.0, n(t::MAX_DENSE_UNITS)),
         ),
-    ]
+    ];
+    let range = |(lo, hi): (f32, f32)| (decimal(lo), decimal(hi));
+    use augmentation as a;
+    controls.extend([
+        control(
+            "augRotation",
+            range(a::ROTATION_DEGREES),
+            range(a::ROTATION_DEGREES),
+        ),
+        control("augShift", range(a::SHIFT), range(a::SHIFT)),
+        control("augZoom", range(a::ZOOM), range(a::ZOOM)),
+        control("augBrightness", range(a::BRIGHTNESS), range(a::BRIGHTNESS)),
+        control("augContrast", range(a::CONTRAST), range(a::CONTRAST)),
+        control(
+            "augElastic",
+            range(a::ELASTIC_PIXELS),
+            range(a::ELASTIC_PIXELS),
+        ),
+    ]);
+    controls
 }

@@ -105,6 +105,7 @@ fn settings() -> TrainSettings {
         patience: 0,
         seed: 0,
         bn_momentum: None,
+        augmentation: Default::default(),
     }
 }
 

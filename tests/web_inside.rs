@@ -19,6 +19,7 @@ fn trained() -> Session {
         patience: 0,
         seed: 1,
         bn_momentum: None,
+        augmentation: Default::default(),
     })
     .unwrap();
     while s.train_for(1e9).unwrap().finished.is_none() {}
@@ -258,6 +259,7 @@ fn the_shortcut_lab_with_the_page_defaults_separates_clean_from_confounded() {
             patience: 0,
             seed: 0,
             bn_momentum: Some(0.9),
+            augmentation: Default::default(),
         })
         .unwrap();
         while s.train_for(1e9).unwrap().finished.is_none() {}

@@ -18,6 +18,7 @@ fn settings(epochs: usize, seed: u64) -> TrainSettings {
         patience: 0,
         seed,
         bn_momentum: None,
+        augmentation: Default::default(),
     }
 }
 

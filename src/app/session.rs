@@ -5,6 +5,7 @@
 //! Every call that can fail leaves the session as it was: a damaged file or a bad setting
 //! never costs the student the data or the model they already have.
 
+use crate::data::augment::{Augmentation, Augmenter};
 use crate::data::folder::{FolderBuilder, FolderOptions};
 use crate::data::happy::{check_happy_file, happy_from_arrays, HappyPart};
 use crate::data::picture::Picture;
@@ -36,6 +37,12 @@ pub const FOLDER_OPTIONS: FolderOptions = FolderOptions {
     channels: 3,
 };
 
+/// Mixed into the training seed for the augmentation's draws, so that they do not repeat the
+/// shuffling's or the dropout masks' stream.
+const AUGMENTATION_STREAM: u64 = 0xa06_5eed;
+/// Most augmented variants of one picture the gallery's preview asks for at once.
+pub const MAX_PREVIEW_VARIANTS: usize = 64;
+
 /// Largest batch the test set is scored in.
 const SCORE_BATCH: usize = 64;
 
@@ -64,6 +71,9 @@ pub struct TrainSettings {
     /// Momentum of every batch-norm layer's moving averages (Keras: 0.99); `None` keeps the model's.
     #[serde(default)]
     pub bn_momentum: Option<f64>,
+    /// Random changes to every training batch; the default changes nothing.
+    #[serde(default)]
+    pub augmentation: Augmentation,
 }
 
 impl TrainSettings {
@@ -674,7 +684,16 @@ impl Session {
         let mut model = Sequential::new(&spec, settings.seed)?;
         let d = self.data()?;
         let train = examples(&d.train)?;
-        let trainer = Trainer::new(&mut model, &train, None, config)?.with_clock(self.clock);
+        let mut trainer = Trainer::new(&mut model, &train, None, config)?.with_clock(self.clock);
+        if !settings.augmentation.is_off() {
+            let shape = (d.train.height(), d.train.width(), d.train.channels());
+            let seed = settings.seed ^ AUGMENTATION_STREAM;
+            trainer = trainer.with_transform(Box::new(Augmenter::new(
+                settings.augmentation,
+                shape,
+                seed,
+            )?));
+        }
         let batches = trainer.batches_per_epoch();
         self.spec = Some(spec);
         self.model = Some(model);
@@ -798,6 +817,37 @@ impl Session {
             probability,
             class_names: d.test.class_names().to_vec(),
         })
+    }
+
+    /// `count` augmented variants of one image of a set, (count, H, W, C): what training with
+    /// `settings` would show the model in its place. `seed` picks the variants.
+    pub fn augmentation_preview(
+        &self,
+        split: Split,
+        index: usize,
+        settings: &Augmentation,
+        count: usize,
+        seed: u64,
+    ) -> Result<Vec<f32>> {
+        if count == 0 || count > MAX_PREVIEW_VARIANTS {
+            return Err(invalid!(
+                "the preview shows from 1 to {MAX_PREVIEW_VARIANTS} variants (got {count})"
+            ));
+        }
+        let d = self.data()?;
+        let set = match split {
+            Split::Train => &d.train,
+            Split::Test => &d.test,
+        };
+        if index >= set.len() {
+            return Err(invalid!(
+                "there is no image {index}: the set has {} images",
+                set.len()
+            ));
+        }
+        let shape = (set.height(), set.width(), set.channels());
+        let mut augmenter = Augmenter::new(*settings, shape, seed)?;
+        Ok(augmenter.variants(&set.image(index), count))
     }
 
     /// Class probabilities for one image of a set.

@@ -6,6 +6,8 @@
 //! - [`npy`]: NumPy `.npy` arrays (the grayscale Happy House training set in `../shared`).
 //! - [`folder`]: a folder (or zip) of images, one subfolder per class, as Keras reads it;
 //!   [`picture`]: the PNG and JPEG files in it (header checks, native decoding).
+//! - [`augment`]: random flips, rotations, shifts, zoom, brightness, contrast and elastic
+//!   warps of training batches.
 //! - [`pixel`]: the one rule for 8-bit values, intensities, gray and RGBA.
 //!
 //! Loaders take bytes, not paths, because in the browser a dropped file is bytes;
@@ -16,6 +18,7 @@ macro_rules! bad_input {
     ($($arg:tt)*) => { $crate::error::Error::BadInput(format!($($arg)*)) };
 }
 
+pub mod augment;
 mod dataset;
 mod draw;
 mod face;

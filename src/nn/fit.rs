@@ -244,6 +244,7 @@ pub struct Trainer {
     saved: Weights,
     early: Option<EarlyStoppingState>,
     history: History,
+    transform: Option<Box<dyn BatchTransform>>,
 }
 
 impl Trainer {
@@ -303,6 +304,7 @@ impl Trainer {
                 stop: None,
                 restored_epoch: None,
             },
+            transform: None,
             config,
         })
     }
@@ -310,6 +312,12 @@ impl Trainer {
     /// Times the run with `clock` (by default the system's natively, none in wasm).
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Passes every training batch through `transform` (augmentation) before training on it.
+    pub fn with_transform(mut self, transform: Box<dyn BatchTransform>) -> Self {
+        self.transform = Some(transform);
         self
     }
 
@@ -375,6 +383,9 @@ impl Trainer {
             data.image_values(i)
                 .copy_to(&mut self.batch_x[k * len..(k + 1) * len]);
             self.batch_y[k] = data.labels()[i];
+        }
+        if let Some(t) = &mut self.transform {
+            t.transform(&mut self.batch_x, n);
         }
         let t0 = self.now_seconds();
         let (loss, correct) = match self.train_batch(model, n) {
@@ -591,6 +602,13 @@ fn check_batch_memory(model: &Sequential, batch: usize) -> Result<()> {
     Ok(())
 }
 
+/// Changes each training batch after the trainer assembles it and before the model sees it
+/// (data augmentation, `data::augment`). Validation images never pass through it.
+pub trait BatchTransform: std::fmt::Debug {
+    /// `images`: the batch buffer, (B, H, W, C); only its first `count` images are real.
+    fn transform(&mut self, images: &mut [f32], count: usize);
+}
+
 /// Receives progress during [`fit`]; either answer may ask to stop.
 pub trait Observer {
     fn on_batch(&mut self, _progress: &BatchProgress) -> Control {
@@ -635,7 +653,30 @@ pub fn fit_timed(
     observer: &mut impl Observer,
     clock: Clock,
 ) -> Result<History> {
-    let mut trainer = Trainer::new(model, data, validation, config)?.with_clock(clock);
+    let trainer = Trainer::new(model, data, validation, config)?.with_clock(clock);
+    run(trainer, model, data, validation, observer)
+}
+
+/// [`fit`] with every training batch passed through `transform` first (augmentation).
+pub fn fit_transformed(
+    model: &mut Sequential,
+    data: &Examples,
+    validation: Option<&Examples>,
+    config: FitConfig,
+    observer: &mut impl Observer,
+    transform: Box<dyn BatchTransform>,
+) -> Result<History> {
+    let trainer = Trainer::new(model, data, validation, config)?.with_transform(transform);
+    run(trainer, model, data, validation, observer)
+}
+
+fn run(
+    mut trainer: Trainer,
+    model: &mut Sequential,
+    data: &Examples,
+    validation: Option<&Examples>,
+    observer: &mut impl Observer,
+) -> Result<History> {
     loop {
         let step = trainer.step(model, data, validation)?;
         let mut control = Control::Continue;

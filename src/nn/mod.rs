@@ -22,8 +22,8 @@ pub mod summary;
 pub use early_stopping::{EarlyStopping, Monitor};
 pub use examples::Examples;
 pub use fit::{
-    fit, fit_timed, BatchProgress, Control, EpochLog, FitConfig, History, Observer, Silent, Step,
-    StopReason, Trainer,
+    fit, fit_timed, fit_transformed, BatchProgress, BatchTransform, Control, EpochLog, FitConfig,
+    History, Observer, Silent, Step, StopReason, Trainer,
 };
 pub use layer::Layer;
 pub use layers::{Mode, Storage, TensorInfo};
