@@ -189,3 +189,75 @@ fn a_three_class_folder_trains_with_the_default_model() {
         "colours this distinct are learned: {result}"
     );
 }
+
+#[test]
+fn train_with_augmentation_and_a_cross_dataset_test() {
+    // Synthetic faces of one data seed, tested on those of another, all in gray.
+    let (ok, out, err) = convscope(&[
+        "train",
+        "--data",
+        "synthetic:3,48,16",
+        "--channels",
+        "1",
+        "--epochs",
+        "2",
+        "--augment",
+        "--rotate",
+        "30",
+        "--elastic",
+        "1",
+        "--cross-test",
+        "synthetic:9,8,24",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let result: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let a = &result["augmentation"];
+    assert_eq!(
+        a["rotationDegrees"], 30.0,
+        "--rotate overrides the suggested ±15°"
+    );
+    assert_eq!(a["elasticPixels"], 1.0);
+    assert_eq!(
+        a["flipHorizontal"], true,
+        "--augment starts from the suggested set"
+    );
+    let cross = &result["cross_test"];
+    assert!(
+        cross["data"].as_str().unwrap().contains("data seed 9"),
+        "{cross}"
+    );
+    assert_eq!(
+        cross["test"]["confusion_matrix"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.as_array().unwrap())
+            .map(|v| v.as_u64().unwrap())
+            .sum::<u64>(),
+        24
+    );
+    let gap = cross["gap"].as_f64().unwrap();
+    let own = result["test"]["accuracy"].as_f64().unwrap();
+    assert!((own - cross["accuracy"].as_f64().unwrap() - gap).abs() < 1e-6);
+
+    for (flags, words) in [
+        (
+            &["--rotate", "720"][..],
+            "rotation must be from 0° to 180° (got 720°)",
+        ),
+        (
+            &["--zoom", "0"][..],
+            "zoom factor must be from 1x to 2x (got 0x)",
+        ),
+        (
+            &["--cross-test", "folder:/no/such/folder"][..],
+            "/no/such/folder",
+        ),
+    ] {
+        let mut args = vec!["train", "--data", "synthetic:3,16,8", "--epochs", "1"];
+        args.extend(flags);
+        let (ok, _, err) = convscope(&args);
+        assert!(!ok && err.contains(words), "{flags:?}: {err}");
+    }
+}

@@ -8,6 +8,7 @@
 //! - [`backward`]: the same run backwards, a training step in slow motion, a gradient check.
 //! - [`datasets`]: how loaded images become a training and a test set (page and command line).
 //! - [`session`]: the training page's data, model and training run.
+//! - [`cross_dataset`]: a model tested on a dataset it never saw, with and without augmentation.
 //! - [`inside`]: explanations and the shortcut lab on a session.
 //! - [`imagenet`]: the pretrained ImageNet network's predictions and explanations.
 //! - [`scoreboard`]: every explanation method scored by the same faithfulness measures.
@@ -16,6 +17,7 @@
 
 pub mod backward;
 pub mod bench;
+pub mod cross_dataset;
 pub mod datasets;
 pub mod explorer;
 pub mod filters;

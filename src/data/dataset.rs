@@ -365,6 +365,27 @@ impl Dataset {
         }
     }
 
+    /// Three-channel copy of a gray dataset, each pixel's gray in R, G and B (the way a gray
+    /// photo is shown in colour); a colour dataset is returned as is.
+    pub fn to_rgb(&self) -> Dataset {
+        if self.channels == 3 {
+            return self.clone();
+        }
+        let images = match &self.images {
+            Pixels::Floats(v) => Pixels::Floats(v.iter().flat_map(|&g| [g; 3]).collect()),
+            Pixels::Bytes(v) => Pixels::Bytes(v.iter().flat_map(|&g| [g; 3]).collect()),
+        };
+        Dataset {
+            images,
+            labels: self.labels.clone(),
+            height: self.height,
+            width: self.width,
+            channels: 3,
+            class_names: self.class_names.clone(),
+            mouth_boxes: self.mouth_boxes.clone(),
+        }
+    }
+
     /// One-channel copy made with [`gray_from_rgb_u8`] on the 8-bit values (a gray
     /// dataset is returned as is).
     pub fn to_grayscale(&self) -> Dataset {

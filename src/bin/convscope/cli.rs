@@ -1,12 +1,15 @@
 //! The command line itself (native only: see main.rs).
 
-use crate::{data_source, explain_check, imagenet, report};
+use crate::augment_args::AugmentArgs;
+use crate::{cross_dataset, data_source, explain_check, imagenet, report};
 
 use clap::{Parser, Subcommand};
+use convscope::app::cross_dataset::cross_test;
+use convscope::data::augment::Augmenter;
 use convscope::nn::io::{load_model, save_model};
 use convscope::nn::{
-    evaluate, fit, EarlyStopping, Examples, FitConfig, ModelSpec, Monitor, OptimizerSpec,
-    Sequential, StopReason,
+    evaluate, fit, fit_transformed, EarlyStopping, Examples, FitConfig, ModelSpec, Monitor,
+    OptimizerSpec, Sequential, StopReason,
 };
 use convscope::{invalid, Error, Result};
 use serde_json::json;
@@ -54,6 +57,9 @@ enum Command {
     /// Train (or load) the chapter's model on the synthetic faces and measure its explanations:
     /// pointing game, model-randomization check, shortcut lab, activation maximization.
     ExplainCheck(explain_check::ExplainCheckArgs),
+    /// Does the model see smiles elsewhere? Train on the synthetic faces and test on Happy
+    /// House, and the other way round, with and without augmentation, for several seeds.
+    CrossDataset(cross_dataset::CrossDatasetArgs),
     /// The pretrained ImageNet network (EfficientNet-Lite0, converted by
     /// tools/imagenet/fetch_and_convert.py).
     Imagenet {
@@ -119,9 +125,16 @@ struct TrainArgs {
     /// Train all epochs without early stopping.
     #[arg(long)]
     no_early_stopping: bool,
-    /// Folder images: 3 (RGB) or 1 (grayscale).
+    /// Folder images: 3 (RGB) or 1 (grayscale); 1 also turns any colour source gray.
     #[arg(long, default_value_t = 3)]
     channels: usize,
+    /// Random changes to every training batch.
+    #[command(flatten)]
+    augmentation: AugmentArgs,
+    /// After training, also test on this data source's test images (same forms as --data):
+    /// the model's accuracy on data it never saw, beside its own test accuracy.
+    #[arg(long)]
+    cross_test: Option<String>,
     /// Save the trained model here (safetensors with the description and history).
     #[arg(long)]
     save: Option<String>,
@@ -181,15 +194,50 @@ fn train(args: TrainArgs) -> Result<()> {
         }
         print!("{}", model.summary().to_text());
     }
+    let augmentation = args.augmentation.settings()?;
+    let cross = match &args.cross_test {
+        Some(source) => Some(data_source::load(
+            source,
+            args.test_split,
+            args.seed,
+            args.channels,
+        )?),
+        None => None,
+    };
     let mut progress = report::Progress::new(args.json);
-    let history = fit(
-        &mut model,
-        &examples(&data.train)?,
-        None,
-        config,
-        &mut progress,
-    )?;
+    let history = if augmentation.is_off() {
+        fit(
+            &mut model,
+            &examples(&data.train)?,
+            None,
+            config,
+            &mut progress,
+        )?
+    } else {
+        let d = &data.train;
+        let augmenter = Augmenter::new(
+            augmentation,
+            (d.height(), d.width(), d.channels()),
+            args.seed,
+        )?;
+        fit_transformed(
+            &mut model,
+            &examples(d)?,
+            None,
+            config,
+            &mut progress,
+            Box::new(augmenter),
+        )?
+    };
     let test = evaluate(&mut model, &examples(&data.test)?, config.batch_size)?;
+    let cross = match &cross {
+        Some(other) => Some((
+            other.description.clone(),
+            cross_test(&mut model, &data.test, &other.test)?,
+        )),
+        None => None,
+    };
+    let cross_json = cross.as_ref().map(|(d, c)| json!({ "data": d, "accuracy": c.other.accuracy, "gap": c.gap, "notes": c.notes, "test": report::evaluation_json(&c.other) }));
     let stop = history.stop.clone().unwrap_or(StopReason::Completed);
     if let Some(path) = &args.save {
         let notes = json!({ "data": data.description, "config": config, "history": history, "test": report::evaluation_json(&test) });
@@ -200,7 +248,7 @@ fn train(args: TrainArgs) -> Result<()> {
         println!(
             "{}",
             json!({ "event": "result", "data": data.description, "notes": data.notes, "seed": args.seed, "stop": stop, "restored_epoch": history.restored_epoch,
-                    "epochs_run": history.epochs.len(), "test": report::evaluation_json(&test) })
+                    "epochs_run": history.epochs.len(), "augmentation": augmentation, "test": report::evaluation_json(&test), "cross_test": cross_json })
         );
     } else {
         println!("{}", stop.describe());
@@ -208,6 +256,16 @@ fn train(args: TrainArgs) -> Result<()> {
             println!("restored the weights of epoch {e}");
         }
         report::print_evaluation(&test, data.test.class_names());
+        if let Some((description, c)) = &cross {
+            for note in &c.notes {
+                println!("note: {note}");
+            }
+            println!(
+                "on {description} (never seen): accuracy {:.1}%, {:.1} points below its own test set",
+                100.0 * c.other.accuracy,
+                100.0 * c.gap
+            );
+        }
         if let Some(path) = &args.save {
             println!("saved {path}");
         }
@@ -239,6 +297,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Train(args) => train(args),
         Command::ExplainCheck(args) => explain_check::run(args),
+        Command::CrossDataset(args) => cross_dataset::run(args),
         Command::Imagenet {
             command:
                 ImagenetCommand::Predict {

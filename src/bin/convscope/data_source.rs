@@ -42,8 +42,18 @@ fn files(spec: &str, kind: &str, counts: &[usize]) -> Result<Vec<String>> {
 
 /// Reads `--data`; `test_split` and `seed` split a source that has no test set of its own,
 /// and order the training images of one that has, as the page does ([`LoadedData`]);
-/// `channels` is the folder loader's colour choice (1 or 3).
+/// `channels` is the folder loader's colour choice (1 or 3); 1 also turns any colour source gray.
 pub fn load(spec: &str, test_split: f32, seed: u64, channels: usize) -> Result<Data> {
+    let mut data = load_as_stored(spec, test_split, seed, channels)?;
+    if channels == 1 && data.train.channels() == 3 {
+        data.train = data.train.to_grayscale();
+        data.test = data.test.to_grayscale();
+        data.description += ", in gray";
+    }
+    Ok(data)
+}
+
+fn load_as_stored(spec: &str, test_split: f32, seed: u64, channels: usize) -> Result<Data> {
     let (kind, rest) = spec.split_once(':').unwrap_or((spec, ""));
     let split = |all: Dataset, what: String, notes: Vec<String>| -> Result<Data> {
         let description = format!(
