@@ -15,7 +15,8 @@ use crate::nn::{
 use crate::{invalid, Result};
 use serde::Serialize;
 
-/// Largest batch the sets are scored in.
+/// Largest batch the sets are scored in; no larger than the batch the model trained in, so
+/// that scoring does not grow its buffers (as the session's own test scoring).
 const SCORE_BATCH: usize = 32;
 
 /// `other` in the shape the model reads: the same picture size and class count are required;
@@ -73,8 +74,12 @@ pub fn cross_test(
     let input = model.spec().input;
     let classes = own_test.class_names().len();
     let (other, note) = adapt_to(other, &input, classes)?;
-    let own = evaluate(model, &own_test.examples(), SCORE_BATCH)?;
-    let other = evaluate(model, &other.examples(), SCORE_BATCH)?;
+    let batch = match model.capacity() {
+        0 => SCORE_BATCH,
+        c => c.min(SCORE_BATCH),
+    };
+    let own = evaluate(model, &own_test.examples(), batch)?;
+    let other = evaluate(model, &other.examples(), batch)?;
     Ok(CrossTest {
         gap: own.accuracy - other.accuracy,
         own,

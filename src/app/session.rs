@@ -25,6 +25,9 @@ use crate::nn::{
 use crate::{invalid, Result};
 use serde::{Deserialize, Serialize};
 
+mod cross;
+pub use cross::CrossReport;
+
 /// Share of a dropped image folder or a webcam capture kept aside for testing.
 pub const TEST_FRACTION: f32 = 0.2;
 /// Side of the images a folder or a capture becomes (the chapter's model input).
@@ -299,16 +302,7 @@ impl Session {
         seed: u64,
         difficulty: &str,
     ) -> Result<DataInfo> {
-        let difficulty = match difficulty {
-            "easy" => Difficulty::Easy,
-            "normal" => Difficulty::Normal,
-            "hard" => Difficulty::Hard,
-            other => {
-                return Err(invalid!(
-                    "the difficulty must be easy, normal or hard (got '{other}')"
-                ))
-            }
-        };
+        let difficulty = parse_difficulty(difficulty)?;
         let (train_set, test_set) = generate(&SyntheticParams {
             train,
             test,
@@ -523,42 +517,16 @@ impl Session {
         class_names: &[String],
         seed: u64,
     ) -> Result<DataInfo> {
-        if side == 0 || side > 1024 {
-            return Err(invalid!(
-                "captured frames must be 1 to 1024 pixels a side (got {side})"
-            ));
-        }
-        if rgba.len() != labels.len() * side * side * 4 {
-            return Err(invalid!(
-                "{} frames of {side}x{side} pixels need {} bytes, not {}",
-                labels.len(),
-                labels.len() * side * side * 4,
-                rgba.len()
-            ));
-        }
+        let set = frames_dataset(rgba, labels, side, class_names)?;
         if class_names.len() < 2 {
             return Err(invalid!(
                 "a classifier needs frames of at least two classes"
             ));
         }
-        let counts: Vec<usize> = (0..class_names.len())
-            .map(|c| labels.iter().filter(|&&l| l as usize == c).count())
-            .collect();
+        let counts = set.class_counts();
         if let Some(c) = counts.iter().position(|&n| n < 2) {
             return Err(invalid!("capture at least two frames of “{}” (there are {}), so that one can be kept for testing", class_names[c], counts[c]));
         }
-        if labels.iter().any(|&l| l as usize >= class_names.len()) {
-            return Err(invalid!(
-                "a frame has a class that is not one of {}",
-                class_names.join(", ")
-            ));
-        }
-        let images = rgba
-            .chunks_exact(4)
-            .flat_map(|px| [px[0], px[1], px[2]])
-            .collect();
-        let set =
-            Dataset::from_bytes(images, labels.to_vec(), side, side, 3, class_names.to_vec())?;
         self.replace_with_split(set, "webcam frames", seed, Vec::new())
     }
 
@@ -1013,6 +981,50 @@ pub struct PhotoPrediction {
     pub rgba: Vec<u8>,
     pub height: usize,
     pub width: usize,
+}
+
+fn parse_difficulty(name: &str) -> Result<Difficulty> {
+    match name {
+        "easy" => Ok(Difficulty::Easy),
+        "normal" => Ok(Difficulty::Normal),
+        "hard" => Ok(Difficulty::Hard),
+        other => Err(invalid!(
+            "the difficulty must be easy, normal or hard (got '{other}')"
+        )),
+    }
+}
+
+/// Webcam frames (RGBA, `side` x `side` each) as an RGB dataset.
+fn frames_dataset(
+    rgba: &[u8],
+    labels: &[u8],
+    side: usize,
+    class_names: &[String],
+) -> Result<Dataset> {
+    if side == 0 || side > 1024 {
+        return Err(invalid!(
+            "captured frames must be 1 to 1024 pixels a side (got {side})"
+        ));
+    }
+    if rgba.len() != labels.len() * side * side * 4 {
+        return Err(invalid!(
+            "{} frames of {side}x{side} pixels need {} bytes, not {}",
+            labels.len(),
+            labels.len() * side * side * 4,
+            rgba.len()
+        ));
+    }
+    if labels.iter().any(|&l| l as usize >= class_names.len()) {
+        return Err(invalid!(
+            "a frame has a class that is not one of {}",
+            class_names.join(", ")
+        ));
+    }
+    let images = rgba
+        .chunks_exact(4)
+        .flat_map(|px| [px[0], px[1], px[2]])
+        .collect();
+    Dataset::from_bytes(images, labels.to_vec(), side, side, 3, class_names.to_vec())
 }
 
 fn examples(set: &Dataset) -> Result<Examples<'_>> {

@@ -9,9 +9,11 @@
 //! - [`inside_exports`]: the worker's explanations, more methods of `TrainingSession`.
 //! - [`imagenet_exports`]: the pretrained ImageNet network, an [`imagenet_exports::ImageNetModel`] handle.
 //! - [`file_exports`]: the worker's exports for the student's files (the browser decodes).
+//! - [`augment_exports`]: the augmentation preview and the cross-dataset test.
 //! - [`bench`]: the benchmark handle.
 
 pub mod api;
+pub mod augment_exports;
 pub mod backward_exports;
 pub mod bench;
 pub mod file_exports;

@@ -20,6 +20,7 @@ export const RANGE_KEYS = [
   'poolWindow', 'poolStride', 'poolStep', 'calcH', 'calcW', 'calcC', 'calcWindow', 'calcStride',
   'trainSize', 'testSize', 'dataSeed', 'epochs', 'batchSize', 'learningRate', 'patience', 'trainSeed',
   'bnMomentum', 'archBlocks', 'archFilters', 'archKernel', 'archDropout', 'archDense',
+  'augRotation', 'augShift', 'augZoom', 'augBrightness', 'augContrast', 'augElastic',
 ];
 
 // `table` as `core.controlRanges()` returns it: `{key: {key, uiMin, uiMax, min, max}}`.
@@ -195,6 +196,17 @@ export const TRAIN_DEFAULTS = {
   bnMomentum: 0.9,
 };
 
+// The augmentation the state asks for, as the core reads it (data::augment::Augmentation).
+export const augmentationOf = (st) => ({
+  flipHorizontal: st.augFlip, flipVertical: st.augFlipV, rotationDegrees: st.augRotation, shift: st.augShift,
+  zoom: st.augZoom, brightness: st.augBrightness, contrast: st.augContrast, elasticPixels: st.augElastic,
+});
+// The state keys of each augmentation setting, to set them all from the core's values.
+export const AUGMENTATION_KEYS = {
+  flipHorizontal: 'augFlip', flipVertical: 'augFlipV', rotationDegrees: 'augRotation', shift: 'augShift',
+  zoom: 'augZoom', brightness: 'augBrightness', contrast: 'augContrast', elasticPixels: 'augElastic',
+};
+
 function buildFields(r, arch) {
   // A field whose value is the canonical layout text (so equal layouts compare equal).
   const archField = {
@@ -250,6 +262,15 @@ function buildFields(r, arch) {
     training(ctl(int('patience', 'pa', D.patience, r.patience), 'number', 'train-patience')),
     training(ctl(int('trainSeed', 'ts', D.trainSeed, r.trainSeed), 'number', 'train-seed')),
     training(ctl(real('bnMomentum', 'bn', D.bnMomentum, r.bnMomentum), 'number', 'train-bn')),
+    // Augmentation (data::augment): off by default, as Keras trains without it.
+    training(ctl(bool('augFlip', 'afh', false), 'checkbox', 'aug-flip')),
+    training(ctl(bool('augFlipV', 'afv', false), 'checkbox', 'aug-flipv')),
+    training(ctl(real('augRotation', 'arot', 0, r.augRotation), 'number', 'aug-rotation')),
+    training(ctl(real('augShift', 'ash', 0, r.augShift), 'number', 'aug-shift')),
+    training(ctl(real('augZoom', 'azm', 1, r.augZoom), 'number', 'aug-zoom')),
+    training(ctl(real('augBrightness', 'abr', 0, r.augBrightness), 'number', 'aug-brightness')),
+    training(ctl(real('augContrast', 'aco', 0, r.augContrast), 'number', 'aug-contrast')),
+    training(ctl(real('augElastic', 'ael', 0, r.augElastic), 'number', 'aug-elastic')),
     archField,
   ];
 }

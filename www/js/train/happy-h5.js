@@ -28,14 +28,30 @@ function damaged(e) {
 
 // Returns the data info; throws a message for the student (prefixed with the file's name).
 export function readHappyH5(session, bytes, name, seed) {
+  return named(name, () => {
+    const a = readArrays(session, bytes, name);
+    return session.loadHappyArrays(a.part, a.pixels, a.xShape, a.labels, a.yShape, name, seed);
+  });
+}
+
+// The cross-dataset test on every picture of the file: `{description, ownAccuracy, ...}`.
+export function crossTestHappyH5(session, bytes, name) {
+  return named(name, () => {
+    const a = readArrays(session, bytes, name);
+    return session.crossTestHappy(a.part, a.pixels, a.xShape, a.labels, a.yShape, name);
+  });
+}
+
+function named(name, fn) {
   try {
-    return read(session, bytes, name, seed);
+    return fn();
   } catch (e) {
     throw new Error(e.message.startsWith(name) ? e.message : `${name}: ${e.message}`);
   }
 }
 
-function read(session, bytes, name, seed) {
+// The checked part's arrays: `{part, pixels, xShape, labels, yShape}`.
+function readArrays(session, bytes, name) {
   if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b)) {
     throw new Error(`this is not an HDF5 (.h5) file: it does not start with the HDF5 signature${bytes.length < 8 ? ' (the file is nearly empty)' : ''}`);
   }
@@ -64,5 +80,5 @@ function read(session, bytes, name, seed) {
   } catch (e) {
     throw damaged(e);
   }
-  return session.loadHappyArrays(part, pixels, arrays[x].shape, labels, arrays[y].shape, name, seed);
+  return { part, pixels, xShape: arrays[x].shape, labels, yShape: arrays[y].shape };
 }

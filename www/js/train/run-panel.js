@@ -2,6 +2,7 @@
 // per second and time left, and the end of a run (early stopping marked on the curves, a
 // divergent run explained with its weights and curves kept).
 
+import { augmentationOf } from '../state.js';
 import { $, formatSeconds, pct, say } from './dom.js';
 
 // The stop's cause ("the loss became infinite") at its epoch and batch → the page's sentence.
@@ -25,7 +26,7 @@ export function createRunPanel(ctx) {
 
   const settings = () => {
     const s = store.get();
-    return { epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, patience: s.patience, seed: s.trainSeed, bnMomentum: s.bnMomentum };
+    return { epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, patience: s.patience, seed: s.trainSeed, bnMomentum: s.bnMomentum, augmentation: augmentationOf(s) };
   };
 
   function onProgress(report) {
@@ -51,6 +52,7 @@ export function createRunPanel(ctx) {
   async function onFinished(finished) {
     if (!run) return;
     const epochs = run.epochs;
+    const settingsOfRun = run.settings;
     run = null;
     const kept = finished.restoredEpoch;
     let mark = null; // the epoch whose weights were kept, marked on the curves
@@ -67,7 +69,7 @@ export function createRunPanel(ctx) {
     // The curves go with the model's file (its notes), so that a kept or loaded model shows them.
     ctx.setHistory({ epochs: epochs.map(historyEntry), mark });
     document.body.dataset.trained = 'true';
-    ctx.modelTrained(settings());
+    ctx.modelTrained(settingsOfRun);
     ctx.setButtons();
     await ctx.evaluate();
   }

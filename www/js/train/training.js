@@ -8,9 +8,11 @@
 import { bindControls } from '../controls.js';
 import { TRAIN_DEFAULTS, formatArch } from '../state.js';
 import { createCurves } from './charts.js';
+import { createAugmentPanel } from './augment-panel.js';
 import { createDataPanel } from './data-panel.js';
 import { $, pct, say, thousands } from './dom.js';
 import { createModelEditor } from './model-editor.js';
+import { createElsewhere } from './elsewhere.js';
 import { createModelFiles } from './model-files.js';
 import { guardUnload } from './persistence.js';
 import { createResults } from './results.js';
@@ -92,6 +94,7 @@ export async function startTraining(store, worker, events, schema) {
   let modelArch = null; // the editor layout of the worker's model (null: a layout the editor cannot show)
   let trained = false; // the weights come from a training run or a file, not from the seed alone
   let history = null; // {epochs, mark} of the run that trained the model, kept in its file's notes
+  let trainedWith = null; // the augmentation the model was trained with (null: not known)
   let panels = null;
   const trainedListeners = [];
 
@@ -153,6 +156,8 @@ export async function startTraining(store, worker, events, schema) {
       panels.editor.setEnabled(!running);
       panels.tryIt.setEnabled(!running && !busy && !!data && hasModel);
       panels.files.setEnabled(!running && !busy && hasModel);
+      panels.augment.setEnabled(!running);
+      panels.elsewhere.setEnabled(!running && !busy && !!data && hasModel && trained);
       panels.webcam.setButtons();
       $('model-load').disabled = running || busy;
     },
@@ -180,10 +185,13 @@ export async function startTraining(store, worker, events, schema) {
     setHistory(h) {
       history = h;
     },
-    modelTrained() {
+    modelTrained(settings) {
       unsaved = true;
+      trainedWith = settings.augmentation;
       setTrained(true);
     },
+    trainedWith: () => trainedWith,
+    capturedFrames: () => panels.webcam.frames(),
     modelSaved() {
       unsaved = false;
     },
@@ -194,6 +202,7 @@ export async function startTraining(store, worker, events, schema) {
       panels.data.describe(info);
       $('try-index').max = String(info.test - 1);
       await panels.data.showGallery(info);
+      panels.augment.dataLoaded();
       const same = previous && previous.channels === info.channels && previous.height === info.height && previous.width === info.width && previous.classNames.length === info.classNames.length;
       if (!same || !hasModel) await buildModel();
       panels.results.clear();
@@ -204,6 +213,7 @@ export async function startTraining(store, worker, events, schema) {
       hasModel = true;
       unsaved = false;
       history = readHistory(loaded.notes);
+      trainedWith = loaded.notes?.settings?.augmentation ?? null;
       setTrained(true);
       // The core reads the model back into the editor's layout (null: one it cannot show).
       modelArch = loaded.layout ? formatArch(loaded.layout) : null;
@@ -258,6 +268,8 @@ export async function startTraining(store, worker, events, schema) {
     webcam: createWebcamCapture(ctx),
     tryIt: createTryIt(ctx),
     files: createModelFiles(ctx),
+    augment: createAugmentPanel(ctx),
+    elsewhere: createElsewhere(ctx),
   };
   // Edits build one after another, so the last edit's model is the one that stays.
   let building = Promise.resolve();

@@ -61,6 +61,13 @@ export function createWebcamCapture(ctx) {
     setButtons();
   }
 
+  // The captured frames as the worker takes them: (N, side, side, 4) RGBA and a label each.
+  function packed() {
+    const rgba = new Uint8Array(frames.length * FRAME_SIDE * FRAME_SIDE * 4);
+    frames.forEach((f, i) => rgba.set(f.rgba, i * FRAME_SIDE * FRAME_SIDE * 4));
+    return { rgba, labels: Uint8Array.from(frames, (f) => f.label) };
+  }
+
   function setButtons() {
     const live = !!video.srcObject;
     $('cam-smile').disabled = !live || capturing;
@@ -101,9 +108,7 @@ export function createWebcamCapture(ctx) {
   $('cam-use').addEventListener('click', () => {
     if (ctx.running()) return say(message, 'Stop the training run before loading other data.');
     ctx.guarded(async () => {
-      const rgba = new Uint8Array(frames.length * FRAME_SIDE * FRAME_SIDE * 4);
-      frames.forEach((f, i) => rgba.set(f.rgba, i * FRAME_SIDE * FRAME_SIDE * 4));
-      const labels = Uint8Array.from(frames, (f) => f.label);
+      const { rgba, labels } = packed();
       let info;
       try {
         info = await ctx.worker.call('loadCaptured', { rgba: rgba.buffer, labels, side: FRAME_SIDE, classNames: CLASSES, seed: ctx.store.get().dataSeed }, [rgba.buffer]);
@@ -114,5 +119,9 @@ export function createWebcamCapture(ctx) {
     }, message);
   });
   render();
-  return { setButtons };
+  return {
+    setButtons,
+    // For the cross-dataset test: the frames as `crossCaptured` takes them, or null if none.
+    frames: () => (frames.length ? { ...packed(), side: FRAME_SIDE, classNames: CLASSES } : null),
+  };
 }

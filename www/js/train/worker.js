@@ -9,7 +9,7 @@
 
 import { decodeUpload } from '../picture.js';
 import { addFolderPictures, loadFolderFiles } from './folder-files.js';
-import { readHappyH5 } from './happy-h5.js';
+import { crossTestHappyH5, readHappyH5 } from './happy-h5.js';
 
 // Pictures are decoded on the page, not here: from file://, WebKit gives a worker made from a
 // Blob URL a null origin that cannot read Blobs, so createImageBitmap fails in the worker (and
@@ -172,6 +172,15 @@ const ops = {
     return { rgba, transfer: [rgba.buffer] };
   },
   labels: ({ split }) => Array.from(session.labels(split)),
+  augmentPreview({ split, index, settings, count, seed }) {
+    const rgba = session.augmentationPreview(split, index, settings, count, seed);
+    return { rgba, transfer: [rgba.buffer] };
+  },
+  suggestedAugmentation: () => wasm_bindgen.suggestedAugmentation(),
+  noAugmentation: () => wasm_bindgen.noAugmentation(),
+  crossSynthetic: ({ count, seed, difficulty }) => session.crossTestSynthetic(count, seed, difficulty),
+  crossH5: ({ bytes, name }) => crossTestHappyH5(session, new Uint8Array(bytes), name),
+  crossCaptured: ({ rgba, labels, side, classNames }) => session.crossTestCaptured(new Uint8Array(rgba), labels, side, classNames),
   save({ notes }) {
     const bytes = session.save(JSON.stringify(notes ?? null));
     return { bytes, transfer: [bytes.buffer] };
