@@ -215,7 +215,7 @@ fn train_with_augmentation_and_a_cross_dataset_test() {
     let a = &result["augmentation"];
     assert_eq!(
         a["rotationDegrees"], 30.0,
-        "--rotate overrides the suggested ±15°"
+        "--rotate overrides the suggested ±10°"
     );
     assert_eq!(a["elasticPixels"], 1.0);
     assert_eq!(

@@ -513,3 +513,131 @@ fn bad_requests_are_explained() {
     );
     assert!(CamMethod::parse("cam").is_err());
 }
+
+fn page_settings() -> convscope::app::compare::MethodSettings {
+    serde_json::from_value(serde_json::json!({
+        "igSteps": 8, "igBaseline": "blur", "occlusionPatch": 8, "occlusionStride": 4, "images": 3
+    }))
+    .unwrap()
+}
+
+/// The page's comparison: every method on one session picture, in words when refused; the
+/// scoreboard advanced a pair at a time equals the blocking one.
+#[test]
+fn the_page_compares_every_method_and_runs_the_scoreboard_in_steps() {
+    use convscope::app::compare::MethodSettings;
+    use convscope::app::inside::Picture;
+    use convscope::app::scoreboard::{scoreboard, Method, METHODS};
+    use convscope::app::session::{Session, Split, TrainSettings};
+
+    for m in METHODS {
+        assert_eq!(Method::parse(m.id()).unwrap(), m);
+    }
+    assert!(Method::parse("grad-cam-3000")
+        .unwrap_err()
+        .to_string()
+        .contains("not an explanation method"));
+
+    let mut s = Session::new();
+    s.load_synthetic(48, 12, 2, "easy").unwrap();
+    let train = TrainSettings {
+        epochs: 1,
+        batch_size: 8,
+        learning_rate: 1e-3,
+        patience: 0,
+        seed: 1,
+        bn_momentum: None,
+        augmentation: Default::default(),
+    };
+    s.start_training(&train).unwrap();
+    while s.train_for(1e9).unwrap().finished.is_none() {}
+
+    let settings = page_settings();
+    for m in METHODS {
+        let r = s
+            .inside_method_map(Picture::Set(Split::Test, 1), 1, m, &settings)
+            .unwrap();
+        assert_eq!(
+            (r.method, r.height, r.width, r.map.len()),
+            (m.id(), 64, 64, 64 * 64)
+        );
+        assert!(r.map.iter().all(|v| v.is_finite()), "{}", r.name);
+        let cam = matches!(
+            m,
+            Method::GradCam
+                | Method::HiResCam
+                | Method::GradCamPlusPlus
+                | Method::LayerCam
+                | Method::ScoreCam
+        );
+        assert_eq!(r.signed, !cam, "{}", r.name);
+        // A CAM may find no evidence for the class at all (every weighted map negative).
+        assert!(cam || r.map.iter().any(|&v| v != 0.0), "{}", r.name);
+        if cam {
+            assert!(
+                r.map.iter().all(|&v| v >= 0.0),
+                "{} keeps only evidence for",
+                r.name
+            );
+        }
+    }
+    let refused = |patch: serde_json::Value, words: &str| {
+        let mut v = serde_json::json!({ "igSteps": 8, "igBaseline": "blur", "occlusionPatch": 8, "occlusionStride": 4 });
+        v.as_object_mut()
+            .unwrap()
+            .extend(patch.as_object().unwrap().clone());
+        let bad: MethodSettings = serde_json::from_value(v).unwrap();
+        let mut s2 = Session::new();
+        s2.load_synthetic(16, 4, 2, "easy").unwrap();
+        s2.build_model(None, 0).unwrap();
+        let e = s2
+            .inside_method_map(Picture::Set(Split::Test, 0), 1, Method::Saliency, &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(words), "{e}");
+        let e = s2.start_scoreboard(&bad).unwrap_err().to_string();
+        assert!(e.contains(words), "{e}");
+    };
+    refused(
+        serde_json::json!({ "igSteps": 0 }),
+        "between 1 and 1024 steps",
+    );
+    refused(
+        serde_json::json!({ "occlusionPatch": 80 }),
+        "patch must be between 1 and 64 pixels",
+    );
+    refused(
+        serde_json::json!({ "occlusionStride": 9 }),
+        "stride must be between 1 and the patch size 8",
+    );
+    refused(
+        serde_json::json!({ "igBaseline": "purple" }),
+        "not a baseline",
+    );
+
+    // Stepwise on the session equals the blocking scoreboard on the same model and faces.
+    let mut job = s.start_scoreboard(&settings).unwrap();
+    let mut steps = 0;
+    while !job.advance(&mut s, 1).unwrap() {
+        steps += 1;
+    }
+    assert_eq!(job.progress(), (27, 27));
+    assert_eq!(steps, 26);
+    let stepped = job.report().unwrap();
+    assert!(stepped.mouth_boxes, "the synthetic faces know their mouths");
+    let (_, test) = s.sets().unwrap();
+    let test = test.clone();
+    // The same weights, read back from the session's model file.
+    let saved = s.save(&serde_json::json!({})).unwrap();
+    let model = &mut convscope::nn::io::load_model(&saved).unwrap().model;
+    let mut random = Sequential::new(model.spec(), 0x5c0_4eb0a4d).unwrap();
+    let whole = scoreboard(
+        model,
+        &mut random,
+        &test,
+        &settings.config().unwrap(),
+        |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(stepped, whole);
+}

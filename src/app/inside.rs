@@ -92,7 +92,10 @@ pub struct ShortcutAccuracies {
 
 impl Session {
     /// The model and the picture as the model takes it: (H, W, C) values in [0, 1].
-    fn model_and_picture(&mut self, picture: Picture) -> Result<(&mut Sequential, Vec<f32>)> {
+    pub(crate) fn model_and_picture(
+        &mut self,
+        picture: Picture,
+    ) -> Result<(&mut Sequential, Vec<f32>)> {
         let (model, data) = self.model_and_data();
         let model = model.ok_or_else(|| invalid!("build or train a model first"))?;
         let image = match picture {

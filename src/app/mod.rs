@@ -12,11 +12,13 @@
 //! - [`inside`]: explanations and the shortcut lab on a session.
 //! - [`imagenet`]: the pretrained ImageNet network's predictions and explanations.
 //! - [`scoreboard`]: every explanation method scored by the same faithfulness measures.
+//! - [`compare`]: the methods side by side on one picture, the scoreboard on the session.
 //! - [`transfer`]: transfer learning, a new head on the frozen network's features.
 //! - [`bench`]: the benchmark's workload.
 
 pub mod backward;
 pub mod bench;
+pub mod compare;
 pub mod cross_dataset;
 pub mod datasets;
 pub mod explorer;

@@ -13,11 +13,11 @@
 
 use crate::data::{Dataset, MouthBox};
 use crate::explain::{
-    cam_map, deletion_insertion, grad_cam, integrated_gradients, occlusion, points_inside,
-    saliency, spearman, Baseline, CamMethod, CamWeighting, Explainable, OcclusionConfig, Region,
-    SmoothGrad,
+    cam_map, check_steps, deletion_insertion, grad_cam, integrated_gradients, occlusion,
+    points_inside, saliency, spearman, Baseline, CamMethod, CamWeighting, Explainable,
+    OcclusionConfig, Region, SmoothGrad,
 };
-use crate::nn::{Mode, Sequential};
+use crate::nn::{InputShape, Mode, Sequential};
 use crate::{invalid, Result};
 use serde::Serialize;
 
@@ -51,6 +51,29 @@ pub enum Method {
 }
 
 impl Method {
+    /// Reads the page's name of a method (`grad-cam-plus-plus`, as serialized).
+    pub fn parse(id: &str) -> Result<Self> {
+        METHODS
+            .into_iter()
+            .find(|m| m.id() == id)
+            .ok_or_else(|| invalid!("'{id}' is not an explanation method"))
+    }
+
+    /// The method's id, as the page names it.
+    pub fn id(self) -> &'static str {
+        match self {
+            Method::Saliency => "saliency",
+            Method::SmoothGrad => "smooth-grad",
+            Method::IntegratedGradients => "integrated-gradients",
+            Method::Occlusion => "occlusion",
+            Method::GradCam => "grad-cam",
+            Method::HiResCam => "hi-res-cam",
+            Method::GradCamPlusPlus => "grad-cam-plus-plus",
+            Method::LayerCam => "layer-cam",
+            Method::ScoreCam => "score-cam",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Method::Saliency => "saliency",
@@ -66,15 +89,19 @@ impl Method {
     }
 }
 
-/// The settings every method runs with on the scoreboard.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The settings every method runs with (on the scoreboard and side by side in the page).
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScoreboardConfig {
     /// Test images scored (the first ones of the set).
     pub images: usize,
     pub curve_steps: usize,
     pub ig_steps: usize,
+    pub ig_baseline: Baseline,
     pub smoothgrad_samples: usize,
     pub occlusion_patch: usize,
+    pub occlusion_stride: usize,
+    /// The convolution the CAM methods read (`None`: the default, [`crate::explain::target::cam_layer`]).
+    pub cam_layer: Option<usize>,
     pub seed: u64,
 }
 
@@ -84,10 +111,47 @@ impl Default for ScoreboardConfig {
             images: 30,
             curve_steps: 20,
             ig_steps: 64,
+            ig_baseline: Baseline::Blurred(5),
             smoothgrad_samples: 16,
             occlusion_patch: 8,
+            occlusion_stride: 4,
+            cam_layer: None,
             seed: 1,
         }
+    }
+}
+
+impl ScoreboardConfig {
+    fn occlusion(&self) -> OcclusionConfig {
+        OcclusionConfig {
+            patch: self.occlusion_patch,
+            stride: self.occlusion_stride,
+            fill: None,
+        }
+    }
+
+    /// Refuses settings no method can run with on `input` pictures, before a long run starts.
+    pub fn check(&self, input: &InputShape) -> Result<()> {
+        check_steps(self.ig_steps)?;
+        self.occlusion().check(input.height, input.width)?;
+        if let Baseline::Image(b) = &self.ig_baseline {
+            let len = input.height * input.width * input.channels;
+            if b.len() != len {
+                return Err(invalid!(
+                    "the baseline image has {} values but the model's pictures have {len} ({}x{}x{})",
+                    b.len(),
+                    input.height,
+                    input.width,
+                    input.channels
+                ));
+            }
+        }
+        if self.images == 0 || self.curve_steps == 0 || self.smoothgrad_samples == 0 {
+            return Err(invalid!(
+                "the scoreboard needs at least one image, one curve step and one SmoothGrad sample"
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -99,6 +163,7 @@ pub fn method_map(
     method: Method,
     cfg: &ScoreboardConfig,
 ) -> Result<Vec<f32>> {
+    let layer = cfg.cam_layer;
     Ok(match method {
         Method::Saliency => saliency(model, image, class, None)?.evidence,
         Method::SmoothGrad => {
@@ -110,29 +175,18 @@ pub fn method_map(
             saliency(model, image, class, Some(smooth))?.evidence
         }
         Method::IntegratedGradients => {
-            integrated_gradients(model, image, class, &Baseline::Blurred(5), cfg.ig_steps)?.map
+            integrated_gradients(model, image, class, &cfg.ig_baseline, cfg.ig_steps)?.map
         }
-        Method::Occlusion => {
-            let patch = cfg.occlusion_patch;
-            occlusion(
-                model,
-                image,
-                class,
-                OcclusionConfig {
-                    patch,
-                    stride: (patch / 2).max(1),
-                    fill: None,
-                },
-            )?
-            .map
+        Method::Occlusion => occlusion(model, image, class, cfg.occlusion())?.map,
+        Method::GradCam => grad_cam(model, image, class, layer, CamWeighting::ChannelMean)?.heatmap,
+        Method::HiResCam => {
+            grad_cam(model, image, class, layer, CamWeighting::PerPosition)?.heatmap
         }
-        Method::GradCam => grad_cam(model, image, class, None, CamWeighting::ChannelMean)?.heatmap,
-        Method::HiResCam => grad_cam(model, image, class, None, CamWeighting::PerPosition)?.heatmap,
         Method::GradCamPlusPlus => {
-            cam_map(model, image, class, None, CamMethod::GradCamPlusPlus)?.heatmap
+            cam_map(model, image, class, layer, CamMethod::GradCamPlusPlus)?.heatmap
         }
-        Method::LayerCam => cam_map(model, image, class, None, CamMethod::LayerCam)?.heatmap,
-        Method::ScoreCam => cam_map(model, image, class, None, CamMethod::ScoreCam)?.heatmap,
+        Method::LayerCam => cam_map(model, image, class, layer, CamMethod::LayerCam)?.heatmap,
+        Method::ScoreCam => cam_map(model, image, class, layer, CamMethod::ScoreCam)?.heatmap,
     })
 }
 
@@ -150,6 +204,8 @@ pub struct MethodScore {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scoreboard {
     pub images: usize,
+    /// Whether the test set knows where each mouth is (the synthetic faces do).
+    pub mouth_boxes: bool,
     /// Of those, the correctly classified ones with a mouth box (the pointing game's).
     pub pointing_images: usize,
     pub methods: Vec<MethodScore>,
@@ -173,75 +229,141 @@ pub fn scoreboard(
     cfg: &ScoreboardConfig,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Scoreboard> {
-    let n = cfg.images.min(test.len());
-    if n == 0 {
-        return Err(invalid!("the scoreboard needs at least one test image"));
+    let mut run = ScoreboardRun::new(model, test, cfg.clone())?;
+    while !run.advance(model, random, test, 1)? {
+        let (done, total) = run.progress();
+        progress(done, total);
     }
-    let boxes: Option<Vec<Region>> = test.mouth_boxes().map(|b| {
-        b.iter()
-            .map(|&MouthBox { x0, y0, x1, y1 }| Region { x0, y0, x1, y1 })
-            .collect()
-    });
-    let mut rows = Vec::new();
-    let mut pointing_images = 0;
-    for (m, &method) in METHODS.iter().enumerate() {
-        let (mut deletion, mut insertion, mut corr, mut hits, mut completeness) =
-            (vec![], vec![], vec![], 0usize, vec![]);
-        let mut pointed = 0;
-        for i in 0..n {
-            progress(m * n + i, METHODS.len() * n);
+    let (_, total) = run.progress();
+    progress(total, total);
+    run.report()
+}
+
+/// One method's sums while the run goes through its images.
+#[derive(Debug, Default)]
+struct Tally {
+    deletion: Vec<f32>,
+    insertion: Vec<f32>,
+    corr: Vec<f32>,
+    completeness: Vec<f32>,
+    pointed: usize,
+    hits: usize,
+}
+
+/// The scoreboard one (method, image) pair at a time, so that the page's worker can show
+/// progress and stay able to hear a cancel between pairs. The same `model`, `random` and
+/// `test` must be passed to every [`ScoreboardRun::advance`].
+#[derive(Debug)]
+pub struct ScoreboardRun {
+    cfg: ScoreboardConfig,
+    images: usize,
+    boxes: Option<Vec<Region>>,
+    /// The next (method, image) pair, counted from 0 over methods x images.
+    next: usize,
+    tallies: Vec<Tally>,
+}
+
+impl ScoreboardRun {
+    /// Checks the settings against the model and the test set.
+    pub fn new(model: &Sequential, test: &Dataset, cfg: ScoreboardConfig) -> Result<Self> {
+        cfg.check(&model.spec().input)?;
+        let images = cfg.images.min(test.len());
+        if images == 0 {
+            return Err(invalid!("the scoreboard needs at least one test image"));
+        }
+        let boxes = test.mouth_boxes().map(|b| {
+            b.iter()
+                .map(|&MouthBox { x0, y0, x1, y1 }| Region { x0, y0, x1, y1 })
+                .collect()
+        });
+        Ok(Self {
+            cfg,
+            images,
+            boxes,
+            next: 0,
+            tallies: METHODS.iter().map(|_| Tally::default()).collect(),
+        })
+    }
+
+    /// (pairs done, pairs in all).
+    pub fn progress(&self) -> (usize, usize) {
+        (self.next, METHODS.len() * self.images)
+    }
+
+    /// Scores up to `pairs` more (method, image) pairs; true when every pair is done.
+    pub fn advance(
+        &mut self,
+        model: &mut Sequential,
+        random: &mut Sequential,
+        test: &Dataset,
+        pairs: usize,
+    ) -> Result<bool> {
+        let total = METHODS.len() * self.images;
+        let cfg = &self.cfg;
+        for _ in 0..pairs {
+            if self.next >= total {
+                break;
+            }
+            let (m, i) = (self.next / self.images, self.next % self.images);
+            let (method, t) = (METHODS[m], &mut self.tallies[m]);
             let image = test.image(i);
             let class = test.labels()[i] as usize;
             let map = method_map(model, &image, class, method, cfg)?;
             let curves = deletion_insertion(model, &image, class, &map, cfg.curve_steps)?;
-            deletion.push(curves.deletion.area);
-            insertion.push(curves.insertion.area);
+            t.deletion.push(curves.deletion.area);
+            t.insertion.push(curves.insertion.area);
             let random_map = method_map(random, &image, class, method, cfg)?;
-            corr.extend(spearman(&map, &random_map));
+            t.corr.extend(spearman(&map, &random_map));
             if method == Method::IntegratedGradients {
-                completeness.push(
-                    integrated_gradients(
-                        model,
-                        &image,
-                        class,
-                        &Baseline::Blurred(5),
-                        cfg.ig_steps,
-                    )?
-                    .completeness_error,
-                );
+                let ig =
+                    integrated_gradients(model, &image, class, &cfg.ig_baseline, cfg.ig_steps)?;
+                t.completeness.push(ig.completeness_error);
             }
-            if let Some(boxes) = &boxes {
+            if let Some(boxes) = &self.boxes {
                 model.forward(&image, Mode::Infer);
                 if model.predicted_class(0) == class {
-                    pointed += 1;
-                    hits += usize::from(points_inside(&map, test.width(), boxes[i].dilated(4)));
+                    t.pointed += 1;
+                    t.hits += usize::from(points_inside(&map, test.width(), boxes[i].dilated(4)));
                 }
             }
+            self.next += 1;
         }
-        pointing_images = pointed;
-        rows.push(MethodScore {
-            method: method.name(),
-            deletion_area: mean(&deletion).unwrap_or(0.0),
-            insertion_area: mean(&insertion).unwrap_or(0.0),
-            randomization_rank_corr: mean(&corr),
-            pointing_game: (pointed > 0).then(|| hits as f32 / pointed as f32),
-            completeness_error: mean(&completeness),
-        });
+        Ok(self.next >= total)
     }
-    progress(METHODS.len() * n, METHODS.len() * n);
-    let best = |key: &dyn Fn(&MethodScore) -> Option<f32>, lower: bool| -> &'static str {
-        rows.iter()
-            .filter_map(|r| key(r).map(|v| (r.method, if lower { v } else { -v })))
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map_or("none", |r| r.0)
-    };
-    Ok(Scoreboard {
-        images: n,
-        pointing_images,
-        best_deletion: best(&|r| Some(r.deletion_area), true),
-        best_insertion: best(&|r| Some(r.insertion_area), false),
-        best_randomization: best(&|r| r.randomization_rank_corr.map(f32::abs), true),
-        best_pointing: best(&|r| r.pointing_game, false),
-        methods: rows,
-    })
+
+    /// The scores of the pairs done so far (all of them once [`ScoreboardRun::advance`] said so).
+    pub fn report(&self) -> Result<Scoreboard> {
+        let rows: Vec<MethodScore> = METHODS
+            .iter()
+            .zip(&self.tallies)
+            .filter(|(_, t)| !t.deletion.is_empty())
+            .map(|(method, t)| MethodScore {
+                method: method.name(),
+                deletion_area: mean(&t.deletion).unwrap_or(0.0),
+                insertion_area: mean(&t.insertion).unwrap_or(0.0),
+                randomization_rank_corr: mean(&t.corr),
+                pointing_game: (t.pointed > 0).then(|| t.hits as f32 / t.pointed as f32),
+                completeness_error: mean(&t.completeness),
+            })
+            .collect();
+        if rows.is_empty() {
+            return Err(invalid!("the scoreboard has not scored any image yet"));
+        }
+        let best = |key: &dyn Fn(&MethodScore) -> Option<f32>, lower: bool| -> &'static str {
+            rows.iter()
+                .filter_map(|r| key(r).map(|v| (r.method, if lower { v } else { -v })))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map_or("none", |r| r.0)
+        };
+        Ok(Scoreboard {
+            images: self.images,
+            mouth_boxes: self.boxes.is_some(),
+            pointing_images: self.tallies[0].pointed,
+            best_deletion: best(&|r| Some(r.deletion_area), true),
+            best_insertion: best(&|r| Some(r.insertion_area), false),
+            best_randomization: best(&|r| r.randomization_rank_corr.map(f32::abs), true),
+            best_pointing: best(&|r| r.pointing_game, false),
+            methods: rows,
+        })
+    }
 }

@@ -106,6 +106,16 @@ pub fn box_blur(image: &[f32], (h, w, c): (usize, usize, usize), r: usize) -> Ve
     out
 }
 
+/// Refuses a step count Integrated Gradients cannot use.
+pub fn check_steps(steps: usize) -> Result<()> {
+    if steps == 0 || steps > MAX_STEPS {
+        return Err(invalid!(
+            "Integrated Gradients needs between 1 and {MAX_STEPS} steps along the path (got {steps})"
+        ));
+    }
+    Ok(())
+}
+
 /// Integrated Gradients of `class` for `image` (H, W, C) from `baseline` in `steps` steps.
 pub fn integrated_gradients(
     model: &mut impl Explainable,
@@ -116,11 +126,7 @@ pub fn integrated_gradients(
 ) -> Result<IntegratedGradients> {
     check_image(model, image)?;
     check_class(model, class)?;
-    if steps == 0 || steps > MAX_STEPS {
-        return Err(invalid!(
-            "Integrated Gradients needs between 1 and {MAX_STEPS} steps along the path (got {steps})"
-        ));
-    }
+    check_steps(steps)?;
     let input = model.input_shape();
     let shape = (input.height, input.width, input.channels);
     let start = baseline_image(baseline, image, shape)?;

@@ -35,7 +35,7 @@ pub use cam_variants::{cam_map, CamMap, CamMethod};
 pub use faithfulness::{deletion_insertion, importance_order, Curve, DeletionInsertion};
 pub use filters::{first_layer_filters, FilterPatches, FilterScale};
 pub use gradcam::{grad_cam, CamWeighting, GradCam};
-pub use integrated::{integrated_gradients, Baseline, IntegratedGradients};
+pub use integrated::{check_steps, integrated_gradients, Baseline, IntegratedGradients};
 pub use measures::{high_frequency_share, mass_inside, points_inside, spearman, Region};
 pub use model::{Explainable, Point};
 pub use occlusion::{occlusion, Occlusion, OcclusionConfig};

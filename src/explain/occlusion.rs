@@ -17,6 +17,27 @@ pub struct OcclusionConfig {
     pub fill: Option<f32>,
 }
 
+impl OcclusionConfig {
+    /// Refuses a patch or stride that does not fit an (h, w) picture.
+    pub fn check(&self, h: usize, w: usize) -> Result<()> {
+        if self.patch == 0 || self.patch > h.min(w) {
+            return Err(invalid!(
+                "the occlusion patch must be between 1 and {} pixels (the picture is {h}x{w}; got {})",
+                h.min(w),
+                self.patch
+            ));
+        }
+        if self.stride == 0 || self.stride > self.patch {
+            return Err(invalid!(
+                "the occlusion stride must be between 1 and the patch size {} (got {}): a larger one leaves pixels never covered",
+                self.patch,
+                self.stride
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Occlusion {
     pub height: usize,
@@ -39,20 +60,7 @@ pub fn occlusion(
     check_class(model, class)?;
     let input = model.input_shape();
     let (h, w, c) = (input.height, input.width, input.channels);
-    if cfg.patch == 0 || cfg.patch > h.min(w) {
-        return Err(invalid!(
-            "the occlusion patch must be between 1 and {} pixels (the picture is {h}x{w}; got {})",
-            h.min(w),
-            cfg.patch
-        ));
-    }
-    if cfg.stride == 0 || cfg.stride > cfg.patch {
-        return Err(invalid!(
-            "the occlusion stride must be between 1 and the patch size {} (got {}): a larger one leaves pixels never covered",
-            cfg.patch,
-            cfg.stride
-        ));
-    }
+    cfg.check(h, w)?;
     let fill = match cfg.fill {
         Some(v) if v.is_finite() => v,
         Some(v) => return Err(invalid!("the patch's value must be a number (got {v})")),

@@ -7,6 +7,7 @@
 //! - [`backward_exports`]: the explorer's backward mode, the gradient check, the slow-motion step.
 //! - [`training`]: the training worker's exports, a [`training::TrainingSession`] handle.
 //! - [`inside_exports`]: the worker's explanations, more methods of `TrainingSession`.
+//! - [`compare_exports`]: the explanation methods side by side and the faithfulness scoreboard.
 //! - [`imagenet_exports`]: the pretrained ImageNet network, an [`imagenet_exports::ImageNetModel`] handle.
 //! - [`file_exports`]: the worker's exports for the student's files (the browser decodes).
 //! - [`augment_exports`]: the augmentation preview and the cross-dataset test.
@@ -16,6 +17,7 @@ pub mod api;
 pub mod augment_exports;
 pub mod backward_exports;
 pub mod bench;
+pub mod compare_exports;
 pub mod file_exports;
 pub mod imagenet_exports;
 pub mod inside_exports;

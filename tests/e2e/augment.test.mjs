@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { FAKE_CAMERA, ROOT, useServerAndBrowser } from './harness.mjs';
+import { FAKE_CAMERA, ROOT, axeViolations, useServerAndBrowser } from './harness.mjs';
 import { checkLog, messageOf, openTraining, region, train } from './training-page.mjs';
 
 const SHOTS = path.join(ROOT, 'build', 'screenshots');
@@ -34,20 +34,20 @@ test('augmentation preview, refusal of a bad range, and cross-dataset tests with
 
   await run.getByRole('button', { name: 'Suggested augmentation' }).click();
   await page.waitForFunction(() => /random variants/.test(document.querySelector('#aug-caption').textContent));
-  assert.equal(await run.getByLabel('Rotation ±°').inputValue(), '15');
+  assert.equal(await run.getByLabel('Rotation ±°').inputValue(), '10');
   assert.equal(await run.getByLabel('Mirror left–right').isChecked(), true);
-  assert.equal(await run.getByLabel('Elastic warp (px)').inputValue(), '2');
+  assert.equal(await run.getByLabel('Elastic warp (px)').inputValue(), '1');
   const varied = await previewPixels(page);
   assert.equal(new Set(varied).size, 8, 'eight different variants');
   assert.ok(!varied.includes(plain[0]), 'each differs from the picture');
   await run.getByRole('button', { name: 'Other variants' }).click();
   await page.waitForFunction((before) => [...document.querySelectorAll('#aug-preview canvas')].some((c, i) => c.toDataURL() !== before[i]), varied);
 
-  // A rotation of 720°: refused in words, the suggested 15° kept (in the link too).
+  // A rotation of 720°: refused in words, the suggested 10° kept (in the link too).
   await run.getByLabel('Rotation ±°').fill('720');
   assert.match(await messageOf(page, '#msg-aug'), /Rotation ±°: 720 is outside 0…180/);
-  assert.match(await page.evaluate(() => location.hash), /arot=15/);
-  await run.getByLabel('Rotation ±°').fill('15');
+  assert.match(await page.evaluate(() => location.hash), /arot=10/);
+  await run.getByLabel('Rotation ±°').fill('10');
   await page.waitForFunction(() => document.querySelector('#msg-aug').textContent === '');
   await page.locator('fieldset.augment').screenshot({ path: path.join(SHOTS, 'augment-preview.png') });
 
@@ -64,7 +64,7 @@ test('augmentation preview, refusal of a bad range, and cross-dataset tests with
   await page.waitForFunction(() => document.querySelectorAll('#elsewhere-table tbody tr').length === 1);
   const first = await rows().first().locator('td').allTextContents();
   assert.match(first[0], /300 synthetic faces \(hard, seed 4242\)/);
-  assert.match(first[1], /left–right flips, ±15°/);
+  assert.match(first[1], /left–right flips, ±10°/);
   assert.equal(first[2], await page.locator('#m-accuracy').textContent(), 'own test accuracy as the results say');
   assert.match(first[3], /^\d+\.\d%$/);
   assert.match(first[4], /points (lower|higher)/);
@@ -108,5 +108,7 @@ test('augmentation preview, refusal of a bad range, and cross-dataset tests with
   assert.match((await rows().first().locator('td').allTextContents())[0], /^10 webcam frames$/);
   await page.locator('.elsewhere').scrollIntoViewIfNeeded();
   await page.locator('.elsewhere').screenshot({ path: path.join(SHOTS, 'cross-dataset.png') });
+  assert.deepEqual(await axeViolations(page, 'fieldset.augment'), [], 'axe-core on the augmentation controls');
+  assert.deepEqual(await axeViolations(page, '.elsewhere'), [], 'axe-core on the cross-dataset test');
   checkLog(log, env.server.origin);
 });

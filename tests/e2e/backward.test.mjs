@@ -8,8 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { ROOT, SINGLE_FILE_URL, foreignRequests, launchBrowser, openPage, startServer } from './harness.mjs';
+import { ROOT, SINGLE_FILE_URL, axeViolations, foreignRequests, launchBrowser, openPage, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -24,13 +23,7 @@ after(async () => {
 
 const SHOTS = path.join(ROOT, 'build', 'screenshots');
 // axe-core on the page in backward mode, to WCAG 2.2 AA (as a11y.test.mjs does forwards).
-const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-async function violations(page) {
-  await page.evaluate(AXE);
-  const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
-  const result = await page.evaluate((t) => window.axe.run(document, { runOnly: { type: 'tag', values: t }, resultTypes: ['violations'] }), tags);
-  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`);
-}
+const violations = (page) => axeViolations(page);
 const num = (text) => Number(text.replace('−', '-'));
 
 async function withPage(url, origin, fn, viewport) {

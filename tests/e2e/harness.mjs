@@ -5,6 +5,7 @@
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
@@ -179,4 +180,14 @@ export async function measurePeakMemory(browser, page, action, options) {
     throw e;
   }
   return watch.stop();
+}
+
+// axe-core (npm) in the page, to WCAG 2.2 AA: the violations within `selector` (the whole
+// document by default), each as "id (impact): targets".
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+export async function axeViolations(page, selector = null) {
+  await page.evaluate(AXE);
+  const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
+  const result = await page.evaluate(([t, sel]) => window.axe.run(sel ? document.querySelector(sel) : document, { runOnly: { type: 'tag', values: t }, resultTypes: ['violations'] }), [tags, selector]);
+  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`);
 }

@@ -7,8 +7,8 @@ use convscope::Result;
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct AugmentArgs {
-    /// Start from the suggested augmentation (flips, ±15°, 10% shifts, zoom 1.15, brightness
-    /// ±0.1, contrast ±20%, 2-pixel elastic warp); the flags below change parts of it.
+    /// Start from the suggested augmentation (left-right flips, ±10°, 5% shifts, zoom 1.1,
+    /// brightness ±0.1, contrast ±20%, 1-pixel elastic warp); the flags below change parts of it.
     #[arg(long)]
     pub augment: bool,
     /// Mirror training images left-right at random.

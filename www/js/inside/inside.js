@@ -6,6 +6,7 @@
 import { $, pct, say } from '../train/dom.js';
 import { FRAME_SIDE, grabFrame, openCamera } from '../train/webcam.js';
 import { createActmax } from './actmax.js';
+import { createCompare } from './compare.js';
 import { createImagenet } from './imagenet.js';
 import { createLab } from './lab.js';
 import { drawFilters, drawHeat, drawLayers, drawOverlay, drawRgba } from './maps.js';
@@ -148,6 +149,16 @@ export function startInside(training) {
   $('inside-lab-model').addEventListener('change', showTrained);
   showTrained();
   refreshLayers();
+
+  // The picture the view explains, for the method comparison: where it comes from and its
+  // RGBA pixels to draw the maps on.
+  async function currentPicture() {
+    const index = Number($('inside-index').value);
+    if (!photo && !(Number.isInteger(index) && index >= 0)) throw new Error('Pick a test image number from 0 up');
+    const pic = photo ? { split: 'test', index: 0, rgba: photo.rgba } : { split: 'test', index };
+    return { ...pic, pixels: await pictureRgba(pic) };
+  }
+  createCompare({ worker, which, picture: currentPicture, onEvent: (f) => training.onEvent(f) });
 
   const actmax = createActmax(ctx);
   const lab = createLab(ctx);

@@ -71,6 +71,25 @@ export function drawOverlay(canvas, rgba, heatmap, height, width, what = 'Grad-C
   });
 }
 
+// The picture in grey with a signed map (H, W) over it: orange where it is evidence for the
+// class, blue against, stronger with |value| (scaled to the map's largest |value|). Grey under
+// the colour keeps the picture's own colours from reading as evidence.
+const FOR = [230, 97, 1];
+const AGAINST = [33, 102, 172];
+export function drawSignedOverlay(canvas, rgba, map, height, width, what) {
+  describe(canvas, what, map.map((v) => Math.max(0, v)), height, width);
+  const top = map.reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1;
+  put(canvas, width, height, (d) => {
+    for (let i = 0; i < map.length; i++) {
+      const t = map[i] / top;
+      const grey = 0.3 * rgba[i * 4] + 0.59 * rgba[i * 4 + 1] + 0.11 * rgba[i * 4 + 2];
+      const colour = t >= 0 ? FOR : AGAINST;
+      const a = Math.min(1, Math.abs(t)) * 0.85;
+      d.set([grey * (1 - a) + colour[0] * a, grey * (1 - a) + colour[1] * a, grey * (1 - a) + colour[2] * a, 255], i * 4);
+    }
+  });
+}
+
 // The first layer's filters (count, KH, KW, 3) in [0, 1] as a grid of patches with 1 px gaps.
 export function drawFilters(canvas, f) {
   const cols = Math.min(16, f.count);

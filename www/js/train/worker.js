@@ -238,6 +238,7 @@ const sessionFor = (which) => {
 };
 const rgbaArg = (rgba) => (rgba ? new Uint8Array(rgba) : undefined);
 const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
+let scoreboardRun = null; // {cancelled} of the scoreboard in progress
 
 function labTick() {
   labRun.timer = null;
@@ -316,6 +317,37 @@ Object.assign(ops, {
   },
   actmaxCancel() {
     if (actmaxRun) actmaxRun.cancelled = true;
+    return {};
+  },
+  // Look inside › Compare the methods: one method's map, and the scoreboard in slices of a few
+  // (method, image) pairs with progress events between them (so that Cancel is heard).
+  explanationMethods: () => wasm_bindgen.explanationMethods(),
+  insideMethodMap({ which, split, index, rgba, cls, method, settings }) {
+    const m = sessionFor(which).insideMethodMap(split, index, rgbaArg(rgba), cls, method, settings);
+    return { ...m, transfer: [m.map.buffer] };
+  },
+  async scoreboard({ which, settings }) {
+    const target = sessionFor(which);
+    const task = target.startScoreboard(settings);
+    const run = { cancelled: false };
+    scoreboardRun = run;
+    try {
+      let done = false;
+      while (!done && !run.cancelled) {
+        done = task.advance(target, 2);
+        const [n, total] = task.progress();
+        post({ event: 'scoreboard-progress', done: n, total });
+        await pause();
+      }
+      const [n, total] = task.progress();
+      return { cancelled: run.cancelled, done: n, total, report: n > 0 ? task.report() : null };
+    } finally {
+      if (scoreboardRun === run) scoreboardRun = null;
+      task.free();
+    }
+  },
+  scoreboardCancel() {
+    if (scoreboardRun) scoreboardRun.cancelled = true;
     return {};
   },
   labTrain({ lab, settings }) {
