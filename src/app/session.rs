@@ -389,21 +389,7 @@ impl Session {
         file_name: &str,
         seed: u64,
     ) -> Result<DataInfo> {
-        let read = || -> Result<_> {
-            let part = HappyPart::parse(part)?;
-            let (x_key, y_key) = part.keys();
-            let labels = whole_numbers(arrays.labels, y_key)?;
-            let set = happy_from_arrays(
-                arrays.pixels,
-                arrays.x_shape,
-                &labels,
-                arrays.y_shape,
-                x_key,
-                y_key,
-            )?;
-            Ok((part, set))
-        };
-        let (part, set) = read().map_err(|e| invalid!("{file_name}: {e}"))?;
+        let (part, set) = happy_set(part, arrays, file_name)?;
         self.load_happy_part(part, set, file_name, seed)
     }
 
@@ -802,24 +788,14 @@ impl Session {
                 "the preview shows from 1 to {MAX_PREVIEW_VARIANTS} variants (got {count})"
             ));
         }
-        let d = self.data()?;
-        let set = match split {
-            Split::Train => &d.train,
-            Split::Test => &d.test,
-        };
-        if index >= set.len() {
-            return Err(invalid!(
-                "there is no image {index}: the set has {} images",
-                set.len()
-            ));
-        }
+        let set = self.set_with_image(split, index)?;
         let shape = (set.height(), set.width(), set.channels());
         let mut augmenter = Augmenter::new(*settings, shape, seed)?;
         Ok(augmenter.variants(&set.image(index), count))
     }
 
-    /// Class probabilities for one image of a set.
-    pub fn predict_index(&mut self, split: Split, index: usize) -> Result<Vec<f32>> {
+    /// The set `split`, checked to hold image `index`.
+    fn set_with_image(&self, split: Split, index: usize) -> Result<&Dataset> {
         let d = self.data()?;
         let set = match split {
             Split::Train => &d.train,
@@ -831,6 +807,12 @@ impl Session {
                 set.len()
             ));
         }
+        Ok(set)
+    }
+
+    /// Class probabilities for one image of a set.
+    pub fn predict_index(&mut self, split: Split, index: usize) -> Result<Vec<f32>> {
+        let set = self.set_with_image(split, index)?;
         self.check_fits(set)?;
         let image = set.image(index).to_vec();
         let model = self.model_mut()?;
@@ -981,6 +963,25 @@ pub struct PhotoPrediction {
     pub rgba: Vec<u8>,
     pub height: usize,
     pub width: usize,
+}
+
+/// The dataset in a Happy House file's `part` (`train` or `test`); messages name the file.
+fn happy_set(part: &str, arrays: &HappyArrays, file_name: &str) -> Result<(HappyPart, Dataset)> {
+    let read = || -> Result<_> {
+        let part = HappyPart::parse(part)?;
+        let (x_key, y_key) = part.keys();
+        let labels = whole_numbers(arrays.labels, y_key)?;
+        let set = happy_from_arrays(
+            arrays.pixels,
+            arrays.x_shape,
+            &labels,
+            arrays.y_shape,
+            x_key,
+            y_key,
+        )?;
+        Ok((part, set))
+    };
+    read().map_err(|e| invalid!("{file_name}: {e}"))
 }
 
 fn parse_difficulty(name: &str) -> Result<Difficulty> {

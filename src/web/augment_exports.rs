@@ -2,9 +2,10 @@
 //! training with the augmentation settings shows the model, and the trained model tested on
 //! pictures it never saw ([`crate::app::session`]'s `augmentation_preview` and `cross_test_*`).
 
+use super::file_exports::with_happy_arrays;
 use super::to_js;
 use super::training::TrainingSession;
-use crate::app::session::{HappyArrays, Split};
+use crate::app::session::Split;
 use crate::data::augment::Augmentation;
 use crate::data::pixel;
 use wasm_bindgen::prelude::*;
@@ -77,18 +78,13 @@ impl TrainingSession {
         y_shape: Vec<u32>,
         file_name: &str,
     ) -> Result<JsValue, JsError> {
-        let shape = |dims: &[u32]| dims.iter().map(|&d| d as usize).collect::<Vec<_>>();
-        let arrays = HappyArrays {
-            pixels,
-            x_shape: &shape(&x_shape),
-            labels: &labels,
-            y_shape: &shape(&y_shape),
-        };
-        to_js(
-            &self
-                .session_mut()
-                .cross_test_happy(part, &arrays, file_name)?,
-        )
+        with_happy_arrays(pixels, &x_shape, &labels, &y_shape, |arrays| {
+            to_js(
+                &self
+                    .session_mut()
+                    .cross_test_happy(part, arrays, file_name)?,
+            )
+        })
     }
 
     /// The trained model on webcam frames (as `loadCaptured` takes them).

@@ -61,6 +61,23 @@ pub fn read_zip(bytes: &[u8]) -> Result<ZipEntries, JsError> {
     Ok(unpacked)
 }
 
+/// The page's Happy House arrays (shapes as JS numbers) as the core reads them, for `f`.
+pub(crate) fn with_happy_arrays<R>(
+    pixels: &[u8],
+    x_shape: &[u32],
+    labels: &[f64],
+    y_shape: &[u32],
+    f: impl FnOnce(&HappyArrays) -> R,
+) -> R {
+    let dims = |d: &[u32]| d.iter().map(|&v| v as usize).collect::<Vec<_>>();
+    f(&HappyArrays {
+        pixels,
+        x_shape: &dims(x_shape),
+        labels,
+        y_shape: &dims(y_shape),
+    })
+}
+
 #[wasm_bindgen]
 impl TrainingSession {
     /// Checks a Happy House `.h5` file as the page's HDF5 reader describes it, before any
@@ -95,18 +112,13 @@ impl TrainingSession {
         file_name: &str,
         seed: u32,
     ) -> Result<JsValue, JsError> {
-        let shape = |dims: &[u32]| dims.iter().map(|&d| d as usize).collect::<Vec<_>>();
-        let arrays = HappyArrays {
-            pixels,
-            x_shape: &shape(&x_shape),
-            labels: &labels,
-            y_shape: &shape(&y_shape),
-        };
-        to_js(
-            &self
-                .session_mut()
-                .load_happy_arrays(part, &arrays, file_name, seed as u64)?,
-        )
+        with_happy_arrays(pixels, &x_shape, &labels, &y_shape, |arrays| {
+            to_js(
+                &self
+                    .session_mut()
+                    .load_happy_arrays(part, arrays, file_name, seed as u64)?,
+            )
+        })
     }
 
     /// Starts loading a dropped folder from its paths (a path ending in `/` is a folder):

@@ -3,9 +3,8 @@
 //! the student's webcam frames) beside its own test set ([`crate::app::cross_dataset`]).
 //! Nothing loaded or trained changes: the other pictures are used once and dropped.
 
-use super::{frames_dataset, parse_difficulty, whole_numbers, HappyArrays, Session};
+use super::{frames_dataset, happy_set, parse_difficulty, HappyArrays, Session};
 use crate::app::cross_dataset::cross_test;
-use crate::data::happy::{happy_from_arrays, HappyPart};
 use crate::data::synthetic::generate_set;
 use crate::data::Dataset;
 use crate::nn::Evaluation;
@@ -59,20 +58,7 @@ impl Session {
         arrays: &HappyArrays,
         file_name: &str,
     ) -> Result<CrossReport> {
-        let read = || -> Result<Dataset> {
-            let part = HappyPart::parse(part)?;
-            let (x_key, y_key) = part.keys();
-            let labels = whole_numbers(arrays.labels, y_key)?;
-            happy_from_arrays(
-                arrays.pixels,
-                arrays.x_shape,
-                &labels,
-                arrays.y_shape,
-                x_key,
-                y_key,
-            )
-        };
-        let set = read().map_err(|e| invalid!("{file_name}: {e}"))?;
+        let (_, set) = happy_set(part, arrays, file_name)?;
         let n = set.len();
         self.cross_test_on(set, format!("{file_name} ({n} Happy House pictures)"))
     }
