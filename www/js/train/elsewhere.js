@@ -9,8 +9,10 @@ import { $, make, pct, say } from './dom.js';
 const SYNTHETIC_COUNT = 300;
 
 // "flips, ±15°, shift ±0.1, …" or "no augmentation".
+const NUMBERS = ['rotationDegrees', 'shift', 'zoom', 'brightness', 'contrast', 'elasticPixels'];
 export function describeAugmentation(a) {
-  if (!a) return 'unknown';
+  // A loaded model's file says what it says: anything unexpected is "unknown".
+  if (!a || typeof a !== 'object' || !NUMBERS.every((k) => Number.isFinite(a[k]))) return 'unknown';
   const parts = [];
   if (a.flipHorizontal) parts.push('left–right flips');
   if (a.flipVertical) parts.push('upside-down flips');

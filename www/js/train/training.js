@@ -94,7 +94,7 @@ export async function startTraining(store, worker, events, schema) {
   let modelArch = null; // the editor layout of the worker's model (null: a layout the editor cannot show)
   let trained = false; // the weights come from a training run or a file, not from the seed alone
   let history = null; // {epochs, mark} of the run that trained the model, kept in its file's notes
-  let trainedWith = null; // the augmentation the model was trained with (null: not known)
+  let trainedWith = null; // the settings of the run that trained the model (null: not known)
   let panels = null;
   const trainedListeners = [];
 
@@ -179,7 +179,7 @@ export async function startTraining(store, worker, events, schema) {
     },
     clearResults: () => panels.results.clear(),
     evaluate: () => panels.results.evaluate(),
-    notes: () => ({ settings: panels.run.settings(), arch: modelArch, data: data && data.description, testAccuracy: panels.results.accuracy(), history }),
+    notes: () => ({ settings: trainedWith ?? panels.run.settings(), arch: modelArch, data: data && data.description, testAccuracy: panels.results.accuracy(), history }),
     trained: () => trained,
     onTrainedChange: (listen) => trainedListeners.push(listen),
     setHistory(h) {
@@ -187,10 +187,10 @@ export async function startTraining(store, worker, events, schema) {
     },
     modelTrained(settings) {
       unsaved = true;
-      trainedWith = settings.augmentation;
+      trainedWith = settings;
       setTrained(true);
     },
-    trainedWith: () => trainedWith,
+    trainedWith: () => trainedWith?.augmentation ?? null,
     capturedFrames: () => panels.webcam.frames(),
     modelSaved() {
       unsaved = false;
@@ -213,7 +213,7 @@ export async function startTraining(store, worker, events, schema) {
       hasModel = true;
       unsaved = false;
       history = readHistory(loaded.notes);
-      trainedWith = loaded.notes?.settings?.augmentation ?? null;
+      trainedWith = loaded.notes?.settings ?? null;
       setTrained(true);
       // The core reads the model back into the editor's layout (null: one it cannot show).
       modelArch = loaded.layout ? formatArch(loaded.layout) : null;
@@ -239,6 +239,7 @@ export async function startTraining(store, worker, events, schema) {
       hasModel = true;
       unsaved = false;
       history = null;
+      trainedWith = null;
       setTrained(false);
       panels.editor.showProblem(null);
       panels.results.clear();
