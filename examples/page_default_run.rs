@@ -16,6 +16,7 @@ fn main() {
         patience: 0,
         seed: 0,
         bn_momentum: Some(env("BN", "0.9").parse().expect("BN is a number")),
+        augmentation: Default::default(),
     };
     s.start_training(&settings).expect("the settings are valid");
     loop {
