@@ -338,7 +338,7 @@ fn small_training(augmentation: Option<Augmentation>, seed: u64) -> (Vec<f32>, V
                 None,
                 config,
                 &mut Silent,
-                Box::new(augmenter),
+                Some(Box::new(augmenter)),
             )
         }
         None => convscope::nn::fit(&mut model, &train.examples(), None, config, &mut Silent),

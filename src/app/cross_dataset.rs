@@ -6,17 +6,15 @@
 //!
 //! Never changes either dataset: the other set is adapted (gray or colour) in a copy.
 
-use crate::data::augment::{Augmentation, Augmenter};
+use crate::data::augment::{batch_transform, Augmentation};
 use crate::data::Dataset;
 use crate::nn::{
-    evaluate, fit, fit_transformed, Evaluation, FitConfig, InputShape, ModelSpec, Sequential,
-    Silent,
+    evaluate, fit_transformed, Evaluation, FitConfig, InputShape, ModelSpec, Sequential, Silent,
 };
 use crate::{invalid, Result};
 use serde::Serialize;
 
-/// Largest batch the sets are scored in; no larger than the batch the model trained in, so
-/// that scoring does not grow its buffers (as the session's own test scoring).
+/// Largest batch the sets are scored in ([`Sequential::scoring_batch`]).
 const SCORE_BATCH: usize = 32;
 
 /// `other` in the shape the model reads: the same picture size and class count are required;
@@ -74,10 +72,7 @@ pub fn cross_test(
     let input = model.spec().input;
     let classes = own_test.class_names().len();
     let (other, note) = adapt_to(other, &input, classes)?;
-    let batch = match model.capacity() {
-        0 => SCORE_BATCH,
-        c => c.min(SCORE_BATCH),
-    };
+    let batch = model.scoring_batch(SCORE_BATCH);
     let own = evaluate(model, &own_test.examples(), batch)?;
     let other = evaluate(model, &other.examples(), batch)?;
     Ok(CrossTest {
@@ -113,20 +108,14 @@ pub fn train_and_cross_test(
         epochs: setup.epochs,
         ..FitConfig::recommended()
     };
-    let data = train.examples();
-    if setup.augmentation.is_off() {
-        fit(&mut model, &data, None, config, &mut Silent)?;
-    } else {
-        let shape = (train.height(), train.width(), train.channels());
-        let augmenter = Augmenter::new(setup.augmentation, shape, setup.seed)?;
-        fit_transformed(
-            &mut model,
-            &data,
-            None,
-            config,
-            &mut Silent,
-            Box::new(augmenter),
-        )?;
-    }
+    let transform = batch_transform(setup.augmentation, train, setup.seed)?;
+    fit_transformed(
+        &mut model,
+        &train.examples(),
+        None,
+        config,
+        &mut Silent,
+        transform,
+    )?;
     cross_test(&mut model, own_test, other)
 }

@@ -5,7 +5,7 @@
 //! Every call that can fail leaves the session as it was: a damaged file or a bad setting
 //! never costs the student the data or the model they already have.
 
-use crate::data::augment::{Augmentation, Augmenter};
+use crate::data::augment::{batch_transform, Augmentation, Augmenter};
 use crate::data::folder::{FolderBuilder, FolderOptions};
 use crate::data::happy::{check_happy_file, happy_from_arrays, HappyPart};
 use crate::data::picture::Picture;
@@ -49,15 +49,8 @@ pub const MAX_PREVIEW_VARIANTS: usize = 64;
 /// Largest batch the test set is scored in.
 const SCORE_BATCH: usize = 64;
 
-/// A trained model already holds buffers for its training batch; scoring in batches no larger
-/// keeps the worker's memory where training left it (64 after training in batches of 32 would
-/// grow it by ~50 MB, past the 128 MB budget of issue 6). Inference gives the same
-/// probabilities in any batch size.
 fn score_batch(model: &Sequential) -> usize {
-    match model.capacity() {
-        0 => SCORE_BATCH,
-        c => c.min(SCORE_BATCH),
-    }
+    model.scoring_batch(SCORE_BATCH)
 }
 
 /// The hyper-parameters the page offers (the rest are [`FitConfig::recommended`]).
@@ -639,14 +632,9 @@ impl Session {
         let d = self.data()?;
         let train = examples(&d.train)?;
         let mut trainer = Trainer::new(&mut model, &train, None, config)?.with_clock(self.clock);
-        if !settings.augmentation.is_off() {
-            let shape = (d.train.height(), d.train.width(), d.train.channels());
-            let seed = settings.seed ^ AUGMENTATION_STREAM;
-            trainer = trainer.with_transform(Box::new(Augmenter::new(
-                settings.augmentation,
-                shape,
-                seed,
-            )?));
+        let seed = settings.seed ^ AUGMENTATION_STREAM;
+        if let Some(t) = batch_transform(settings.augmentation, &d.train, seed)? {
+            trainer = trainer.with_transform(t);
         }
         let batches = trainer.batches_per_epoch();
         self.spec = Some(spec);

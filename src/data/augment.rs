@@ -11,6 +11,7 @@
 //! Brightness and contrast follow Keras's `RandomBrightness` / `RandomContrast` and clamp to
 //! [0, 1]. Never used on the explorer's pictures or on what the page explains.
 
+use super::Dataset;
 use crate::limits::augmentation as limits;
 use crate::nn::fit::BatchTransform;
 use crate::rng::{rng_from_seed, Rng};
@@ -366,6 +367,20 @@ impl Augmenter {
         }
         out
     }
+}
+
+/// The trainer's transform for batches of `set`'s pictures, or none when `settings` change
+/// nothing (so that training without augmentation does no extra work).
+pub fn batch_transform(
+    settings: Augmentation,
+    set: &Dataset,
+    seed: u64,
+) -> Result<Option<Box<dyn BatchTransform>>> {
+    if settings.is_off() {
+        return Ok(None);
+    }
+    let shape = (set.height(), set.width(), set.channels());
+    Ok(Some(Box::new(Augmenter::new(settings, shape, seed)?)))
 }
 
 impl BatchTransform for Augmenter {

@@ -657,16 +657,20 @@ pub fn fit_timed(
     run(trainer, model, data, validation, observer)
 }
 
-/// [`fit`] with every training batch passed through `transform` first (augmentation).
+/// [`fit`] with every training batch passed through `transform` first (augmentation); `None`
+/// is plain [`fit`].
 pub fn fit_transformed(
     model: &mut Sequential,
     data: &Examples,
     validation: Option<&Examples>,
     config: FitConfig,
     observer: &mut impl Observer,
-    transform: Box<dyn BatchTransform>,
+    transform: Option<Box<dyn BatchTransform>>,
 ) -> Result<History> {
-    let trainer = Trainer::new(model, data, validation, config)?.with_transform(transform);
+    let mut trainer = Trainer::new(model, data, validation, config)?;
+    if let Some(t) = transform {
+        trainer = trainer.with_transform(t);
+    }
     run(trainer, model, data, validation, observer)
 }
 

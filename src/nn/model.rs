@@ -116,6 +116,17 @@ impl Sequential {
         self.capacity
     }
 
+    /// The batch to score sets in: at most `largest`, and no larger than the buffers the model
+    /// already holds (a trained model holds its training batch's), so that scoring does not
+    /// grow its memory (64 after training in batches of 32 would add ~50 MB, past the 128 MB
+    /// budget of issue 6). Inference gives the same probabilities in any batch size.
+    pub fn scoring_batch(&self, largest: usize) -> usize {
+        match self.capacity {
+            0 => largest,
+            c => c.min(largest),
+        }
+    }
+
     /// Grows every buffer to hold `batch` examples; later passes with at most that many
     /// examples allocate nothing.
     pub fn reserve(&mut self, batch: usize) {

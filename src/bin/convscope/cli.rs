@@ -5,10 +5,10 @@ use crate::{cross_dataset, data_source, explain_check, imagenet, report};
 
 use clap::{Parser, Subcommand};
 use convscope::app::cross_dataset::cross_test;
-use convscope::data::augment::Augmenter;
+use convscope::data::augment::batch_transform;
 use convscope::nn::io::{load_model, save_model};
 use convscope::nn::{
-    evaluate, fit, fit_transformed, EarlyStopping, Examples, FitConfig, ModelSpec, Monitor,
+    evaluate, fit_transformed, EarlyStopping, Examples, FitConfig, ModelSpec, Monitor,
     OptimizerSpec, Sequential, StopReason,
 };
 use convscope::{invalid, Error, Result};
@@ -205,30 +205,16 @@ fn train(args: TrainArgs) -> Result<()> {
         None => None,
     };
     let mut progress = report::Progress::new(args.json);
-    let history = if augmentation.is_off() {
-        fit(
-            &mut model,
-            &examples(&data.train)?,
-            None,
-            config,
-            &mut progress,
-        )?
-    } else {
-        let d = &data.train;
-        let augmenter = Augmenter::new(
-            augmentation,
-            (d.height(), d.width(), d.channels()),
-            args.seed,
-        )?;
-        fit_transformed(
-            &mut model,
-            &examples(d)?,
-            None,
-            config,
-            &mut progress,
-            Box::new(augmenter),
-        )?
-    };
+    let transform = batch_transform(augmentation, &data.train, args.seed)?;
+    let train_set = examples(&data.train)?;
+    let history = fit_transformed(
+        &mut model,
+        &train_set,
+        None,
+        config,
+        &mut progress,
+        transform,
+    )?;
     let test = evaluate(&mut model, &examples(&data.test)?, config.batch_size)?;
     let cross = match &cross {
         Some(other) => Some((

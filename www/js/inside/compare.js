@@ -22,7 +22,8 @@ export function createCompare({ worker, which, picture, onEvent }) {
     igBaseline: $('compare-ig-baseline').value,
     occlusionPatch: Number($('compare-patch').value),
     occlusionStride: Number($('compare-stride').value),
-    camLayer: Number.isInteger(Number($('inside-cam-layer').value)) && $('inside-cam-layer').value !== '' ? Number($('inside-cam-layer').value) : null,
+    // The Grad-CAM layer picker's choice (empty before the first model: the core's default).
+    camLayer: $('inside-cam-layer').value === '' ? null : Number($('inside-cam-layer').value),
   });
 
   async function compare() {
