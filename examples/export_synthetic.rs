@@ -47,10 +47,10 @@ fn write_split(dir: &std::path::Path, name: &str, data: &Dataset) -> std::io::Re
         dir.join(format!("{name}_y.npy")),
         npy("<i8", &[data.len()], &labels),
     )?;
-    if let Some(boxes) = data.mouth_boxes() {
+    if let Some(boxes) = data.landmarks() {
         let flat: Vec<u8> = boxes
             .iter()
-            .flat_map(|b| [b.x0, b.y0, b.x1, b.y1])
+            .flat_map(|l| [l.mouth.x0, l.mouth.y0, l.mouth.x1, l.mouth.y1])
             .flat_map(|v| (v as i64).to_le_bytes())
             .collect();
         std::fs::write(

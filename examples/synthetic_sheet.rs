@@ -24,7 +24,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .cloned()
         .unwrap_or_else(|| "build/synthetic_sheet.png".into());
     let data = generate_set(32, seed, difficulty, None)?;
-    let boxes = data.mouth_boxes().expect("synthetic data has mouth boxes");
+    let boxes: Vec<_> = (data
+        .landmarks()
+        .expect("synthetic data has mouth boxes")
+        .iter())
+    .map(|l| l.mouth)
+    .collect();
     let side = 64 * ZOOM;
     let rows = data.len().div_ceil(COLUMNS);
     let (width, height) = (COLUMNS * (side + GAP), rows * (side + BAR + GAP));

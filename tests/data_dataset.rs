@@ -1,6 +1,6 @@
 //! The Dataset type: construction checks, subset, stratified split, grayscale, batches.
 
-use convscope::data::{gray_from_rgb_u8, Batches, Dataset, MouthBox};
+use convscope::data::{gray_from_rgb_u8, Batches, Dataset, Landmarks, PixelBox};
 use convscope::rng::rng_from_seed;
 
 mod split_support;
@@ -45,41 +45,50 @@ fn new_rejects_inconsistent_buffers() {
 }
 
 #[test]
-fn mouth_boxes_must_fit_the_images() {
+fn face_and_mouth_boxes_must_fit_the_images() {
     let d = numbered(&[0, 1]);
-    let inside = MouthBox {
+    let inside = PixelBox {
         x0: 0,
         y0: 0,
         x1: 2,
         y1: 1,
     };
-    let outside = MouthBox {
+    let outside = PixelBox {
         x0: 1,
         y0: 0,
         x1: 3,
         y1: 1,
     };
-    assert!(d.clone().with_mouth_boxes(vec![inside, inside]).is_ok());
-    assert!(d.clone().with_mouth_boxes(vec![inside]).is_err());
-    assert!(d.with_mouth_boxes(vec![inside, outside]).is_err());
+    let both = |face, mouth| Landmarks { face, mouth };
+    let good = both(inside, inside);
+    assert!(d.clone().with_landmarks(vec![good, good]).is_ok());
+    assert!(d.clone().with_landmarks(vec![good]).is_err());
+    assert!(d
+        .clone()
+        .with_landmarks(vec![good, both(inside, outside)])
+        .is_err());
+    assert!(d.with_landmarks(vec![both(outside, inside), good]).is_err());
 }
 
 #[test]
 fn subset_keeps_images_labels_and_boxes_together() {
     let d = numbered(&[0, 1, 1, 0, 1]);
-    let boxes: Vec<MouthBox> = (0..5)
-        .map(|i| MouthBox {
-            x0: 0,
-            y0: 0,
-            x1: 1 + i % 2,
-            y1: 1,
+    let boxes: Vec<Landmarks> = (0..5)
+        .map(|i| {
+            let b = PixelBox {
+                x0: 0,
+                y0: 0,
+                x1: 1 + i % 2,
+                y1: 1,
+            };
+            Landmarks { face: b, mouth: b }
         })
         .collect();
-    let d = d.with_mouth_boxes(boxes.clone()).unwrap();
+    let d = d.with_landmarks(boxes.clone()).unwrap();
     let s = d.subset(&[4, 1, 1]);
     assert_eq!(ids(&s), vec![4, 1, 1]);
     assert_eq!(s.labels(), &[1, 1, 1]);
-    assert_eq!(s.mouth_boxes().unwrap(), &[boxes[4], boxes[1], boxes[1]]);
+    assert_eq!(s.landmarks().unwrap(), &[boxes[4], boxes[1], boxes[1]]);
     assert_eq!(s.class_counts(), vec![0, 3]);
 }
 

@@ -65,6 +65,37 @@ fn reads_the_real_test_file() {
 }
 
 #[test]
+fn the_real_test_photos_come_with_their_face_boxes_and_no_other_file_does() {
+    let Some(mut bytes) = real_test_file() else {
+        return;
+    };
+    let (_, d) = read_happy_h5(&bytes).unwrap();
+    let boxes = d
+        .landmarks()
+        .expect("the original test photos have marked faces")
+        .to_vec();
+    assert_eq!(boxes, convscope::data::happy_faces::test_set_landmarks());
+    // Photo 0 (a frontal face): the face oval from forehead to chin, the lips below its middle.
+    let (f, m) = (boxes[0].face, boxes[0].mouth);
+    assert!(f.x0 > 10 && f.x1 < 54 && f.y0 > 10 && f.y1 < 54, "{f:?}");
+    assert!(
+        m.y0 > (f.y0 + f.y1) / 2 && m.x0 > f.x0 && m.x1 < f.x1,
+        "{m:?} in {f:?}"
+    );
+    // Gray and reordered copies keep each photo's boxes.
+    let gray = d.to_grayscale();
+    assert_eq!(gray.landmarks().unwrap(), &boxes[..]);
+    assert_eq!(
+        d.subset(&[5, 2]).landmarks().unwrap(),
+        &[boxes[5], boxes[2]]
+    );
+    // One pixel changed (the pixels sit at byte 2144): the boxes no longer belong to it.
+    bytes[2144 + 4_000] ^= 1;
+    let (_, edited) = read_happy_h5(&bytes).unwrap();
+    assert!(edited.landmarks().is_none());
+}
+
+#[test]
 fn asking_for_the_train_part_of_a_test_file_names_the_keys_found() {
     let Some(bytes) = real_test_file() else {
         return;

@@ -5,7 +5,7 @@ mod data_support;
 use convscope::data::synthetic::{
     generate, generate_set, render_image, Confound, Difficulty, SyntheticParams, CLASS_NAMES, SIZE,
 };
-use convscope::data::{Dataset, MouthBox};
+use convscope::data::{Dataset, Landmarks, PixelBox};
 
 fn mean(v: impl Iterator<Item = f32>) -> f32 {
     let (s, n) = v.fold((0.0, 0), |(s, n), x| (s + x, n + 1));
@@ -31,7 +31,7 @@ fn default_split_has_happy_house_sizes_and_balanced_labels() {
             .images()
             .iter()
             .all(|&v| (0.0..=1.0).contains(&v) && ((v * 255.0).round() - v * 255.0).abs() < 1e-4));
-        assert_eq!(d.mouth_boxes().unwrap().len(), d.len());
+        assert_eq!(d.landmarks().unwrap().len(), d.len());
     }
     // Labels are in random order, not alternating.
     let alternations = train.labels().windows(2).filter(|w| w[0] != w[1]).count();
@@ -97,7 +97,7 @@ fn any_size_and_every_difficulty() {
 #[test]
 fn faces_move_and_mouth_boxes_are_tight_and_inside() {
     let d = generate_set(300, 9, Difficulty::Normal, None).unwrap();
-    let boxes = d.mouth_boxes().unwrap();
+    let boxes = d.landmarks().unwrap().iter().map(|l| &l.mouth);
     let (mut cx, mut cy, mut widths) = (Vec::new(), Vec::new(), Vec::new());
     for b in boxes {
         assert!(
@@ -141,14 +141,46 @@ fn faces_move_and_mouth_boxes_are_tight_and_inside() {
 }
 
 #[test]
+fn face_boxes_hold_their_mouths_and_are_face_sized() {
+    let d = generate_set(300, 9, Difficulty::Normal, None).unwrap();
+    for (i, l) in d.landmarks().unwrap().iter().enumerate() {
+        let (f, m) = (&l.face, &l.mouth);
+        // The mouth lies in the face's lower half (its box may stick out by the stroke's width).
+        assert!(
+            m.x0 + 2 >= f.x0 && m.x1 <= f.x1 + 2 && m.y1 <= f.y1 + 2,
+            "image {i}: mouth {m:?} outside face {f:?}"
+        );
+        assert!(
+            2 * m.y0 >= f.y0 + f.y1 - 2,
+            "image {i}: mouth {m:?} above the middle of {f:?}"
+        );
+        let (w, h) = (f.x1 - f.x0, f.y1 - f.y0);
+        assert!(
+            (14..=50).contains(&w) && h > w,
+            "image {i}: face box {w}x{h}"
+        );
+    }
+}
+
+#[test]
 fn a_face_with_the_other_label_differs_only_inside_the_mouth_boxes() {
     let mut differing = 0;
     for seed in 0..200u64 {
-        let (smile, smile_box) = render_image(seed, true, Difficulty::Normal, None);
-        let (frown, frown_box) = render_image(seed, false, Difficulty::Normal, None);
+        let (
+            smile,
+            Landmarks {
+                mouth: smile_box, ..
+            },
+        ) = render_image(seed, true, Difficulty::Normal, None);
+        let (
+            frown,
+            Landmarks {
+                mouth: frown_box, ..
+            },
+        ) = render_image(seed, false, Difficulty::Normal, None);
         assert_eq!(smile.len(), SIZE * SIZE * 3);
         let inside =
-            |b: &MouthBox, x: usize, y: usize| x >= b.x0 && x < b.x1 && y >= b.y0 && y < b.y1;
+            |b: &PixelBox, x: usize, y: usize| x >= b.x0 && x < b.x1 && y >= b.y0 && y < b.y1;
         let mut changed = 0;
         for y in 0..SIZE {
             for x in 0..SIZE {

@@ -624,9 +624,24 @@ fn the_page_compares_every_method_and_runs_the_scoreboard_in_steps() {
     assert_eq!(job.progress(), (27, 27));
     assert_eq!(steps, 26);
     let stepped = job.report().unwrap();
-    assert!(stepped.mouth_boxes, "the synthetic faces know their mouths");
+    assert!(
+        stepped.landmarks,
+        "the synthetic faces know their faces and mouths"
+    );
     let (_, test) = s.sets().unwrap();
     let test = test.clone();
+    // The face box's share of the picture, counted here over the scored faces.
+    let faces = &test.landmarks().unwrap()[..stepped.images];
+    let area: f32 = faces
+        .iter()
+        .map(|l| ((l.face.x1 - l.face.x0) * (l.face.y1 - l.face.y0)) as f32 / (64.0 * 64.0))
+        .sum::<f32>()
+        / faces.len() as f32;
+    assert!((stepped.face_area_share.unwrap() - area).abs() < 1e-6);
+    for m in &stepped.methods {
+        let share = m.face_evidence.expect("every method's evidence is placed");
+        assert!((0.0..=1.0).contains(&share), "{}: {share}", m.method);
+    }
     // The same weights, read back from the session's model file.
     let saved = s.save(&serde_json::json!({})).unwrap();
     let model = &mut convscope::nn::io::load_model(&saved).unwrap().model;

@@ -5,16 +5,21 @@
 //! - model randomization (Adebayo et al., 2018): the rank correlation of the map with the same
 //!   method's map on a freshly initialized model (near 0 is better: the map depends on what the
 //!   model learned);
-//! - the pointing game on the synthetic faces: the share of correctly classified faces whose map
-//!   maximum falls in the mouth box grown by 4 pixels;
+//! - where the evidence falls, on test sets that know where each face and mouth is (the
+//!   synthetic faces from their geometry, the Happy House test photos from boxes marked once):
+//!   the pointing game (the share of correctly classified faces whose map maximum falls in the
+//!   mouth box grown by 4 pixels) and the share of the map's positive evidence inside the face
+//!   box, against the share of the picture the box covers (what a map blind to the face gets);
+//!   and, on the whole test set, the accuracy with the face hidden and with only the face shown
+//!   (a check that needs no explanation method at all);
 //! - for Integrated Gradients, its completeness error.
 //!
 //! Shared by `convscope explain-check` and the page; knows nothing of either.
 
-use crate::data::{Dataset, MouthBox};
+use crate::data::{Dataset, Landmarks, PixelBox};
 use crate::explain::{
-    cam_map, check_steps, deletion_insertion, grad_cam, integrated_gradients, occlusion,
-    points_inside, saliency, spearman, Baseline, CamMethod, CamWeighting, Explainable,
+    cam_map, check_steps, deletion_insertion, evidence_inside, grad_cam, integrated_gradients,
+    occlusion, points_inside, saliency, spearman, Baseline, CamMethod, CamWeighting, Explainable,
     OcclusionConfig, Region, SmoothGrad,
 };
 use crate::nn::{InputShape, Mode, Sequential};
@@ -197,6 +202,9 @@ pub struct MethodScore {
     pub insertion_area: f32,
     pub randomization_rank_corr: Option<f32>,
     pub pointing_game: Option<f32>,
+    /// The mean share of the map's positive evidence inside the face box (every scored image
+    /// whose map has any); compare with [`Scoreboard::face_area_share`].
+    pub face_evidence: Option<f32>,
     /// Integrated Gradients only: the mean of |sum - (f(x) - f(baseline))| / |f(x) - f(baseline)|.
     pub completeness_error: Option<f32>,
 }
@@ -204,16 +212,70 @@ pub struct MethodScore {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scoreboard {
     pub images: usize,
-    /// Whether the test set knows where each mouth is (the synthetic faces do).
-    pub mouth_boxes: bool,
-    /// Of those, the correctly classified ones with a mouth box (the pointing game's).
+    /// Whether the test set knows where each face and mouth is (the synthetic faces and the
+    /// Happy House test photos do).
+    pub landmarks: bool,
+    /// Of those, the correctly classified ones (the pointing game's).
     pub pointing_images: usize,
+    /// The mean share of the picture inside the face box: the face evidence of a map that
+    /// ignores where the face is.
+    pub face_area_share: Option<f32>,
+    /// Accuracy with the face hidden or alone, once every pair is scored (not after a cancel).
+    pub hiding: Option<FaceHiding>,
     pub methods: Vec<MethodScore>,
     /// The best method by each measure.
     pub best_deletion: &'static str,
     pub best_insertion: &'static str,
     pub best_randomization: &'static str,
     pub best_pointing: &'static str,
+    pub best_face_evidence: &'static str,
+}
+
+/// The model's accuracy on every test picture as it is, with its face box filled with the
+/// picture's mean colour, and with everything but the face filled so.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FaceHiding {
+    pub images: usize,
+    pub accuracy: f32,
+    pub face_hidden: f32,
+    pub face_only: f32,
+}
+
+/// [`FaceHiding`] on `test`; `None` when the set does not know where its faces are.
+pub fn face_hiding(model: &mut Sequential, test: &Dataset) -> Option<FaceHiding> {
+    let landmarks = test.landmarks()?;
+    let (width, channels) = (test.width(), test.channels());
+    let mut right = [0usize; 3];
+    for (i, marks) in landmarks.iter().enumerate() {
+        let image = test.image(i);
+        let face = region(marks.face);
+        let mut mean = vec![0f32; channels];
+        for (k, v) in image.iter().enumerate() {
+            mean[k % channels] += v / (image.len() / channels) as f32;
+        }
+        let filled = |keep_face: bool| -> Vec<f32> {
+            let mut out = image.to_vec();
+            for (k, v) in out.iter_mut().enumerate() {
+                let p = k / channels;
+                if face.contains(p / width, p % width) != keep_face {
+                    *v = mean[k % channels];
+                }
+            }
+            out
+        };
+        let class = test.labels()[i] as usize;
+        for (n, picture) in [image.to_vec(), filled(false), filled(true)].iter().enumerate() {
+            model.forward(picture, Mode::Infer);
+            right[n] += usize::from(model.predicted_class(0) == class);
+        }
+    }
+    let share = |n: usize| n as f32 / test.len() as f32;
+    Some(FaceHiding {
+        images: test.len(),
+        accuracy: share(right[0]),
+        face_hidden: share(right[1]),
+        face_only: share(right[2]),
+    })
 }
 
 fn mean(v: &[f32]) -> Option<f32> {
@@ -248,6 +310,7 @@ struct Tally {
     completeness: Vec<f32>,
     pointed: usize,
     hits: usize,
+    face_shares: Vec<f32>,
 }
 
 /// The scoreboard one (method, image) pair at a time, so that the page's worker can show
@@ -257,7 +320,10 @@ struct Tally {
 pub struct ScoreboardRun {
     cfg: ScoreboardConfig,
     images: usize,
-    boxes: Option<Vec<Region>>,
+    /// (face, mouth) per test image, when the set knows them.
+    boxes: Option<Vec<(Region, Region)>>,
+    face_area_share: Option<f32>,
+    hiding: Option<FaceHiding>,
     /// The next (method, image) pair, counted from 0 over methods x images.
     next: usize,
     tallies: Vec<Tally>,
@@ -271,15 +337,27 @@ impl ScoreboardRun {
         if images == 0 {
             return Err(invalid!("the scoreboard needs at least one test image"));
         }
-        let boxes = test.mouth_boxes().map(|b| {
-            b.iter()
-                .map(|&MouthBox { x0, y0, x1, y1 }| Region { x0, y0, x1, y1 })
+        let boxes = test.landmarks().map(|all| {
+            all.iter()
+                .map(|&Landmarks { face, mouth }| (region(face), region(mouth)))
                 .collect()
+        });
+        let area = |r: &Region| ((r.x1 - r.x0) * (r.y1 - r.y0)) as f32;
+        let pixels = (test.height() * test.width()) as f32;
+        let face_area_share = boxes.as_ref().and_then(|b: &Vec<(Region, Region)>| {
+            mean(
+                &b[..images]
+                    .iter()
+                    .map(|(face, _)| area(face) / pixels)
+                    .collect::<Vec<_>>(),
+            )
         });
         Ok(Self {
             cfg,
             images,
             boxes,
+            face_area_share,
+            hiding: None,
             next: 0,
             tallies: METHODS.iter().map(|_| Tally::default()).collect(),
         })
@@ -320,13 +398,19 @@ impl ScoreboardRun {
                 t.completeness.push(ig.completeness_error);
             }
             if let Some(boxes) = &self.boxes {
+                let (face, mouth) = boxes[i];
                 model.forward(&image, Mode::Infer);
                 if model.predicted_class(0) == class {
                     t.pointed += 1;
-                    t.hits += usize::from(points_inside(&map, test.width(), boxes[i].dilated(4)));
+                    t.hits += usize::from(points_inside(&map, test.width(), mouth.dilated(4)));
                 }
+                t.face_shares
+                    .extend(evidence_inside(&map, test.width(), face));
             }
             self.next += 1;
+            if self.next == total {
+                self.hiding = face_hiding(model, test);
+            }
         }
         Ok(self.next >= total)
     }
@@ -343,6 +427,7 @@ impl ScoreboardRun {
                 insertion_area: mean(&t.insertion).unwrap_or(0.0),
                 randomization_rank_corr: mean(&t.corr),
                 pointing_game: (t.pointed > 0).then(|| t.hits as f32 / t.pointed as f32),
+                face_evidence: mean(&t.face_shares),
                 completeness_error: mean(&t.completeness),
             })
             .collect();
@@ -357,13 +442,22 @@ impl ScoreboardRun {
         };
         Ok(Scoreboard {
             images: self.images,
-            mouth_boxes: self.boxes.is_some(),
+            landmarks: self.boxes.is_some(),
             pointing_images: self.tallies[0].pointed,
+            face_area_share: self.face_area_share,
+            hiding: self.hiding.clone(),
             best_deletion: best(&|r| Some(r.deletion_area), true),
             best_insertion: best(&|r| Some(r.insertion_area), false),
             best_randomization: best(&|r| r.randomization_rank_corr.map(f32::abs), true),
             best_pointing: best(&|r| r.pointing_game, false),
+            best_face_evidence: best(&|r| r.face_evidence, false),
             methods: rows,
         })
     }
+}
+
+/// The explanation measures' name for a box of pixels.
+pub fn region(b: PixelBox) -> Region {
+    let PixelBox { x0, y0, x1, y1 } = b;
+    Region { x0, y0, x1, y1 }
 }

@@ -17,14 +17,29 @@ use super::pixel::{gray_from_rgb_u8, to_byte};
 use crate::limits::MAX_DATASET_VALUES;
 pub use crate::limits::MAX_IMAGES;
 
-/// Where the mouth is in a synthetic image, in pixels: `x0 <= x < x1`, `y0 <= y < y1`.
-/// Explanation methods are checked against it (does the saliency fall on the mouth?).
+/// A box of pixels in one image: `x0 <= x < x1`, `y0 <= y < y1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MouthBox {
+pub struct PixelBox {
     pub x0: usize,
     pub y0: usize,
     pub x1: usize,
     pub y1: usize,
+}
+
+impl PixelBox {
+    fn fits(&self, height: usize, width: usize) -> bool {
+        self.x0 < self.x1 && self.y0 < self.y1 && self.x1 <= width && self.y1 <= height
+    }
+}
+
+/// Where the face and its mouth are in one picture. Explanation methods are checked against
+/// them (does the evidence fall on the mouth, on the face or on the background?). The
+/// synthetic generator knows them from its geometry; for the Happy House test photos they
+/// were marked once ([`super::happy_faces`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Landmarks {
+    pub face: PixelBox,
+    pub mouth: PixelBox,
 }
 
 /// Pixel values, (N, H, W, C).
@@ -55,7 +70,7 @@ pub struct Dataset {
     width: usize,
     channels: usize,
     class_names: Vec<String>,
-    mouth_boxes: Option<Vec<MouthBox>>, // (N,) when known (synthetic data)
+    landmarks: Option<Vec<Landmarks>>, // (N,) when known
 }
 
 impl Dataset {
@@ -149,30 +164,28 @@ impl Dataset {
             width,
             channels,
             class_names,
-            mouth_boxes: None,
+            landmarks: None,
         })
     }
 
-    /// Attaches one mouth box per image.
-    pub fn with_mouth_boxes(mut self, boxes: Vec<MouthBox>) -> Result<Self> {
-        if boxes.len() != self.len() {
+    /// Attaches each image's face and mouth boxes.
+    pub fn with_landmarks(mut self, landmarks: Vec<Landmarks>) -> Result<Self> {
+        if landmarks.len() != self.len() {
             return Err(invalid!(
-                "{} mouth boxes for {} images",
-                boxes.len(),
+                "{} face and mouth boxes for {} images",
+                landmarks.len(),
                 self.len()
             ));
         }
-        if let Some(b) = boxes
-            .iter()
-            .find(|b| b.x0 >= b.x1 || b.y0 >= b.y1 || b.x1 > self.width || b.y1 > self.height)
-        {
+        let fits = |b: &PixelBox| b.fits(self.height, self.width);
+        if let Some(l) = landmarks.iter().find(|l| !fits(&l.face) || !fits(&l.mouth)) {
             return Err(invalid!(
-                "mouth box {b:?} is empty or outside the {}x{} image",
+                "the boxes {l:?} are empty or outside the {}x{} image",
                 self.height,
                 self.width
             ));
         }
-        self.mouth_boxes = Some(boxes);
+        self.landmarks = Some(landmarks);
         Ok(self)
     }
 
@@ -225,8 +238,9 @@ impl Dataset {
     pub fn class_names(&self) -> &[String] {
         &self.class_names
     }
-    pub fn mouth_boxes(&self) -> Option<&[MouthBox]> {
-        self.mouth_boxes.as_deref()
+    /// Each image's face and mouth boxes, when known.
+    pub fn landmarks(&self) -> Option<&[Landmarks]> {
+        self.landmarks.as_deref()
     }
     /// How many images each class has, indexed by class.
     pub fn class_counts(&self) -> Vec<usize> {
@@ -273,8 +287,8 @@ impl Dataset {
             width: self.width,
             channels: self.channels,
             class_names: self.class_names.clone(),
-            mouth_boxes: self
-                .mouth_boxes
+            landmarks: self
+                .landmarks
                 .as_ref()
                 .map(|b| indices.iter().map(|&i| b[i]).collect()),
         }
@@ -341,7 +355,7 @@ impl Dataset {
             Pixels::Bytes(v) => permute_in_place(v, n, order),
         }
         permute_in_place(&mut self.labels, 1, order);
-        if let Some(boxes) = &mut self.mouth_boxes {
+        if let Some(boxes) = &mut self.landmarks {
             permute_in_place(boxes, 1, order);
         }
         self
@@ -361,7 +375,7 @@ impl Dataset {
             width: self.width,
             channels: self.channels,
             class_names: self.class_names.clone(),
-            mouth_boxes: self.mouth_boxes.as_mut().map(|b| b.split_off(at)),
+            landmarks: self.landmarks.as_mut().map(|b| b.split_off(at)),
         }
     }
 
@@ -382,7 +396,7 @@ impl Dataset {
             width: self.width,
             channels: 3,
             class_names: self.class_names.clone(),
-            mouth_boxes: self.mouth_boxes.clone(),
+            landmarks: self.landmarks.clone(),
         }
     }
 
@@ -417,7 +431,7 @@ impl Dataset {
             width: self.width,
             channels: 1,
             class_names: self.class_names.clone(),
-            mouth_boxes: self.mouth_boxes.clone(),
+            landmarks: self.landmarks.clone(),
         }
     }
 }

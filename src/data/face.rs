@@ -9,7 +9,7 @@ use super::draw::{
     ellipse, mix, points_extent, polygon, polyline, rounded_rect, scale, segment, sq, Canvas,
     Frame, Rgb,
 };
-use super::MouthBox;
+use super::{Landmarks, PixelBox};
 use crate::rng::Rng;
 
 /// How much faces vary, and how subtle mouths get (set by the difficulty).
@@ -67,14 +67,14 @@ struct Look {
     mouth_y: f32,
 }
 
-/// Paints a whole person (shoulders, head, hair, features, mouth) and returns the
-/// mouth's pixel box.
+/// Paints a whole person (shoulders, head, hair, features, mouth) and returns where the
+/// face and the mouth are.
 pub(super) fn paint_face(
     canvas: &mut Canvas,
     rng: &mut Rng,
     var: &Variation,
     smiling: bool,
-) -> MouthBox {
+) -> Landmarks {
     let (w, h) = (canvas.width as f32, canvas.height as f32);
     let half_width = uniform(rng, var.half_width_px.0, var.half_width_px.1) * w / 64.0;
     let aspect = uniform(rng, 1.1, 1.3);
@@ -103,7 +103,34 @@ pub(super) fn paint_face(
     paint_nose(canvas, &frame, rng, &look, nose_y);
     paint_cheeks(canvas, &frame, rng, &look, nose_y);
     paint_glasses(canvas, &frame, rng, &look);
-    paint_mouth(canvas, &frame, rng, var, &look, smiling)
+    let mouth = paint_mouth(canvas, &frame, rng, var, &look, smiling);
+    Landmarks {
+        face: face_box(canvas, &frame, aspect),
+        mouth,
+    }
+}
+
+/// The pixel box of the face's oval (half-width 1 and half-height `aspect` in the face frame,
+/// turned with it), clamped to the picture: the ears and hair are outside it, as they are
+/// outside the face oval marked on the Happy House photos.
+fn face_box(canvas: &Canvas, f: &Frame, aspect: f32) -> PixelBox {
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for k in 0..64 {
+        let t = k as f32 * std::f32::consts::TAU / 64.0;
+        let (x, y) = f.to_pixel(libm::cosf(t), aspect * libm::sinf(t));
+        (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+    }
+    let clamp = |v: f32, n: usize| (v.max(0.0) as usize).min(n);
+    let (bx0, by0) = (
+        clamp(x0.floor(), canvas.width - 1),
+        clamp(y0.floor(), canvas.height - 1),
+    );
+    PixelBox {
+        x0: bx0,
+        y0: by0,
+        x1: clamp(x1.ceil(), canvas.width).max(bx0 + 1),
+        y1: clamp(y1.ceil(), canvas.height).max(by0 + 1),
+    }
 }
 
 /// Skin from very light to very dark, with a little warmth variation.
@@ -509,7 +536,7 @@ fn paint_mouth(
     var: &Variation,
     look: &Look,
     smiling: bool,
-) -> MouthBox {
+) -> PixelBox {
     let half = uniform(rng, 0.26, 0.42);
     let width = uniform(rng, 0.035, 0.065); // half the stroke width
     let tilt = uniform(rng, -0.1, 0.1);
@@ -611,7 +638,7 @@ fn paint_mouth(
         start(x0 - margin, canvas.width),
         start(y0 - margin, canvas.height),
     );
-    MouthBox {
+    PixelBox {
         x0: bx0,
         y0: by0,
         x1: end(x1 + margin, bx0, canvas.width),

@@ -132,7 +132,8 @@ pub fn check_happy_part(
 
 /// Builds a Happy House dataset from 8-bit images `(N, 64, 64, C)` (or `(N, 64, 64)` for
 /// gray) and integer labels `(N,)`, `(N, 1)` or `(1, N)` in {0, 1}. `x_name` and `y_name`
-/// say where the two arrays came from, for messages.
+/// say where the two arrays came from, for messages. The original test set comes with its
+/// face and mouth boxes ([`super::happy_faces`]).
 pub fn happy_from_arrays(
     pixels: &[u8],
     x_shape: &[usize],
@@ -157,14 +158,19 @@ pub fn happy_from_arrays(
         })
         .collect::<Result<Vec<u8>>>()?;
     let names = HAPPY_CLASS_NAMES.iter().map(|s| s.to_string()).collect();
-    Dataset::from_bytes(
+    let landmarks = super::happy_faces::known_landmarks(pixels, &labels);
+    let set = Dataset::from_bytes(
         pixels.to_vec(),
         labels,
         HAPPY_SIZE,
         HAPPY_SIZE,
         channels,
         names,
-    )
+    )?;
+    match landmarks {
+        Some(boxes) => set.with_landmarks(boxes),
+        None => Ok(set),
+    }
 }
 
 /// A shape as sizes; a dimension beyond the address space is a damaged or hostile file.

@@ -2,7 +2,8 @@
 //!
 //! - [`synthetic`]: the built-in seeded generator of smiling and frowning cartoon faces.
 //! - [`happy`]: the Happy House arrays of the textbook chapter and their checks; [`h5`] reads
-//!   them from `.h5` files natively (the page reads `.h5` files in JavaScript).
+//!   them from `.h5` files natively (the page reads `.h5` files in JavaScript);
+//!   [`happy_faces`]: where the face and mouth are in its 150 test photos.
 //! - [`npy`]: NumPy `.npy` arrays (the grayscale Happy House training set in `../shared`).
 //! - [`folder`]: a folder (or zip) of images, one subfolder per class, as Keras reads it;
 //!   [`picture`]: the PNG and JPEG files in it (header checks, native decoding).
@@ -26,10 +27,11 @@ pub mod folder;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod h5;
 pub mod happy;
+pub mod happy_faces;
 pub mod npy;
 pub mod picture;
 pub mod pixel;
 pub mod synthetic;
 
-pub use dataset::{Batches, Dataset, MouthBox, MAX_IMAGES};
+pub use dataset::{Batches, Dataset, Landmarks, PixelBox, MAX_IMAGES};
 pub use pixel::gray_from_rgb_u8;

@@ -15,7 +15,7 @@ use rand::RngExt;
 
 use super::draw::{mix, value_noise, Canvas, Rgb};
 use super::face::{chance, hsv, paint_face, pick, uniform, Variation};
-use super::{Dataset, MouthBox, MAX_IMAGES};
+use super::{Dataset, Landmarks, MAX_IMAGES};
 use crate::rng::{rng_from_seed, Rng};
 use crate::{invalid, Result};
 
@@ -139,7 +139,7 @@ pub fn generate(params: &SyntheticParams) -> Result<(Dataset, Dataset)> {
     Ok((train, test))
 }
 
-/// `n` images (half smiling, in random order), each with its mouth box.
+/// `n` images (half smiling, in random order), each with its face and mouth boxes.
 pub fn generate_set(
     n: usize,
     seed: u64,
@@ -166,16 +166,16 @@ pub fn generate_set(
     let mut boxes = Vec::with_capacity(n);
     for &label in &labels {
         // One seed per image, so an image does not depend on how the previous one was drawn.
-        let (pixels, mouth) = render_image(rng.random(), label == 1, difficulty, confound);
+        let (pixels, landmarks) = render_image(rng.random(), label == 1, difficulty, confound);
         images.extend(pixels);
-        boxes.push(mouth);
+        boxes.push(landmarks);
     }
     let names = CLASS_NAMES.iter().map(|s| s.to_string()).collect();
-    Dataset::new(images, labels, SIZE, SIZE, 3, names)?.with_mouth_boxes(boxes)
+    Dataset::new(images, labels, SIZE, SIZE, 3, names)?.with_landmarks(boxes)
 }
 
 /// One picture from its own seed: background, (confound), face, lighting, noise, as
-/// `(H, W, 3)` 8-bit values in [0, 1], and the mouth box. The label only sets the sign of
+/// `(H, W, 3)` 8-bit values in [0, 1], and the face and mouth boxes. The label only sets the sign of
 /// the mouth's bend, so the same seed with the other label gives the same person, light
 /// and noise with the opposite mouth: a counterfactual pair that differs only inside
 /// the mouth boxes (and in the background, if a confound is planted).
@@ -184,7 +184,7 @@ pub fn render_image(
     smiling: bool,
     difficulty: Difficulty,
     confound: Option<Confound>,
-) -> (Vec<f32>, MouthBox) {
+) -> (Vec<f32>, Landmarks) {
     let rng = &mut rng_from_seed(seed);
     let (variation, nuisance) = difficulty.variation();
     let mut canvas = Canvas::new(SIZE, SIZE);
@@ -196,14 +196,14 @@ pub fn render_image(
             }
         }
     }
-    let mouth = paint_face(&mut canvas, rng, &variation, smiling);
+    let landmarks = paint_face(&mut canvas, rng, &variation, smiling);
     apply_camera(&mut canvas, rng, &nuisance);
     let pixels = canvas
         .rgb
         .iter()
         .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() / 255.0)
         .collect();
-    (pixels, mouth)
+    (pixels, landmarks)
 }
 
 fn random_colour(rng: &mut Rng) -> Rgb {

@@ -64,6 +64,14 @@ pub fn mass_inside(map: &[f32], width: usize, region: Region) -> Option<f32> {
     Some((inside / total) as f32)
 }
 
+/// The share of a signed map's evidence for the class (its positive part) that lies inside
+/// `region`: evidence against the class does not count either way. `None` when the map has
+/// no positive value.
+pub fn evidence_inside(map: &[f32], width: usize, region: Region) -> Option<f32> {
+    let positive: Vec<f32> = map.iter().map(|&v| v.max(0.0)).collect();
+    mass_inside(&positive, width, region)
+}
+
 /// Spearman's rank correlation of two equally long samples (ties get their average rank);
 /// `None` when either is constant (its ranks do not vary) or the lengths differ or are < 2.
 pub fn spearman(a: &[f32], b: &[f32]) -> Option<f32> {
@@ -184,5 +192,9 @@ mod tests {
         map[8] = 5.0;
         assert!(!points_inside(&map, 3, region));
         assert!(points_inside(&map, 3, region.dilated(1)));
+        // Evidence against the class (negative) is left out: 3 of the 3 + 1 + 5 positive.
+        map[2] = -7.0;
+        assert_eq!(evidence_inside(&map, 3, region), Some(3.0 / 9.0));
+        assert_eq!(evidence_inside(&[-1.0, 0.0, -2.0, 0.0], 2, region), None);
     }
 }

@@ -36,7 +36,9 @@ pub use faithfulness::{deletion_insertion, importance_order, Curve, DeletionInse
 pub use filters::{first_layer_filters, FilterPatches, FilterScale};
 pub use gradcam::{grad_cam, CamWeighting, GradCam};
 pub use integrated::{check_steps, integrated_gradients, Baseline, IntegratedGradients};
-pub use measures::{high_frequency_share, mass_inside, points_inside, spearman, Region};
+pub use measures::{
+    evidence_inside, high_frequency_share, mass_inside, points_inside, spearman, Region,
+};
 pub use model::{Explainable, Point};
 pub use occlusion::{occlusion, Occlusion, OcclusionConfig};
 pub use saliency::{saliency, Saliency, SmoothGrad};

@@ -83,8 +83,9 @@ impl ScoreboardTask {
         vec![done as u32, total as u32]
     }
 
-    /// `{images, pointing_images, methods: [{method, deletion_area, insertion_area,
-    /// randomization_rank_corr, pointing_game, completeness_error}], best_deletion, ...}`.
+    /// `{images, landmarks, pointing_images, face_area_share, methods: [{method,
+    /// deletion_area, insertion_area, randomization_rank_corr, pointing_game, face_evidence,
+    /// completeness_error}], best_deletion, ...}`.
     pub fn report(&self) -> Result<JsValue, JsError> {
         to_js(&self.0.report()?)
     }

@@ -71,7 +71,7 @@ pub fn fingerprint(d: &convscope::data::Dataset) -> u64 {
         .iter()
         .for_each(|&v| eat((v * 255.0).round() as u8));
     d.labels().iter().for_each(|&l| eat(l));
-    for b in d.mouth_boxes().unwrap_or(&[]) {
+    for b in d.landmarks().unwrap_or(&[]).iter().map(|l| l.mouth) {
         [b.x0, b.y0, b.x1, b.y1].iter().for_each(|&v| eat(v as u8));
     }
     h

@@ -69,9 +69,11 @@ export function createCompare({ worker, which, picture, onEvent }) {
     }
   }
 
+  const percent = (v) => (v === null ? '—' : `${Math.round(v * 100)}%`);
+
   function showScores(board) {
     const body = $('score-table').querySelector('tbody');
-    const best = { deletion: board.best_deletion, insertion: board.best_insertion, randomization: board.best_randomization, pointing: board.best_pointing };
+    const best = { deletion: board.best_deletion, insertion: board.best_insertion, randomization: board.best_randomization, pointing: board.best_pointing, face: board.best_face_evidence };
     body.replaceChildren(
       ...board.methods.map((m) => {
         const tr = document.createElement('tr');
@@ -80,7 +82,8 @@ export function createCompare({ worker, which, picture, onEvent }) {
           [fmt(m.deletion_area), 'deletion'],
           [fmt(m.insertion_area), 'insertion'],
           [fmt(m.randomization_rank_corr, 2), 'randomization'],
-          [m.pointing_game === null ? '—' : `${Math.round(m.pointing_game * 100)}%`, 'pointing'],
+          [percent(m.pointing_game), 'pointing'],
+          [percent(m.face_evidence), 'face'],
           [m.completeness_error === null ? '—' : `${(m.completeness_error * 100).toFixed(1)}%`, null],
         ];
         for (const [text, measure] of cells) {
@@ -99,10 +102,39 @@ export function createCompare({ worker, which, picture, onEvent }) {
     );
     const pointing = board.pointing_images
       ? ` The pointing game used the ${board.pointing_images} correctly classified faces among them.`
-      : board.mouth_boxes
+      : board.landmarks
         ? ' None of these faces was classified correctly, so there is no pointing game: train longer or score more pictures.'
-        : ' These pictures come without mouth positions (only the synthetic faces have them), so there is no pointing game.';
+        : ' These pictures come without face and mouth positions (the synthetic faces and the Happy House test photos have them), so there is no pointing game and no count of the evidence on the face.';
     $('score-summary').textContent = `On ${board.images} test pictures: most faithful by deletion ${board.best_deletion}, by insertion ${board.best_insertion}, least like an untrained model ${board.best_randomization}${board.pointing_images ? `, best at pointing ${board.best_pointing}` : ''} (★). No method wins everywhere: believe a map only as far as its measures go.${pointing}`;
+    $('score-where').textContent = whereEvidenceFalls(board);
+  }
+
+  /** What the accuracies with the face hidden and alone say (within 10 points counts as "as well"). */
+  function hidingVerdict(h) {
+    if (h.accuracy < 0.65) return 'The model is still near chance on these pictures, so where its evidence falls says little yet.';
+    if (h.face_hidden >= h.accuracy - 0.1) return 'It hardly needs the face: whatever it learnt, it is not mainly the smile.';
+    if (h.face_only >= h.accuracy - 0.1) return 'The face alone is enough for it, as it should be for a smile detector.';
+    return 'It needs both the face and what is around it.';
+  }
+
+  /** Says where the evidence falls against what a map blind to the face would give. */
+  function whereEvidenceFalls(board) {
+    const placed = board.methods.filter((m) => m.face_evidence !== null);
+    if (board.face_area_share === null || placed.length === 0) return '';
+    const area = board.face_area_share;
+    const most = placed.reduce((a, b) => (b.face_evidence > a.face_evidence ? b : a));
+    const least = placed.reduce((a, b) => (b.face_evidence < a.face_evidence ? b : a));
+    const ratio = (m) => m.face_evidence / area;
+    const verdict = ratio(most) < 1.5
+      ? 'No method concentrates on the face much more than a map that ignored it would: on these pictures the model’s evidence is largely outside the face (background, hair, shoulders).'
+      : ratio(least) >= 1.5
+        ? 'Every method puts clearly more of its evidence on the face than its size alone would.'
+        : 'The methods disagree about where the evidence is: check the maps above before believing one.';
+    const h = board.hiding;
+    const hiding = h
+      ? ` A check without any map: on all ${h.images} test pictures the model is right on ${percent(h.accuracy)} as they are, on ${percent(h.face_hidden)} with the face hidden (painted over with the picture’s mean colour), and on ${percent(h.face_only)} with only the face shown. ${hidingVerdict(h)}`
+      : '';
+    return `The face covers ${percent(area)} of the picture on average; ${most.method} puts ${percent(most.face_evidence)} of its evidence there, ${least.method} ${percent(least.face_evidence)}. ${verdict}${hiding}`;
   }
 
   async function runScoreboard() {
