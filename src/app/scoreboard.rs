@@ -264,7 +264,10 @@ pub fn face_hiding(model: &mut Sequential, test: &Dataset) -> Option<FaceHiding>
             out
         };
         let class = test.labels()[i] as usize;
-        for (n, picture) in [image.to_vec(), filled(false), filled(true)].iter().enumerate() {
+        for (n, picture) in [image.to_vec(), filled(false), filled(true)]
+            .iter()
+            .enumerate()
+        {
             model.forward(picture, Mode::Infer);
             right[n] += usize::from(model.predicted_class(0) == class);
         }

@@ -539,7 +539,8 @@ fn print_scoreboard(b: &Scoreboard) {
     println!(
         "  best: deletion {}, insertion {}, randomization {}, pointing game {}, evidence on the face {}",
         b.best_deletion, b.best_insertion, b.best_randomization, b.best_pointing, b.best_face_evidence
-    );    if let Some(h) = &b.hiding {
+    );
+    if let Some(h) = &b.hiding {
         println!(
             "  on all {} test pictures: accuracy {:.3} as they are, {:.3} with the face hidden (filled with the picture's mean), {:.3} with only the face shown",
             h.images, h.accuracy, h.face_hidden, h.face_only
