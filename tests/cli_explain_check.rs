@@ -174,3 +174,74 @@ fn explain_check_refuses_bad_inputs() {
         "{err}"
     );
 }
+
+#[test]
+fn explain_check_on_other_data_runs_the_scoreboard_alone_and_places_the_evidence() {
+    let (ok, out, err) = convscope(&[
+        "explain-check",
+        "--data",
+        "synthetic:3,40,12",
+        "--epochs",
+        "1",
+        "--scoreboard-images",
+        "2",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(
+        v.get("shortcut").is_none(),
+        "the synthetic-only checks are left out: {v}"
+    );
+    let b = &v["scoreboard"];
+    assert_eq!(b["images"], 2);
+    assert_eq!(b["landmarks"], true);
+    let area = b["face_area_share"].as_f64().unwrap();
+    assert!((0.1..0.9).contains(&area), "{area}");
+    let hiding = &b["hiding"];
+    assert_eq!(
+        hiding["images"], 12,
+        "the hiding check runs on the whole test set"
+    );
+    for key in ["accuracy", "face_hidden", "face_only"] {
+        let share = hiding[key].as_f64().unwrap() * 12.0;
+        assert!(
+            (share - share.round()).abs() < 1e-4,
+            "{key} counts pictures: {hiding}"
+        );
+    }
+    assert_eq!(b["methods"].as_array().unwrap().len(), 9);
+
+    // Pictures that do not know where their faces are: no face figures, and no error.
+    let folder =
+        std::env::temp_dir().join(format!("convscope-explain-data-{}", std::process::id()));
+    for (class, shade) in [("frown", 40u8), ("smile", 200u8)] {
+        std::fs::create_dir_all(folder.join(class)).unwrap();
+        for i in 0..6u8 {
+            let img = image::RgbImage::from_pixel(16, 16, image::Rgb([shade + i, shade, 90]));
+            img.save(folder.join(class).join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    let spec = format!("folder:{}", folder.display());
+    let (ok, out, err) = convscope(&[
+        "explain-check",
+        "--data",
+        &spec,
+        "--epochs",
+        "1",
+        "--scoreboard-images",
+        "2",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let b = &v["scoreboard"];
+    assert_eq!(b["landmarks"], false);
+    assert!(
+        b["face_area_share"].is_null() && b["hiding"].is_null(),
+        "{b}"
+    );
+    assert!(b["methods"][0]["face_evidence"].is_null());
+    std::fs::remove_dir_all(&folder).ok();
+}
