@@ -656,3 +656,82 @@ fn the_page_compares_every_method_and_runs_the_scoreboard_in_steps() {
     .unwrap();
     assert_eq!(stepped, whole);
 }
+
+/// The accuracy with the face hidden and with only the face shown, on a hand-weighted model
+/// that reads only the face: a logistic unit on a 4x4 gray picture whose weights are 1 on the
+/// 2x2 face box (top left) and 0 elsewhere, bias -1.5. A bright face (four 1s) gives logit 2.5
+/// (smile); painted over with the picture's mean 0.25 it gives -0.5 (no smile); a dark picture
+/// gives -1.5 however it is painted.
+#[test]
+fn hiding_the_face_counts_what_a_model_that_reads_the_face_loses() {
+    use convscope::app::scoreboard::face_hiding;
+    use convscope::data::{Dataset, Landmarks, PixelBox};
+    use convscope::nn::{Activation, InputShape, LayerSpec, ModelSpec, Weights};
+    let spec = ModelSpec {
+        input: InputShape {
+            height: 4,
+            width: 4,
+            channels: 1,
+        },
+        layers: vec![
+            LayerSpec::Flatten,
+            LayerSpec::Dense {
+                units: 1,
+                activation: Activation::Sigmoid,
+            },
+        ],
+    };
+    let mut model = Sequential::new(&spec, 1).unwrap();
+    let face = PixelBox {
+        x0: 0,
+        y0: 0,
+        x1: 2,
+        y1: 2,
+    };
+    let mut kernel = vec![0.0f32; 16];
+    for p in [0, 1, 4, 5] {
+        kernel[p] = 1.0;
+    }
+    kernel.push(-1.5);
+    model
+        .restore(&Weights {
+            params: vec![vec![], kernel],
+            state: vec![vec![], vec![]],
+        })
+        .unwrap();
+    let mut bright = vec![0.0f32; 16];
+    for p in [0, 1, 4, 5] {
+        bright[p] = 1.0;
+    }
+    let images = [bright, vec![0.0; 16]].concat();
+    let names = vec!["no smile".to_string(), "smile".to_string()];
+    let marks = Landmarks {
+        face,
+        mouth: PixelBox {
+            x0: 0,
+            y0: 1,
+            x1: 2,
+            y1: 2,
+        },
+    };
+    let test = Dataset::new(images, vec![1, 0], 4, 4, 1, names)
+        .unwrap()
+        .with_landmarks(vec![marks, marks])
+        .unwrap();
+    let h = face_hiding(&mut model, &test).unwrap();
+    assert_eq!(
+        (h.images, h.accuracy, h.face_hidden, h.face_only),
+        (2, 1.0, 0.5, 1.0)
+    );
+    // Without face boxes there is nothing to hide.
+    let plain = Dataset::new(
+        vec![0.0; 32],
+        vec![1, 0],
+        4,
+        4,
+        1,
+        vec!["a".into(), "b".into()],
+    )
+    .unwrap();
+    assert!(face_hiding(&mut model, &plain).is_none());
+}
