@@ -144,6 +144,20 @@ imagenet_model() {
   esac
 }
 
+# onnx and ONNX Runtime, in a virtualenv made once by pip (build/venv-onnx): tests/onnx_export.rs
+# runs every exported model there. With it made, a skipped check would be a failure
+# (CONVSCOPE_REQUIRE_ONNX); exit code 3: the registry is unreachable, the checks are skipped.
+onnx_checker() {
+  say "onnx and ONNX Runtime for the export tests (a virtualenv, made once)"
+  local status=0
+  python3 tools/onnx/check_export.py --setup >&2 || status=$?
+  case $status in
+    0) export CONVSCOPE_REQUIRE_ONNX=1 ;;
+    3) say "the Python package registry is not reachable: the ONNX export checks are skipped" ;;
+    *) exit "$status" ;;
+  esac
+}
+
 build() {
   imagenet_model
   if wasm_up_to_date; then
@@ -177,6 +191,7 @@ run_tests() {
   say "the ImageNet weight reader and converter (tools/imagenet, standard-library Python)"
   python3 -m unittest discover -q -s tools/imagenet -p 'test_*.py'
   imagenet_model
+  onnx_checker
   say "native tests (cargo test)"
   cargo test --all-targets --no-fail-fast
   say "wasm tests in headless Chromium"

@@ -14,6 +14,7 @@
 //! - [`scoreboard`]: every explanation method scored by the same faithfulness measures.
 //! - [`compare`]: the methods side by side on one picture, the scoreboard on the session.
 //! - [`transfer`]: transfer learning, a new head on the frozen network's features.
+//! - [`export`]: a model file as an ONNX model.
 //! - [`bench`]: the benchmark's workload.
 
 pub mod backward;
@@ -22,6 +23,7 @@ pub mod compare;
 pub mod cross_dataset;
 pub mod datasets;
 pub mod explorer;
+pub mod export;
 pub mod filters;
 pub mod imagenet;
 pub mod inside;

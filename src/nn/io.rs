@@ -101,6 +101,28 @@ fn open(bytes: &[u8]) -> Result<(SafeTensors<'_>, HashMap<String, String>)> {
     Ok((file, metadata))
 }
 
+/// Which kind of model a file holds, read from its header alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// Format version 1: a [`Sequential`] model.
+    Sequential,
+    /// Format version 2: a [`GraphModel`].
+    Graph,
+}
+
+/// The kind of model in a convscope model file (a foreign or damaged file is an error).
+pub fn file_kind(bytes: &[u8]) -> Result<FileKind> {
+    let (_, metadata) = open(bytes)?;
+    match metadata.get("version").map(String::as_str) {
+        Some(VERSION) => Ok(FileKind::Sequential),
+        Some(GRAPH_VERSION) => Ok(FileKind::Graph),
+        other => Err(bad(format!(
+            "this model file has format version {:?}; this convscope reads versions {VERSION} and {GRAPH_VERSION}",
+            other.unwrap_or("none")
+        ))),
+    }
+}
+
 /// Reads a model file made by [`save_model`], checking every tensor against the description.
 pub fn load_model(bytes: &[u8]) -> Result<LoadedModel> {
     let (file, metadata) = open(bytes)?;

@@ -14,6 +14,7 @@ pub mod layers;
 pub mod logistic;
 pub mod metrics;
 pub mod model;
+pub mod onnx;
 pub mod optimizer;
 pub mod plan;
 pub mod spec;

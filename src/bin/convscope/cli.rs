@@ -66,6 +66,21 @@ enum Command {
         #[command(subcommand)]
         command: ImagenetCommand,
     },
+    /// Write a model file in another format: `--onnx` (opset 17) for ONNX Runtime, PyTorch and
+    /// the other tools that read ONNX.
+    Export {
+        /// Write ONNX (the one format so far).
+        #[arg(long)]
+        onnx: bool,
+        /// A convscope model file (what `train --save` or the page writes).
+        model: String,
+        /// Where to write the exported model.
+        out: String,
+        /// For a transfer-learning head: the network it was trained on (default: where
+        /// ./build.sh puts the ImageNet network).
+        #[arg(long)]
+        backbone: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -284,6 +299,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => train(args),
         Command::ExplainCheck(args) => explain_check::run(args),
         Command::CrossDataset(args) => cross_dataset::run(args),
+        Command::Export {
+            onnx,
+            model,
+            out,
+            backbone,
+        } => export(onnx, &model, &out, backbone.as_deref()),
         Command::Imagenet {
             command:
                 ImagenetCommand::Predict {
@@ -331,4 +352,35 @@ pub fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn read(path: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::BadInput(format!("cannot read '{path}': {e}")))
+}
+
+fn export(onnx: bool, model: &str, out: &str, backbone: Option<&str>) -> Result<()> {
+    if !onnx {
+        return Err(invalid!("say which format to write: --onnx"));
+    }
+    let bytes = read(model)?;
+    // The backbone is read only for a transfer head, and then from where ./build.sh puts it
+    // unless named.
+    let is_head = convscope::nn::io::load_model(&bytes)
+        .map(|m| m.training.pointer("/transfer/features").is_some())
+        .unwrap_or(false);
+    let backbone = match (is_head, backbone) {
+        (false, _) => None,
+        (true, Some(path)) => Some(read(path)?),
+        (true, None) => Some(read(imagenet::DEFAULT_MODEL)?),
+    };
+    let onnx = convscope::app::export::onnx_from_model_file(&bytes, backbone.as_deref())
+        .map_err(|e| Error::BadInput(format!("{model}: {e}")))?;
+    std::fs::write(out, &onnx)
+        .map_err(|e| Error::BadInput(format!("cannot write '{out}': {e}")))?;
+    println!(
+        "wrote {out} (ONNX, opset {}, {} bytes)",
+        convscope::nn::onnx::OPSET,
+        onnx.len()
+    );
+    Ok(())
 }

@@ -18,7 +18,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 
 /// Where `./build.sh` (tools/imagenet/fetch_and_convert.py) puts the converted model.
-const DEFAULT_MODEL: &str = concat!(
+pub const DEFAULT_MODEL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/build/imagenet/efficientnet-lite0.safetensors"
 );

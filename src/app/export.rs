@@ -1,0 +1,45 @@
+//! A model file as an ONNX model: the file's kind decides how (the smile model or any model
+//! made in the page, a graph model such as the pretrained ImageNet network, or a
+//! transfer-learning head, which needs the backbone it was trained on).
+
+use crate::nn::io::{file_kind, load_graph_model, load_model, FileKind};
+use crate::nn::onnx::{graph_to_onnx, sequential_to_onnx, transfer_to_onnx};
+use crate::{invalid, Result};
+
+/// The ONNX bytes of the model in `bytes` (a convscope model file). A transfer head (its notes
+/// name the backbone node it reads) is exported with `backbone` in front, as one network.
+pub fn onnx_from_model_file(bytes: &[u8], backbone: Option<&[u8]>) -> Result<Vec<u8>> {
+    match file_kind(bytes)? {
+        FileKind::Graph => {
+            let loaded = load_graph_model(bytes)?;
+            graph_to_onnx(&loaded.model, &loaded.classes)
+        }
+        FileKind::Sequential => {
+            let loaded = load_model(bytes)?;
+            let classes = class_names(&loaded.training);
+            match loaded
+                .training
+                .pointer("/transfer/features")
+                .and_then(|v| v.as_str())
+            {
+                None => sequential_to_onnx(&loaded.model, &classes),
+                Some(cut) => {
+                    let backbone = backbone.ok_or_else(|| {
+                        invalid!("this model is a transfer-learning head on the ImageNet network's features: give the network's model file too, to export them as one model")
+                    })?;
+                    let net =
+                        load_graph_model(backbone).map_err(|e| invalid!("the backbone: {e}"))?;
+                    transfer_to_onnx(&net.model, cut, &loaded.model, &classes)
+                }
+            }
+        }
+    }
+}
+
+/// The class names a model file's notes keep (`class_names`: a list of strings), if any.
+fn class_names(notes: &serde_json::Value) -> Vec<String> {
+    notes
+        .get("class_names")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
+}

@@ -1,0 +1,7 @@
+//! ONNX files in and out: a student carries a convscope model to ONNX Runtime or PyTorch
+//! ([`export`]), and a teacher brings one from there into the page.
+
+pub mod export;
+pub mod proto;
+
+pub use export::{graph_to_onnx, sequential_to_onnx, transfer_to_onnx, OPSET};
