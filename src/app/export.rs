@@ -1,9 +1,12 @@
-//! A model file as an ONNX model: the file's kind decides how (the smile model or any model
+//! Models in and out. ONNX files become convscope model files ([`model_file_from_onnx_bytes`]),
+//! and a model file becomes an ONNX model: the file's kind decides how (the smile model or any model
 //! made in the page, a graph model such as the pretrained ImageNet network, or a
 //! transfer-learning head, which needs the backbone it was trained on).
 
 use crate::nn::io::{file_kind, load_graph_model, load_model, FileKind};
-use crate::nn::onnx::{graph_to_onnx, sequential_to_onnx, transfer_to_onnx};
+use crate::nn::onnx::{
+    graph_to_onnx, model_file_from_onnx, sequential_to_onnx, transfer_to_onnx, Imported,
+};
 use crate::{invalid, Result};
 
 /// The ONNX bytes of the model in `bytes` (a convscope model file). A transfer head (its notes
@@ -34,6 +37,12 @@ pub fn onnx_from_model_file(bytes: &[u8], backbone: Option<&[u8]>) -> Result<Vec
             }
         }
     }
+}
+
+/// The convscope model file of an ONNX model: a sequential model (trainable) when it is a chain
+/// convscope can train, a graph model otherwise (see [`crate::nn::onnx::import`]).
+pub fn model_file_from_onnx_bytes(bytes: &[u8]) -> Result<Imported> {
+    model_file_from_onnx(bytes)
 }
 
 /// The class names a model file's notes keep (`class_names`: a list of strings), if any.

@@ -18,22 +18,25 @@
 //! ```
 
 use super::spec::InputShape;
-use crate::kernels::activation::{relu6_backward, relu6_forward};
+use crate::kernels::activation::{relu6_backward, relu6_forward, relu_backward, relu_forward};
 use crate::kernels::batchnorm::{batchnorm_backward_infer, batchnorm_forward_infer};
 use crate::kernels::conv::{conv2d_backward_input, conv2d_forward};
 use crate::kernels::dense::{dense_backward, dense_forward};
 use crate::kernels::depthwise::{depthwise_backward_input, depthwise_forward};
 use crate::kernels::elementwise::{add_backward, add_forward};
-use crate::kernels::geometry::{ConvGeometry, DepthwiseGeometry, Padding};
-use crate::kernels::pool::{global_average_pool_backward, global_average_pool_forward};
+use crate::kernels::geometry::{ConvGeometry, DepthwiseGeometry, Padding, PoolGeometry};
+use crate::kernels::pool::{
+    global_average_pool_backward, global_average_pool_forward, pool_backward, pool_forward,
+    PoolKind,
+};
 use crate::kernels::scratch::ConvScratch;
 use crate::{invalid, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The name node inputs use for the (normalized) input image.
 pub const IMAGE: &str = "image";
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GraphSpec {
     pub input: InputShape,
@@ -45,7 +48,7 @@ pub struct GraphSpec {
 }
 
 /// Pixels in [0, 1] reach the network as (x - mean) / std, per channel.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Normalize {
     pub mean: Vec<f32>,
@@ -53,13 +56,13 @@ pub struct Normalize {
 }
 
 /// What turns the logits into probabilities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Head {
     Softmax,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeSpec {
     pub name: String,
     pub inputs: Vec<String>,
@@ -67,7 +70,7 @@ pub struct NodeSpec {
     pub op: OpSpec,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum OpSpec {
     Conv2d {
@@ -85,8 +88,23 @@ pub enum OpSpec {
         momentum: f64,
     },
     Relu6,
+    Relu,
     Add,
+    /// A square window; padding cells never win and are not counted (as ONNX and Keras).
+    MaxPool {
+        pool: usize,
+        stride: usize,
+        /// top, bottom, left, right
+        pads: [usize; 4],
+    },
+    AvgPool {
+        pool: usize,
+        stride: usize,
+        pads: [usize; 4],
+    },
     GlobalAvgPool,
+    /// A map read as one vector per example, in (H, W, C) order.
+    Flatten,
     Dense {
         units: usize,
     },
@@ -467,6 +485,21 @@ fn back_node(
             batchnorm_backward_infer(d_input, d_out, t(0), t(3), c, epsilon);
         }
         OpSpec::Relu6 => relu6_backward(d_input, d_out, own_out),
+        OpSpec::Relu => relu_backward(d_input, d_out, own_out),
+        OpSpec::MaxPool { .. } => {
+            // The winners are not kept by the forward pass (inference): find them again.
+            let g = pool_geometry(node, n)?;
+            let mut again = vec![0.0; g.output_len()];
+            let mut argmax = vec![0u32; g.output_len()];
+            let input = &values[input_at][..in_len];
+            pool_forward(&mut again, Some(&mut argmax), input, PoolKind::Max, &g);
+            pool_backward(d_input, d_out, Some(&argmax), PoolKind::Max, &g);
+        }
+        OpSpec::AvgPool { .. } => {
+            let g = pool_geometry(node, n)?;
+            pool_backward(d_input, d_out, None, PoolKind::Average, &g);
+        }
+        OpSpec::Flatten => add_backward(d_input, d_out),
         OpSpec::Add => {
             add_backward(d_input, d_out);
             add_backward(&mut grads[node.inputs[1]][..in_len], d_out);
@@ -519,8 +552,12 @@ fn op_name(op: &OpSpec) -> &'static str {
         OpSpec::Conv2d { .. } => "conv2d",
         OpSpec::BatchNorm { .. } => "batch_norm",
         OpSpec::Relu6 => "relu6",
+        OpSpec::Relu => "relu",
         OpSpec::Add => "add",
+        OpSpec::MaxPool { .. } => "max_pool",
+        OpSpec::AvgPool { .. } => "avg_pool",
         OpSpec::GlobalAvgPool => "global_avg_pool",
+        OpSpec::Flatten => "flatten",
         OpSpec::Dense { .. } => "dense",
     }
 }
@@ -596,7 +633,17 @@ fn plan_node(
                 .to_vec();
             (input, tensors)
         }
-        OpSpec::Relu6 => (input, Vec::new()),
+        OpSpec::Relu6 | OpSpec::Relu => (input, Vec::new()),
+        OpSpec::MaxPool { pool, stride, pads } | OpSpec::AvgPool { pool, stride, pads } => {
+            let (h, w, c) = map()?;
+            let g = PoolGeometry::new(1, (h, w, c), pool, stride, per_side(pads))
+                .map_err(|e| invalid!("node {name:?}: {e}"))?;
+            (ValueShape::Map(g.out_h, g.out_w, c), Vec::new())
+        }
+        OpSpec::Flatten => {
+            let (h, w, c) = map()?;
+            (ValueShape::Vector(h * w * c), Vec::new())
+        }
         OpSpec::Add => {
             let other = shapes[inputs[1]];
             if other != input {
@@ -618,7 +665,7 @@ fn plan_node(
             }
             let ValueShape::Vector(i) = input else {
                 return Err(invalid!(
-                    "node {name:?} (dense) needs a vector input; put a global_avg_pool before it"
+                    "node {name:?} (dense) needs a vector input; put a global_avg_pool or a flatten before it"
                 ));
             };
             (
@@ -676,6 +723,19 @@ fn conv_geometry(node: &Node, n: usize) -> Result<Conv> {
     })
 }
 
+/// A pooling node's geometry for `n` examples.
+fn pool_geometry(node: &Node, n: usize) -> Result<PoolGeometry> {
+    let (OpSpec::MaxPool { pool, stride, pads } | OpSpec::AvgPool { pool, stride, pads }) =
+        node.spec.op
+    else {
+        unreachable!("called for pooling")
+    };
+    let ValueShape::Map(h, w, c) = node.in_shape else {
+        unreachable!("planned as a map")
+    };
+    PoolGeometry::new(n, (h, w, c), pool, stride, per_side(pads))
+}
+
 /// Runs one node on `n` examples: `values` holds the image and every earlier node's output.
 /// out (N, node's shape).
 fn run_node(
@@ -703,6 +763,16 @@ fn run_node(
             batchnorm_forward_infer(out, input, t(0), t(1), t(2), t(3), c, epsilon);
         }
         OpSpec::Relu6 => relu6_forward(out, input),
+        OpSpec::Relu => relu_forward(out, input),
+        OpSpec::MaxPool { .. } => {
+            let g = pool_geometry(node, n)?;
+            pool_forward(out, None, input, PoolKind::Max, &g);
+        }
+        OpSpec::AvgPool { .. } => {
+            let g = pool_geometry(node, n)?;
+            pool_forward(out, None, input, PoolKind::Average, &g);
+        }
+        OpSpec::Flatten => out.copy_from_slice(input),
         OpSpec::Add => {
             let other = &values[node.inputs[1]][..n * node.in_shape.len()];
             add_forward(out, input, other);

@@ -80,6 +80,52 @@ pub fn save_model(model: &Sequential, training: &serde_json::Value) -> Result<Ve
         .map_err(|e| invalid!("cannot write the model file: {e:?}"))
 }
 
+/// The bytes of a graph model file (format version 2) for `model`, with one name per logit
+/// and `source`, a note on where the weights came from (any JSON).
+pub fn save_graph_model(
+    model: &GraphModel,
+    classes: &[String],
+    source: &serde_json::Value,
+) -> Result<Vec<u8>> {
+    if classes.len() != model.classes() {
+        return Err(invalid!(
+            "the graph has {} outputs but {} class names",
+            model.classes(),
+            classes.len()
+        ));
+    }
+    let bytes: Vec<(&str, &[usize], Vec<u8>)> = model
+        .tensors()
+        .map(|t| {
+            let b = t.values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (t.name.as_str(), t.dims.as_slice(), b)
+        })
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(name, dims, b)| {
+            Ok((
+                *name,
+                TensorView::new(Dtype::F32, dims.to_vec(), b)
+                    .map_err(|e| invalid!("cannot store tensor {name}: {e:?}"))?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let graph = serde_json::json!({ "graph": model.spec() });
+    let metadata = HashMap::from([
+        ("format".to_string(), FORMAT.to_string()),
+        ("version".to_string(), GRAPH_VERSION.to_string()),
+        ("model".to_string(), graph.to_string()),
+        (
+            "classes".to_string(),
+            serde_json::json!(classes).to_string(),
+        ),
+        ("source".to_string(), source.to_string()),
+    ]);
+    safetensors::serialize(views, Some(metadata))
+        .map_err(|e| invalid!("cannot write the model file: {e:?}"))
+}
+
 /// A model read back from a file, and the training notes stored with it.
 #[derive(Debug)]
 pub struct LoadedModel {

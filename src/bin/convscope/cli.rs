@@ -81,6 +81,18 @@ enum Command {
         #[arg(long)]
         backbone: Option<String>,
     },
+    /// Read a model from another format into a convscope model file: `--onnx` (the operators
+    /// convscope implements; a chain it can train becomes a trainable model, any other graph a
+    /// model to explain or to use as a transfer-learning backbone).
+    Import {
+        /// Read ONNX (the one format so far).
+        #[arg(long)]
+        onnx: bool,
+        /// The `.onnx` file.
+        model: String,
+        /// Where to write the convscope model file.
+        out: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -305,6 +317,7 @@ fn run(cli: Cli) -> Result<()> {
             out,
             backbone,
         } => export(onnx, &model, &out, backbone.as_deref()),
+        Command::Import { onnx, model, out } => import(onnx, &model, &out),
         Command::Imagenet {
             command:
                 ImagenetCommand::Predict {
@@ -356,6 +369,28 @@ pub fn main() -> std::process::ExitCode {
 
 fn read(path: &str) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::BadInput(format!("cannot read '{path}': {e}")))
+}
+
+fn import(onnx: bool, model: &str, out: &str) -> Result<()> {
+    if !onnx {
+        return Err(invalid!("say which format to read: --onnx"));
+    }
+    let bytes = read(model)?;
+    let imported = convscope::app::export::model_file_from_onnx_bytes(&bytes)
+        .map_err(|e| Error::BadInput(format!("{model}: {e}")))?;
+    std::fs::write(out, &imported.file)
+        .map_err(|e| Error::BadInput(format!("cannot write '{out}': {e}")))?;
+    let kind = if imported.sequential {
+        "a model convscope can train"
+    } else {
+        "a graph model (explanations, transfer learning)"
+    };
+    println!(
+        "wrote {out}: {kind}, {} classes, {} bytes",
+        imported.classes.len(),
+        imported.file.len()
+    );
+    Ok(())
 }
 
 fn export(onnx: bool, model: &str, out: &str, backbone: Option<&str>) -> Result<()> {

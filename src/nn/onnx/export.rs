@@ -269,8 +269,35 @@ impl Writer {
                     all.push(self.constant(&format!("{name}.max"), &[], &[6.0]));
                     self.node("Clip", &out, all, Vec::new());
                 }
+                OpSpec::Relu => {
+                    self.node("Relu", &out, inputs, Vec::new());
+                }
                 OpSpec::Add => {
                     self.node("Add", &out, inputs, Vec::new());
+                }
+                OpSpec::MaxPool { pool, stride, pads } | OpSpec::AvgPool { pool, stride, pads } => {
+                    let op = if matches!(node.op, OpSpec::MaxPool { .. }) {
+                        "MaxPool"
+                    } else {
+                        "AveragePool"
+                    };
+                    let [top, bottom, left, right] = *pads;
+                    let attributes = vec![
+                        ints("kernel_shape", &[*pool, *pool]),
+                        ints("strides", &[*stride, *stride]),
+                        ints("pads", &[top, left, bottom, right]),
+                    ];
+                    self.node(op, &out, inputs, attributes);
+                }
+                OpSpec::Flatten => {
+                    // The graph's Flatten reads (H, W, C) order, as the sequential one.
+                    let nhwc = self.node(
+                        "Transpose",
+                        &format!("{out}.to_nhwc"),
+                        inputs,
+                        vec![ints("perm", &[0, 2, 3, 1])],
+                    );
+                    self.node("Flatten", &out, vec![nhwc], vec![int("axis", 1)]);
                 }
                 OpSpec::GlobalAvgPool => {
                     let pooled = self.node(
