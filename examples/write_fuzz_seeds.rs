@@ -3,7 +3,8 @@
 //!
 //!     cargo run --example write_fuzz_seeds
 //!
-//! The files are the ones the property tests in tests/fuzz_loaders.rs mutate.
+//! The files are the ones the property tests in tests/fuzz_loaders.rs mutate. (The onnx target
+//! also starts from three graphs of tools/onnx/make_import_fixtures.py, copied there by hand.)
 
 // fuzz_support builds on data_support (crc32, npy and zip writers).
 #[path = "../tests/data_support/mod.rs"]
@@ -17,7 +18,7 @@ use fuzz_support::*;
 fn main() -> std::io::Result<()> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
     let (npy_x, npy_y) = small_npy_pair(2);
-    let seeds: [(&str, &str, Vec<u8>); 8] = [
+    let seeds: [(&str, &str, Vec<u8>); 9] = [
         ("h5", "train2.h5", small_h5(1)),
         ("npy", "x.npy", npy_x),
         ("npy", "y.npy", npy_y),
@@ -25,6 +26,7 @@ fn main() -> std::io::Result<()> {
         ("image", "small.jpg", jpeg(4, 5)),
         ("zip_folder", "faces.zip", small_zip()),
         ("model_file", "tiny.safetensors", small_model_file()),
+        ("onnx", "tiny.onnx", small_onnx()),
         (
             "model_file",
             "chapter.json",

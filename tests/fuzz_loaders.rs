@@ -22,7 +22,8 @@ use convscope::data::folder::{
 use convscope::data::h5::read_happy_h5;
 use convscope::data::npy::{read_happy_npy, read_npy};
 use convscope::limits::*;
-use convscope::nn::io::load_model;
+use convscope::nn::io::{file_kind, load_graph_model, load_model, FileKind};
+use convscope::nn::onnx::model_file_from_onnx;
 use convscope::nn::ModelSpec;
 use fuzz_support::*;
 use proptest::prelude::*;
@@ -175,6 +176,17 @@ fn check_zip(bytes: &[u8]) {
     }
 }
 
+/// An ONNX file is refused or becomes a model file that loads.
+fn check_onnx(bytes: &[u8]) {
+    if let Ok(imported) = watched("onnx", || model_file_from_onnx(bytes)) {
+        let kind = file_kind(&imported.file).expect("an imported model file has a kind");
+        match kind {
+            FileKind::Sequential => drop(load_model(&imported.file).expect("loads")),
+            FileKind::Graph => drop(load_graph_model(&imported.file).expect("loads")),
+        }
+    }
+}
+
 fn check_model(bytes: &[u8]) {
     if let Ok(loaded) = watched("model file", || load_model(bytes)) {
         assert!(loaded.model.plan().total_params() <= MAX_PARAMETERS);
@@ -203,6 +215,7 @@ proptest! {
         check_image(&bytes);
         check_zip(&bytes);
         check_model(&bytes);
+        check_onnx(&bytes);
     }
 
     #[test]
@@ -245,6 +258,11 @@ proptest! {
     }
 
     #[test]
+    fn damaged_onnx_files_never_panic(bytes in damaged(small_onnx(), 4096)) {
+        check_onnx(&bytes);
+    }
+
+    #[test]
     fn damaged_model_files_never_panic(bytes in damaged(small_model_file(), 1024)) {
         check_model(&bytes);
     }
@@ -274,6 +292,25 @@ proptest! {
 }
 
 // ---- Truncation at every length, for the small files. ----
+
+#[test]
+fn every_truncation_of_a_small_onnx_file_is_refused_or_read() {
+    // A protobuf cut at a field boundary is still a valid message, so some cuts read: into
+    // a model that loads, or an error.
+    let onnx = small_onnx();
+    let refused = (0..onnx.len())
+        .filter(|&len| {
+            check_onnx(&onnx[..len]);
+            model_file_from_onnx(&onnx[..len]).is_err()
+        })
+        .count();
+    assert!(
+        refused > onnx.len() * 9 / 10,
+        "only {refused} of {} cuts refused",
+        onnx.len()
+    );
+    model_file_from_onnx(&onnx).expect("the whole file reads");
+}
 
 #[test]
 fn every_truncation_of_small_files_is_refused_or_read() {

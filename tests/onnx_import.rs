@@ -126,7 +126,11 @@ fn models_made_by_onnx_helper_give_onnx_runtimes_outputs() {
             "{case}: kept as a trainable model?"
         );
         // One sigmoid unit names two classes.
-        let classes = if ends_in == "sigmoid" { 2 } else { get("outputs") };
+        let classes = if ends_in == "sigmoid" {
+            2
+        } else {
+            get("outputs")
+        };
         assert_eq!(imported.classes.len(), classes, "{case}");
         let images = nchw_to_nhwc(&f32s(&folder.join("input.f32")), (c, h, w));
         let expected = f32s(&folder.join("output.f32"));

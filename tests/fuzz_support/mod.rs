@@ -91,6 +91,12 @@ pub fn small_model_file() -> Vec<u8> {
     save_model(&model, &serde_json::json!({"epochs": 1})).expect("saves")
 }
 
+/// The ONNX export of the tiny network of [`small_model_file`].
+pub fn small_onnx() -> Vec<u8> {
+    let model = Sequential::new(&small_spec(), 1).expect("a valid model");
+    convscope::nn::onnx::sequential_to_onnx(&model, &["no".into(), "yes".into()]).expect("exports")
+}
+
 /// A real PNG whose header claims `w` x `h` pixels (with a valid header checksum).
 pub fn png_claiming(w: u32, h: u32) -> Vec<u8> {
     let mut bytes = png(2, 2);

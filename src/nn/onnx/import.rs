@@ -41,6 +41,8 @@ pub const SUPPORTED: &str = "Conv, BatchNormalization, Relu, Clip (as ReLU6), Ma
 const MAX_BYTES: usize = 256 << 20;
 const MAX_NODES: usize = 10_000;
 const MAX_VALUES: usize = 64 << 20;
+/// The most values one node's output may hold per picture (ImageNet's largest: 1.6 million).
+const MAX_MAP_VALUES: usize = 16 << 20;
 
 /// What an ONNX file became.
 #[derive(Debug)]
@@ -304,6 +306,7 @@ pub fn read_graph(bytes: &[u8]) -> Result<ReadGraph> {
     };
     // The graph checks every shape; the class count is known once it has.
     let planned = GraphModel::new(spec.clone())?;
+    check_sizes(&planned)?;
     // One sigmoid unit tells two classes apart.
     let k = match (planned.classes(), ends_in) {
         (1, Ending::Sigmoid) => 2,
@@ -319,6 +322,27 @@ pub fn read_graph(bytes: &[u8]) -> Result<ReadGraph> {
         ends_in,
         classes,
     })
+}
+
+/// Refuses a graph whose weights or feature maps would not fit a browser tab (a damaged file
+/// can declare any size).
+fn check_sizes(model: &GraphModel) -> Result<()> {
+    let weights: usize = model.tensors().map(|t| t.values.len()).sum();
+    if weights > crate::limits::MAX_PARAMETERS {
+        return Err(invalid!(
+            "the model has {weights} weights; convscope takes at most {}",
+            crate::limits::MAX_PARAMETERS
+        ));
+    }
+    let mut total = 0usize;
+    for (name, shape) in model.node_shapes() {
+        let len = shape.len();
+        total = total.saturating_add(len);
+        if len > MAX_MAP_VALUES || total > 4 * MAX_MAP_VALUES {
+            return Err(invalid!("the feature maps of node {name:?} and before hold {total} values per picture; convscope takes at most {} per map and {} in all", MAX_MAP_VALUES, 4 * MAX_MAP_VALUES));
+        }
+    }
+    Ok(())
 }
 
 /// The class names convscope's export keeps in the metadata, if any.
