@@ -284,6 +284,38 @@ fn a_graph_model_with_depthwise_and_residual_runs_the_same() {
 }
 
 #[test]
+fn a_graph_model_with_relu_pooling_and_flatten_runs_the_same() {
+    // The operators graph models gained for ONNX import: ReLU, max and average pooling with
+    // uneven pads, and a flatten (convscope's (H, W, C) order) into a dense layer.
+    let spec = GraphSpec::from_json(
+        r#"{"graph": {"input": {"height": 9, "width": 8, "channels": 2},
+        "normalize": {"mean": [0.5, 0.4], "std": [0.3, 0.2]},
+        "nodes": [
+          {"name": "conv", "op": "conv2d", "inputs": ["image"], "filters": 3, "kernel": [3, 2],
+           "stride": [1, 1], "pads": [1, 0, 0, 1], "dilation": [1, 1], "groups": 1, "use_bias": true},
+          {"name": "relu", "op": "relu", "inputs": ["conv"]},
+          {"name": "max", "op": "max_pool", "inputs": ["relu"], "pool": 2, "stride": 2, "pads": [0, 1, 1, 0]},
+          {"name": "avg", "op": "avg_pool", "inputs": ["max"], "pool": 2, "stride": 1, "pads": [1, 0, 0, 1]},
+          {"name": "flat", "op": "flatten", "inputs": ["avg"]},
+          {"name": "fc", "op": "dense", "inputs": ["flat"], "units": 4}],
+        "output": "fc", "head": "softmax"}}"#,
+    )
+    .unwrap();
+    let mut model = GraphModel::new(spec).unwrap();
+    vary(
+        model
+            .tensors_mut()
+            .map(|t| (t.name.as_str(), t.values.as_mut_slice())),
+        &mut Numbers(9),
+    );
+    let input = model.spec().input;
+    let images = random_images(12, input, &mut Numbers(10));
+    let expected = graph_probabilities(&mut model, &images, 12);
+    let onnx = graph_to_onnx(&model, &[]).unwrap();
+    check_in_onnx_runtime("graph_pooling", &onnx, &images, input, &expected);
+}
+
+#[test]
 fn a_transfer_head_on_a_graph_runs_the_same_as_one_model() {
     for classes in [2, 3] {
         let mut backbone = small_graph();
