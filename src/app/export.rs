@@ -1,4 +1,5 @@
 //! Models in and out. ONNX files become convscope model files ([`model_file_from_onnx_bytes`]),
+//! and so do Keras 3 files (natively: [`model_file_from_keras_bytes`]),
 //! and a model file becomes an ONNX model: the file's kind decides how (the smile model or any model
 //! made in the page, a graph model such as the pretrained ImageNet network, or a
 //! transfer-learning head, which needs the backbone it was trained on).
@@ -43,6 +44,16 @@ pub fn onnx_from_model_file(bytes: &[u8], backbone: Option<&[u8]>) -> Result<Vec
 /// convscope can train, a graph model otherwise (see [`crate::nn::onnx::import`]).
 pub fn model_file_from_onnx_bytes(bytes: &[u8]) -> Result<Imported> {
     model_file_from_onnx(bytes)
+}
+
+/// The convscope model file of a Keras 3 `.keras` file or bare `.weights.h5` (`spec`: the
+/// model a bare weights file holds; `None`: the chapter's). See [`crate::nn::keras`].
+#[cfg(not(target_arch = "wasm32"))]
+pub fn model_file_from_keras_bytes(
+    bytes: &[u8],
+    spec: Option<&crate::nn::ModelSpec>,
+) -> Result<crate::nn::keras::ImportedKeras> {
+    crate::nn::keras::model_file_from_keras(bytes, spec)
 }
 
 /// The class names a model file's notes keep (`class_names`: a list of strings), if any.

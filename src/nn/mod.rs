@@ -9,6 +9,7 @@ pub mod examples;
 pub mod fit;
 pub mod graph;
 pub mod io;
+pub mod keras;
 pub mod layer;
 pub mod layers;
 pub mod logistic;

@@ -83,12 +83,21 @@ enum Command {
     },
     /// Read a model from another format into a convscope model file: `--onnx` (the operators
     /// convscope implements; a chain it can train becomes a trainable model, any other graph a
-    /// model to explain or to use as a transfer-learning backbone).
+    /// model to explain or to use as a transfer-learning backbone) or `--keras` (a Keras 3
+    /// `.keras` file, or a bare `.weights.h5` of the chapter's model or of `--spec`'s).
     Import {
-        /// Read ONNX (the one format so far).
-        #[arg(long)]
+        /// Read ONNX.
+        #[arg(long, conflicts_with = "keras")]
         onnx: bool,
-        /// The `.onnx` file.
+        /// Read Keras 3: a `.keras` file (its config.json says the model) or a `.weights.h5`.
+        #[arg(long)]
+        keras: bool,
+        /// For a bare `.weights.h5`: the model description (JSON, as `convscope summary --json`
+        /// takes) whose weights the file holds; default: the chapter's model, with the input
+        /// channels and the output head the file's shapes say.
+        #[arg(long, requires = "keras")]
+        spec: Option<String>,
+        /// The `.onnx`, `.keras` or `.weights.h5` file.
         model: String,
         /// Where to write the convscope model file.
         out: String,
@@ -317,7 +326,19 @@ fn run(cli: Cli) -> Result<()> {
             out,
             backbone,
         } => export(onnx, &model, &out, backbone.as_deref()),
-        Command::Import { onnx, model, out } => import(onnx, &model, &out),
+        Command::Import {
+            onnx,
+            keras,
+            spec,
+            model,
+            out,
+        } => {
+            if keras {
+                import_keras(&model, &out, spec.as_deref())
+            } else {
+                import(onnx, &model, &out)
+            }
+        }
         Command::Imagenet {
             command:
                 ImagenetCommand::Predict {
@@ -373,7 +394,7 @@ fn read(path: &str) -> Result<Vec<u8>> {
 
 fn import(onnx: bool, model: &str, out: &str) -> Result<()> {
     if !onnx {
-        return Err(invalid!("say which format to read: --onnx"));
+        return Err(invalid!("say which format to read: --onnx or --keras"));
     }
     let bytes = read(model)?;
     let imported = convscope::app::export::model_file_from_onnx_bytes(&bytes)
@@ -387,6 +408,36 @@ fn import(onnx: bool, model: &str, out: &str) -> Result<()> {
     };
     println!(
         "wrote {out}: {kind}, {} classes, {} bytes",
+        imported.classes.len(),
+        imported.file.len()
+    );
+    Ok(())
+}
+
+fn import_keras(model: &str, out: &str, spec: Option<&str>) -> Result<()> {
+    let bytes = read(model)?;
+    let spec = match spec {
+        Some(path) => {
+            let text = String::from_utf8(read(path)?)
+                .map_err(|_| Error::BadInput(format!("'{path}' is not a text file")))?;
+            Some(
+                convscope::nn::ModelSpec::from_json(&text)
+                    .map_err(|e| Error::BadInput(format!("{path}: {e}")))?,
+            )
+        }
+        None => None,
+    };
+    let imported = convscope::app::export::model_file_from_keras_bytes(&bytes, spec.as_ref())
+        .map_err(|e| Error::BadInput(format!("{model}: {e}")))?;
+    std::fs::write(out, &imported.file)
+        .map_err(|e| Error::BadInput(format!("cannot write '{out}': {e}")))?;
+    let from = match (&imported.keras_name, &imported.keras_version) {
+        (Some(name), Some(v)) => format!(" (Keras {v} model '{name}')"),
+        (Some(name), None) => format!(" (Keras model '{name}')"),
+        _ => String::new(),
+    };
+    println!(
+        "wrote {out}: a model convscope can train, {} classes, {} bytes{from}",
         imported.classes.len(),
         imported.file.len()
     );
