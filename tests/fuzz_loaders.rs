@@ -23,10 +23,12 @@ use convscope::data::h5::read_happy_h5;
 use convscope::data::npy::{read_happy_npy, read_npy};
 use convscope::limits::*;
 use convscope::nn::io::{file_kind, load_graph_model, load_model, FileKind};
+use convscope::nn::keras::{model_file_from_keras, read_keras};
 use convscope::nn::onnx::model_file_from_onnx;
 use convscope::nn::ModelSpec;
 use fuzz_support::*;
 use proptest::prelude::*;
+use std::sync::OnceLock;
 
 // ---- The allocation watch: the largest single allocation made by this thread. ----
 
@@ -187,6 +189,58 @@ fn check_onnx(bytes: &[u8]) {
     }
 }
 
+/// The model description of the Keras fixture `variant` (read from its `.keras` once).
+fn variant_spec() -> &'static ModelSpec {
+    static SPEC: OnceLock<ModelSpec> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        let read = read_keras(&keras_variant().0, None).expect("the fixture reads");
+        read.model.spec().clone()
+    })
+}
+
+/// A Keras file (as a `.keras` or a bare `.weights.h5`, into the chapter's model and into the
+/// variant's) is refused or becomes a model of finite weights within the limits, whose model
+/// file loads.
+fn check_keras(bytes: &[u8]) {
+    for spec in [None, Some(variant_spec())] {
+        if let Ok(read) = watched("keras", || read_keras(bytes, spec)) {
+            assert!(read.model.plan().total_params() <= MAX_PARAMETERS);
+            assert!(read.model.layers().iter().all(|l| l
+                .params()
+                .iter()
+                .chain(l.state())
+                .all(|w| w.is_finite())));
+            let imported = model_file_from_keras(bytes, spec).expect("read once, read again");
+            load_model(&imported.file).expect("an imported Keras model file loads");
+        }
+    }
+}
+
+/// `valid`'s entry `name` damaged, in an otherwise valid zip (a damaged zip alone mostly fails
+/// its checksums before the config or the weights are read).
+fn damaged_keras_entry(
+    valid: Vec<u8>,
+    name: &'static str,
+    hot: usize,
+) -> impl Strategy<Value = Vec<u8>> {
+    let entries = unzip_entries(&valid);
+    let inner = entries
+        .iter()
+        .find(|e| e.path == name)
+        .expect("the entry")
+        .bytes
+        .clone();
+    damaged(inner, hot).prop_map(move |bytes| {
+        let mut entries = entries.clone();
+        for e in &mut entries {
+            if e.path == name {
+                e.bytes = bytes.clone();
+            }
+        }
+        zip_of(&entries)
+    })
+}
+
 fn check_model(bytes: &[u8]) {
     if let Ok(loaded) = watched("model file", || load_model(bytes)) {
         assert!(loaded.model.plan().total_params() <= MAX_PARAMETERS);
@@ -216,6 +270,7 @@ proptest! {
         check_zip(&bytes);
         check_model(&bytes);
         check_onnx(&bytes);
+        check_keras(&bytes);
     }
 
     #[test]
@@ -226,6 +281,7 @@ proptest! {
         check_npy(&bytes);
         check_image(&bytes);
         check_zip(&bytes);
+        check_keras(&bytes);
     }
 }
 
@@ -260,6 +316,26 @@ proptest! {
     #[test]
     fn damaged_onnx_files_never_panic(bytes in damaged(small_onnx(), 4096)) {
         check_onnx(&bytes);
+    }
+
+    #[test]
+    fn damaged_keras_weights_files_never_panic(bytes in damaged(keras_variant().1, 4096)) {
+        check_keras(&bytes);
+    }
+
+    #[test]
+    fn damaged_keras_files_never_panic(bytes in damaged(keras_variant().0, 4096)) {
+        check_keras(&bytes);
+    }
+
+    #[test]
+    fn keras_files_with_a_damaged_config_never_panic(bytes in damaged_keras_entry(keras_variant().0, "config.json", 1 << 20)) {
+        check_keras(&bytes);
+    }
+
+    #[test]
+    fn keras_files_with_damaged_weights_never_panic(bytes in damaged_keras_entry(keras_variant().0, "model.weights.h5", 4096)) {
+        check_keras(&bytes);
     }
 
     #[test]
@@ -335,6 +411,23 @@ fn every_truncation_of_small_files_is_refused_or_read() {
         assert!(
             load_model(&model[..len]).is_err(),
             "a model file cut at {len} bytes must be refused"
+        );
+    }
+    let (keras, weights) = keras_variant();
+    for len in (0..keras.len()).step_by(97) {
+        assert!(
+            watched("keras", || read_keras(&keras[..len], None)).is_err(),
+            "a .keras file cut at {len} bytes must be refused"
+        );
+    }
+    for len in (0..weights.len()).step_by(61) {
+        assert!(
+            watched("keras weights", || read_keras(
+                &weights[..len],
+                Some(variant_spec())
+            ))
+            .is_err(),
+            "a .weights.h5 cut at {len} bytes must be refused"
         );
     }
     let h5 = small_h5(1);

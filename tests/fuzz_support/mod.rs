@@ -97,6 +97,28 @@ pub fn small_onnx() -> Vec<u8> {
     convscope::nn::onnx::sequential_to_onnx(&model, &["no".into(), "yes".into()]).expect("exports")
 }
 
+/// Files Keras 3 made (tests/fixtures/keras/make_fixtures.py): the edited Functional model's
+/// `.keras` and `.weights.h5`, 81 and 73 KB.
+pub fn keras_variant() -> (Vec<u8>, Vec<u8>) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keras");
+    let read = |name: &str| std::fs::read(dir.join(name)).expect("the Keras fixture");
+    (read("variant.keras"), read("variant.weights.h5"))
+}
+
+/// The entries of a `.keras` zip, to damage one and zip them again.
+pub fn unzip_entries(bytes: &[u8]) -> Vec<FileEntry> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("a zip");
+    (0..archive.len())
+        .map(|i| {
+            let mut f = archive.by_index(i).expect("an entry");
+            let mut data = Vec::new();
+            f.read_to_end(&mut data).expect("unpacks");
+            entry(&f.name().expect("a name").to_string(), data)
+        })
+        .collect()
+}
+
 /// A real PNG whose header claims `w` x `h` pixels (with a valid header checksum).
 pub fn png_claiming(w: u32, h: u32) -> Vec<u8> {
     let mut bytes = png(2, 2);
