@@ -114,7 +114,7 @@ pub fn unzip_entries(bytes: &[u8]) -> Vec<FileEntry> {
             let mut f = archive.by_index(i).expect("an entry");
             let mut data = Vec::new();
             f.read_to_end(&mut data).expect("unpacks");
-            entry(&f.name().expect("a name").to_string(), data)
+            entry(&f.name().expect("a name"), data)
         })
         .collect()
 }
