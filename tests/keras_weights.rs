@@ -702,6 +702,20 @@ fn the_command_line_imports_both_kinds_of_file() {
     assert!(!ok);
     assert!(stderr.contains("chapter.weights.h5: layer dense (Dense): its kernel in the file has shape [128, 128], but the chapter's model needs [8192, 128]"), "{stderr}");
 
+    // And back: the model file's weights as a Keras .weights.h5, which reads back the same.
+    let exported = dir.join("back.weights.h5");
+    let (ok, stdout, stderr) = convscope(&[
+        "export",
+        "--keras",
+        out.to_str().unwrap(),
+        exported.to_str().unwrap(),
+    ]);
+    assert!(ok && stdout.contains("model.load_weights"), "{stderr}");
+    let mut back = read_keras(&std::fs::read(&exported).unwrap(), Some(&chapter_on(8)))
+        .unwrap()
+        .model;
+    check_against_keras(&mut back, &cases()["chapter"], "convscope export --keras");
+
     // Exactly one format.
     let (ok, _, stderr) = convscope(&[
         "import",

@@ -67,11 +67,15 @@ enum Command {
         command: ImagenetCommand,
     },
     /// Write a model file in another format: `--onnx` (opset 17) for ONNX Runtime, PyTorch and
-    /// the other tools that read ONNX.
+    /// the other tools that read ONNX, or `--keras`: a Keras 3 `.weights.h5` that
+    /// `model.load_weights(...)` takes in a Keras model of the same layers.
     Export {
-        /// Write ONNX (the one format so far).
-        #[arg(long)]
+        /// Write ONNX.
+        #[arg(long, conflicts_with = "keras")]
         onnx: bool,
+        /// Write Keras 3 weights (`.weights.h5`; models of the kind trained here).
+        #[arg(long)]
+        keras: bool,
         /// A convscope model file (what `train --save` or the page writes).
         model: String,
         /// Where to write the exported model.
@@ -92,9 +96,9 @@ enum Command {
         /// Read Keras 3: a `.keras` file (its config.json says the model) or a `.weights.h5`.
         #[arg(long)]
         keras: bool,
-        /// For a bare `.weights.h5`: the model description (JSON, as `convscope summary --json`
-        /// takes) whose weights the file holds; default: the chapter's model, with the input
-        /// channels and the output head the file's shapes say.
+        /// For a bare `.weights.h5`: the model description (JSON, as `train --spec` and `summary
+        /// --spec` take) whose weights the file holds; default: the chapter's model, with the
+        /// input channels and the output head the file's shapes say.
         #[arg(long, requires = "keras")]
         spec: Option<String>,
         /// The `.onnx`, `.keras` or `.weights.h5` file.
@@ -322,10 +326,17 @@ fn run(cli: Cli) -> Result<()> {
         Command::CrossDataset(args) => cross_dataset::run(args),
         Command::Export {
             onnx,
+            keras,
             model,
             out,
             backbone,
-        } => export(onnx, &model, &out, backbone.as_deref()),
+        } => {
+            if keras {
+                export_keras(&model, &out)
+            } else {
+                export(onnx, &model, &out, backbone.as_deref())
+            }
+        }
         Command::Import {
             onnx,
             keras,
@@ -416,17 +427,7 @@ fn import(onnx: bool, model: &str, out: &str) -> Result<()> {
 
 fn import_keras(model: &str, out: &str, spec: Option<&str>) -> Result<()> {
     let bytes = read(model)?;
-    let spec = match spec {
-        Some(path) => {
-            let text = String::from_utf8(read(path)?)
-                .map_err(|_| Error::BadInput(format!("'{path}' is not a text file")))?;
-            Some(
-                convscope::nn::ModelSpec::from_json(&text)
-                    .map_err(|e| Error::BadInput(format!("{path}: {e}")))?,
-            )
-        }
-        None => None,
-    };
+    let spec = spec.map(read_spec).transpose()?;
     let imported = convscope::app::export::model_file_from_keras_bytes(&bytes, spec.as_ref())
         .map_err(|e| Error::BadInput(format!("{model}: {e}")))?;
     std::fs::write(out, &imported.file)
@@ -444,9 +445,22 @@ fn import_keras(model: &str, out: &str, spec: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+fn export_keras(model: &str, out: &str) -> Result<()> {
+    let bytes = read(model)?;
+    let weights = convscope::app::export::keras_weights_from_model_file(&bytes)
+        .map_err(|e| Error::BadInput(format!("{model}: {e}")))?;
+    std::fs::write(out, &weights)
+        .map_err(|e| Error::BadInput(format!("cannot write '{out}': {e}")))?;
+    println!(
+        "wrote {out} (Keras 3 weights, {} bytes): in Keras, build the model of these layers and call model.load_weights(\"{out}\")",
+        weights.len()
+    );
+    Ok(())
+}
+
 fn export(onnx: bool, model: &str, out: &str, backbone: Option<&str>) -> Result<()> {
     if !onnx {
-        return Err(invalid!("say which format to write: --onnx"));
+        return Err(invalid!("say which format to write: --onnx or --keras"));
     }
     let bytes = read(model)?;
     // The backbone is read only for a transfer head, and then from where ./build.sh puts it
