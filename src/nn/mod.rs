@@ -1,5 +1,5 @@
 //! Layers, the Sequential model, its summary, training with early stopping, metrics and model
-//! files; graph models (the pretrained ImageNet network, inference); and logistic regression on
+//! files, and their converters from and to ONNX ([`onnx`]) and Keras 3 ([`keras`]); graph models (the pretrained ImageNet network, inference); and logistic regression on
 //! raw pixels, the baseline that measures how hard a dataset is for a model that cannot look
 //! for local patterns. Calls only [`crate::kernels`].
 

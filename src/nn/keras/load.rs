@@ -119,8 +119,9 @@ fn chapter_for_weights(file: &WeightsFile) -> ModelSpec {
 }
 
 fn read_keras_zip(bytes: &[u8]) -> Result<KerasImport> {
-    let damaged =
-        |e: zip::result::ZipError| bad!("this .keras file is damaged or not a zip archive ({e})");
+    let damaged = |e: zip::result::ZipError| {
+        bad!("this .keras file is cut short or damaged, or not a zip archive ({e})")
+    };
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(damaged)?;
     if archive.len() > MAX_ENTRIES {
         return Err(bad!(
