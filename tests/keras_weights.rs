@@ -492,6 +492,16 @@ fn damaged_or_foreign_files_get_a_message() {
             && m.contains("train_set_x"),
         "{m}"
     );
+    // Keras 2's files (model.save("....h5"), and Keras 3 writes them too when asked).
+    let mut legacy = hdf5_pure::FileBuilder::new();
+    legacy.set_attr("model_config", hdf5_pure::AttrValue::String("{}".into()));
+    let weights = legacy.create_group("model_weights");
+    legacy.add_group(weights.finish());
+    let m = message(read_keras(&legacy.finish().unwrap(), None));
+    assert!(
+        m.starts_with("this is a Keras 2 (legacy) .h5 model file; convscope reads Keras 3 files: in Keras, load it and save it again with model.save(\"model.keras\")"),
+        "{m}"
+    );
     // A zip that is not a Keras model.
     let other = rezip(&[("smiling/a.png".into(), vec![1, 2, 3])]);
     assert_eq!(

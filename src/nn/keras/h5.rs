@@ -1,6 +1,5 @@
 //! A Keras 3 `.weights.h5` read natively with `hdf5-pure`: the layer groups under the model's
-//! `layers` group (tf.keras 2.13-2.15 called it `_layer_checkpoint_dependencies`), nested
-//! models' layers under theirs, each with its `vars/0`, `vars/1`, ... and the `name` attribute
+//! `layers` group, nested models' layers under theirs, each with its `vars/0`, `vars/1`, ... and the `name` attribute
 //! Keras puts on `vars`. The optimizer's variables (`optimizer/vars`) and the model's own
 //! (`vars`) are not weights of a layer and are left alone.
 //!
@@ -61,20 +60,20 @@ pub fn open_weights(bytes: &[u8]) -> Result<WeightsFile> {
     }
     let root = file.root();
     let top = root.groups().map_err(|e| damaged(&e))?;
-    let Some(container) = ["layers", "_layer_checkpoint_dependencies"]
-        .into_iter()
-        .find(|c| top.iter().any(|g| g == c))
-    else {
+    if !top.iter().any(|g| g == "layers") {
         return Err(not_keras3(&root, &top));
-    };
+    }
     let mut layers = Vec::new();
-    collect(&file, container, 0, &mut layers)?;
+    collect(&file, "layers", 0, &mut layers)?;
     Ok(WeightsFile { file, layers })
 }
 
 /// What a file without a `layers` group is, in words.
 fn not_keras3(root: &Group, top: &[String]) -> crate::Error {
     let attrs = root.attrs().unwrap_or_default();
+    if top.iter().any(|g| g == "_layer_checkpoint_dependencies") {
+        return bad!("this weights file was written by tf.keras 2 (its layers are under _layer_checkpoint_dependencies); convscope reads Keras 3 files: load the model in Keras 3 and save it again with model.save(\"model.keras\")");
+    }
     if top.iter().any(|g| g == "model_weights") || attrs.contains_key("model_config") {
         return bad!("this is a Keras 2 (legacy) .h5 model file; convscope reads Keras 3 files: in Keras, load it and save it again with model.save(\"model.keras\")");
     }

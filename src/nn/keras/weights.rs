@@ -144,11 +144,15 @@ pub fn load_into(
             target.what
         ));
     }
+    // A layer without weights may be absent: when the model's description says it is there
+    // (a .keras file), or when the file lists no layer without weights at all (a writer that
+    // leaves their empty groups out); a bare file that lists some but not this one is of
+    // another architecture.
+    let weightless_may_be_absent = target.described || !file.iter().any(|l| l.vars.is_empty());
     let mut placed = Vec::with_capacity(bindings.len());
     for b in bindings {
         let Some(&at) = by_path.get(b.path.as_str()) else {
-            if b.file_vars == 0 && b.layer.is_none() {
-                // An activation or input layer convscope folds into another: nothing to read.
+            if b.file_vars == 0 && (b.layer.is_none() || weightless_may_be_absent) {
                 placed.push(None);
                 continue;
             }
