@@ -23,6 +23,7 @@ use convscope::data::h5::read_happy_h5;
 use convscope::data::npy::{read_happy_npy, read_npy};
 use convscope::limits::*;
 use convscope::nn::io::{file_kind, load_graph_model, load_model, FileKind};
+use convscope::nn::keras::config::model_from_config;
 use convscope::nn::keras::{model_file_from_keras, read_keras};
 use convscope::nn::onnx::model_file_from_onnx;
 use convscope::nn::ModelSpec;
@@ -363,6 +364,171 @@ proptest! {
         let spec = ModelSpec::from_json(&json).expect("the JSON is well formed");
         if let Ok(plan) = watched("model sizes", || spec.plan()) {
             prop_assert!(plan.total_params() <= MAX_PARAMETERS);
+        }
+    }
+}
+
+/// A JSON value a config field might hold: small and huge numbers, negatives, strings, lists,
+/// null.
+fn config_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::json;
+    prop_oneof![
+        (0u64..8).prop_map(|n| json!(n)),
+        any::<u64>().prop_map(|n| json!(n)),
+        (-3i64..0).prop_map(|n| json!(n)),
+        (-1.0f64..2.0).prop_map(|x| json!(x)),
+        prop::sample::select(vec![
+            "same",
+            "valid",
+            "relu",
+            "softmax",
+            "sigmoid",
+            "tanh",
+            "channels_first",
+            ""
+        ])
+        .prop_map(|s| json!(s)),
+        ((0u64..6), (0u64..6)).prop_map(|(a, b)| json!([a, b])),
+        Just(json!([])),
+        Just(json!(null)),
+    ]
+}
+
+/// A Keras config of random layers as a Sequential or a Functional model: each layer starts
+/// from a valid config of its class, then up to three fields take random values; mostly an
+/// input first, a sigmoid Dense last and every layer reading the one before (so that many read).
+fn keras_config() -> impl Strategy<Value = String> {
+    use serde_json::json;
+    let base = |class: &str| match class {
+        "Conv2D" => {
+            json!({"filters": 2, "kernel_size": [3, 3], "padding": "same", "activation": "relu"})
+        }
+        "BatchNormalization" => json!({"momentum": 0.9}),
+        "MaxPooling2D" | "AveragePooling2D" => json!({"pool_size": [2, 2]}),
+        "Dropout" => json!({"rate": 0.1}),
+        "Dense" => json!({"units": 3, "activation": "relu"}),
+        "Activation" => json!({"activation": "relu"}),
+        _ => json!({}),
+    };
+    let maps = vec![
+        "Conv2D",
+        "Conv2D",
+        "BatchNormalization",
+        "MaxPooling2D",
+        "AveragePooling2D",
+        "Dropout",
+        "Activation",
+        "ReLU",
+    ];
+    let flat = vec!["Dense", "Dropout", "Activation", "ReLU", "Softmax"];
+    let odd = vec![
+        "InputLayer",
+        "Add",
+        "Sequential",
+        "Flatten",
+        "Softmax",
+        "Dense",
+        "Conv2D",
+    ];
+    let keys = vec![
+        "batch_shape",
+        "filters",
+        "kernel_size",
+        "strides",
+        "padding",
+        "dilation_rate",
+        "activation",
+        "use_bias",
+        "units",
+        "rate",
+        "pool_size",
+        "axis",
+        "momentum",
+        "epsilon",
+        "center",
+        "scale",
+        "data_format",
+        "groups",
+        "max_value",
+        "negative_slope",
+    ];
+    let fields = prop_oneof![
+        3 => Just(Vec::new()),
+        1 => prop::collection::vec((prop::sample::select(keys), config_value()), 1..3),
+    ];
+    let reads = prop_oneof![12 => Just(1usize), 1 => 0usize..4];
+    let layer = |classes: Vec<&'static str>| {
+        (
+            prop_oneof![12 => prop::sample::select(classes), 1 => prop::sample::select(odd.clone())],
+            fields.clone(),
+            reads.clone(),
+        )
+    };
+    // Feature-map layers, a Flatten, vector layers.
+    let body = (
+        prop::collection::vec(layer(maps), 0..5),
+        prop::bool::weighted(0.9),
+        prop::collection::vec(layer(flat), 0..3),
+    )
+        .prop_map(|(mut a, flatten, b)| {
+            if flatten {
+                a.push(("Flatten", Vec::new(), 1));
+            }
+            a.extend(b);
+            a
+        });
+    let side = prop_oneof![3 => 1u64..20, 1 => any::<u64>()];
+    (
+        any::<bool>(),
+        prop::bool::weighted(0.9),
+        prop::bool::weighted(0.8),
+        side,
+        body,
+    )
+        .prop_map(move |(functional, with_input, with_head, side, mut layers)| {
+            if with_input {
+                layers.insert(0, ("InputLayer", Vec::new(), 1));
+            }
+            if with_head {
+                layers.push(("Dense", vec![("activation", json!("sigmoid")), ("units", json!(1))], 1));
+            }
+            let names: Vec<String> = (0..layers.len()).map(|i| format!("l{i}")).collect();
+            let list: Vec<serde_json::Value> = layers
+                .into_iter()
+                .enumerate()
+                .map(|(i, (class, fields, reads))| {
+                    let mut config = base(class);
+                    if class == "InputLayer" {
+                        config["batch_shape"] = json!([null, side, side, 3]);
+                    }
+                    for (k, v) in fields {
+                        config[k] = v;
+                    }
+                    config["name"] = names[i].clone().into();
+                    let from = names.get(i.wrapping_sub(reads)).cloned().unwrap_or_default();
+                    json!({"class_name": class, "config": config, "inbound_nodes": [{"args": [
+                        {"class_name": "__keras_tensor__", "config": {"keras_history": [from, 0, 0]}}]}]})
+                })
+                .collect();
+            let last = names.last().cloned().unwrap_or_default();
+            json!({
+                "class_name": if functional { "Functional" } else { "Sequential" },
+                "config": {"name": "m", "layers": list, "input_layers": [["l0", 0, 0]], "output_layers": [[last, 0, 0]]},
+            })
+            .to_string()
+        })
+}
+
+proptest! {
+    #![proptest_config(cases(1000))]
+
+    /// Any layers with any fields: a message or a model description that plans.
+    #[test]
+    fn keras_configs_of_any_layers_never_panic(config in keras_config()) {
+        if let Ok(read) = watched("keras config", || model_from_config(&config)) {
+            let plan = read.spec.plan().expect("a config read into a spec plans");
+            prop_assert!(plan.total_params() <= MAX_PARAMETERS);
+            prop_assert!(read.bindings.iter().filter_map(|b| b.layer).all(|i| i < read.spec.layers.len()));
         }
     }
 }

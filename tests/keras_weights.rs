@@ -454,6 +454,12 @@ fn functional_models_must_be_one_chain() {
     assert!(message(model_from_config(&first))
         .starts_with("layer 'c' (Conv2D): data_format 'channels_first'"));
 
+    let empty = r#"{"class_name": "Functional", "config": {"layers": []}}"#;
+    assert_eq!(
+        message(model_from_config(empty)),
+        "the Keras model has no layers"
+    );
+
     let subclassed = r#"{"class_name": "SmileNet", "config": {}}"#;
     assert!(message(model_from_config(subclassed))
         .starts_with("the .keras file holds a model of class SmileNet"));

@@ -238,6 +238,9 @@ pub fn snake_case(name: &str) -> String {
 /// A Functional model must be one chain: each layer reads the one before it, the input is the
 /// first layer and the output the last.
 fn check_chain(config: &Value, list: &[Value], layers: &[KerasLayer]) -> Result<()> {
+    let (Some(first), Some(last)) = (layers.first(), layers.last()) else {
+        return Err(bad!("the Keras model has no layers"));
+    };
     for (i, (raw, l)) in list.iter().zip(layers).enumerate() {
         let nodes = raw
             .get("inbound_nodes")
@@ -288,7 +291,7 @@ fn check_chain(config: &Value, list: &[Value], layers: &[KerasLayer]) -> Result<
         }
     };
     let (inputs, outputs) = (ends("input_layers"), ends("output_layers"));
-    let (first, last) = (&layers[0].name, &layers[layers.len() - 1].name);
+    let (first, last) = (&first.name, &last.name);
     if inputs.len() != 1 || inputs[0] != *first {
         return Err(bad!("the Keras model has the inputs {inputs:?}; convscope reads models with one input, its first layer '{first}'"));
     }
@@ -649,12 +652,12 @@ fn input_from_build(model: &Value) -> Result<Option<InputShape>> {
 fn name_the_layer(message: String, bindings: &[Binding]) -> crate::Error {
     let parsed = message.strip_prefix("layer ").and_then(|rest| {
         let (n, rest) = rest.split_once(' ')?;
-        let n: usize = n.parse().ok()?;
+        let n: usize = n.parse::<usize>().ok()?.checked_sub(1)?;
         let (_, rest) = rest.split_once("): ")?;
         Some((n, rest))
     });
     if let Some((n, rest)) = parsed {
-        if let Some(b) = bindings.iter().find(|b| b.layer == Some(n - 1)) {
+        if let Some(b) = bindings.iter().find(|b| b.layer == Some(n)) {
             return bad!("the Keras model's {}: {rest}", b.label);
         }
     }
