@@ -12,7 +12,9 @@
 
 use convscope::nn::io::load_model;
 use convscope::nn::keras::config::model_from_config;
-use convscope::nn::keras::{keras_weights, model_file_from_keras, read_keras, KerasKind};
+use convscope::nn::keras::{
+    keras_file, keras_weights, model_file_from_keras, read_keras, KerasKind,
+};
 use convscope::nn::{
     predict, Activation, InputShape, LayerSpec, Layout, ModelSpec, PaddingSpec, Sequential,
 };
@@ -539,6 +541,31 @@ fn exported_weights_read_back_unchanged() {
     }
 }
 
+#[test]
+fn exported_keras_files_read_back_as_the_same_model() {
+    for name in ["chapter.keras", "variant.keras"] {
+        let model = read_keras(&fixture(name), None).unwrap().model;
+        let back = read_keras(&keras_file(&model).unwrap(), None)
+            .unwrap()
+            .model;
+        assert_eq!(back.spec(), model.spec(), "{name}");
+        for (a, b) in model.layers().iter().zip(back.layers()) {
+            assert_eq!(a.params(), b.params(), "{name}: {}", a.name());
+            assert_eq!(a.state(), b.state(), "{name}: {}", a.name());
+        }
+    }
+    // Keras has no explicit padding: said, naming the layer.
+    let mut spec = chapter_on(8);
+    if let LayerSpec::Conv2d { padding, .. } = &mut spec.layers[0] {
+        *padding = PaddingSpec::Explicit(2);
+    }
+    let model = Sequential::new(&spec, 1).unwrap();
+    assert_eq!(
+        message(keras_file(&model)),
+        "layer conv2d (Conv2D) pads 2 zeros on every side, which Keras's Conv2D has no setting for ('valid' or 'same')"
+    );
+}
+
 /// The reference virtualenv's python, when it exists (it is made by the Keras fixture scripts).
 fn keras_python() -> Option<PathBuf> {
     let venv = std::env::var_os("CONVSCOPE_REF_VENV")
@@ -572,7 +599,7 @@ fn run_fixture_script(python: &Path, args: &[&str]) -> String {
 }
 
 #[test]
-fn exported_weights_load_in_keras_and_predict_the_same() {
+fn exported_files_load_in_keras_and_predict_the_same() {
     let Some(python) = keras_python() else { return };
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("keras_export");
     std::fs::create_dir_all(&dir).unwrap();
@@ -612,16 +639,50 @@ fn exported_weights_load_in_keras_and_predict_the_same() {
             pixels.to_str().unwrap(),
         ],
     );
+    let keras = predictions_of(&out);
+    let diff = largest_difference(&ours, &keras);
+    eprintln!("exported weights in Keras: largest difference {diff:.3e}");
+    assert!(diff <= TOLERANCE, "{ours:?} vs Keras {keras:?}");
+
+    // Whole models, opened by keras.saving.load_model: the chapter's just trained, and the
+    // edited one (strides, dilation, average pooling, softmax over 3).
+    let variant = &cases()["variant"];
+    let mut edited = read_keras(&fixture("variant.keras"), None).unwrap().model;
+    for (model, case, name) in [
+        (&mut model, case, "chapter"),
+        (&mut edited, variant, "variant"),
+    ] {
+        let (x, n, _) = pictures(case);
+        let ours = predict(model, &x, n).unwrap();
+        let path = dir.join(format!("{name}.keras"));
+        std::fs::write(&path, keras_file(model).unwrap()).unwrap();
+        let pixels = dir.join(format!("{name}.json"));
+        std::fs::write(&pixels, serde_json::to_vec(case).unwrap()).unwrap();
+        let out = run_fixture_script(
+            &python,
+            &[
+                "--check-export",
+                path.to_str().unwrap(),
+                "--pixels",
+                pixels.to_str().unwrap(),
+            ],
+        );
+        let keras = predictions_of(&out);
+        let diff = largest_difference(&ours, &keras);
+        eprintln!("exported {name}.keras in Keras: largest difference {diff:.3e}");
+        assert!(diff <= TOLERANCE, "{name}: {ours:?} vs Keras {keras:?}");
+    }
+}
+
+/// The predictions the fixture script's `--check-export` prints (its last line).
+fn predictions_of(out: &str) -> Vec<f32> {
     let line = out.lines().last().unwrap();
-    let keras: Vec<f32> = serde_json::from_str::<Value>(line).unwrap()["predictions"]
+    serde_json::from_str::<Value>(line).unwrap()["predictions"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_f64().unwrap() as f32)
-        .collect();
-    let diff = largest_difference(&ours, &keras);
-    eprintln!("exported weights in Keras: largest difference {diff:.3e}");
-    assert!(diff <= TOLERANCE, "{ours:?} vs Keras {keras:?}");
+        .collect()
 }
 
 // ---- The chapter's model at its real size, made by Keras at test time. ----
@@ -736,6 +797,23 @@ fn the_command_line_imports_both_kinds_of_file() {
         .unwrap()
         .model;
     check_against_keras(&mut back, &cases()["chapter"], "convscope export --keras");
+    // A name ending in .keras: the whole model.
+    let exported = dir.join("back.keras");
+    let (ok, stdout, stderr) = convscope(&[
+        "export",
+        "--keras",
+        out.to_str().unwrap(),
+        exported.to_str().unwrap(),
+    ]);
+    assert!(ok && stdout.contains("keras.saving.load_model"), "{stderr}");
+    let mut back = read_keras(&std::fs::read(&exported).unwrap(), None)
+        .unwrap()
+        .model;
+    check_against_keras(
+        &mut back,
+        &cases()["chapter"],
+        "convscope export --keras to .keras",
+    );
 
     // Exactly one format.
     let (ok, _, stderr) = convscope(&[

@@ -56,15 +56,20 @@ pub fn model_file_from_keras_bytes(
     crate::nn::keras::model_file_from_keras(bytes, spec)
 }
 
-/// A Keras 3 `.weights.h5` of the model in `bytes` (a convscope model file of the kind trained
-/// here; graph models and transfer heads have no Keras counterpart here).
+/// The model in `bytes` (a convscope model file of the kind trained here; graph models and
+/// transfer heads have no Keras counterpart here) as Keras 3 files: a whole `.keras` model when
+/// `whole`, its `.weights.h5` otherwise.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn keras_weights_from_model_file(bytes: &[u8]) -> Result<Vec<u8>> {
+pub fn keras_from_model_file(bytes: &[u8], whole: bool) -> Result<Vec<u8>> {
     let loaded = load_model(bytes)?;
     if loaded.training.pointer("/transfer/features").is_some() {
         return Err(invalid!("this model is a transfer-learning head on the ImageNet network's features, which has no Keras counterpart here; export it to ONNX instead"));
     }
-    crate::nn::keras::keras_weights(&loaded.model)
+    if whole {
+        crate::nn::keras::keras_file(&loaded.model)
+    } else {
+        crate::nn::keras::keras_weights(&loaded.model)
+    }
 }
 
 /// The class names a model file's notes keep (`class_names`: a list of strings), if any.

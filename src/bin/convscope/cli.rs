@@ -67,13 +67,14 @@ enum Command {
         command: ImagenetCommand,
     },
     /// Write a model file in another format: `--onnx` (opset 17) for ONNX Runtime, PyTorch and
-    /// the other tools that read ONNX, or `--keras`: a Keras 3 `.weights.h5` that
-    /// `model.load_weights(...)` takes in a Keras model of the same layers.
+    /// the other tools that read ONNX, or `--keras`: a Keras 3 model when OUT ends in `.keras`
+    /// (`keras.saving.load_model(...)` opens it), its weights otherwise (a `.weights.h5` that
+    /// `model.load_weights(...)` takes in a Keras model of the same layers).
     Export {
         /// Write ONNX.
         #[arg(long, conflicts_with = "keras")]
         onnx: bool,
-        /// Write Keras 3 weights (`.weights.h5`; models of the kind trained here).
+        /// Write Keras 3 (`.keras` or `.weights.h5`, by OUT's name; models of the kind trained here).
         #[arg(long)]
         keras: bool,
         /// A convscope model file (what `train --save` or the page writes).
@@ -447,14 +448,22 @@ fn import_keras(model: &str, out: &str, spec: Option<&str>) -> Result<()> {
 
 fn export_keras(model: &str, out: &str) -> Result<()> {
     let bytes = read(model)?;
-    let weights = convscope::app::export::keras_weights_from_model_file(&bytes)
+    let whole = out.ends_with(".keras");
+    let written = convscope::app::export::keras_from_model_file(&bytes, whole)
         .map_err(|e| Error::BadInput(format!("{model}: {e}")))?;
-    std::fs::write(out, &weights)
+    std::fs::write(out, &written)
         .map_err(|e| Error::BadInput(format!("cannot write '{out}': {e}")))?;
-    println!(
-        "wrote {out} (Keras 3 weights, {} bytes): in Keras, build the model of these layers and call model.load_weights(\"{out}\")",
-        weights.len()
-    );
+    if whole {
+        println!(
+            "wrote {out} (a Keras 3 model, {} bytes): in Keras, model = keras.saving.load_model(\"{out}\")",
+            written.len()
+        );
+    } else {
+        println!(
+            "wrote {out} (Keras 3 weights, {} bytes): in Keras, build the model of these layers and call model.load_weights(\"{out}\")",
+            written.len()
+        );
+    }
     Ok(())
 }
 

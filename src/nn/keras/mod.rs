@@ -11,7 +11,7 @@
 //!
 //! [`config`] and [`weights`] are plain Rust over any reader of the HDF5 file (they compile for
 //! the page too); [`h5`] reads it natively with `hdf5-pure`, [`load`] opens the zip and puts the
-//! steps together, [`export`] writes a `.weights.h5` Keras loads. Every problem is a
+//! steps together, [`export`] writes a `.weights.h5` or a `.keras` file Keras loads. Every problem is a
 //! [`crate::Error::BadInput`] message naming the layer, never a panic.
 
 /// An [`crate::Error::BadInput`] with a formatted message: the file is at fault.
@@ -29,6 +29,6 @@ pub mod load;
 pub mod weights;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub use export::keras_weights;
+pub use export::{keras_file, keras_weights};
 #[cfg(not(target_arch = "wasm32"))]
 pub use load::{model_file_from_keras, read_keras, ImportedKeras, KerasImport, KerasKind};
