@@ -539,6 +539,16 @@ fn exported_weights_read_back_unchanged() {
         assert_eq!(a.params(), b.params(), "{}", a.name());
         assert_eq!(a.state(), b.state(), "{}", a.name());
     }
+    // A bare file of the chapter's model for gray pictures, or with a head over three classes,
+    // needs no description either: the channels and the head come from its shapes.
+    for spec in [ModelSpec::chapter_grayscale(), ModelSpec::chapter_for(3, 3)] {
+        let model = Sequential::new(&spec, 7).unwrap();
+        let read = read_keras(&keras_weights(&model).unwrap(), None)
+            .unwrap()
+            .model;
+        assert_eq!(read.spec(), &spec);
+        assert_eq!(read.layers()[0].params(), model.layers()[0].params());
+    }
 }
 
 #[test]
