@@ -404,3 +404,38 @@ fn the_command_line_imports_an_onnx_model() {
     assert!(err.contains("cycle.onnx") && err.contains("cycle"), "{err}");
     assert!(!other.exists(), "nothing is written for a bad file");
 }
+
+#[test]
+fn the_page_opens_an_onnx_file_where_it_belongs() {
+    use convscope::app::imagenet::ImageNet;
+    use convscope::app::session::Session;
+    let Some(dir) = fixtures() else { return };
+    let read = |case: &str| std::fs::read(dir.join(case).join("model.onnx")).unwrap();
+    // A graph network opens in Look inside and is explained like the ImageNet network.
+    let mut net = ImageNet::from_bytes(&read("residual")).unwrap();
+    assert_eq!(net.class_names().len(), 5);
+    let rgba: Vec<u8> = (0..48 * 40 * 4).map(|i| ((i * 13) % 251) as u8).collect();
+    let photo = convscope::data::picture::from_rgba(rgba, 48, 40).unwrap();
+    let top = net.look(&photo, 3).unwrap();
+    assert_eq!(top.len(), 3);
+    let saliency = net.saliency(top[0].index, false).unwrap();
+    assert!(
+        saliency.gradient.iter().any(|&v| v != 0.0),
+        "an all-zero saliency gradient"
+    );
+    // A chain opens in the training panel, not in Look inside; each place says where to go.
+    let e = ImageNet::from_bytes(&read("chain_sigmoid"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("training panel"), "{e}");
+    let mut session = Session::new();
+    let (summary, _) = session.load(&read("chain_sigmoid")).unwrap();
+    assert!(!summary.rows.is_empty());
+    let e = session.load(&read("residual")).unwrap_err().to_string();
+    assert!(e.contains("Look inside"), "{e}");
+    // A graph on pictures that are not square colour photos is refused with its sizes.
+    let e = ImageNet::from_bytes(&read("asymmetric"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("11x9x2"), "{e}");
+}

@@ -45,6 +45,33 @@ pub fn model_file_from_onnx_bytes(bytes: &[u8]) -> Result<Imported> {
     model_file_from_onnx(bytes)
 }
 
+/// Whether `bytes` look like an ONNX file rather than a convscope model file: a model file
+/// (safetensors) starts with its header's length and then `{`; an ONNX model with field 1
+/// (`ir_version`), the byte 0x08.
+pub fn is_onnx(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&0x08) && bytes.get(8) != Some(&b'{')
+}
+
+/// What an opened file holds, once an ONNX file is converted: a sequential model's file, or
+/// a graph model's (the page opens them in different places).
+pub enum Opened {
+    Sequential(Vec<u8>),
+    Graph(Vec<u8>),
+}
+
+/// Converts an ONNX file the student opened into a model file; `None` for any other file.
+pub fn open_onnx(bytes: &[u8]) -> Result<Option<Opened>> {
+    if !is_onnx(bytes) {
+        return Ok(None);
+    }
+    let imported = model_file_from_onnx(bytes)?;
+    Ok(Some(if imported.sequential {
+        Opened::Sequential(imported.file)
+    } else {
+        Opened::Graph(imported.file)
+    }))
+}
+
 /// The class names a model file's notes keep (`class_names`: a list of strings), if any.
 fn class_names(notes: &serde_json::Value) -> Vec<String> {
     notes
