@@ -456,7 +456,7 @@ fn constant(t: &TensorProto) -> Result<Constant> {
                     .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                     .collect()
             };
-            if raw.len() % 4 != 0 || c.floats.len() != count {
+            if !raw.len().is_multiple_of(4) || c.floats.len() != count {
                 return Err(size_error(c.floats.len()));
             }
             if c.floats.iter().any(|v| !v.is_finite()) {
@@ -471,7 +471,7 @@ fn constant(t: &TensorProto) -> Result<Constant> {
                     .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
                     .collect()
             };
-            if raw.len() % 8 != 0 || c.floats.len() != count {
+            if !raw.len().is_multiple_of(8) || c.floats.len() != count {
                 return Err(size_error(c.floats.len()));
             }
         }
@@ -483,7 +483,7 @@ fn constant(t: &TensorProto) -> Result<Constant> {
                     .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
                     .collect()
             };
-            if raw.len() % 8 != 0 || c.ints.len() != count {
+            if !raw.len().is_multiple_of(8) || c.ints.len() != count {
                 return Err(size_error(c.ints.len()));
             }
         }
@@ -495,7 +495,7 @@ fn constant(t: &TensorProto) -> Result<Constant> {
                     .map(|b| i32::from_le_bytes(b.try_into().expect("4 bytes")) as i64)
                     .collect()
             };
-            if raw.len() % 4 != 0 || c.ints.len() != count {
+            if !raw.len().is_multiple_of(4) || c.ints.len() != count {
                 return Err(size_error(c.ints.len()));
             }
         }
@@ -850,18 +850,19 @@ impl Builder {
             }
             _ => return Err(invalid!("{op} on the input picture must be by one number or one per channel ({c}), shaped (1, {c}, 1, 1)")),
         };
-        for ch in 0..c {
-            let (mean, std) = (&mut self.normalize.mean[ch], &mut self.normalize.std[ch]);
+        let pairs = self.normalize.mean.iter_mut().zip(&mut self.normalize.std);
+        for ((mean, std), &k) in pairs.zip(&per_channel) {
             if op == "Sub" {
                 // (x - m) / s - k = (x - (m + k s)) / s
-                *mean += per_channel[ch] * *std;
+                *mean += k * *std;
             } else {
-                if !(per_channel[ch] > 0.0) {
+                // Constants are finite (checked when read).
+                if k <= 0.0 {
                     return Err(invalid!(
                         "Div on the input picture must be by positive numbers"
                     ));
                 }
-                *std *= per_channel[ch];
+                *std *= k;
             }
         }
         self.set_output(node, Value::Pixels)
