@@ -3,23 +3,11 @@
 // can also be downloaded as an ONNX file, for other tools (the worker converts the model file).
 
 import { forget, keep, readKept } from './persistence.js';
-import { $, say } from './dom.js';
+import { $, download, say } from './dom.js';
 
 const FILE_NAME = 'convscope-smile-model.safetensors';
 const ONNX_NAME = FILE_NAME.replace(/\.safetensors$/, '.onnx');
 const when = (ms) => new Date(ms).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
-
-// Hands `bytes` to the browser as a download named `name`.
-function download(bytes, name) {
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
 
 export function createModelFiles(ctx) {
   const { worker } = ctx;

@@ -412,6 +412,15 @@ Object.assign(ops, {
     const bytes = needImagenet().transferSave();
     return { bytes, transfer: [bytes.buffer] };
   },
+  // The network as an ONNX file, alone or followed by the transfer head (one model).
+  imagenetOnnx() {
+    const bytes = needImagenet().onnx();
+    return { bytes, transfer: [bytes.buffer] };
+  },
+  imagenetTransferOnnx() {
+    const bytes = needImagenet().transferOnnx();
+    return { bytes, transfer: [bytes.buffer] };
+  },
   imagenetSaliency({ cls, smooth }) {
     const s = needImagenet().saliency(cls, smooth);
     return { ...s, transfer: [s.evidence.buffer, s.magnitude.buffer] };
