@@ -14,6 +14,7 @@ use crate::explain::{
 };
 use crate::nn::graph::{softmax, top_k, ValueShape};
 use crate::nn::io::{load_graph_model, LoadedGraph};
+use crate::nn::onnx::{graph_to_onnx, transfer_to_onnx};
 use crate::{invalid, Result};
 use serde::Serialize;
 
@@ -293,6 +294,25 @@ impl ImageNet {
     /// The trained head (a model of the kind trained here, on the network's features).
     pub fn transfer_head(&self) -> Result<&crate::nn::Sequential> {
         self.run()?.head()
+    }
+
+    /// The network as an ONNX file, what [`super::export::onnx_from_model_file`] makes of its
+    /// model file (the page has the network loaded, not its file).
+    pub fn onnx(&self) -> Result<Vec<u8>> {
+        graph_to_onnx(&self.loaded.model, &self.loaded.classes)
+    }
+
+    /// The network up to its features and the trained head as one ONNX file, with the head's
+    /// class names: what the export of the head's model file with this network as its backbone
+    /// makes.
+    pub fn transfer_onnx(&self) -> Result<Vec<u8>> {
+        let run = self.run()?;
+        transfer_to_onnx(
+            &self.loaded.model,
+            FEATURES_NODE,
+            run.head()?,
+            run.class_names(),
+        )
     }
 
     /// Test picture `index` through the network and the new head, explained for `class`:

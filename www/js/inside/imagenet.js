@@ -1,10 +1,11 @@
 // "Look inside" on the pretrained ImageNet network (EfficientNet-Lite0): load the model file
 // (fetched from the site with a progress bar; from file:// the student picks or drops it once
 // and the browser keeps it in IndexedDB), a photo's top-5, saliency and Grad-CAM of any class
-// on any block, and activation maximization of one or two classes. All compute runs in the
+// on any block, activation maximization of one or two classes, and the network as an ONNX
+// file for other tools. All compute runs in the
 // training worker, beside the student's own model, which this never touches.
 
-import { $, pct, say } from '../train/dom.js';
+import { $, download, fileSize, pct, say } from '../train/dom.js';
 import { FRAME_SIDE, grabFrame, openCamera } from '../train/webcam.js';
 import { readStored, store } from '../train/persistence.js';
 import { drawHeat, drawLayers, drawOverlay, drawRgba } from './maps.js';
@@ -56,7 +57,7 @@ export function createImagenet({ worker, onEvent }) {
   const loaded = () => names !== null;
   const transfer = createTransfer({ worker, onEvent, blockLayer: () => Number($('imagenet-cam-layer').value) });
   function setButtons() {
-    for (const id of ['imagenet-photo', 'imagenet-camera', 'imagenet-explain', 'imagenet-actmax-run']) $(id).disabled = !loaded() || running;
+    for (const id of ['imagenet-photo', 'imagenet-camera', 'imagenet-explain', 'imagenet-actmax-run', 'imagenet-onnx']) $(id).disabled = !loaded() || running;
     transfer.setEnabled(loaded());
     $('imagenet-actmax-cancel').disabled = !running;
     $('imagenet-actmax-frame').disabled = running || frames.length < 2;
@@ -212,6 +213,16 @@ export function createImagenet({ worker, onEvent }) {
   }
 
   $('imagenet-load').addEventListener('click', loadFromSite);
+  $('imagenet-onnx').addEventListener('click', async () => {
+    say(message, '');
+    try {
+      const { bytes } = await worker.call('imagenetOnnx');
+      download(bytes, 'efficientnet-lite0.onnx');
+      say(message, `Downloaded ${fileSize(bytes.length)} as efficientnet-lite0.onnx, for ONNX Runtime, Netron and other tools (input: 224×224 pixels from 0 to 1, channels first; output: the probability of each of the 1,000 classes).`, 'note');
+    } catch (e) {
+      say(message, e.message);
+    }
+  });
   $('imagenet-file').addEventListener('change', async (e) => {
     const file = e.target.files[0];
     e.target.value = '';
