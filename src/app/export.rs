@@ -5,7 +5,8 @@
 
 use crate::nn::io::{file_kind, load_graph_model, load_model, FileKind};
 use crate::nn::onnx::{
-    graph_to_onnx, model_file_from_onnx, sequential_to_onnx, transfer_to_onnx, Imported,
+    graph_to_onnx, import_onnx, model_file_from_onnx, sequential_to_onnx, transfer_to_onnx,
+    Imported, ImportedModel,
 };
 use crate::{invalid, Result};
 
@@ -52,24 +53,13 @@ pub fn is_onnx(bytes: &[u8]) -> bool {
     bytes.first() == Some(&0x08) && bytes.get(8) != Some(&b'{')
 }
 
-/// What an opened file holds, once an ONNX file is converted: a sequential model's file, or
-/// a graph model's (the page opens them in different places).
-pub enum Opened {
-    Sequential(Vec<u8>),
-    Graph(Vec<u8>),
-}
-
-/// Converts an ONNX file the student opened into a model file; `None` for any other file.
-pub fn open_onnx(bytes: &[u8]) -> Result<Option<Opened>> {
+/// Opens an ONNX file the student chose as the model convscope keeps (no model file is
+/// written in between: the page needs the models, not files); `None` for any other file.
+pub fn open_onnx(bytes: &[u8]) -> Result<Option<ImportedModel>> {
     if !is_onnx(bytes) {
         return Ok(None);
     }
-    let imported = model_file_from_onnx(bytes)?;
-    Ok(Some(if imported.sequential {
-        Opened::Sequential(imported.file)
-    } else {
-        Opened::Graph(imported.file)
-    }))
+    Ok(Some(import_onnx(bytes)?.0))
 }
 
 /// The class names a model file's notes keep (`class_names`: a list of strings), if any.

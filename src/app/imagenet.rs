@@ -53,14 +53,18 @@ impl ImageNet {
     /// Reads a converted model file; a smile model or a damaged file gets its message.
     /// An ONNX file of a graph network is converted first.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let converted = match super::export::open_onnx(bytes)? {
-            None => None,
-            Some(super::export::Opened::Graph(file)) => Some(file),
-            Some(super::export::Opened::Sequential(_)) => return Err(invalid!(
+        use crate::nn::onnx::ImportedModel;
+        let loaded = match super::export::open_onnx(bytes)? {
+            None => load_graph_model(bytes)?,
+            Some(ImportedModel::Graph(model, classes, source)) => LoadedGraph {
+                model,
+                classes,
+                source,
+            },
+            Some(ImportedModel::Sequential(..)) => return Err(invalid!(
                 "this ONNX model is a chain of layers convscope can train: open it with the training panel's model loader, where it trains and explains like your own model"
             )),
         };
-        let loaded = load_graph_model(converted.as_deref().unwrap_or(bytes))?;
         let input = loaded.model.spec().input;
         if input.height != input.width || input.channels != 3 {
             return Err(invalid!(

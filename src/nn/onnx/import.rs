@@ -73,28 +73,50 @@ pub struct ReadGraph {
     pub classes: Vec<String>,
 }
 
-/// The convscope model file of the ONNX model in `bytes`.
-pub fn model_file_from_onnx(bytes: &[u8]) -> Result<Imported> {
+/// The model an ONNX file holds, in the form convscope keeps it.
+#[derive(Debug)]
+pub enum ImportedModel {
+    /// A chain convscope can train, with its notes (`class_names`, `source`), as a model
+    /// file keeps them.
+    Sequential(Sequential, serde_json::Value),
+    /// Any other graph: explained, and a transfer-learning backbone.
+    Graph(GraphModel, Vec<String>, serde_json::Value),
+}
+
+/// The model of the ONNX file in `bytes`: a sequential model when it is a chain convscope can
+/// train, else a graph model (the page opens them without writing a model file first).
+pub fn import_onnx(bytes: &[u8]) -> Result<(ImportedModel, Ending)> {
     let read = read_graph(bytes)?;
     let source = serde_json::json!({"imported_from": "onnx"});
     if let Some(sequential) = as_sequential(&read)? {
         let notes = serde_json::json!({"class_names": read.classes, "source": source});
-        return Ok(Imported {
-            file: save_model(&sequential, &notes)?,
-            sequential: true,
-            classes: read.classes,
-            ends_in: read.ends_in,
-        });
+        return Ok((ImportedModel::Sequential(sequential, notes), read.ends_in));
     }
     if read.ends_in == Ending::Sigmoid {
         return Err(invalid!("this model ends in a Sigmoid, which convscope keeps only for a chain of layers it can train (square kernels, one stride, symmetric or \"same\" padding, a Dense layer with one sigmoid unit last); end the model in logits or a Softmax instead"));
     }
     let model = graph_model(&read)?;
-    Ok(Imported {
-        file: save_graph_model(&model, &read.classes, &source)?,
-        sequential: false,
-        classes: read.classes,
-        ends_in: read.ends_in,
+    Ok((
+        ImportedModel::Graph(model, read.classes, source),
+        read.ends_in,
+    ))
+}
+
+/// The convscope model file of the ONNX model in `bytes`.
+pub fn model_file_from_onnx(bytes: &[u8]) -> Result<Imported> {
+    Ok(match import_onnx(bytes)? {
+        (ImportedModel::Sequential(model, notes), ends_in) => Imported {
+            file: save_model(&model, &notes)?,
+            sequential: true,
+            classes: serde_json::from_value(notes["class_names"].clone()).unwrap_or_default(),
+            ends_in,
+        },
+        (ImportedModel::Graph(model, classes, source), ends_in) => Imported {
+            file: save_graph_model(&model, &classes, &source)?,
+            sequential: false,
+            classes,
+            ends_in,
+        },
     })
 }
 
