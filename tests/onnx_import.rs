@@ -445,3 +445,16 @@ fn the_page_opens_an_onnx_file_where_it_belongs() {
         .to_string();
     assert!(e.contains("11x9x2"), "{e}");
 }
+
+#[test]
+fn the_committed_page_fixture_is_the_scripts_residual_network() {
+    // tests/e2e/onnx-import.test.mjs opens tests/fixtures/onnx/residual.onnx in the page: it
+    // must be what make_import_fixtures.py writes (seeded), which the tests above check.
+    let Some(dir) = fixtures() else { return };
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx/residual.onnx");
+    assert!(
+        std::fs::read(committed).unwrap()
+            == std::fs::read(dir.join("residual/model.onnx")).unwrap(),
+        "tests/fixtures/onnx/residual.onnx differs from the script's: copy the new one there"
+    );
+}

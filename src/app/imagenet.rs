@@ -4,7 +4,7 @@
 //! it (saliency, Grad-CAM on any block, activation maximization of one or two classes).
 
 use super::inside::PAGE_SMOOTHGRAD;
-use super::transfer::{Stacked, TransferResult, TransferRun, FEATURES_NODE};
+use super::transfer::{features_node, Stacked, TransferResult, TransferRun};
 use super::upload::fit_for_model;
 use crate::data::picture::Picture;
 use crate::data::Dataset;
@@ -230,8 +230,17 @@ impl ImageNet {
 
     /// Activation maximization on the network (the page runs it in slices, each starting from
     /// the last one's picture).
+    /// The page's settings are made for 224x224: on a network with smaller inputs (one opened
+    /// from ONNX) the jitter shrinks in proportion and the multi-scale step keeps the scales
+    /// that fit.
     pub fn actmax(&mut self, config: &ActmaxConfig) -> Result<ActmaxResult> {
-        activation_maximization(&mut self.loaded.model, config)
+        let side = self.input_side();
+        let mut fitted = config.clone();
+        if side < 224 {
+            fitted.jitter = config.jitter * side / 224;
+            fitted.scales = config.scales.min(side.ilog2() as usize + 1);
+        }
+        activation_maximization(&mut self.loaded.model, &fitted)
     }
 
     /// Starts transfer learning on a copy of these sets (a run begun before is dropped).
@@ -257,11 +266,7 @@ impl ImageNet {
         test: &Dataset,
     ) -> Result<(usize, usize)> {
         let head = crate::nn::io::load_model(bytes)?.model;
-        let cut = self
-            .loaded
-            .model
-            .node_index(FEATURES_NODE)
-            .ok_or_else(|| invalid!("this network has no node {FEATURES_NODE:?}"))?;
+        let cut = features_node(&self.loaded.model)?;
         let features = self.loaded.model.shape(cut).len();
         let run = TransferRun::new(train, test)?.with_head(head, features)?;
         let progress = run.progress();
@@ -311,9 +316,10 @@ impl ImageNet {
     /// makes.
     pub fn transfer_onnx(&self) -> Result<Vec<u8>> {
         let run = self.run()?;
+        let cut = features_node(&self.loaded.model)?;
         transfer_to_onnx(
             &self.loaded.model,
-            FEATURES_NODE,
+            self.loaded.model.node_name(cut),
             run.head()?,
             run.class_names(),
         )
@@ -329,11 +335,7 @@ impl ImageNet {
         weighting: CamWeighting,
     ) -> Result<(Vec<f32>, Saliency, GradCam)> {
         let side = self.input_side();
-        let cut = self
-            .loaded
-            .model
-            .node_index(FEATURES_NODE)
-            .ok_or_else(|| invalid!("this network has no node {FEATURES_NODE:?}"))?;
+        let cut = features_node(&self.loaded.model)?;
         let run = self
             .transfer
             .as_mut()

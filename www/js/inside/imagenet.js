@@ -49,6 +49,7 @@ export function createImagenet({ worker, onEvent }) {
   const actmaxMessage = $('msg-imagenet-actmax');
   const status = $('imagenet-status');
   let names = null; // the 1,000 class names once loaded
+  let imported = null; // the file name (without .onnx) of an ONNX network opened here, else null
   let photoRgba = null; // the 224x224 crop the network sees
   let side = 224;
   let frames = [];
@@ -82,7 +83,12 @@ export function createImagenet({ worker, onEvent }) {
     select.replaceChildren(...info.blocks.map((b) => Object.assign(document.createElement('option'), { value: String(b.index), textContent: `${b.name} (${b.height}×${b.width}, ${b.channels} maps)` })));
     select.value = String(info.blocks[info.blocks.length - 1].index);
     $('imagenet-progress').value = 1;
-    status.textContent = `The ImageNet network is loaded (${names.length} classes, ${from}). Choose a photo.`;
+    imported = /\.onnx$/i.test(from) ? from.replace(/\.onnx$/i, '') : null;
+    // The class fields keep a name this network has (the chapter's leopard is ImageNet's).
+    if (!names.includes($('imagenet-actmax-class').value)) $('imagenet-actmax-class').value = names[0];
+    status.textContent = imported
+      ? `The network ${from} is loaded (${names.length} classes). Choose a photo.`
+      : `The ImageNet network is loaded (${names.length} classes, ${from}). Choose a photo.`;
     document.body.dataset.imagenetLoaded = 'true';
     setButtons();
     if (keepIt) store(STORE_KEY, { bytes: bytes.buffer, savedAt: Date.now() }).catch(() => {});
@@ -104,9 +110,10 @@ export function createImagenet({ worker, onEvent }) {
     await useModel(bytes, 'downloaded', false);
   }
 
+  // An ONNX network is explained but not kept: the browser keeps the ImageNet network.
   async function useFile(file) {
     if (!file) return;
-    await useModel(new Uint8Array(await file.arrayBuffer()), file.name, true);
+    await useModel(new Uint8Array(await file.arrayBuffer()), file.name, !/\.onnx$/i.test(file.name));
   }
 
   function drawTop(top) {
@@ -217,17 +224,20 @@ export function createImagenet({ worker, onEvent }) {
     say(message, '');
     try {
       const { bytes } = await worker.call('imagenetOnnx');
-      download(bytes, 'efficientnet-lite0.onnx');
-      say(message, `Downloaded ${fileSize(bytes.length)} as efficientnet-lite0.onnx, for ONNX Runtime, Netron and other tools (input: 224×224 pixels from 0 to 1, channels first; output: the probability of each of the 1,000 classes).`, 'note');
+      const name = `${imported ?? 'efficientnet-lite0'}.onnx`;
+      download(bytes, name);
+      say(message, `Downloaded ${fileSize(bytes.length)} as ${name}, for ONNX Runtime, Netron and other tools (input: pixels from 0 to 1, channels first; output: the probability of each of the ${names.length.toLocaleString('en')} classes).`, 'note');
     } catch (e) {
       say(message, e.message);
     }
   });
-  $('imagenet-file').addEventListener('change', async (e) => {
-    const file = e.target.files[0];
-    e.target.value = '';
-    await useFile(file);
-  });
+  for (const id of ['imagenet-file', 'imagenet-onnx-file']) {
+    $(id).addEventListener('change', async (e) => {
+      const file = e.target.files[0];
+      e.target.value = '';
+      await useFile(file);
+    });
+  }
   const panel = $('imagenet-view');
   panel.addEventListener('dragover', (e) => e.preventDefault());
   panel.addEventListener('drop', (e) => {
