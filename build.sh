@@ -145,15 +145,21 @@ imagenet_model() {
 }
 
 # onnx and ONNX Runtime, in a virtualenv made once by pip (build/venv-onnx): tests/onnx_export.rs
-# runs every exported model there. With it made, a skipped check would be a failure
+# runs every exported model there, tests/onnx_import.rs makes its fixtures there. With it made, a skipped check would be a failure
 # (CONVSCOPE_REQUIRE_ONNX); exit code 3: the registry is unreachable, the checks are skipped.
 onnx_checker() {
   say "onnx and ONNX Runtime for the export tests (a virtualenv, made once)"
   local status=0
   python3 tools/onnx/check_export.py --setup >&2 || status=$?
   case $status in
-    0) export CONVSCOPE_REQUIRE_ONNX=1 ;;
-    3) say "the Python package registry is not reachable: the ONNX export checks are skipped" ;;
+    0) export CONVSCOPE_REQUIRE_ONNX=1
+       if [[ -n ${CONVSCOPE_REQUIRE_IMAGENET:-} ]]; then
+         # An ONNX file of the ImageNet network written by another hand (Python), for the
+         # import test (tests/onnx_import.rs); made once, checked in ONNX Runtime.
+         python3 tools/imagenet/make_onnx.py >&2
+         export CONVSCOPE_REQUIRE_IMAGENET_ONNX=1
+       fi ;;
+    3) say "the Python package registry is not reachable: the ONNX export and import checks are skipped" ;;
     *) exit "$status" ;;
   esac
 }

@@ -338,8 +338,9 @@ fn a_transfer_head_on_a_graph_runs_the_same_as_one_model() {
     }
 }
 
-#[test]
-fn the_pretrained_imagenet_network_runs_the_same() {
+/// The converted ImageNet network's model file, or None (with a message) where it was not made
+/// and not required.
+fn imagenet_model_file() -> Option<Vec<u8>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("build/imagenet/efficientnet-lite0.safetensors");
     let Ok(bytes) = std::fs::read(&path) else {
@@ -349,6 +350,14 @@ fn the_pretrained_imagenet_network_runs_the_same() {
             path.display()
         );
         eprintln!("skipped: no ImageNet model at {} (python3 tools/imagenet/fetch_and_convert.py makes it)", path.display());
+        return None;
+    };
+    Some(bytes)
+}
+
+#[test]
+fn the_pretrained_imagenet_network_runs_the_same() {
+    let Some(bytes) = imagenet_model_file() else {
         return;
     };
     let mut loaded = convscope::nn::io::load_graph_model(&bytes).unwrap();
@@ -362,6 +371,48 @@ fn the_pretrained_imagenet_network_runs_the_same() {
     let expected = graph_probabilities(&mut loaded.model, &images, 2);
     let onnx = convscope::app::export::onnx_from_model_file(&bytes, None).unwrap();
     check_in_onnx_runtime("imagenet", &onnx, &images, input, &expected);
+}
+
+/// The page exports the ImageNet network, alone and behind a transfer head, from the network
+/// it has loaded (its worker keeps no copy of the 19 MB file): the very bytes the export of
+/// the model files makes, which the test above and the transfer test run in ONNX Runtime.
+#[test]
+fn the_pages_imagenet_exports_are_those_of_the_model_files() {
+    use convscope::app::export::onnx_from_model_file;
+    use convscope::app::imagenet::ImageNet;
+    let Some(bytes) = imagenet_model_file() else {
+        return;
+    };
+    let mut net = ImageNet::from_bytes(&bytes).unwrap();
+    assert_eq!(
+        net.onnx().unwrap(),
+        onnx_from_model_file(&bytes, None).unwrap()
+    );
+    let e = net.transfer_onnx().unwrap_err().to_string();
+    assert!(e.contains("start transfer learning first"), "{e}");
+
+    let (train, test) = generate(&SyntheticParams {
+        train: 4,
+        test: 2,
+        seed: 3,
+        ..SyntheticParams::default()
+    })
+    .unwrap();
+    let mut head = Sequential::new(&convscope::app::transfer::head_spec(1280, 2), 7).unwrap();
+    vary_sequential(&mut head, &mut Numbers(9));
+    let notes = serde_json::json!({ "transfer": { "features": "pool" }, "class_names": train.class_names() });
+    let head_file = convscope::nn::io::save_model(&head, &notes).unwrap();
+    net.transfer_load(&head_file, &train, &test).unwrap();
+    let page = net.transfer_onnx().unwrap();
+    assert_eq!(
+        page,
+        onnx_from_model_file(&head_file, Some(&bytes)).unwrap()
+    );
+    let classes = serde_json::to_string(train.class_names()).unwrap();
+    assert!(
+        page.windows(classes.len()).any(|w| w == classes.as_bytes()),
+        "the head's class names {classes} are in the file"
+    );
 }
 
 #[test]

@@ -6,7 +6,8 @@
 
 use crate::nn::io::{file_kind, load_graph_model, load_model, FileKind};
 use crate::nn::onnx::{
-    graph_to_onnx, model_file_from_onnx, sequential_to_onnx, transfer_to_onnx, Imported,
+    graph_to_onnx, import_onnx, model_file_from_onnx, sequential_to_onnx, transfer_to_onnx,
+    Imported, ImportedModel,
 };
 use crate::{invalid, Result};
 
@@ -70,6 +71,22 @@ pub fn keras_from_model_file(bytes: &[u8], whole: bool) -> Result<Vec<u8>> {
     } else {
         crate::nn::keras::keras_weights(&loaded.model)
     }
+}
+
+/// Whether `bytes` look like an ONNX file rather than a convscope model file: a model file
+/// (safetensors) starts with its header's length and then `{`; an ONNX model with field 1
+/// (`ir_version`), the byte 0x08.
+pub fn is_onnx(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&0x08) && bytes.get(8) != Some(&b'{')
+}
+
+/// Opens an ONNX file the student chose as the model convscope keeps (no model file is
+/// written in between: the page needs the models, not files); `None` for any other file.
+pub fn open_onnx(bytes: &[u8]) -> Result<Option<ImportedModel>> {
+    if !is_onnx(bytes) {
+        return Ok(None);
+    }
+    Ok(Some(import_onnx(bytes)?.0))
 }
 
 /// The class names a model file's notes keep (`class_names`: a list of strings), if any.

@@ -4,7 +4,7 @@
 //! it (saliency, Grad-CAM on any block, activation maximization of one or two classes).
 
 use super::inside::PAGE_SMOOTHGRAD;
-use super::transfer::{Stacked, TransferResult, TransferRun, FEATURES_NODE};
+use super::transfer::{features_node, Stacked, TransferResult, TransferRun};
 use super::upload::fit_for_model;
 use crate::data::picture::Picture;
 use crate::data::Dataset;
@@ -14,6 +14,7 @@ use crate::explain::{
 };
 use crate::nn::graph::{softmax, top_k, ValueShape};
 use crate::nn::io::{load_graph_model, LoadedGraph};
+use crate::nn::onnx::{graph_to_onnx, transfer_to_onnx};
 use crate::{invalid, Result};
 use serde::Serialize;
 
@@ -50,9 +51,29 @@ pub struct ImageNet {
 
 impl ImageNet {
     /// Reads a converted model file; a smile model or a damaged file gets its message.
+    /// An ONNX file of a graph network is converted first.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        use crate::nn::onnx::ImportedModel;
+        let loaded = match super::export::open_onnx(bytes)? {
+            None => load_graph_model(bytes)?,
+            Some(ImportedModel::Graph(model, classes, source)) => LoadedGraph {
+                model,
+                classes,
+                source,
+            },
+            Some(ImportedModel::Sequential(..)) => return Err(invalid!(
+                "this ONNX model is a chain of layers convscope can train: open it with the training panel's model loader, where it trains and explains like your own model"
+            )),
+        };
+        let input = loaded.model.spec().input;
+        if input.height != input.width || input.channels != 3 {
+            return Err(invalid!(
+                "this network takes {}x{}x{} pictures; Look inside explains networks that take square colour photos (height = width, 3 channels)",
+                input.height, input.width, input.channels
+            ));
+        }
         Ok(Self {
-            loaded: load_graph_model(bytes)?,
+            loaded,
             photo: None,
             transfer: None,
         })
@@ -209,8 +230,17 @@ impl ImageNet {
 
     /// Activation maximization on the network (the page runs it in slices, each starting from
     /// the last one's picture).
+    /// The page's settings are made for 224x224: on a network with smaller inputs (one opened
+    /// from ONNX) the jitter shrinks in proportion and the multi-scale step keeps the scales
+    /// that fit.
     pub fn actmax(&mut self, config: &ActmaxConfig) -> Result<ActmaxResult> {
-        activation_maximization(&mut self.loaded.model, config)
+        let side = self.input_side();
+        let mut fitted = config.clone();
+        if side < 224 {
+            fitted.jitter = config.jitter * side / 224;
+            fitted.scales = config.scales.min(side.ilog2() as usize + 1);
+        }
+        activation_maximization(&mut self.loaded.model, &fitted)
     }
 
     /// Starts transfer learning on a copy of these sets (a run begun before is dropped).
@@ -236,11 +266,7 @@ impl ImageNet {
         test: &Dataset,
     ) -> Result<(usize, usize)> {
         let head = crate::nn::io::load_model(bytes)?.model;
-        let cut = self
-            .loaded
-            .model
-            .node_index(FEATURES_NODE)
-            .ok_or_else(|| invalid!("this network has no node {FEATURES_NODE:?}"))?;
+        let cut = features_node(&self.loaded.model)?;
         let features = self.loaded.model.shape(cut).len();
         let run = TransferRun::new(train, test)?.with_head(head, features)?;
         let progress = run.progress();
@@ -279,6 +305,26 @@ impl ImageNet {
         self.run()?.head()
     }
 
+    /// The network as an ONNX file, what [`super::export::onnx_from_model_file`] makes of its
+    /// model file (the page has the network loaded, not its file).
+    pub fn onnx(&self) -> Result<Vec<u8>> {
+        graph_to_onnx(&self.loaded.model, &self.loaded.classes)
+    }
+
+    /// The network up to its features and the trained head as one ONNX file, with the head's
+    /// class names: what the export of the head's model file with this network as its backbone
+    /// makes.
+    pub fn transfer_onnx(&self) -> Result<Vec<u8>> {
+        let run = self.run()?;
+        let cut = features_node(&self.loaded.model)?;
+        transfer_to_onnx(
+            &self.loaded.model,
+            self.loaded.model.node_name(cut),
+            run.head()?,
+            run.class_names(),
+        )
+    }
+
     /// Test picture `index` through the network and the new head, explained for `class`:
     /// (the picture (224, 224, 3), its saliency, its Grad-CAM on `layer`, the head's logits).
     pub fn transfer_explain(
@@ -289,11 +335,7 @@ impl ImageNet {
         weighting: CamWeighting,
     ) -> Result<(Vec<f32>, Saliency, GradCam)> {
         let side = self.input_side();
-        let cut = self
-            .loaded
-            .model
-            .node_index(FEATURES_NODE)
-            .ok_or_else(|| invalid!("this network has no node {FEATURES_NODE:?}"))?;
+        let cut = features_node(&self.loaded.model)?;
         let run = self
             .transfer
             .as_mut()

@@ -16,7 +16,7 @@ use crate::limits::training::{
     MAX_BATCH_SIZE, MAX_BN_MOMENTUM, MAX_EPOCHS, MAX_LEARNING_RATE, MIN_LEARNING_RATE,
 };
 use crate::nn::clock::{default_clock, Clock};
-use crate::nn::io::{load_model, save_model};
+use crate::nn::io::{load_model, save_model, LoadedModel};
 use crate::nn::metrics::{evaluate, predict, predict_examples};
 use crate::nn::{
     BatchProgress, EarlyStopping, EpochLog, Evaluation, Examples, FitConfig, InputShape, LayerSpec,
@@ -870,8 +870,16 @@ impl Session {
     }
 
     /// Reads a model file; on any problem the current model stays.
+    /// An ONNX file of a chain convscope can train loads the same way.
     pub fn load(&mut self, bytes: &[u8]) -> Result<(Summary, serde_json::Value)> {
-        let loaded = load_model(bytes)?;
+        use crate::nn::onnx::ImportedModel;
+        let loaded = match super::export::open_onnx(bytes)? {
+            None => load_model(bytes)?,
+            Some(ImportedModel::Sequential(model, training)) => LoadedModel { model, training },
+            Some(ImportedModel::Graph(..)) => return Err(invalid!(
+                "this ONNX model is a network convscope can explain but not train here (it has residual adds, grouped convolutions or a layer order the training panel does not build): open it in Look inside, under the pretrained network"
+            )),
+        };
         if let Some(d) = &self.data {
             check_input_fits(&loaded.model.spec().input, &d.train, "the loaded data are")
                 .map_err(|e| invalid!("{e}: load matching data first"))?;

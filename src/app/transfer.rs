@@ -22,6 +22,20 @@ use serde::Serialize;
 /// The node whose output is the features (global average pooling before the classifier).
 pub const FEATURES_NODE: &str = "pool";
 
+/// The node whose output a new head reads: [`FEATURES_NODE`] where the network has one (the
+/// ImageNet network), else what its last dense layer reads (a network opened from ONNX).
+pub fn features_node(net: &GraphModel) -> Result<usize> {
+    if let Some(i) = net.node_index(FEATURES_NODE) {
+        return Ok(i);
+    }
+    let last = &net.spec().nodes[net.output_index()];
+    match (&last.op, last.inputs.first()) {
+        (crate::nn::graph::OpSpec::Dense { .. }, Some(input)) => net.node_index(input),
+        _ => None,
+    }
+    .ok_or_else(|| invalid!("this network has no layer of features before its classifier (a node {FEATURES_NODE:?}, or a dense layer last) for a new head to read"))
+}
+
 /// Pictures run through the backbone together: two keep the kept activations near 100 MB.
 const BATCH: usize = 2;
 
@@ -65,7 +79,7 @@ fn to_input(image: &[f32], (h, w, c): (usize, usize, usize), side: usize) -> Res
     Ok(out)
 }
 
-/// Every picture's features from the backbone `net` (its node [`FEATURES_NODE`]), (N, F);
+/// Every picture's features from the backbone `net` (its [`features_node`]), (N, F);
 /// `progress(done, total)` after each batch.
 pub fn features(
     net: &mut GraphModel,
@@ -73,9 +87,7 @@ pub fn features(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<f32>> {
     let side = net.spec().input.height;
-    let cut = net.node_index(FEATURES_NODE).ok_or_else(|| {
-        invalid!("this network has no node {FEATURES_NODE:?} to take features from")
-    })?;
+    let cut = features_node(net)?;
     let shape = (set.height(), set.width(), set.channels());
     let mut out = Vec::new();
     let mut batch = Vec::with_capacity(BATCH * side * side * 3);

@@ -16,6 +16,13 @@ pub struct ImageNetModel {
     net: ImageNet,
 }
 
+impl ImageNetModel {
+    /// The network, for the exports of other files of `web`.
+    pub(crate) fn net(&self) -> &ImageNet {
+        &self.net
+    }
+}
+
 #[wasm_bindgen]
 impl ImageNetModel {
     /// Reads a converted model file (tools/imagenet); a smile model, another file or a cut one

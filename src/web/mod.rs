@@ -11,6 +11,7 @@
 //! - [`imagenet_exports`]: the pretrained ImageNet network, an [`imagenet_exports::ImageNetModel`] handle.
 //! - [`file_exports`]: the worker's exports for the student's files (the browser decodes).
 //! - [`augment_exports`]: the augmentation preview and the cross-dataset test.
+//! - [`onnx_exports`]: a model file as an ONNX file, for other tools.
 //! - [`bench`]: the benchmark handle.
 
 pub mod api;
@@ -21,6 +22,7 @@ pub mod compare_exports;
 pub mod file_exports;
 pub mod imagenet_exports;
 pub mod inside_exports;
+pub mod onnx_exports;
 pub mod training;
 
 use wasm_bindgen::prelude::*;

@@ -3,7 +3,9 @@
 // chooses the model file once; a reload finds it kept in IndexedDB): the cat photo's top-5
 // holds a cat, saliency and Grad-CAM are drawn, a two-class activation maximization runs, and
 // bad input (another file as the model, the smile model, a 1x1 photo, a class that does not
-// exist) gets its message with the loaded network untouched. Screenshots to build/screenshots/.
+// exist) gets its message with the loaded network untouched; the network, and a transfer head
+// with it, download as ONNX files (tests/onnx_export.rs checks their numbers natively).
+// Screenshots to build/screenshots/.
 // Needs the converted model (./build.sh build makes it); without it (registry unreachable)
 // the test is skipped with a message, unless CONVSCOPE_REQUIRE_IMAGENET is set.
 
@@ -183,10 +185,27 @@ async function transferLearning(page, target) {
   await page.waitForFunction((f) => document.getElementById('transfer-status').textContent.startsWith(`The head from ${f}`), path.basename(saved), { timeout: 120_000 });
   assert.equal(await page.locator('#transfer-accuracy').textContent(), shown, 'the loaded head scores as the trained one');
   assert.ok(await page.locator('#transfer-curves').isHidden(), 'no curves for a loaded head');
+  // Network and head as one ONNX model, with the head's classes in its metadata: the network's
+  // 3.4 million weights up to its features (not its 1,000-class layer), f32.
+  const onnx = await downloadOnnx(page, tl.getByRole('button', { name: 'Download network and head as ONNX' }), 'transfer-model.onnx', target, 13e6);
+  assert.ok(onnx.includes('convscope.classes') && onnx.includes('["frowning","smiling"]'), 'the head\'s class names are in the ONNX file');
+  assert.match(await page.locator('#msg-transfer').textContent(), /^Downloaded \d+\.\d MB as transfer-model\.onnx: the ImageNet network and your head as one model/);
   // The ImageNet network itself is not a head.
   await tl.getByLabel('Load a saved transfer head').setInputFiles(MODEL);
   await page.waitForFunction(() => document.getElementById('msg-transfer').textContent.startsWith('efficientnet-lite0.safetensors'));
   assert.match(await page.locator('#msg-transfer').textContent(), /holds a graph model/);
+}
+
+// Presses `button`, which downloads an ONNX file named `name` of at least `atLeast` bytes;
+// returns its bytes.
+async function downloadOnnx(page, button, name, target, atLeast) {
+  const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+  assert.equal(download.suggestedFilename(), name);
+  const file = path.join(scratch, `${target}-${name}`);
+  await download.saveAs(file);
+  const bytes = fs.readFileSync(file);
+  assert.ok(bytes.length >= atLeast, `${name}: ${bytes.length} bytes, expected at least ${atLeast}`);
+  return bytes;
 }
 
 for (const target of ['http', 'file']) {
@@ -208,6 +227,10 @@ for (const target of ['http', 'file']) {
       assert.equal(await page.locator('#imagenet-progress').evaluate((p) => p.value), 1);
       await explainTheCat(page, target);
       await transferLearning(page, target);
+      // The network alone as ONNX (4.7 million f32 weights), with its class names.
+      const onnx = await downloadOnnx(page, panel(page, 'ImageNet network').getByRole('button', { name: 'Download as ONNX' }), 'efficientnet-lite0.onnx', target, 18e6);
+      assert.ok(onnx.includes('convscope.classes') && onnx.includes('tabby, tabby cat'), 'the class names are in the ONNX file');
+      assert.match(await page.locator('#msg-imagenet').textContent(), /^Downloaded \d+\.\d MB as efficientnet-lite0\.onnx, for ONNX Runtime/);
       if (target === 'file') {
         // The chosen file was kept: after a reload the network is there without asking.
         await page.reload();

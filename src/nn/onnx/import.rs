@@ -73,28 +73,50 @@ pub struct ReadGraph {
     pub classes: Vec<String>,
 }
 
-/// The convscope model file of the ONNX model in `bytes`.
-pub fn model_file_from_onnx(bytes: &[u8]) -> Result<Imported> {
+/// The model an ONNX file holds, in the form convscope keeps it.
+#[derive(Debug)]
+pub enum ImportedModel {
+    /// A chain convscope can train, with its notes (`class_names`, `source`), as a model
+    /// file keeps them.
+    Sequential(Sequential, serde_json::Value),
+    /// Any other graph: explained, and a transfer-learning backbone.
+    Graph(GraphModel, Vec<String>, serde_json::Value),
+}
+
+/// The model of the ONNX file in `bytes`: a sequential model when it is a chain convscope can
+/// train, else a graph model (the page opens them without writing a model file first).
+pub fn import_onnx(bytes: &[u8]) -> Result<(ImportedModel, Ending)> {
     let read = read_graph(bytes)?;
     let source = serde_json::json!({"imported_from": "onnx"});
     if let Some(sequential) = as_sequential(&read)? {
         let notes = serde_json::json!({"class_names": read.classes, "source": source});
-        return Ok(Imported {
-            file: save_model(&sequential, &notes)?,
-            sequential: true,
-            classes: read.classes,
-            ends_in: read.ends_in,
-        });
+        return Ok((ImportedModel::Sequential(sequential, notes), read.ends_in));
     }
     if read.ends_in == Ending::Sigmoid {
         return Err(invalid!("this model ends in a Sigmoid, which convscope keeps only for a chain of layers it can train (square kernels, one stride, symmetric or \"same\" padding, a Dense layer with one sigmoid unit last); end the model in logits or a Softmax instead"));
     }
     let model = graph_model(&read)?;
-    Ok(Imported {
-        file: save_graph_model(&model, &read.classes, &source)?,
-        sequential: false,
-        classes: read.classes,
-        ends_in: read.ends_in,
+    Ok((
+        ImportedModel::Graph(model, read.classes, source),
+        read.ends_in,
+    ))
+}
+
+/// The convscope model file of the ONNX model in `bytes`.
+pub fn model_file_from_onnx(bytes: &[u8]) -> Result<Imported> {
+    Ok(match import_onnx(bytes)? {
+        (ImportedModel::Sequential(model, notes), ends_in) => Imported {
+            file: save_model(&model, &notes)?,
+            sequential: true,
+            classes: serde_json::from_value(notes["class_names"].clone()).unwrap_or_default(),
+            ends_in,
+        },
+        (ImportedModel::Graph(model, classes, source), ends_in) => Imported {
+            file: save_graph_model(&model, &classes, &source)?,
+            sequential: false,
+            classes,
+            ends_in,
+        },
     })
 }
 
@@ -456,7 +478,7 @@ fn constant(t: &TensorProto) -> Result<Constant> {
                     .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                     .collect()
             };
-            if raw.len() % 4 != 0 || c.floats.len() != count {
+            if !raw.len().is_multiple_of(4) || c.floats.len() != count {
                 return Err(size_error(c.floats.len()));
             }
             if c.floats.iter().any(|v| !v.is_finite()) {
@@ -471,7 +493,7 @@ fn constant(t: &TensorProto) -> Result<Constant> {
                     .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
                     .collect()
             };
-            if raw.len() % 8 != 0 || c.floats.len() != count {
+            if !raw.len().is_multiple_of(8) || c.floats.len() != count {
                 return Err(size_error(c.floats.len()));
             }
         }
@@ -483,7 +505,7 @@ fn constant(t: &TensorProto) -> Result<Constant> {
                     .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
                     .collect()
             };
-            if raw.len() % 8 != 0 || c.ints.len() != count {
+            if !raw.len().is_multiple_of(8) || c.ints.len() != count {
                 return Err(size_error(c.ints.len()));
             }
         }
@@ -495,7 +517,7 @@ fn constant(t: &TensorProto) -> Result<Constant> {
                     .map(|b| i32::from_le_bytes(b.try_into().expect("4 bytes")) as i64)
                     .collect()
             };
-            if raw.len() % 4 != 0 || c.ints.len() != count {
+            if !raw.len().is_multiple_of(4) || c.ints.len() != count {
                 return Err(size_error(c.ints.len()));
             }
         }
@@ -850,18 +872,19 @@ impl Builder {
             }
             _ => return Err(invalid!("{op} on the input picture must be by one number or one per channel ({c}), shaped (1, {c}, 1, 1)")),
         };
-        for ch in 0..c {
-            let (mean, std) = (&mut self.normalize.mean[ch], &mut self.normalize.std[ch]);
+        let pairs = self.normalize.mean.iter_mut().zip(&mut self.normalize.std);
+        for ((mean, std), &k) in pairs.zip(&per_channel) {
             if op == "Sub" {
                 // (x - m) / s - k = (x - (m + k s)) / s
-                *mean += per_channel[ch] * *std;
+                *mean += k * *std;
             } else {
-                if !(per_channel[ch] > 0.0) {
+                // Constants are finite (checked when read).
+                if k <= 0.0 {
                     return Err(invalid!(
                         "Div on the input picture must be by positive numbers"
                     ));
                 }
-                *std *= per_channel[ch];
+                *std *= k;
             }
         }
         self.set_output(node, Value::Pixels)

@@ -6,4 +6,4 @@ pub mod import;
 pub mod proto;
 
 pub use export::{graph_to_onnx, sequential_to_onnx, transfer_to_onnx, OPSET};
-pub use import::{model_file_from_onnx, read_graph, Ending, Imported};
+pub use import::{import_onnx, model_file_from_onnx, read_graph, Ending, Imported, ImportedModel};

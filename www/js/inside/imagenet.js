@@ -1,10 +1,11 @@
 // "Look inside" on the pretrained ImageNet network (EfficientNet-Lite0): load the model file
 // (fetched from the site with a progress bar; from file:// the student picks or drops it once
 // and the browser keeps it in IndexedDB), a photo's top-5, saliency and Grad-CAM of any class
-// on any block, and activation maximization of one or two classes. All compute runs in the
+// on any block, activation maximization of one or two classes, and the network as an ONNX
+// file for other tools. All compute runs in the
 // training worker, beside the student's own model, which this never touches.
 
-import { $, pct, say } from '../train/dom.js';
+import { $, download, fileSize, pct, say } from '../train/dom.js';
 import { FRAME_SIDE, grabFrame, openCamera } from '../train/webcam.js';
 import { readStored, store } from '../train/persistence.js';
 import { drawHeat, drawLayers, drawOverlay, drawRgba } from './maps.js';
@@ -48,6 +49,7 @@ export function createImagenet({ worker, onEvent }) {
   const actmaxMessage = $('msg-imagenet-actmax');
   const status = $('imagenet-status');
   let names = null; // the 1,000 class names once loaded
+  let imported = null; // the file name (without .onnx) of an ONNX network opened here, else null
   let photoRgba = null; // the 224x224 crop the network sees
   let side = 224;
   let frames = [];
@@ -56,7 +58,7 @@ export function createImagenet({ worker, onEvent }) {
   const loaded = () => names !== null;
   const transfer = createTransfer({ worker, onEvent, blockLayer: () => Number($('imagenet-cam-layer').value) });
   function setButtons() {
-    for (const id of ['imagenet-photo', 'imagenet-camera', 'imagenet-explain', 'imagenet-actmax-run']) $(id).disabled = !loaded() || running;
+    for (const id of ['imagenet-photo', 'imagenet-camera', 'imagenet-explain', 'imagenet-actmax-run', 'imagenet-onnx']) $(id).disabled = !loaded() || running;
     transfer.setEnabled(loaded());
     $('imagenet-actmax-cancel').disabled = !running;
     $('imagenet-actmax-frame').disabled = running || frames.length < 2;
@@ -81,7 +83,12 @@ export function createImagenet({ worker, onEvent }) {
     select.replaceChildren(...info.blocks.map((b) => Object.assign(document.createElement('option'), { value: String(b.index), textContent: `${b.name} (${b.height}×${b.width}, ${b.channels} maps)` })));
     select.value = String(info.blocks[info.blocks.length - 1].index);
     $('imagenet-progress').value = 1;
-    status.textContent = `The ImageNet network is loaded (${names.length} classes, ${from}). Choose a photo.`;
+    imported = /\.onnx$/i.test(from) ? from.replace(/\.onnx$/i, '') : null;
+    // The class fields keep a name this network has (the chapter's leopard is ImageNet's).
+    if (!names.includes($('imagenet-actmax-class').value)) $('imagenet-actmax-class').value = names[0];
+    status.textContent = imported
+      ? `The network ${from} is loaded (${names.length} classes). Choose a photo.`
+      : `The ImageNet network is loaded (${names.length} classes, ${from}). Choose a photo.`;
     document.body.dataset.imagenetLoaded = 'true';
     setButtons();
     if (keepIt) store(STORE_KEY, { bytes: bytes.buffer, savedAt: Date.now() }).catch(() => {});
@@ -103,9 +110,10 @@ export function createImagenet({ worker, onEvent }) {
     await useModel(bytes, 'downloaded', false);
   }
 
+  // An ONNX network is explained but not kept: the browser keeps the ImageNet network.
   async function useFile(file) {
     if (!file) return;
-    await useModel(new Uint8Array(await file.arrayBuffer()), file.name, true);
+    await useModel(new Uint8Array(await file.arrayBuffer()), file.name, !/\.onnx$/i.test(file.name));
   }
 
   function drawTop(top) {
@@ -212,11 +220,24 @@ export function createImagenet({ worker, onEvent }) {
   }
 
   $('imagenet-load').addEventListener('click', loadFromSite);
-  $('imagenet-file').addEventListener('change', async (e) => {
-    const file = e.target.files[0];
-    e.target.value = '';
-    await useFile(file);
+  $('imagenet-onnx').addEventListener('click', async () => {
+    say(message, '');
+    try {
+      const { bytes } = await worker.call('imagenetOnnx');
+      const name = `${imported ?? 'efficientnet-lite0'}.onnx`;
+      download(bytes, name);
+      say(message, `Downloaded ${fileSize(bytes.length)} as ${name}, for ONNX Runtime, Netron and other tools (input: pixels from 0 to 1, channels first; output: the probability of each of the ${names.length.toLocaleString('en')} classes).`, 'note');
+    } catch (e) {
+      say(message, e.message);
+    }
   });
+  for (const id of ['imagenet-file', 'imagenet-onnx-file']) {
+    $(id).addEventListener('change', async (e) => {
+      const file = e.target.files[0];
+      e.target.value = '';
+      await useFile(file);
+    });
+  }
   const panel = $('imagenet-view');
   panel.addEventListener('dragover', (e) => e.preventDefault());
   panel.addEventListener('drop', (e) => {

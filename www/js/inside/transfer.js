@@ -1,9 +1,10 @@
 // Transfer learning in the ImageNet view: the frozen network's features for every picture of
 // the data loaded in "Model & training" (computed in the worker in slices, with progress), a
 // new head trained on them, its test metrics, confusion matrix and curves, explanations of a
-// test picture through network and head, and the head saved as a model file.
+// test picture through network and head, and the head saved as a model file, or downloaded
+// with the network in front of it as one ONNX model.
 
-import { $, pct, say } from '../train/dom.js';
+import { $, download, fileSize, pct, say } from '../train/dom.js';
 import { createCurves } from '../train/charts.js';
 import { drawHeat, drawOverlay, drawRgba } from './maps.js';
 
@@ -20,6 +21,7 @@ export function createTransfer({ worker, onEvent, blockLayer }) {
     $('transfer-run').disabled = running;
     $('transfer-load').disabled = running;
     $('transfer-save').disabled = running || !result;
+    $('transfer-onnx').disabled = running || !result;
     $('transfer-explain').disabled = running || !result;
   };
 
@@ -103,6 +105,19 @@ export function createTransfer({ worker, onEvent, blockLayer }) {
     }
   }
 
+  // The head cannot run without the network: the ONNX file holds both, pictures in, the
+  // probabilities of the student's classes out.
+  async function downloadOnnx() {
+    say(message, '');
+    try {
+      const { bytes } = await worker.call('imagenetTransferOnnx');
+      download(bytes, 'transfer-model.onnx');
+      say(message, `Downloaded ${fileSize(bytes.length)} as transfer-model.onnx: the ImageNet network and your head as one model, for ONNX Runtime, Netron and other tools (input: 224×224 pixels from 0 to 1, channels first; output: the probability of each of your classes).`, 'note');
+    } catch (e) {
+      say(message, e.message);
+    }
+  }
+
   $('transfer-run').addEventListener('click', () => run());
   $('transfer-load').addEventListener('change', async (e) => {
     const file = e.target.files[0];
@@ -111,6 +126,7 @@ export function createTransfer({ worker, onEvent, blockLayer }) {
   });
   $('transfer-explain').addEventListener('click', explain);
   $('transfer-save').addEventListener('click', save);
+  $('transfer-onnx').addEventListener('click', downloadOnnx);
   onEvent((m) => {
     if (m.event === 'transfer-progress') {
       $('transfer-progress').value = m.total ? m.done / m.total : 0;

@@ -18,6 +18,21 @@ export function say(el, text, kind = 'error') {
   el.append(span);
 }
 
+// Hands `bytes` to the browser as a download named `name`.
+export function download(bytes, name) {
+  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+// "4.2 MB", "830 KB": the size of a downloaded file.
+export const fileSize = (bytes) => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.round(bytes / 1e3)} KB`);
+
 export function formatSeconds(s) {
   if (!Number.isFinite(s)) return '…';
   if (s < 60) return `${Math.round(s)} s`;

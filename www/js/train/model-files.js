@@ -1,10 +1,12 @@
 // Save and load: download the model as a file and load one back; keep it in this browser's
-// storage (persistence.js) and have it restored after a reload, with a visible note.
+// storage (persistence.js) and have it restored after a reload, with a visible note. The model
+// can also be downloaded as an ONNX file, for other tools (the worker converts the model file).
 
 import { forget, keep, readKept } from './persistence.js';
-import { $, say } from './dom.js';
+import { $, download, say } from './dom.js';
 
 const FILE_NAME = 'convscope-smile-model.safetensors';
+const ONNX_NAME = FILE_NAME.replace(/\.safetensors$/, '.onnx');
 const when = (ms) => new Date(ms).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
 
 export function createModelFiles(ctx) {
@@ -16,16 +18,23 @@ export function createModelFiles(ctx) {
   $('model-save').addEventListener('click', () =>
     ctx.guarded(async () => {
       const bytes = await save();
-      const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = FILE_NAME;
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      download(bytes, FILE_NAME);
       ctx.modelSaved();
-      say(message, `Saved ${Math.round(bytes.length / 1024)} KB as ${a.download}.`, 'note');
+      say(message, `Saved ${Math.round(bytes.length / 1024)} KB as ${FILE_NAME}.`, 'note');
+    }, message),
+  );
+
+  // The ONNX file cannot be loaded back here, so it does not count as saving the model (leaving
+  // the page still asks first). The class names go into its metadata.
+  $('model-onnx').addEventListener('click', () =>
+    ctx.guarded(async () => {
+      if (!ctx.trained()) {
+        throw new Error('There is no trained model to download yet: train one first (the Train button above) or load a model file. An untrained model only answers at random.');
+      }
+      const notes = { ...ctx.notes(), class_names: ctx.data()?.classNames };
+      const { bytes } = await worker.call('onnx', { notes });
+      download(bytes, ONNX_NAME);
+      say(message, `Downloaded ${Math.round(bytes.length / 1024)} KB as ${ONNX_NAME}, for ONNX Runtime, Netron and other tools (input: pixels from 0 to 1, channels first; output: each class's probability). To load the model back here, use Save model.`, 'note');
     }, message),
   );
 
@@ -95,7 +104,7 @@ export function createModelFiles(ctx) {
   return {
     restore,
     setEnabled(on) {
-      for (const id of ['model-save', 'model-keep', 'model-load', 'model-forget']) $(id).disabled = !on;
+      for (const id of ['model-save', 'model-onnx', 'model-keep', 'model-load', 'model-forget']) $(id).disabled = !on;
     },
   };
 }

@@ -36,7 +36,8 @@ export function createTryIt(ctx) {
     const names = ctx.data().classNames;
     const best = probs.indexOf(Math.max(...probs));
     result.textContent = `${names[best]} (${pct(probs[best])})${label ? `; ${label}` : ''}.`;
-    result.dataset.probabilities = probs.map((v) => v.toFixed(6)).join(',');
+    // Every digit the worker gave (f32 values): tests compare them with other runtimes.
+    result.dataset.probabilities = probs.join(',');
     result.classList.toggle('random', !ctx.trained());
   }
 

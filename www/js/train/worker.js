@@ -185,6 +185,12 @@ const ops = {
     const bytes = session.save(JSON.stringify(notes ?? null));
     return { bytes, transfer: [bytes.buffer] };
   },
+  // The model as an ONNX file: the model file `save` makes, converted as the command line's
+  // `export --onnx` converts it.
+  onnx({ notes }) {
+    const bytes = wasm_bindgen.onnxFromModelFile(session.save(JSON.stringify(notes ?? null)));
+    return { bytes, transfer: [bytes.buffer] };
+  },
   load({ bytes }) {
     const loaded = session.load(new Uint8Array(bytes));
     stopRun();
@@ -404,6 +410,15 @@ Object.assign(ops, {
   },
   imagenetTransferSave() {
     const bytes = needImagenet().transferSave();
+    return { bytes, transfer: [bytes.buffer] };
+  },
+  // The network as an ONNX file, alone or followed by the transfer head (one model).
+  imagenetOnnx() {
+    const bytes = needImagenet().onnx();
+    return { bytes, transfer: [bytes.buffer] };
+  },
+  imagenetTransferOnnx() {
+    const bytes = needImagenet().transferOnnx();
     return { bytes, transfer: [bytes.buffer] };
   },
   imagenetSaliency({ cls, smooth }) {
