@@ -287,20 +287,8 @@ fn a_graph_model_with_depthwise_and_residual_runs_the_same() {
 fn a_graph_model_with_relu_pooling_and_flatten_runs_the_same() {
     // The operators graph models gained for ONNX import: ReLU, max and average pooling with
     // uneven pads, and a flatten (convscope's (H, W, C) order) into a dense layer.
-    let spec = GraphSpec::from_json(
-        r#"{"graph": {"input": {"height": 9, "width": 8, "channels": 2},
-        "normalize": {"mean": [0.5, 0.4], "std": [0.3, 0.2]},
-        "nodes": [
-          {"name": "conv", "op": "conv2d", "inputs": ["image"], "filters": 3, "kernel": [3, 2],
-           "stride": [1, 1], "pads": [1, 0, 0, 1], "dilation": [1, 1], "groups": 1, "use_bias": true},
-          {"name": "relu", "op": "relu", "inputs": ["conv"]},
-          {"name": "max", "op": "max_pool", "inputs": ["relu"], "pool": 2, "stride": 2, "pads": [0, 1, 1, 0]},
-          {"name": "avg", "op": "avg_pool", "inputs": ["max"], "pool": 2, "stride": 1, "pads": [1, 0, 0, 1]},
-          {"name": "flat", "op": "flatten", "inputs": ["avg"]},
-          {"name": "fc", "op": "dense", "inputs": ["flat"], "units": 4}],
-        "output": "fc", "head": "softmax"}}"#,
-    )
-    .unwrap();
+    // tests/fixtures/onnx/pooling_graph.json, also the import test's graph.
+    let spec = GraphSpec::from_json(include_str!("fixtures/onnx/pooling_graph.json")).unwrap();
     let mut model = GraphModel::new(spec).unwrap();
     vary(
         model

@@ -182,20 +182,8 @@ fn an_imported_chain_fine_tunes() {
 /// A graph with every operator the import added to graph models: ReLU, max and average pooling
 /// with uneven pads, flatten, and a dense layer on the flattened map.
 fn pooling_graph() -> GraphModel {
-    let spec = GraphSpec::from_json(
-        r#"{"graph": {"input": {"height": 9, "width": 8, "channels": 2},
-        "normalize": {"mean": [0.5, 0.4], "std": [0.3, 0.2]},
-        "nodes": [
-          {"name": "conv", "op": "conv2d", "inputs": ["image"], "filters": 3, "kernel": [3, 2],
-           "stride": [1, 1], "pads": [1, 0, 0, 1], "dilation": [1, 1], "groups": 1, "use_bias": true},
-          {"name": "relu", "op": "relu", "inputs": ["conv"]},
-          {"name": "max", "op": "max_pool", "inputs": ["relu"], "pool": 2, "stride": 2, "pads": [0, 1, 1, 0]},
-          {"name": "avg", "op": "avg_pool", "inputs": ["max"], "pool": 2, "stride": 1, "pads": [1, 0, 0, 1]},
-          {"name": "flat", "op": "flatten", "inputs": ["avg"]},
-          {"name": "fc", "op": "dense", "inputs": ["flat"], "units": 4}],
-        "output": "fc", "head": "softmax"}}"#,
-    )
-    .unwrap();
+    // The same graph as the export test's (tests/fixtures/onnx/pooling_graph.json).
+    let spec = GraphSpec::from_json(include_str!("fixtures/onnx/pooling_graph.json")).unwrap();
     let mut model = GraphModel::new(spec).unwrap();
     let mut state = 11u64;
     for t in model.tensors_mut() {

@@ -547,7 +547,8 @@ pub fn top_k(values: &[f32], k: usize) -> Vec<usize> {
     order
 }
 
-fn op_name(op: &OpSpec) -> &'static str {
+/// The op's name in the graph description (`conv2d`, `relu6`, ...).
+pub fn op_name(op: &OpSpec) -> &'static str {
     match op {
         OpSpec::Conv2d { .. } => "conv2d",
         OpSpec::BatchNorm { .. } => "batch_norm",

@@ -710,7 +710,7 @@ impl Builder {
 
     /// Adds a graph node reading `inputs`; returns its name.
     fn push(&mut self, onnx: &NodeProto, op: OpSpec, inputs: Vec<String>) -> String {
-        let name = self.fresh_name(onnx, op_stem(&op));
+        let name = self.fresh_name(onnx, crate::nn::graph::op_name(&op));
         self.nodes.push(NodeSpec {
             name: name.clone(),
             inputs,
@@ -1427,21 +1427,6 @@ impl Builder {
             }
         };
         self.set_output(node, value)
-    }
-}
-
-fn op_stem(op: &OpSpec) -> &'static str {
-    match op {
-        OpSpec::Conv2d { .. } => "conv",
-        OpSpec::BatchNorm { .. } => "batch_norm",
-        OpSpec::Relu6 => "relu6",
-        OpSpec::Relu => "relu",
-        OpSpec::Add => "add",
-        OpSpec::MaxPool { .. } => "max_pool",
-        OpSpec::AvgPool { .. } => "avg_pool",
-        OpSpec::GlobalAvgPool => "global_avg_pool",
-        OpSpec::Flatten => "flatten",
-        OpSpec::Dense { .. } => "dense",
     }
 }
 
